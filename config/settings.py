@@ -1,0 +1,64 @@
+"""Typed settings read from ``JOINTFLOW_*`` environment variables.
+
+With nothing set, jointflow runs embedded: a SQLite file under the user's data
+directory and no broker (outbox messages run in-process before a command returns).
+Setting ``JOINTFLOW_DATABASE_URL`` and ``JOINTFLOW_BROKER_URL`` turns the same code
+into a deployment with Celery workers. Read settings through :func:`get_settings`
+so tests can clear the cache and nothing is read at import time.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+WORKFLOWS_DIR = Path(__file__).resolve().parent / "workflows"
+
+
+def default_database_url() -> str:
+    """The embedded SQLite file, under XDG_DATA_HOME (or ~/.local/share)."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return f"sqlite:///{Path(base) / 'jointflow' / 'jointflow.db'}"
+
+
+class Settings(BaseSettings):
+    """Every knob of a jointflow process; the deployment mode is only configuration."""
+
+    model_config = SettingsConfigDict(env_prefix="JOINTFLOW_", extra="ignore")
+
+    database_url: str = ""
+    broker_url: str | None = None
+    workflows_dir: Path = WORKFLOWS_DIR
+    default_workflow: str = "joint-program"
+    user: str | None = None
+    now: datetime | None = None
+    # Seconds after which a published but unacknowledged outbox message is re-sent.
+    outbox_redeliver_seconds: float = 60.0
+    outbox_relay_interval: float = 1.0
+    outbox_batch_size: int = 500
+    auto_migrate: bool = True
+
+    @field_validator("database_url")
+    @classmethod
+    def _default_database(cls, value: str) -> str:
+        return value or default_database_url()
+
+    @field_validator("broker_url")
+    @classmethod
+    def _empty_broker_is_none(cls, value: str | None) -> str | None:
+        return value or None
+
+    @property
+    def embedded(self) -> bool:
+        """No broker: outbox messages are run in-process after each commit."""
+        return self.broker_url is None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

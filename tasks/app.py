@@ -1,0 +1,46 @@
+"""The Celery app and its thin tasks: an outbox id in, the service layer does the rest.
+
+``celery -A tasks.app worker`` / ``beat`` (see the Procfile). Task names are the
+outbox's message names; the bus and relay are built lazily in each worker process.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from config.celery import RELAY_TASK, make_celery
+from config.settings import get_settings
+from workflow.adapters.relay import OutboxRelay
+from workflow.bootstrap import bootstrap, make_relay
+from workflow.service_layer.handlers import PLACE_HOLDS, RETRY_WAITLISTED
+from workflow.service_layer.messagebus import MessageBus
+
+app = make_celery(get_settings())
+
+
+@lru_cache(maxsize=1)
+def bus() -> MessageBus:
+    return bootstrap()
+
+
+@lru_cache(maxsize=1)
+def relay() -> OutboxRelay:
+    return make_relay()
+
+
+@app.task(name=PLACE_HOLDS)
+def place_holds(outbox_id: int) -> None:
+    """Hold each funder's share of a submitted program (or waitlist it)."""
+    bus().handle_message(outbox_id)
+
+
+@app.task(name=RETRY_WAITLISTED)
+def retry_waitlisted(outbox_id: int) -> None:
+    """Money was released: retry waitlisted programs in the order they were waitlisted."""
+    bus().handle_message(outbox_id)
+
+
+@app.task(name=RELAY_TASK)
+def relay_outbox() -> int:
+    """Publish committed outbox messages (beat runs this every second)."""
+    return relay().relay_once()

@@ -1,0 +1,59 @@
+"""Test helpers: a small Paju setting and programs, built through the real bus."""
+
+from __future__ import annotations
+
+from workflow.domain import commands as c
+from workflow.service_layer.messagebus import MessageBus
+
+COORDINATOR = "coord@munsan-high.kr"
+OTHER_COORDINATOR = "coord@paju-youth.kr"
+CITY_APPROVER = "approver@paju.go.kr"
+OE_APPROVER = "approver@goepj.kr"
+CITY_OFFICER = "budget@paju.go.kr"
+OE_OFFICER = "budget@goepj.kr"
+ADMIN = "admin@jointflow.kr"
+YEAR = 2026
+
+
+def seed(bus: MessageBus, city: int = 1_930_000_000, education_office: int = 530_000_000
+         ) -> None:
+    """Two funders with envelopes for YEAR, two schools, and one person per role."""
+    for key, name, funder in [("city", "Paju City", True),
+                              ("education_office", "Paju Office of Education", True),
+                              ("munsan-high", "Munsan High School", False),
+                              ("paju-youth", "Paju Youth Centre", False)]:
+        bus.handle(c.AddOrganization(actor=None, key=key, name=name, funder=funder))
+    for email, org, roles in [
+        (COORDINATOR, "munsan-high", ("coordinator",)),
+        (OTHER_COORDINATOR, "paju-youth", ("coordinator",)),
+        (CITY_APPROVER, "city", ("approver",)),
+        (OE_APPROVER, "education_office", ("approver",)),
+        (CITY_OFFICER, "city", ("budget_officer",)),
+        (OE_OFFICER, "education_office", ("budget_officer",)),
+        (ADMIN, "city", ("admin",)),
+    ]:
+        bus.handle(c.AddUser(actor=None, email=email, name=email.split("@")[0], org=org,
+                             roles=roles))
+    bus.handle(c.AddEnvelope(actor=CITY_OFFICER, party="city", year=YEAR, amount=city))
+    bus.handle(c.AddEnvelope(actor=OE_OFFICER, party="education_office", year=YEAR,
+                             amount=education_office))
+
+
+def create(bus: MessageBus, city: int = 80_000_000, education_office: int = 20_000_000,
+           actor: str = COORDINATOR, org: str = "munsan-high", **extra: object) -> int:
+    requests = {k: v for k, v in (("city", city), ("education_office", education_office)) if v}
+    program_id: int = bus.handle(c.CreateProgram(
+        actor=actor, title="High school–university linkage", org=org, category="linkage",
+        requests=requests, year=YEAR, **extra))  # type: ignore[arg-type]
+    return program_id
+
+
+def submitted(bus: MessageBus, **kwargs: object) -> int:
+    program_id = create(bus, **kwargs)  # type: ignore[arg-type]
+    bus.handle(c.SubmitProgram(actor=str(kwargs.get("actor", COORDINATOR)),
+                               program_id=program_id))
+    return program_id
+
+
+def decide(bus: MessageBus, program_id: int, actor: str, decision: str = "approve") -> None:
+    bus.handle(c.DecideReview(actor=actor, program_id=program_id, decision=decision))

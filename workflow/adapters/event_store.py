@@ -1,0 +1,96 @@
+"""The audit log: per-stream hash chains appended in the caller's transaction.
+
+Appending locks only the stream's head row (``event_streams``), so actions on
+different programs never wait for each other; the head also lets ``verify`` notice
+events cut off the end of a stream.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+
+from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from workflow.adapters.orm import event_streams, events
+from workflow.domain.audit import (
+    GENESIS,
+    ChainBreak,
+    EventRecord,
+    canonical_json,
+    event_hash,
+    verify_stream,
+)
+from workflow.domain.events import Event
+
+
+def program_stream(program_id: int) -> str:
+    return f"program:{program_id}"
+
+
+class EventStore:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def append(self, stream: str, new: Sequence[Event], actor: str, at: datetime) -> None:
+        if not new:
+            return
+        seq, prev = self._lock_head(stream)
+        stamp = at.isoformat(timespec="microseconds")
+        rows = []
+        for event in new:
+            seq += 1
+            data = canonical_json(event.data)
+            digest = event_hash(prev, stream, seq, event.type, actor, stamp, data)
+            rows.append({"stream": stream, "seq": seq, "type": event.type, "actor": actor,
+                         "at": stamp, "data": data, "prev_hash": prev, "hash": digest})
+            prev = digest
+        self.conn.execute(insert(events), rows)
+        self.conn.execute(update(event_streams).where(event_streams.c.stream == stream)
+                          .values(seq=seq, head=prev))
+
+    def _lock_head(self, stream: str) -> tuple[int, str]:
+        query = select(event_streams.c.seq, event_streams.c.head).where(
+            event_streams.c.stream == stream).with_for_update()
+        row = self.conn.execute(query).first()
+        if row is None:
+            dialect = postgresql if self.conn.dialect.name == "postgresql" else sqlite
+            self.conn.execute(dialect.insert(event_streams)
+                              .values(stream=stream, seq=0, head=GENESIS)
+                              .on_conflict_do_nothing())
+            row = self.conn.execute(query).one()
+        return row.seq, row.head
+
+    def history(self, stream: str) -> list[EventRecord]:
+        rows = self.conn.execute(select(events).where(events.c.stream == stream)
+                                 .order_by(events.c.seq))
+        return [EventRecord(**row._mapping) for row in rows]
+
+    def verify(self) -> tuple[int, ChainBreak | None]:
+        """Walk every stream; return (events checked, first break or None)."""
+        heads = {r.stream: (r.seq, r.head) for r in self.conn.execute(select(event_streams))}
+        checked, first = 0, None
+        for stream, records in self._streams():
+            checked += len(records)
+            broken = verify_stream(stream, records, heads.pop(stream, None))
+            if broken and (first is None or (broken.event_id or 0) < (first.event_id or 0)):
+                first = broken
+        for stream, (seq, _head) in heads.items():
+            if seq and first is None:
+                first = ChainBreak(stream, 1, None, f"stream head says seq {seq}, no events")
+        return checked, first
+
+    def _streams(self) -> Iterator[tuple[str, list[EventRecord]]]:
+        rows = self.conn.execute(select(events).order_by(events.c.stream, events.c.seq))
+        current: str | None = None
+        batch: list[EventRecord] = []
+        for row in rows:
+            rec = EventRecord(**row._mapping)
+            if rec.stream != current:
+                if current is not None:
+                    yield current, batch
+                current, batch = rec.stream, []
+            batch.append(rec)
+        if current is not None:
+            yield current, batch

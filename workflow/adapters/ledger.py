@@ -1,0 +1,104 @@
+"""Envelopes and the ledger: the only place money moves, one entry per move.
+
+Balances on the envelope row are kept in step with the entries in the same
+transaction; a hold is a conditional UPDATE (``available >= amount``) so two
+transactions racing for the last won cannot both win, whatever the isolation level. A unique-key violation aborts the whole transaction
+(the unit of work rolls back), so no savepoints are spent on the hot path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from workflow.adapters.orm import envelopes, ledger_entries, program_requests
+from workflow.domain.budget import Envelope
+from workflow.domain.errors import Conflict, InsufficientBudget, NotFound
+from workflow.domain.program import LedgerMove
+
+
+class Ledger:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def add_envelope(self, party: str, year: int, amount: int) -> None:
+        try:
+            self.conn.execute(insert(envelopes).values(
+                party=party, fiscal_year=year, amount=amount, held=0, committed=0, disbursed=0))
+        except IntegrityError as err:
+            raise Conflict(f"{party} already has an envelope for {year}",
+                           party=party, year=year) from err
+
+    def envelopes_for(self, parties: Iterable[str], year: int, lock: bool = False
+                      ) -> dict[str, Envelope]:
+        """The year's envelopes of these parties; locked in party order to avoid deadlocks."""
+        query = (select(envelopes).where(envelopes.c.party.in_(sorted(parties)),
+                                         envelopes.c.fiscal_year == year)
+                 .order_by(envelopes.c.party))
+        if lock:
+            query = query.with_for_update()
+        return {r.party: _envelope(r) for r in self.conn.execute(query)}
+
+    def report(self, year: int | None = None) -> list[Envelope]:
+        query = select(envelopes).order_by(envelopes.c.fiscal_year, envelopes.c.party)
+        if year is not None:
+            query = query.where(envelopes.c.fiscal_year == year)
+        return [_envelope(r) for r in self.conn.execute(query)]
+
+    def apply(self, program_id: int, moves: Iterable[LedgerMove], actor: str,
+              now: datetime) -> None:
+        """Write each move as an entry and move the envelope and program balances with it."""
+        entries = []
+        for move in moves:
+            envelope_id = self._move_envelope(move)
+            self._move_program(program_id, move)
+            entries.append({"envelope_id": envelope_id, "program_id": program_id,
+                            "kind": move.kind, "amount": move.amount,
+                            "idempotency_key": move.key, "actor": actor, "created_at": now})
+        if entries:
+            try:
+                self.conn.execute(insert(ledger_entries), entries)
+            except IntegrityError as err:
+                raise Conflict(f"ledger entry already written for program {program_id}",
+                               program=program_id) from err
+
+    def _move_envelope(self, move: LedgerMove) -> int:
+        env = envelopes.c
+        where = [env.party == move.party, env.fiscal_year == move.year]
+        if move.kind == "hold":
+            where.append(env.amount - env.held - env.committed >= move.amount)
+            change = env.held + move.amount
+        else:
+            change = env.held - move.amount
+        envelope_id = self.conn.execute(
+            update(envelopes).where(*where).values(held=change).returning(env.id)).scalar()
+        if envelope_id is None:
+            if move.kind == "hold":
+                raise InsufficientBudget(
+                    f"{move.party}'s {move.year} envelope has no room for {move.amount:,} KRW",
+                    party=move.party, year=move.year)
+            raise NotFound(f"{move.party} has no envelope for {move.year}")
+        return int(envelope_id)
+
+    def _move_program(self, program_id: int, move: LedgerMove) -> None:
+        req = program_requests.c
+        delta = move.amount if move.kind == "hold" else -move.amount
+        self.conn.execute(update(program_requests)
+                          .where(req.program_id == program_id, req.party == move.party)
+                          .values(held=req.held + delta))
+
+    def entry_totals(self) -> dict[tuple[int, str], int]:
+        """Sum per (envelope id, kind): lets tests check balances against the entries."""
+        rows = self.conn.execute(select(ledger_entries.c.envelope_id, ledger_entries.c.kind,
+                                        func.sum(ledger_entries.c.amount))
+                                 .group_by(ledger_entries.c.envelope_id, ledger_entries.c.kind))
+        return {(r[0], r[1]): int(r[2]) for r in rows}
+
+
+def _envelope(row: object) -> Envelope:
+    m = row._mapping  # type: ignore[attr-defined]
+    return Envelope(m["party"], m["fiscal_year"], m["amount"], m["held"], m["committed"],
+                    m["disbursed"])

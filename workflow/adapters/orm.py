@@ -1,0 +1,184 @@
+"""The database schema as SQLAlchemy Core tables, shared by SQLite and PostgreSQL.
+
+Core rather than ORM mapping: the hot paths are a handful of statements per action
+and the domain objects stay plain dataclasses built by the repositories. Alembic
+migrations (``adapters/migrations``) create exactly this schema; a test keeps the two
+in step. Amounts are BIGINT won; CHECK constraints are the last line of defence for
+the ledger rules the domain already enforces.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets BIGINT identities.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+organizations = Table(
+    "organizations", metadata,
+    Column("key", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("funder", Boolean, nullable=False, default=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+users = Table(
+    "users", metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("email", String(254), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("org_key", String(64), ForeignKey("organizations.key"), nullable=False),
+    Column("roles", String(200), nullable=False),  # sorted, comma-separated
+    Column("locale", String(8), nullable=False, default="ko"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+workflow_definitions = Table(
+    "workflow_definitions", metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("key", String(64), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("checksum", String(64), nullable=False),
+    Column("source", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("key", "version"),
+)
+
+programs = Table(
+    "programs", metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("title", String(300), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("category", String(64), nullable=False),
+    Column("org_key", String(64), ForeignKey("organizations.key"), nullable=False),
+    Column("workflow_key", String(64), nullable=False),
+    Column("workflow_version", Integer, nullable=False),
+    Column("state", String(40), nullable=False),
+    Column("fiscal_year", Integer, nullable=False),
+    Column("start_date", Date),
+    Column("end_date", Date),
+    Column("review_round", Integer, nullable=False, default=1),
+    Column("created_by", String(254), nullable=False),
+    Column("submitted_by", Text, nullable=False, default="[]"),  # JSON list of emails
+    Column("version", Integer, nullable=False, default=1),
+    Column("waitlisted_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index(None, "state", "org_key"),
+    Index(None, "fiscal_year", "state", "waitlisted_at"),
+)
+
+program_requests = Table(
+    "program_requests", metadata,
+    Column("program_id", BigId, ForeignKey("programs.id"), primary_key=True),
+    Column("party", String(64), ForeignKey("organizations.key"), primary_key=True),
+    Column("amount", BigInteger, nullable=False),
+    Column("held", BigInteger, nullable=False, default=0),
+    CheckConstraint("amount > 0 AND amount < 10000000000000", name="amount_range"),
+    CheckConstraint("held >= 0", name="held_not_negative"),
+)
+
+party_decisions = Table(
+    "party_decisions", metadata,
+    Column("program_id", BigId, ForeignKey("programs.id"), primary_key=True),
+    Column("party", String(64), primary_key=True),
+    Column("decision", String(20), nullable=False),
+    Column("decided_by", String(254)),
+    Column("comment", Text, nullable=False, default=""),
+    Column("decided_at", DateTime(timezone=True)),
+    Index(None, "party", "decision"),
+)
+
+envelopes = Table(
+    "envelopes", metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("party", String(64), ForeignKey("organizations.key"), nullable=False),
+    Column("fiscal_year", Integer, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("held", BigInteger, nullable=False, default=0),
+    Column("committed", BigInteger, nullable=False, default=0),
+    Column("disbursed", BigInteger, nullable=False, default=0),
+    UniqueConstraint("party", "fiscal_year"),
+    CheckConstraint("amount > 0 AND amount < 10000000000000", name="amount_range"),
+    CheckConstraint("held >= 0 AND committed >= 0 AND disbursed >= 0", name="not_negative"),
+    CheckConstraint("held + committed <= amount", name="no_overcommitment"),
+)
+
+ledger_entries = Table(
+    "ledger_entries", metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("envelope_id", BigId, ForeignKey("envelopes.id"), nullable=False),
+    Column("program_id", BigId, ForeignKey("programs.id")),
+    Column("kind", String(16), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("idempotency_key", String(200), nullable=False, unique=True),
+    Column("actor", String(254), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    CheckConstraint("amount > 0", name="amount_positive"),
+    CheckConstraint("kind IN ('hold', 'commit', 'disburse', 'release')", name="kind_known"),
+    Index(None, "program_id"),
+    Index(None, "envelope_id"),
+)
+
+events = Table(
+    "events", metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("stream", String(100), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("type", String(64), nullable=False),
+    Column("actor", String(254), nullable=False),
+    Column("at", String(40), nullable=False),  # ISO 8601 text, hashed exactly as stored
+    Column("data", Text, nullable=False),  # canonical JSON, hashed exactly as stored
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    UniqueConstraint("stream", "seq"),
+    Index(None, "type"),
+)
+
+event_streams = Table(
+    "event_streams", metadata,
+    Column("stream", String(100), primary_key=True),
+    Column("seq", Integer, nullable=False),
+    Column("head", String(64), nullable=False),
+)
+
+outbox = Table(
+    "outbox", metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("task", String(100), nullable=False),
+    Column("payload", Text, nullable=False),  # JSON
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("published_at", DateTime(timezone=True)),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("done_at", DateTime(timezone=True)),
+    Index("ix_outbox_undone", "id", postgresql_where=text("done_at IS NULL"),
+          sqlite_where=text("done_at IS NULL")),
+)
+
+APPEND_ONLY_TABLES = ("events", "ledger_entries")

@@ -1,0 +1,65 @@
+"""The transactional outbox: messages written with the change, sent after it commits.
+
+A row is ``published_at`` once the relay has handed it to the broker and ``done_at``
+once a worker has carried it out (in the worker's own transaction). Rows published
+long ago but never done are published again: delivery is at least once, and every
+message handler is idempotent.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, insert, or_, select, update
+
+from workflow.adapters.orm import outbox
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    id: int
+    task: str
+    payload: dict[str, Any]
+    done: bool
+
+
+class Outbox:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def add(self, task: str, payload: dict[str, Any], now: datetime) -> None:
+        self.conn.execute(insert(outbox).values(
+            task=task, payload=json.dumps(payload, sort_keys=True), created_at=now, attempts=0))
+
+    def claim(self, message_id: int) -> OutboxMessage | None:
+        """Lock one message for carrying out; None if it does not exist."""
+        row = self.conn.execute(
+            select(outbox).where(outbox.c.id == message_id).with_for_update()).first()
+        if row is None:
+            return None
+        return OutboxMessage(row.id, row.task, json.loads(row.payload), row.done_at is not None)
+
+    def mark_done(self, message_id: int, now: datetime) -> None:
+        self.conn.execute(update(outbox).where(outbox.c.id == message_id).values(done_at=now))
+
+    def pending_ids(self, limit: int = 100) -> list[int]:
+        query = select(outbox.c.id).where(outbox.c.done_at.is_(None)).order_by(outbox.c.id)
+        return list(self.conn.scalars(query.limit(limit)))
+
+    def due_for_publishing(self, now: datetime, redeliver_after: float, limit: int
+                           ) -> list[tuple[int, str]]:
+        """Lock (skipping rows another relay holds) what was never sent or never done."""
+        stale = now - timedelta(seconds=redeliver_after)
+        query = (select(outbox.c.id, outbox.c.task)
+                 .where(outbox.c.done_at.is_(None),
+                        or_(outbox.c.published_at.is_(None), outbox.c.published_at < stale))
+                 .order_by(outbox.c.id).limit(limit).with_for_update(skip_locked=True))
+        return [(r.id, r.task) for r in self.conn.execute(query)]
+
+    def mark_published(self, ids: list[int], now: datetime) -> None:
+        if ids:
+            self.conn.execute(update(outbox).where(outbox.c.id.in_(ids))
+                              .values(published_at=now, attempts=outbox.c.attempts + 1))

@@ -1,0 +1,189 @@
+"""Repositories: load and save aggregates and directory records with SQLAlchemy Core.
+
+``ProgramRepository.get(..., lock=True)`` takes the program's row lock: every action
+on one program runs one at a time (that is what makes the joint review's AND-join
+fire exactly once), while actions on different programs never wait on each other.
+Saving writes only what changed since loading.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from workflow.adapters.orm import organizations, party_decisions, program_requests, programs, users
+from workflow.domain.errors import Conflict, NotFound
+from workflow.domain.permissions import User
+from workflow.domain.program import Decision, Program, ProgramContent
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    requests: dict[str, int]
+    holds: dict[str, int]
+    decisions: dict[str, Decision]
+
+
+class ProgramRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self._seen: dict[int, _Snapshot] = {}
+
+    def get(self, program_id: int, lock: bool = False) -> Program:
+        query = select(programs).where(programs.c.id == program_id)
+        row = self.conn.execute(query.with_for_update() if lock else query).first()
+        if row is None:
+            raise NotFound(f"program {program_id} does not exist", program=program_id)
+        reqs = self.conn.execute(select(program_requests)
+                                 .where(program_requests.c.program_id == program_id)).all()
+        decs = self.conn.execute(select(party_decisions)
+                                 .where(party_decisions.c.program_id == program_id)
+                                 .order_by(party_decisions.c.party)).all()
+        program = _program(row, reqs, decs)
+        self._seen[program_id] = _snapshot(program)
+        return program
+
+    def exists(self, program_id: int) -> bool:
+        query = select(programs.c.id).where(programs.c.id == program_id)
+        return self.conn.execute(query).first() is not None
+
+    def add(self, program: Program, now: datetime) -> int:
+        values = {**_row(program), "created_at": now, "updated_at": now, "version": 1}
+        program.id = int(self.conn.execute(insert(programs).values(values)
+                                           .returning(programs.c.id)).scalar_one())
+        program.version = 1
+        self._write_requests(program)
+        self.conn.execute(insert(party_decisions), [
+            {"program_id": program.id, "party": p, "decision": d.decision, "comment": ""}
+            for p, d in program.decisions.items()])
+        self._seen[program.id] = _snapshot(program)
+        return program.id
+
+    def save(self, program: Program, now: datetime) -> None:
+        assert program.id is not None
+        before = self._seen[program.id]
+        result = self.conn.execute(
+            update(programs)
+            .where(programs.c.id == program.id, programs.c.version == program.version)
+            .values(**_row(program), updated_at=now, version=program.version + 1))
+        if result.rowcount != 1:
+            raise Conflict(f"program {program.id} was changed by someone else; try again",
+                           program=program.id)
+        program.version += 1
+        if program.content.requests != before.requests:
+            self.conn.execute(delete(program_requests)
+                              .where(program_requests.c.program_id == program.id))
+            self._write_requests(program)
+        for party, decision in program.decisions.items():
+            if decision != before.decisions.get(party):
+                self.conn.execute(
+                    update(party_decisions)
+                    .where(party_decisions.c.program_id == program.id,
+                           party_decisions.c.party == party)
+                    .values(decision=decision.decision, decided_by=decision.by,
+                            comment=decision.comment,
+                            decided_at=now if decision.by else None))
+        self._seen[program.id] = _snapshot(program)
+
+    def _write_requests(self, program: Program) -> None:
+        self.conn.execute(insert(program_requests), [
+            {"program_id": program.id, "party": party, "amount": amount,
+             "held": program.holds.get(party, 0)}
+            for party, amount in program.content.requests.items()])
+
+    def waitlisted(self, year: int) -> list[int]:
+        """Waitlisted programs of a fiscal year, oldest first."""
+        query = (select(programs.c.id)
+                 .where(programs.c.state == "waitlisted", programs.c.fiscal_year == year)
+                 .order_by(programs.c.waitlisted_at, programs.c.id))
+        return list(self.conn.scalars(query))
+
+
+def _row(p: Program) -> dict[str, Any]:
+    c = p.content
+    return {
+        "title": c.title, "description": c.description, "category": c.category,
+        "org_key": p.org, "workflow_key": p.workflow_key,
+        "workflow_version": p.workflow_version, "state": p.state, "fiscal_year": c.fiscal_year,
+        "start_date": c.start, "end_date": c.end, "review_round": p.review_round,
+        "created_by": p.created_by, "submitted_by": json.dumps(sorted(p.submitted_by)),
+        "waitlisted_at": p.waitlisted_at,
+    }
+
+
+def _program(row: Any, reqs: list[Any], decs: list[Any]) -> Program:
+    content = ProgramContent(
+        title=row.title, category=row.category, fiscal_year=row.fiscal_year,
+        requests={r.party: int(r.amount) for r in reqs}, start=row.start_date,
+        end=row.end_date, description=row.description)
+    return Program(
+        id=row.id, org=row.org_key, workflow_key=row.workflow_key,
+        workflow_version=row.workflow_version, content=content, created_by=row.created_by,
+        state=row.state, parties=tuple(d.party for d in decs),
+        decisions={d.party: Decision(d.decision, d.decided_by, d.comment) for d in decs},
+        holds={r.party: int(r.held) for r in reqs if r.held},
+        submitted_by=set(json.loads(row.submitted_by)), review_round=row.review_round,
+        version=row.version, waitlisted_at=row.waitlisted_at)
+
+
+def _snapshot(p: Program) -> _Snapshot:
+    return _Snapshot(dict(p.content.requests), dict(p.holds),
+                     {k: replace(v) for k, v in p.decisions.items()})
+
+
+class Directory:
+    """Organizations and users."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def add_organization(self, key: str, name: str, funder: bool, now: datetime) -> None:
+        try:
+            self.conn.execute(insert(organizations).values(
+                key=key, name=name, funder=funder, created_at=now))
+        except IntegrityError as err:
+            raise Conflict(f"organization {key!r} already exists", org=key) from err
+
+    def organization(self, key: str) -> dict[str, Any]:
+        row = self.conn.execute(select(organizations).where(organizations.c.key == key)).first()
+        if row is None:
+            known = ", ".join(self.conn.scalars(select(organizations.c.key)
+                                                .order_by(organizations.c.key)))
+            raise NotFound(f"organization {key!r} does not exist (known: {known or 'none'})",
+                           org=key)
+        return dict(row._mapping)
+
+    def organizations(self) -> list[dict[str, Any]]:
+        rows = self.conn.execute(select(organizations).order_by(organizations.c.key))
+        return [dict(r._mapping) for r in rows]
+
+    def add_user(self, email: str, name: str, org: str, roles: tuple[str, ...], locale: str,
+                 now: datetime) -> int:
+        try:
+            return int(self.conn.execute(insert(users).values(
+                email=email, name=name, org_key=org, roles=",".join(sorted(set(roles))),
+                locale=locale, created_at=now).returning(users.c.id)).scalar_one())
+        except IntegrityError as err:
+            raise Conflict(f"user {email!r} already exists", email=email) from err
+
+    def user(self, email: str) -> User:
+        row = self.conn.execute(select(users).where(users.c.email == email.lower())).first()
+        if row is None:
+            raise NotFound(f"no user with email {email!r}", email=email)
+        return _user(row)
+
+    def users(self, org: str | None = None) -> list[User]:
+        query = select(users).order_by(users.c.org_key, users.c.email)
+        if org:
+            query = query.where(users.c.org_key == org)
+        return [_user(r) for r in self.conn.execute(query)]
+
+
+def _user(row: Any) -> User:
+    return User(row.id, row.email, row.name, row.org_key,
+                frozenset(r for r in row.roles.split(",") if r), row.locale)

@@ -1,0 +1,73 @@
+"""The SQLAlchemy unit of work: one connection, one transaction, every repository on it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, RootTransaction
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from workflow.adapters.definitions import DefinitionRegistry
+from workflow.adapters.event_store import EventStore
+from workflow.adapters.ledger import Ledger
+from workflow.adapters.outbox import Outbox
+from workflow.adapters.repositories import Directory, ProgramRepository
+from workflow.domain.machine import WorkflowMachine
+
+# PostgreSQL SQLSTATEs worth retrying the whole transaction for.
+TRANSIENT_SQLSTATES = {"40001", "40P01", "55P03"}
+
+
+class SqlUnitOfWork:
+    def __init__(self, engine: Engine, registry: DefinitionRegistry,
+                 clock: Callable[[], datetime]) -> None:
+        self.engine = engine
+        self.registry = registry
+        self.clock = clock
+
+    def __enter__(self) -> SqlUnitOfWork:
+        self.now = self.clock()
+        self.conn: Connection = self.engine.connect()
+        self.tx: RootTransaction = self.conn.begin()
+        self.programs = ProgramRepository(self.conn)
+        self.directory = Directory(self.conn)
+        self.ledger = Ledger(self.conn)
+        self.events = EventStore(self.conn)
+        self.outbox = Outbox(self.conn)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.tx.is_active:
+            self.tx.rollback()
+        self.conn.close()
+
+    def commit(self) -> None:
+        self.tx.commit()
+
+    def current_workflow(self, key: str) -> WorkflowMachine:
+        return self.registry.current(self.conn, key, self.now)
+
+    def workflow_of(self, key: str, version: int) -> WorkflowMachine:
+        return self.registry.pinned(self.conn, key, version)
+
+
+class SqlUnitOfWorkFactory:
+    def __init__(self, engine: Engine, registry: DefinitionRegistry,
+                 clock: Callable[[], datetime]) -> None:
+        self.engine = engine
+        self.registry = registry
+        self.clock = clock
+
+    def __call__(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine, self.registry, self.clock)
+
+    def is_transient(self, error: BaseException) -> bool:
+        """Deadlocks, serialization failures and a busy SQLite file are worth a retry."""
+        if not isinstance(error, DBAPIError):
+            return False
+        state: Any = getattr(error.orig, "sqlstate", None)
+        if state in TRANSIENT_SQLSTATES:
+            return True
+        return isinstance(error, OperationalError) and "locked" in str(error.orig)

@@ -1,0 +1,49 @@
+"""The composition root: settings in, a wired message bus out.
+
+Entry points (CLI, Celery tasks, tests, benchmarks) call :func:`bootstrap`; nothing
+else builds engines or picks the dispatcher. The deployment mode is configuration:
+no broker URL means the outbox runs in-process, a broker URL means the Celery relay.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from config.settings import Settings, get_settings
+from workflow.adapters.database import engine_for, is_current, upgrade
+from workflow.adapters.definitions import DefinitionRegistry
+from workflow.adapters.relay import OutboxRelay
+from workflow.adapters.unit_of_work import SqlUnitOfWorkFactory
+from workflow.service_layer.messagebus import Dispatcher, InlineDispatcher, MessageBus, \
+    RelayDispatcher
+
+SEOUL = ZoneInfo("Asia/Seoul")
+
+
+def make_clock(settings: Settings) -> Callable[[], datetime]:
+    """``JOINTFLOW_NOW`` fixes the clock for a whole command; naive times are Seoul time."""
+    if settings.now is None:
+        return lambda: datetime.now(UTC)
+    fixed = settings.now if settings.now.tzinfo else settings.now.replace(tzinfo=SEOUL)
+    fixed = fixed.astimezone(UTC)
+    return lambda: fixed
+
+
+def bootstrap(settings: Settings | None = None) -> MessageBus:
+    settings = settings or get_settings()
+    engine = engine_for(settings.database_url)
+    if settings.auto_migrate and not is_current(engine):
+        upgrade(engine)
+    registry = DefinitionRegistry(settings.workflows_dir)
+    dispatcher: Dispatcher = InlineDispatcher() if settings.embedded else RelayDispatcher()
+    return MessageBus(SqlUnitOfWorkFactory(engine, registry, make_clock(settings)), dispatcher)
+
+
+def make_relay(settings: Settings | None = None) -> OutboxRelay:
+    from config.celery import make_celery
+
+    settings = settings or get_settings()
+    return OutboxRelay(engine_for(settings.database_url), make_celery(settings),
+                       settings.outbox_redeliver_seconds, settings.outbox_batch_size)

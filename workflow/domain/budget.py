@@ -1,0 +1,60 @@
+"""Budget envelopes and the rules for holds (PRODUCT §4).
+
+An envelope is (party, fiscal year, amount); ``held`` and ``committed`` are kept in
+step with the ledger in the same transaction. ``available`` never goes below zero:
+a hold is placed for all of a program's funders together or for none of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+LEDGER_KINDS = ("hold", "commit", "disburse", "release")
+
+
+@dataclass(frozen=True)
+class Envelope:
+    party: str
+    year: int
+    amount: int
+    held: int = 0
+    committed: int = 0
+    disbursed: int = 0
+
+    @property
+    def available(self) -> int:
+        return self.amount - self.held - self.committed
+
+
+@dataclass(frozen=True)
+class Shortfall:
+    party: str
+    requested: int
+    available: int  # 0 when the party has no envelope for the year
+    has_envelope: bool
+
+    def describe(self) -> str:
+        if not self.has_envelope:
+            return f"{self.party} has no envelope for the year"
+        return f"{self.party}: requested {self.requested:,}, available {self.available:,}"
+
+
+def shortfalls(requests: dict[str, int], envelopes: dict[str, Envelope]) -> list[Shortfall]:
+    """The parties whose envelope cannot hold their share; empty means all fit."""
+    short: list[Shortfall] = []
+    for party, amount in sorted(requests.items()):
+        env = envelopes.get(party)
+        if env is None:
+            short.append(Shortfall(party, amount, 0, False))
+        elif env.available < amount:
+            short.append(Shortfall(party, amount, env.available, True))
+    return short
+
+
+def hold_key(program_id: int, round_: int, party: str) -> str:
+    """Idempotency key of a hold: one per program, review round and party."""
+    return f"hold:{program_id}:{round_}:{party}"
+
+
+def release_key(program_id: int, round_: int, party: str) -> str:
+    return f"release:{program_id}:{round_}:{party}"

@@ -1,0 +1,96 @@
+"""Commands: orders given to the engine by a person (CLI, API) or a worker.
+
+Every command carries the acting user's email (``actor``; ``None`` for operator and
+system commands). Handlers in ``service_layer.handlers`` carry them out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+
+@dataclass(frozen=True)
+class Command:
+    actor: str | None
+
+
+@dataclass(frozen=True)
+class AddOrganization(Command):
+    key: str
+    name: str
+    funder: bool = False
+
+
+@dataclass(frozen=True)
+class AddUser(Command):
+    email: str
+    name: str
+    org: str
+    roles: tuple[str, ...]
+    locale: str = "ko"
+
+
+@dataclass(frozen=True)
+class AddEnvelope(Command):
+    party: str
+    year: int
+    amount: int
+
+
+@dataclass(frozen=True)
+class CreateProgram(Command):
+    title: str
+    org: str
+    category: str
+    requests: dict[str, int]
+    start: date | None = None
+    end: date | None = None
+    year: int | None = None
+    description: str = ""
+    workflow: str | None = None
+
+
+@dataclass(frozen=True)
+class UpdateProgram(Command):
+    program_id: int
+    title: str | None = None
+    category: str | None = None
+    requests: dict[str, int] | None = None
+    start: date | None = None
+    end: date | None = None
+    year: int | None = None
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class SubmitProgram(Command):
+    program_id: int
+
+
+@dataclass(frozen=True)
+class DecideReview(Command):
+    program_id: int
+    decision: str  # approve | reject | request-changes
+    comment: str = ""
+
+
+@dataclass(frozen=True)
+class WithdrawProgram(Command):
+    program_id: int
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class PlaceHolds(Command):
+    """System: hold each funder's share for a submitted (or waitlisted) program."""
+
+    program_id: int
+
+
+@dataclass(frozen=True)
+class RetryWaitlisted(Command):
+    """System: money was released in ``year``; retry waitlisted programs in order."""
+
+    year: int
+    parties: tuple[str, ...] = field(default_factory=tuple)

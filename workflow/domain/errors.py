@@ -1,0 +1,59 @@
+"""The domain's error hierarchy; entrypoints turn these into exit codes or HTTP statuses.
+
+    WorkflowError                 anything the engine refuses, with a clear message
+    ├── InvalidInput              malformed or out-of-range data (amounts, dates, keys)
+    ├── NotFound                  an id or key that names nothing
+    ├── NotPermitted              the acting user may not do this (role, party, own program)
+    ├── TransitionNotAllowed      the program's state does not allow the trigger
+    ├── Conflict                  someone else acted first (same party decided, duplicate key)
+    ├── InsufficientBudget        an envelope has no room for a hold
+    └── DefinitionError           a workflow definition failed validation (lists every problem)
+"""
+
+from __future__ import annotations
+
+
+class WorkflowError(Exception):
+    """Base of every refusal; ``str(err)`` is the one line shown to a person."""
+
+    code = "workflow-error"
+
+    def __init__(self, message: str, **context: object) -> None:
+        super().__init__(message)
+        self.message = message
+        self.context = context
+
+
+class InvalidInput(WorkflowError):
+    code = "invalid-input"
+
+
+class NotFound(WorkflowError):
+    code = "not-found"
+
+
+class NotPermitted(WorkflowError):
+    code = "not-permitted"
+
+
+class TransitionNotAllowed(WorkflowError):
+    code = "transition-not-allowed"
+
+
+class Conflict(WorkflowError):
+    code = "conflict"
+
+
+class InsufficientBudget(WorkflowError):
+    code = "insufficient-budget"
+
+
+class DefinitionError(WorkflowError):
+    """A workflow definition is invalid; ``problems`` names each offending state or field."""
+
+    code = "invalid-definition"
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        lines = "; ".join(problems)
+        super().__init__(f"{source}: {lines}", problems=problems)
+        self.problems = problems

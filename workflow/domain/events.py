@@ -1,0 +1,38 @@
+"""Domain events: facts in the past tense, appended to the hash-chained audit log.
+
+An aggregate records ``Event(type, data)``; the unit of work stamps the stream,
+acting user and time when it appends them in the same transaction as the change.
+Event types are plain strings so a workflow definition (data) can name the event a
+transition records; the well-known ones are listed here so code never misspells them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+PROGRAM_CREATED = "ProgramCreated"
+PROGRAM_UPDATED = "ProgramUpdated"
+PROGRAM_SUBMITTED = "ProgramSubmitted"
+PROGRAM_RESUBMITTED = "ProgramResubmitted"
+PARTY_APPROVED = "PartyApproved"
+PARTY_REJECTED = "PartyRejected"
+CHANGES_REQUESTED = "ChangesRequested"
+PROGRAM_APPROVED = "ProgramApproved"
+PROGRAM_REJECTED = "ProgramRejected"
+PROGRAM_WITHDRAWN = "ProgramWithdrawn"
+BUDGET_HELD = "BudgetHeld"
+BUDGET_UNAVAILABLE = "BudgetUnavailable"
+HOLD_RELEASED = "HoldReleased"
+ENVELOPE_ADDED = "EnvelopeAdded"
+ORGANIZATION_ADDED = "OrganizationAdded"
+USER_ADDED = "UserAdded"
+ACTION_REFUSED = "ActionRefused"
+
+
+@dataclass(frozen=True)
+class Event:
+    """A fact to append; ``data`` holds only JSON-safe values (ints, strings, lists, dicts)."""
+
+    type: str
+    data: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,32 @@
+"""KRW amounts: whole won as ``int``, validated once at the edge of the domain."""
+
+from __future__ import annotations
+
+from workflow.domain.errors import InvalidInput
+
+MAX_AMOUNT = 10**13  # exclusive upper bound (PRODUCT §4)
+
+
+def check_amount(amount: object, what: str = "amount") -> int:
+    """Return ``amount`` if it is a whole number of KRW in (0, 10^13); else refuse."""
+    if isinstance(amount, bool) or not isinstance(amount, int):
+        raise InvalidInput(f"{what} must be a whole number of KRW, got {amount!r}")
+    if amount <= 0:
+        raise InvalidInput(f"{what} must be greater than 0 KRW, got {amount}")
+    if amount >= MAX_AMOUNT:
+        raise InvalidInput(f"{what} must be below 10^13 KRW, got {amount}")
+    return amount
+
+
+def parse_krw(text: str, what: str = "amount") -> int:
+    """Parse ``80000000``, ``80_000_000`` or ``80,000,000`` (an optional ``원``/KRW suffix)."""
+    cleaned = text.strip().removesuffix("원").removesuffix("KRW").strip()
+    cleaned = cleaned.replace(",", "").replace("_", "")
+    if not cleaned.lstrip("-").isdigit():
+        raise InvalidInput(f"{what} must be a whole number of KRW, got {text!r}")
+    return check_amount(int(cleaned), what)
+
+
+def format_krw(amount: int) -> str:
+    """Format for people: ``80,000,000원``."""
+    return f"{amount:,}원"

@@ -1,0 +1,280 @@
+"""The ``jointflow`` command line: every action a person or operator takes.
+
+The acting user comes from ``--as EMAIL`` or ``JOINTFLOW_USER``; ``db``, ``org`` and
+``user`` are the operator's and need none. Human output by default, ``--json`` per
+command for scripts. Errors are one line on stderr: exit 1 for a refused or invalid
+action (nothing changed), 2 for a usage error.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from config.settings import get_settings
+from workflow.adapters import views
+from workflow.adapters.database import current_revision, engine_for, head_revision, upgrade
+from workflow.adapters.definitions import DefinitionRegistry, load_file
+from workflow.domain import commands as c
+from workflow.domain.errors import NotFound, WorkflowError
+from workflow.entrypoints.output import budget_table, emit_json, table
+from workflow.entrypoints.params import KRW
+from workflow.service_layer.messagebus import MessageBus
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+
+
+class AuditBroken(WorkflowError):
+    code = "audit-broken"
+
+
+class Context:
+    """What every command may need: the acting user and a lazily built bus."""
+
+    def __init__(self, actor: str | None) -> None:
+        self.actor = actor
+        self._bus: MessageBus | None = None
+
+    @property
+    def bus(self) -> MessageBus:
+        if self._bus is None:
+            from workflow.bootstrap import bootstrap
+
+            self._bus = bootstrap()
+        return self._bus
+
+    def handle(self, cmd: c.Command) -> Any:
+        return self.bus.handle(cmd)
+
+    def query(self, reader: Callable[[Any], Any]) -> Any:
+        return self.bus.query(reader)
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--as", "actor", metavar="EMAIL", envvar="JOINTFLOW_USER",
+              help="Act as this user (default: $JOINTFLOW_USER).")
+@click.pass_context
+def cli(ctx: click.Context, actor: str | None) -> None:
+    """jointflow: joint review, budget holds and audit for jointly funded programs."""
+    ctx.obj = Context(actor.strip().lower() if actor else None)
+
+
+# -- operator: database, organizations, users --
+
+@cli.group()
+def db() -> None:
+    """Database schema (operator)."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the schema to the newest version."""
+    settings = get_settings()
+    upgrade(engine_for(settings.database_url))
+    click.echo(f"database at revision {head_revision()}")
+
+
+@db.command("status")
+def db_status() -> None:
+    """Show the schema revision of the configured database."""
+    engine = engine_for(get_settings().database_url)
+    click.echo(f"{engine.url.render_as_string(hide_password=True)}: revision "
+               f"{current_revision(engine) or 'none'} (newest {head_revision()})")
+
+
+@cli.group()
+def org() -> None:
+    """Organizations (operator)."""
+
+
+@org.command("add")
+@click.argument("key")
+@click.option("--name", required=True)
+@click.option("--funder", is_flag=True, help="A funding party with budget envelopes.")
+@json_option
+@pass_ctx
+def org_add(ctx: Context, key: str, name: str, funder: bool, as_json: bool) -> None:
+    """Add an organization (a school, centre, city team or funder)."""
+    added = ctx.handle(c.AddOrganization(actor=None, key=key, name=name, funder=funder))
+    emit_json({"key": added}) if as_json else click.echo(f"organization {added} added")
+
+
+@org.command("list")
+@json_option
+@pass_ctx
+def org_list(ctx: Context, as_json: bool) -> None:
+    orgs = ctx.query(lambda uow: uow.directory.organizations())
+    if as_json:
+        emit_json([{k: o[k] for k in ("key", "name", "funder")} for o in orgs])
+    else:
+        click.echo(table([(o["key"], o["name"], "yes" if o["funder"] else "")
+                          for o in orgs], ["key", "name", "funder"]))
+
+
+@cli.group()
+def user() -> None:
+    """Users (operator)."""
+
+
+@user.command("add")
+@click.argument("email")
+@click.option("--name", required=True)
+@click.option("--org", "org_key", required=True, metavar="KEY")
+@click.option("--role", "roles", required=True, multiple=True)
+@click.option("--locale", type=click.Choice(["ko", "en"]), default="ko", show_default=True)
+@json_option
+@pass_ctx
+def user_add(ctx: Context, email: str, name: str, org_key: str, roles: tuple[str, ...],
+             locale: str, as_json: bool) -> None:
+    """Add a user to an organization with one or more roles."""
+    user_id = ctx.handle(c.AddUser(actor=None, email=email, name=name, org=org_key,
+                                   roles=roles, locale=locale))
+    emit_json({"id": user_id}) if as_json else click.echo(f"user {email} added (id {user_id})")
+
+
+@user.command("list")
+@click.option("--org", "org_key", metavar="KEY")
+@json_option
+@pass_ctx
+def user_list(ctx: Context, org_key: str | None, as_json: bool) -> None:
+    found = ctx.query(lambda uow: uow.directory.users(org_key))
+    rows = [{"email": u.email, "name": u.name, "org": u.org, "roles": sorted(u.roles),
+             "locale": u.locale} for u in found]
+    if as_json:
+        emit_json(rows)
+    else:
+        click.echo(table([(r["email"], r["name"], r["org"], ",".join(r["roles"]))
+                          for r in rows], ["email", "name", "org", "roles"]))
+
+
+# -- budget --
+
+@cli.group()
+def budget() -> None:
+    """Budget envelopes and the budget position."""
+
+
+@budget.group()
+def envelope() -> None:
+    """A funding party's envelope for a fiscal year."""
+
+
+@envelope.command("add")
+@click.option("--party", required=True, metavar="KEY")
+@click.option("--year", required=True, type=int)
+@click.option("--amount", required=True, type=KRW)
+@pass_ctx
+def envelope_add(ctx: Context, party: str, year: int, amount: int) -> None:
+    """Open an envelope (budget officer of the party, or admin)."""
+    ctx.handle(c.AddEnvelope(actor=ctx.actor, party=party, year=year, amount=amount))
+    click.echo(f"envelope {party} {year}: {amount:,}원")
+
+
+@budget.command("report")
+@click.option("--year", type=int)
+@json_option
+@pass_ctx
+def budget_report(ctx: Context, year: int | None, as_json: bool) -> None:
+    """Amount, held, committed, disbursed and available per party and year."""
+    report = ctx.query(lambda uow: views.budget_report(uow, year))
+    emit_json(report) if as_json else click.echo(budget_table(report))
+
+
+# -- audit and workflow definitions --
+
+@cli.group()
+def audit() -> None:
+    """The hash-chained audit log."""
+
+
+@audit.command("verify")
+@json_option
+@pass_ctx
+def audit_verify(ctx: Context, as_json: bool) -> None:
+    """Check every event's hash chain; exit 1 naming the first broken event."""
+    checked, broken = ctx.query(lambda uow: uow.events.verify())
+    if as_json:
+        emit_json({"ok": broken is None, "events": checked,
+                   "broken": broken.describe() if broken else None})
+    if broken is not None:
+        raise AuditBroken(f"audit chain broken at {broken.describe()}")
+    if not as_json:
+        click.echo(f"audit chain verified: {checked} events")
+
+
+@cli.group()
+def workflow() -> None:
+    """Workflow definitions."""
+
+
+@workflow.command("validate")
+@click.argument("file", type=click.Path(path_type=Path))
+def workflow_validate(file: Path) -> None:
+    """Validate a definition file; name every problem."""
+    definition = load_file(file)
+    click.echo(f"{file}: {definition.key} version {definition.version} is valid "
+               f"({len(definition.states)} states, {len(definition.transitions)} transitions, "
+               f"parties: {', '.join(definition.party_keys)})")
+
+
+@workflow.command("show")
+@click.argument("key", required=False)
+@click.option("--format", "fmt", type=click.Choice(["text", "mermaid"]), default="text",
+              show_default=True)
+def workflow_show(key: str | None, fmt: str) -> None:
+    """Show a definition's states and transitions (text or a Mermaid diagram)."""
+    from workflow.entrypoints.diagram import definition_mermaid, definition_text
+
+    settings = get_settings()
+    files = DefinitionRegistry(settings.workflows_dir).files()
+    key = key or settings.default_workflow
+    if key not in files:
+        raise NotFound(f"no workflow {key!r} (known: {', '.join(sorted(files))})")
+    definition = files[key][0]
+    click.echo(definition_mermaid(definition) if fmt == "mermaid"
+               else definition_text(definition))
+
+
+@cli.command()
+@click.option("--reset", is_flag=True, help="Empty an existing SQLite database first.")
+def demo(reset: bool) -> None:
+    """Seed the Paju setting and play a review season on the configured database."""
+    from workflow.entrypoints.demo import run_demo
+
+    run_demo(get_settings(), reset=reset)
+
+
+def _register_program_commands() -> None:
+    from workflow.entrypoints.cli_program import program
+
+    cli.add_command(program)
+
+
+_register_program_commands()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console script: map refusals to exit 1 and usage errors to exit 2."""
+    try:
+        cli.main(args=argv, prog_name="jointflow", standalone_mode=False)
+    except click.exceptions.Exit as done:
+        sys.exit(done.exit_code)
+    except click.ClickException as err:
+        err.show()
+        sys.exit(err.exit_code)
+    except click.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(1)
+    except WorkflowError as err:
+        click.echo(f"jointflow: {err.message}", err=True)
+        sys.exit(1)
+    except OSError as err:
+        click.echo(f"jointflow: {err}", err=True)
+        sys.exit(1)

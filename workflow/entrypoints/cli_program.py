@@ -1,0 +1,158 @@
+"""``jointflow program ...``: coordinators and approvers acting on programs."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import click
+
+from workflow.adapters import views
+from workflow.domain import commands as c
+from workflow.entrypoints.cli import Context, json_option, pass_ctx
+from workflow.entrypoints.output import emit_json, program_text, splits, table
+from workflow.entrypoints.params import DATE, SPLIT, splits_to_dict
+
+
+@click.group()
+def program() -> None:
+    """Create, submit, review and follow programs."""
+
+
+def content_options(required: bool) -> list[click.Option]:
+    return [
+        click.Option(["--title"], required=required),
+        click.Option(["--category"], required=required),
+        click.Option(["--request", "requests"], type=SPLIT, multiple=True, required=required,
+                     help="A funder's share, PARTY=KRW; repeat per funder."),
+        click.Option(["--start"], type=DATE), click.Option(["--end"], type=DATE),
+        click.Option(["--year"], type=int, help="Fiscal year (default: the start's year)."),
+        click.Option(["--description"]),
+    ]
+
+
+def _with(options: list[click.Option]):  # type: ignore[no-untyped-def]
+    def decorate(command: click.Command) -> click.Command:
+        command.params[:0] = options
+        return command
+    return decorate
+
+
+@program.command("create")
+@click.option("--org", "org_key", required=True, metavar="KEY")
+@click.option("--workflow", "workflow_key", metavar="KEY", help="Default: joint-program.")
+@json_option
+@pass_ctx
+def create(ctx: Context, org_key: str, workflow_key: str | None, as_json: bool, title: str,
+           category: str, requests: tuple[tuple[str, int], ...], start: date | None,
+           end: date | None, year: int | None, description: str | None) -> None:
+    """Draft a program asking each funder for a share."""
+    program_id = ctx.handle(c.CreateProgram(
+        actor=ctx.actor, title=title, org=org_key, category=category,
+        requests=splits_to_dict(requests), start=start, end=end, year=year,
+        description=description or "", workflow=workflow_key))
+    emit_json({"id": program_id}) if as_json else click.echo(f"program {program_id} created")
+
+
+_with(content_options(required=True))(create)
+
+
+@program.command("update")
+@click.argument("program_id", type=int, metavar="ID")
+@pass_ctx
+def update(ctx: Context, program_id: int, title: str | None, category: str | None,
+           requests: tuple[tuple[str, int], ...], start: date | None, end: date | None,
+           year: int | None, description: str | None) -> None:
+    """Edit a draft or a program sent back for changes."""
+    ctx.handle(c.UpdateProgram(
+        actor=ctx.actor, program_id=program_id, title=title, category=category,
+        requests=splits_to_dict(requests) or None, start=start, end=end, year=year,
+        description=description))
+    click.echo(f"program {program_id} updated")
+
+
+_with(content_options(required=False))(update)
+
+
+def _report_state(ctx: Context, program_id: int, verb: str, as_json: bool) -> None:
+    detail = ctx.query(lambda uow: views.program_detail(uow, program_id))
+    if as_json:
+        emit_json(detail)
+    else:
+        click.echo(f"program {program_id} {verb}: now {detail['state']}")
+
+
+@program.command("submit")
+@click.argument("program_id", type=int, metavar="ID")
+@json_option
+@pass_ctx
+def submit(ctx: Context, program_id: int, as_json: bool) -> None:
+    """Submit (or resubmit after changes) for joint review; holds follow."""
+    ctx.handle(c.SubmitProgram(actor=ctx.actor, program_id=program_id))
+    _report_state(ctx, program_id, "submitted", as_json)
+
+
+@program.command("decide")
+@click.argument("program_id", type=int, metavar="ID")
+@click.argument("decision", type=click.Choice(["approve", "reject", "request-changes"]))
+@click.option("--comment", default="")
+@json_option
+@pass_ctx
+def decide(ctx: Context, program_id: int, decision: str, comment: str, as_json: bool) -> None:
+    """Decide your own party's side of the joint review."""
+    ctx.handle(c.DecideReview(actor=ctx.actor, program_id=program_id, decision=decision,
+                              comment=comment))
+    _report_state(ctx, program_id, f"{decision} recorded", as_json)
+
+
+@program.command("withdraw")
+@click.argument("program_id", type=int, metavar="ID")
+@click.option("--reason", default="")
+@json_option
+@pass_ctx
+def withdraw(ctx: Context, program_id: int, reason: str, as_json: bool) -> None:
+    """Withdraw your organization's program (any time before it is funded)."""
+    ctx.handle(c.WithdrawProgram(actor=ctx.actor, program_id=program_id, reason=reason))
+    _report_state(ctx, program_id, "withdrawn", as_json)
+
+
+@program.command("show")
+@click.argument("program_id", type=int, metavar="ID")
+@json_option
+@pass_ctx
+def show(ctx: Context, program_id: int, as_json: bool) -> None:
+    """One program: state, each party's decision, requested and held amounts."""
+    detail = ctx.query(lambda uow: views.program_detail(uow, program_id))
+    emit_json(detail) if as_json else click.echo(program_text(detail))
+
+
+@program.command("list")
+@click.option("--state")
+@click.option("--org", "org_key", metavar="KEY")
+@click.option("--waiting-on", metavar="PARTY", help="In review, with PARTY yet to decide.")
+@json_option
+@pass_ctx
+def list_(ctx: Context, state: str | None, org_key: str | None, waiting_on: str | None,
+          as_json: bool) -> None:
+    """Programs, filtered by state, organization or the party they wait on."""
+    rows = ctx.query(lambda uow: views.program_list(uow, state, org_key, waiting_on))
+    if as_json:
+        emit_json(rows)
+        return
+    click.echo(table([(r["id"], r["state"], r["org"], r["category"], splits(r["requested"]),
+                       ",".join(r["waiting_on"]), r["title"]) for r in rows],
+                     ["id", "state", "org", "category", "requested", "waiting on", "title"]))
+
+
+@program.command("history")
+@click.argument("program_id", type=int, metavar="ID")
+@json_option
+@pass_ctx
+def history(ctx: Context, program_id: int, as_json: bool) -> None:
+    """The program's audit trail, oldest first."""
+    rows = ctx.query(lambda uow: views.program_history(uow, program_id))
+    if as_json:
+        emit_json(rows)
+        return
+    click.echo(table([(r["seq"], r["at"][:19], r["type"], r["actor"],
+                       ", ".join(f"{k}={v}" for k, v in r["data"].items()))
+                      for r in rows], ["seq", "at", "event", "actor", "details"]))

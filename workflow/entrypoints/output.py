@@ -1,0 +1,51 @@
+"""How the CLI shows things: JSON for scripts, aligned plain text for people."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+from workflow.domain.money import format_krw
+
+
+def emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
+    cells = [[str(h) for h in headers]] + [[str(c) for c in r] for r in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+             for row in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def splits(amounts: dict[str, int]) -> str:
+    return ", ".join(f"{party} {format_krw(a)}" for party, a in amounts.items()) or "-"
+
+
+def budget_table(report: list[dict[str, Any]]) -> str:
+    rows = [(r["party"], r["year"], format_krw(r["amount"]), format_krw(r["held"]),
+             format_krw(r["committed"]), format_krw(r["disbursed"]), format_krw(r["available"]))
+            for r in report]
+    return table(rows, ["party", "year", "amount", "held", "committed", "disbursed",
+                        "available"])
+
+
+def program_text(p: dict[str, Any]) -> str:
+    lines = [
+        f"Program {p['id']}: {p['title']}",
+        f"  state      {p['state']}   (workflow {p['workflow']}, round {p['review_round']})",
+        f"  org        {p['org']}   category {p['category']}   fiscal year {p['year']}",
+        f"  dates      {p['start'] or '-'} .. {p['end'] or '-'}",
+        f"  requested  {splits(p['requested'])}",
+        f"  held       {splits(p['holds'])}",
+        "  review     " + ", ".join(f"{k}: {v}" for k, v in p["parties"].items()),
+    ]
+    if p["waiting_on"]:
+        lines.append("  waiting on " + ", ".join(p["waiting_on"]))
+    return "\n".join(lines)

@@ -1,0 +1,234 @@
+"""One small function per command: load, check rights, ask the domain, save.
+
+Handlers run inside a unit of work the message bus opens and commits. Whatever a
+change sets in motion leaves through the outbox in the same transaction: the budget
+worker's holds after a submission, the waitlist retry after money is released.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from workflow.domain import commands as c
+from workflow.domain import events as ev
+from workflow.domain.definition import ROLES
+from workflow.domain.errors import InvalidInput, NotPermitted
+from workflow.domain.events import Event
+from workflow.domain.money import check_amount
+from workflow.domain.permissions import (
+    User,
+    ensure_coordinator_of,
+    ensure_may_create,
+    ensure_may_decide,
+    ensure_may_manage_budget,
+)
+from workflow.domain.program import Program, ProgramContent
+from workflow.service_layer.unit_of_work import UnitOfWork
+
+PLACE_HOLDS = "jointflow.place_holds"
+RETRY_WAITLISTED = "jointflow.retry_waitlisted"
+SYSTEM = "system"
+OPERATOR = "operator"
+DIRECTORY_STREAM = "directory"
+LOCALES = ("ko", "en")
+
+
+def envelope_stream(party: str, year: int) -> str:
+    return f"envelope:{party}:{year}"
+
+
+def program_stream(program_id: int) -> str:
+    return f"program:{program_id}"
+
+
+def acting_user(uow: UnitOfWork, cmd: c.Command) -> User:
+    if not cmd.actor:
+        raise NotPermitted("this action needs an acting user (--as EMAIL or JOINTFLOW_USER)")
+    user: User = uow.directory.user(cmd.actor)
+    return user
+
+
+def save_program(uow: UnitOfWork, program: Program, actor: str) -> int:
+    """Persist the program, its ledger moves, its events and the messages they set off."""
+    if program.id is None:
+        uow.programs.add(program, uow.now)
+    else:
+        uow.programs.save(program, uow.now)
+    assert program.id is not None
+    uow.ledger.apply(program.id, program.ledger_moves, actor, uow.now)
+    uow.events.append(program_stream(program.id), program.events, actor, uow.now)
+    if program.state == "submitted":
+        uow.outbox.add(PLACE_HOLDS, {"program_id": program.id}, uow.now)
+    if any(m.kind == "release" for m in program.ledger_moves):
+        uow.outbox.add(RETRY_WAITLISTED, {"year": program.content.fiscal_year}, uow.now)
+    program.events.clear()
+    program.ledger_moves.clear()
+    return program.id
+
+
+# -- operator commands --
+
+def add_organization(cmd: c.AddOrganization, uow: UnitOfWork) -> str:
+    key = cmd.key.strip()
+    if not key or not key.replace("_", "").replace("-", "").isalnum() or key != key.lower():
+        raise InvalidInput(f"organization key {cmd.key!r} must be lower-case letters, digits, "
+                           "'-' or '_'")
+    uow.directory.add_organization(key, cmd.name, cmd.funder, uow.now)
+    uow.events.append(DIRECTORY_STREAM, [Event(ev.ORGANIZATION_ADDED, {
+        "key": key, "name": cmd.name, "funder": cmd.funder})], OPERATOR, uow.now)
+    return key
+
+
+def add_user(cmd: c.AddUser, uow: UnitOfWork) -> int:
+    email = cmd.email.strip().lower()
+    if "@" not in email:
+        raise InvalidInput(f"{cmd.email!r} is not an email address")
+    unknown = sorted(set(cmd.roles) - ROLES)
+    if unknown or not cmd.roles:
+        raise InvalidInput(f"unknown role(s) {', '.join(unknown) or 'none given'} "
+                           f"(roles: {', '.join(sorted(ROLES))})")
+    if cmd.locale not in LOCALES:
+        raise InvalidInput(f"locale must be one of {', '.join(LOCALES)}, got {cmd.locale!r}")
+    uow.directory.organization(cmd.org)
+    user_id: int = uow.directory.add_user(email, cmd.name, cmd.org, cmd.roles, cmd.locale,
+                                          uow.now)
+    uow.events.append(DIRECTORY_STREAM, [Event(ev.USER_ADDED, {
+        "email": email, "org": cmd.org, "roles": sorted(set(cmd.roles))})], OPERATOR, uow.now)
+    return user_id
+
+
+def add_envelope(cmd: c.AddEnvelope, uow: UnitOfWork) -> None:
+    user = acting_user(uow, cmd)
+    ensure_may_manage_budget(user, cmd.party)
+    org = uow.directory.organization(cmd.party)
+    if not org["funder"]:
+        raise InvalidInput(f"{cmd.party} is not a funding organization")
+    if not 2000 <= cmd.year <= 2100:
+        raise InvalidInput(f"fiscal year {cmd.year} is out of range (2000-2100)")
+    check_amount(cmd.amount, "envelope amount")
+    uow.ledger.add_envelope(cmd.party, cmd.year, cmd.amount)
+    uow.events.append(envelope_stream(cmd.party, cmd.year), [Event(ev.ENVELOPE_ADDED, {
+        "party": cmd.party, "year": cmd.year, "amount": cmd.amount})], user.email, uow.now)
+    uow.outbox.add(RETRY_WAITLISTED, {"year": cmd.year}, uow.now)
+
+
+# -- coordinators --
+
+def create_program(cmd: c.CreateProgram, uow: UnitOfWork) -> int:
+    user = acting_user(uow, cmd)
+    ensure_may_create(user, cmd.org)
+    machine = uow.current_workflow(cmd.workflow or "joint-program")
+    _check_funders(uow, cmd.requests)
+    program = Program.create(machine.definition, cmd.org, _content(cmd), user.email)
+    return save_program(uow, program, user.email)
+
+
+def update_program(cmd: c.UpdateProgram, uow: UnitOfWork) -> int:
+    user = acting_user(uow, cmd)
+    program = uow.programs.get(cmd.program_id, lock=True)
+    ensure_coordinator_of(user, program, f"update program {program.id}")
+    machine = uow.workflow_of(program.workflow_key, program.workflow_version)
+    old = program.content
+    year = cmd.year or (cmd.start.year if cmd.start else old.fiscal_year)
+    content = ProgramContent(
+        title=cmd.title if cmd.title is not None else old.title,
+        category=cmd.category or old.category,
+        requests=cmd.requests or old.requests, fiscal_year=year,
+        start=cmd.start or old.start, end=cmd.end or old.end,
+        description=cmd.description if cmd.description is not None else old.description)
+    if cmd.requests:
+        _check_funders(uow, cmd.requests)
+    program.update(machine.definition, content)
+    return save_program(uow, program, user.email)
+
+
+def submit_program(cmd: c.SubmitProgram, uow: UnitOfWork) -> int:
+    user = acting_user(uow, cmd)
+    program = uow.programs.get(cmd.program_id, lock=True)
+    ensure_coordinator_of(user, program, f"submit program {program.id}")
+    program.submit(uow.workflow_of(program.workflow_key, program.workflow_version), user.email)
+    return save_program(uow, program, user.email)
+
+
+def withdraw_program(cmd: c.WithdrawProgram, uow: UnitOfWork) -> int:
+    user = acting_user(uow, cmd)
+    program = uow.programs.get(cmd.program_id, lock=True)
+    ensure_coordinator_of(user, program, f"withdraw program {program.id}")
+    program.withdraw(uow.workflow_of(program.workflow_key, program.workflow_version),
+                     cmd.reason)
+    return save_program(uow, program, user.email)
+
+
+# -- approvers --
+
+def decide_review(cmd: c.DecideReview, uow: UnitOfWork) -> int:
+    user = acting_user(uow, cmd)
+    program = uow.programs.get(cmd.program_id, lock=True)
+    machine = uow.workflow_of(program.workflow_key, program.workflow_version)
+    party_spec = machine.definition.party(user.org)
+    party = ensure_may_decide(user, program, party_spec.role if party_spec else "approver")
+    program.decide(machine, party, cmd.decision, user.email, cmd.comment)
+    return save_program(uow, program, user.email)
+
+
+# -- the budget worker --
+
+def place_holds(cmd: c.PlaceHolds, uow: UnitOfWork) -> bool:
+    program = uow.programs.get(cmd.program_id, lock=True)
+    return _try_holds(uow, program)
+
+
+def retry_waitlisted(cmd: c.RetryWaitlisted, uow: UnitOfWork) -> list[int]:
+    """Money came free: try waitlisted programs in the order they were waitlisted."""
+    placed = []
+    for program_id in uow.programs.waitlisted(cmd.year):
+        program = uow.programs.get(program_id, lock=True)
+        if _try_holds(uow, program):
+            placed.append(program_id)
+    return placed
+
+
+def _try_holds(uow: UnitOfWork, program: Program) -> bool:
+    machine = uow.workflow_of(program.workflow_key, program.workflow_version)
+    envelopes = uow.ledger.envelopes_for(program.content.requests, program.content.fiscal_year,
+                                         lock=True)
+    placed = program.place_holds(machine, envelopes, uow.now)
+    save_program(uow, program, SYSTEM)
+    return placed
+
+
+def _check_funders(uow: UnitOfWork, requests: dict[str, int]) -> None:
+    for party in requests:
+        org = uow.directory.organization(party)
+        if not org["funder"]:
+            raise InvalidInput(f"{party} is not a funding organization")
+
+
+def _content(cmd: c.CreateProgram) -> ProgramContent:
+    year = cmd.year or (cmd.start.year if cmd.start else None)
+    if year is None:
+        raise InvalidInput("give the fiscal year (--year) or a start date (--start)")
+    return ProgramContent(title=cmd.title, category=cmd.category, requests=dict(cmd.requests),
+                          fiscal_year=year, start=cmd.start, end=cmd.end,
+                          description=cmd.description)
+
+
+HANDLERS: dict[type[c.Command], Callable[[Any, UnitOfWork], Any]] = {
+    c.AddOrganization: add_organization,
+    c.AddUser: add_user,
+    c.AddEnvelope: add_envelope,
+    c.CreateProgram: create_program,
+    c.UpdateProgram: update_program,
+    c.SubmitProgram: submit_program,
+    c.WithdrawProgram: withdraw_program,
+    c.DecideReview: decide_review,
+    c.PlaceHolds: place_holds,
+    c.RetryWaitlisted: retry_waitlisted,
+}
+
+# Outbox task name -> the command a worker carries out for it.
+MESSAGE_COMMANDS: dict[str, Callable[[dict[str, Any]], c.Command]] = {
+    PLACE_HOLDS: lambda p: c.PlaceHolds(actor=None, program_id=int(p["program_id"])),
+    RETRY_WAITLISTED: lambda p: c.RetryWaitlisted(actor=None, year=int(p["year"])),
+}

@@ -1,0 +1,134 @@
+"""The message bus: runs each command in its own unit of work, then lets the outbox go.
+
+A refused command changes nothing (its transaction rolls back) and is recorded as an
+``ActionRefused`` event in a transaction of its own. Transient database errors
+(deadlocks, serialization failures, a busy SQLite file) retry the whole command.
+After commit the dispatcher takes the outbox: in-process in the embedded default,
+a Celery relay in a deployment.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Protocol
+
+from workflow.domain import events as ev
+from workflow.domain.commands import Command
+from workflow.domain.errors import WorkflowError
+from workflow.domain.events import Event
+from workflow.service_layer.handlers import (
+    HANDLERS,
+    MESSAGE_COMMANDS,
+    OPERATOR,
+    program_stream,
+)
+from workflow.service_layer.unit_of_work import UnitOfWork, UnitOfWorkFactory
+
+log = logging.getLogger(__name__)
+SYSTEM_STREAM = "system"
+
+
+class Dispatcher(Protocol):
+    def after_commit(self, bus: MessageBus) -> None: ...
+
+
+class MessageBus:
+    def __init__(self, uow: UnitOfWorkFactory, dispatcher: Dispatcher, retries: int = 5) -> None:
+        self.uow = uow
+        self.dispatcher = dispatcher
+        self.retries = retries
+
+    def handle(self, cmd: Command) -> Any:
+        handler = HANDLERS[type(cmd)]
+        try:
+            result = self._in_transaction(lambda uow: handler(cmd, uow))
+        except WorkflowError as err:
+            self.record_refusal(cmd, err)
+            raise
+        self.dispatcher.after_commit(self)
+        return result
+
+    def handle_message(self, message_id: int) -> None:
+        """Carry out one outbox message, once: a duplicate delivery finds it done."""
+        def run(uow: UnitOfWork) -> None:
+            msg = uow.outbox.claim(message_id)
+            if msg is None or msg.done:
+                return
+            cmd = MESSAGE_COMMANDS[msg.task](msg.payload)
+            HANDLERS[type(cmd)](cmd, uow)
+            uow.outbox.mark_done(message_id, uow.now)
+
+        try:
+            self._in_transaction(run)
+        except WorkflowError as err:
+            log.warning("outbox message %s refused: %s", message_id, err)
+            self._in_transaction(lambda uow: self._dead_letter(uow, message_id, err))
+
+    def pending_messages(self, limit: int = 100) -> list[int]:
+        return self._in_transaction(lambda uow: uow.outbox.pending_ids(limit))
+
+    def query(self, reader: Any) -> Any:
+        """Run a read-only function against a fresh unit of work (views, reports)."""
+        return self._in_transaction(reader)
+
+    def _in_transaction(self, work: Any) -> Any:
+        for attempt in range(1, self.retries + 1):
+            try:
+                with self.uow() as uow:
+                    result = work(uow)
+                    uow.commit()
+                    return result
+            except WorkflowError:
+                raise
+            except Exception as err:
+                if attempt < self.retries and self.uow.is_transient(err):
+                    log.info("transient database error, attempt %s: %s", attempt, err)
+                    continue
+                raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def record_refusal(self, cmd: Command, err: WorkflowError) -> None:
+        """Audit a refused attempt; it goes on the program's stream when there is one."""
+        program_id = getattr(cmd, "program_id", None)
+        data = {"command": type(cmd).__name__, "code": err.code, "reason": err.message}
+
+        def record(uow: UnitOfWork) -> None:
+            stream = SYSTEM_STREAM
+            if program_id is not None and uow.programs.exists(program_id):
+                stream = program_stream(program_id)
+            elif program_id is not None:
+                data["program_id"] = program_id
+            uow.events.append(stream, [Event(ev.ACTION_REFUSED, data)],
+                              cmd.actor or OPERATOR, uow.now)
+
+        self._in_transaction(record)
+
+    @staticmethod
+    def _dead_letter(uow: UnitOfWork, message_id: int, err: WorkflowError) -> None:
+        msg = uow.outbox.claim(message_id)
+        if msg is None or msg.done:
+            return
+        uow.events.append(SYSTEM_STREAM, [Event(ev.ACTION_REFUSED, {
+            "command": msg.task, "code": err.code, "reason": err.message,
+            "message_id": message_id})], "system", uow.now)
+        uow.outbox.mark_done(message_id, uow.now)
+
+
+class InlineDispatcher:
+    """Embedded default: run what the outbox holds in this process, before returning."""
+
+    def after_commit(self, bus: MessageBus) -> None:
+        for _ in range(1000):  # a bound, not a budget: each round empties the outbox
+            pending = bus.pending_messages()
+            if not pending:
+                return
+            for message_id in pending:
+                bus.handle_message(message_id)
+        log.error("outbox still not empty after 1000 rounds")
+
+
+class RelayDispatcher:
+    """Deployment: the Celery beat relay publishes the outbox; nothing on the request path."""
+
+    def after_commit(self, bus: MessageBus) -> None:
+        return None

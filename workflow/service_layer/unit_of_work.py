@@ -1,0 +1,32 @@
+"""What the service layer needs of a unit of work (implemented in ``adapters``).
+
+A unit of work is one database transaction: it rolls back unless ``commit()`` is
+called, and every repository it hands out works inside that transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Protocol
+
+from workflow.domain.machine import WorkflowMachine
+
+
+class UnitOfWork(Protocol):
+    now: datetime
+    programs: Any
+    directory: Any
+    ledger: Any
+    events: Any
+    outbox: Any
+
+    def __enter__(self) -> UnitOfWork: ...
+    def __exit__(self, *exc: object) -> None: ...
+    def commit(self) -> None: ...
+    def current_workflow(self, key: str) -> WorkflowMachine: ...
+    def workflow_of(self, key: str, version: int) -> WorkflowMachine: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self) -> UnitOfWork: ...
+    def is_transient(self, error: BaseException) -> bool: ...
