@@ -31,14 +31,16 @@ def make_clock(settings: Settings) -> Callable[[], datetime]:
     return lambda: fixed
 
 
-def bootstrap(settings: Settings | None = None) -> MessageBus:
+def bootstrap(settings: Settings | None = None,
+              clock: Callable[[], datetime] | None = None) -> MessageBus:
     settings = settings or get_settings()
     engine = engine_for(settings.database_url)
     if settings.auto_migrate and not is_current(engine):
         upgrade(engine)
     registry = DefinitionRegistry(settings.workflows_dir)
     dispatcher: Dispatcher = InlineDispatcher() if settings.embedded else RelayDispatcher()
-    return MessageBus(SqlUnitOfWorkFactory(engine, registry, make_clock(settings)), dispatcher)
+    uow = SqlUnitOfWorkFactory(engine, registry, clock or make_clock(settings))
+    return MessageBus(uow, dispatcher)
 
 
 def make_relay(settings: Settings | None = None) -> OutboxRelay:
