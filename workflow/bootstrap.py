@@ -9,15 +9,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from config.settings import Settings, get_settings
 from workflow.adapters.database import engine_for, is_current, upgrade
 from workflow.adapters.definitions import DefinitionRegistry
-from workflow.adapters.relay import OutboxRelay
 from workflow.adapters.unit_of_work import SqlUnitOfWorkFactory
-from workflow.service_layer.messagebus import Dispatcher, InlineDispatcher, MessageBus, \
-    RelayDispatcher
+from workflow.service_layer.messagebus import (
+    Dispatcher,
+    InlineDispatcher,
+    MessageBus,
+    RelayDispatcher,
+)
+
+if TYPE_CHECKING:
+    from workflow.adapters.relay import OutboxRelay
 
 SEOUL = ZoneInfo("Asia/Seoul")
 
@@ -44,7 +51,9 @@ def bootstrap(settings: Settings | None = None,
 
 
 def make_relay(settings: Settings | None = None) -> OutboxRelay:
+    """The outbox relay for beat (imports Celery, which request paths never need)."""
     from config.celery import make_celery
+    from workflow.adapters.relay import OutboxRelay
 
     settings = settings or get_settings()
     return OutboxRelay(engine_for(settings.database_url), make_celery(settings),

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy import Engine, create_engine, event, inspect, make_url, text
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# The newest migration's revision id. Kept here so that each CLI command can check the
+# schema with one query instead of importing Alembic; a test keeps it equal to the head.
+SCHEMA_REVISION = "0001"
 
 
 def make_engine(url: str, **options: Any) -> Engine:
@@ -56,27 +58,41 @@ def engine_for(url: str) -> Engine:
 
 
 def alembic_config(engine: Engine) -> Config:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config = _scripts_config()
     config.attributes["engine"] = engine
     return config
 
 
 def head_revision() -> str | None:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    """The newest migration according to Alembic's scripts (imports Alembic)."""
+    from alembic.script import ScriptDirectory
+
+    config = _scripts_config()
     return ScriptDirectory.from_config(config).get_current_head()
 
 
+def _scripts_config() -> Config:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config
+
+
 def current_revision(engine: Engine) -> str | None:
+    """The schema revision stored in the database, without importing Alembic."""
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        if not inspect(conn).has_table("alembic_version"):
+            return None
+        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
 def upgrade(engine: Engine) -> None:
     """Bring the schema to the newest migration (safe to run again)."""
+    from alembic import command
+
     command.upgrade(alembic_config(engine), "head")
 
 
 def is_current(engine: Engine) -> bool:
-    return current_revision(engine) == head_revision()
+    return current_revision(engine) == SCHEMA_REVISION

@@ -2,8 +2,9 @@
 
 Balances on the envelope row are kept in step with the entries in the same
 transaction; a hold is a conditional UPDATE (``available >= amount``) so two
-transactions racing for the last won cannot both win, whatever the isolation level. A unique-key violation aborts the whole transaction
-(the unit of work rolls back), so no savepoints are spent on the hot path.
+transactions racing for the last won cannot both win, whatever the isolation level.
+A unique-key violation aborts the whole transaction (the unit of work rolls back), so
+no savepoints are spent on the hot path.
 """
 
 from __future__ import annotations

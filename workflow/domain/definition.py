@@ -147,7 +147,8 @@ def _parse_states(raw: Any, problems: list[str]) -> dict[str, StateSpec]:
         spec = spec or {}
         kind = spec.get("type", "system")
         if kind not in STATE_TYPES:
-            problems.append(f"state {name!r}: unknown type {kind!r} ({', '.join(sorted(STATE_TYPES))})")
+            known = ", ".join(sorted(STATE_TYPES))
+            problems.append(f"state {name!r}: unknown type {kind!r} ({known})")
         role, sla = spec.get("role"), spec.get("sla_days")
         if kind in HUMAN_TYPES:
             if role not in ROLES:

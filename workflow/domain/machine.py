@@ -28,8 +28,9 @@ class MachineModel(Protocol):
 
 
 def _record(spec: TransitionSpec, event_data: EventData) -> None:
-    model = event_data.model
-    data = {"trigger": spec.trigger, "from": event_data.transition.source, "to": spec.dest}
+    model: MachineModel = event_data.model  # type: ignore[assignment]
+    source = event_data.transition.source if event_data.transition else None
+    data = {"trigger": spec.trigger, "from": source, "to": spec.dest}
     model.events.append(Event(spec.records, {**data, **event_data.kwargs}))
 
 

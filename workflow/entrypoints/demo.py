@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import click
 from sqlalchemy import func, make_url, select
@@ -29,7 +29,6 @@ from workflow.domain.errors import InvalidInput, WorkflowError
 from workflow.entrypoints import demo_data as d
 from workflow.entrypoints.output import budget_table, splits, table
 from workflow.service_layer.messagebus import MessageBus
-
 
 SEOUL = ZoneInfo("Asia/Seoul")
 

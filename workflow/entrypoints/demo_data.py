@@ -10,7 +10,10 @@ from __future__ import annotations
 YEAR = 2026
 ENVELOPES = {"city": 1_930_000_000, "education_office": 530_000_000}
 
-FUNDERS = [("city", "파주시 Paju City"), ("education_office", "파주교육지원청 Paju Office of Education")]
+FUNDERS = [
+    ("city", "파주시 Paju City"),
+    ("education_office", "파주교육지원청 Paju Office of Education"),
+]
 ORGANIZATIONS = [
     ("munsan-high", "문산고등학교 Munsan High School"),
     ("unjeong-high", "운정고등학교 Unjeong High School"),

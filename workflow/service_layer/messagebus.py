@@ -62,7 +62,8 @@ class MessageBus:
             self._in_transaction(run)
         except WorkflowError as err:
             log.warning("outbox message %s refused: %s", message_id, err)
-            self._in_transaction(lambda uow: self._dead_letter(uow, message_id, err))
+            refusal = err
+            self._in_transaction(lambda uow: self._dead_letter(uow, message_id, refusal))
 
     def pending_messages(self, limit: int = 100) -> list[int]:
         return self._in_transaction(lambda uow: uow.outbox.pending_ids(limit))
