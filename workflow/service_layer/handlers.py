@@ -60,8 +60,9 @@ def save_program(uow: UnitOfWork, program: Program, actor: str) -> int:
     uow.events.append(program_stream(program.id), program.events, actor, uow.now)
     if program.state == "submitted":
         uow.outbox.add(PLACE_HOLDS, {"program_id": program.id}, uow.now)
-    if any(m.kind == "release" for m in program.ledger_moves):
-        uow.outbox.add(RETRY_WAITLISTED, {"year": program.content.fiscal_year}, uow.now)
+    # A revision that moves a program to another fiscal year frees the old year's money.
+    for year in sorted({m.year for m in program.ledger_moves if m.kind == "release"}):
+        uow.outbox.add(RETRY_WAITLISTED, {"year": year}, uow.now)
     program.events.clear()
     program.ledger_moves.clear()
     return program.id
@@ -194,7 +195,8 @@ def _try_holds(uow: UnitOfWork, program: Program) -> bool:
     envelopes = uow.ledger.envelopes_for(program.content.requests, program.content.fiscal_year,
                                          lock=True)
     placed = program.place_holds(machine, envelopes, uow.now)
-    save_program(uow, program, SYSTEM)
+    if program.events:  # a still-waitlisted or already-held program has nothing to save
+        save_program(uow, program, SYSTEM)
     return placed
 
 
