@@ -88,8 +88,8 @@ def postgres_url(pg_url: str) -> str:
 
 
 def make_settings(database_url: str, **overrides: object) -> Settings:
-    return Settings(database_url=database_url, broker_url=None, auto_migrate=False,
-                    **overrides)  # type: ignore[arg-type]
+    values: dict[str, object] = {"broker_url": None, "auto_migrate": False, **overrides}
+    return Settings(database_url=database_url, **values)  # type: ignore[arg-type]
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
@@ -57,7 +57,7 @@ class ProgramRepository:
         program.id = int(self.conn.execute(insert(programs).values(values)
                                            .returning(programs.c.id)).scalar_one())
         program.version = 1
-        self._write_requests(program)
+        self._write_requests(program, program.holds)
         self.conn.execute(insert(party_decisions), [
             {"program_id": program.id, "party": p, "decision": d.decision, "comment": ""}
             for p, d in program.decisions.items()])
@@ -78,7 +78,9 @@ class ProgramRepository:
         if program.content.requests != before.requests:
             self.conn.execute(delete(program_requests)
                               .where(program_requests.c.program_id == program.id))
-            self._write_requests(program)
+            # Rows carry the held balance as loaded: the ledger moves of this same
+            # save adjust it (writing program.holds here would count a release twice).
+            self._write_requests(program, before.holds)
         for party, decision in program.decisions.items():
             if decision != before.decisions.get(party):
                 self.conn.execute(
@@ -90,10 +92,10 @@ class ProgramRepository:
                             decided_at=now if decision.by else None))
         self._seen[program.id] = _snapshot(program)
 
-    def _write_requests(self, program: Program) -> None:
+    def _write_requests(self, program: Program, held: dict[str, int]) -> None:
         self.conn.execute(insert(program_requests), [
             {"program_id": program.id, "party": party, "amount": amount,
-             "held": program.holds.get(party, 0)}
+             "held": held.get(party, 0)}
             for party, amount in program.content.requests.items()])
 
     def waitlisted(self, year: int) -> list[int]:
@@ -128,7 +130,12 @@ def _program(row: Any, reqs: list[Any], decs: list[Any]) -> Program:
         decisions={d.party: Decision(d.decision, d.decided_by, d.comment) for d in decs},
         holds={r.party: int(r.held) for r in reqs if r.held},
         submitted_by=set(json.loads(row.submitted_by)), review_round=row.review_round,
-        version=row.version, waitlisted_at=row.waitlisted_at)
+        version=row.version, waitlisted_at=_utc(row.waitlisted_at))
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """SQLite keeps no time zone; the clock writes UTC, so a naive value read back is UTC."""
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 def _snapshot(p: Program) -> _Snapshot:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 from workflow.domain.errors import InvalidInput
 
 MAX_AMOUNT = 10**13  # exclusive upper bound (PRODUCT §4)
+# ASCII digits, one optional sign: isdigit() lets "²" through and lstrip("-") lets "--5"
+# through, and int() then fails with a ValueError instead of InvalidInput.
+WHOLE_NUMBER = re.compile(r"-?[0-9]+")
 
 
 def check_amount(amount: object, what: str = "amount") -> int:
@@ -22,7 +27,7 @@ def parse_krw(text: str, what: str = "amount") -> int:
     """Parse ``80000000``, ``80_000_000`` or ``80,000,000`` (an optional ``원``/KRW suffix)."""
     cleaned = text.strip().removesuffix("원").removesuffix("KRW").strip()
     cleaned = cleaned.replace(",", "").replace("_", "")
-    if not cleaned.lstrip("-").isdigit():
+    if not WHOLE_NUMBER.fullmatch(cleaned):
         raise InvalidInput(f"{what} must be a whole number of KRW, got {text!r}")
     return check_amount(int(cleaned), what)
 

@@ -103,8 +103,21 @@ class Program:
                 f"cannot update program {self.id}: it is {self.state} "
                 f"(editable in: {', '.join(EDITABLE_STATES)})", program=self.id)
         check_content(definition, content)
+        self._release_stale_holds(content)
         self.content = content
         self.events.append(Event(ev.PROGRAM_UPDATED, content_data(content)))
+
+    def _release_stale_holds(self, new: ProgramContent) -> None:
+        """Give back at once the holds the new content no longer asks for where they sit.
+
+        A hold lives in one year's envelope under one party: once the fiscal year
+        changes or a party is dropped, nothing later could release it.
+        """
+        if new.fiscal_year != self.content.fiscal_year:
+            self._release_holds("revised request")
+        else:
+            self._release_holds("revised request",
+                                [p for p in self.holds if p not in new.requests])
 
     # -- submission and budget holds --
     def submit(self, machine: WorkflowMachine, by: str) -> None:
@@ -150,11 +163,15 @@ class Program:
                comment: str = "") -> None:
         if decision not in DECISIONS:
             raise InvalidInput(f"unknown decision {decision!r} (use: {', '.join(DECISIONS)})")
-        if self.state != "in_review":
+        current = self.decisions.get(party)
+        # Two approvers of one party racing: the loser finds the winner's decision, maybe
+        # one that already ended the review (rejected, sent back); either way a conflict.
+        decided = current is not None and current.decision != PENDING
+        if self.state != "in_review" and not (
+                decided and self.state in _review_outcomes(machine.definition)):
             raise TransitionNotAllowed(
                 f"cannot decide on program {self.id}: it is {self.state}, not in_review",
                 program=self.id, state=self.state)
-        current = self.decisions.get(party)
         if current is None:
             raise NotPermitted(f"{party} is not a reviewing party of program {self.id}")
         if current.decision != PENDING:
@@ -173,14 +190,16 @@ class Program:
         machine.fire(self, "withdraw", reason=reason)
         self._release_holds("withdrawn")
 
-    def _release_holds(self, reason: str) -> None:
-        for party, amount in sorted(self.holds.items()):
+    def _release_holds(self, reason: str, parties: list[str] | None = None) -> None:
+        """Release the holds of ``parties`` (default: every hold the program has)."""
+        released = sorted(p for p in self.holds if parties is None or p in parties)
+        for party in released:
+            amount = self.holds.pop(party)
             key = release_key(self._id(), self.review_round, party)
             self.ledger_moves.append(
                 LedgerMove("release", party, self.content.fiscal_year, amount, key))
             self.events.append(Event(ev.HOLD_RELEASED, {
                 "party": party, "amount": amount, "reason": reason}))
-        self.holds = {}
 
     def waiting_on(self) -> list[str]:
         if self.state != "in_review":
@@ -191,6 +210,12 @@ class Program:
         if self.id is None:
             raise InvalidInput("program has not been saved yet")
         return self.id
+
+
+def _review_outcomes(definition: WorkflowDefinition) -> set[str]:
+    """The review state and every state a party's decision can move a program to."""
+    triggers = {trigger for _, _, trigger in DECISIONS.values()}
+    return {"in_review"} | {t.dest for t in definition.transitions if t.trigger in triggers}
 
 
 def check_content(definition: WorkflowDefinition, content: ProgramContent) -> None:

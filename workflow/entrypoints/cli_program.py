@@ -23,7 +23,8 @@ def content_options(required: bool) -> list[click.Option]:
         click.Option(["--title"], required=required),
         click.Option(["--category"], required=required),
         click.Option(["--request", "requests"], type=SPLIT, multiple=True, required=required,
-                     help="A funder's share, PARTY=KRW; repeat per funder."),
+                     help="A funder's share, PARTY=KRW; repeat per funder. On update, the "
+                          "requests given replace the whole split."),
         click.Option(["--start"], type=DATE), click.Option(["--end"], type=DATE),
         click.Option(["--year"], type=int, help="Fiscal year (default: the start's year)."),
         click.Option(["--description"]),
