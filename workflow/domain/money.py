@@ -23,13 +23,22 @@ def check_amount(amount: object, what: str = "amount") -> int:
     return amount
 
 
-def parse_krw(text: str, what: str = "amount") -> int:
-    """Parse ``80000000``, ``80_000_000`` or ``80,000,000`` (an optional ``원``/KRW suffix)."""
+def parse_whole_krw(text: str, what: str = "amount") -> int:
+    """Read ``80000000``, ``80_000_000`` or ``80,000,000`` (optional ``원``/KRW suffix).
+
+    Only the spelling is checked; the range is :func:`check_amount`'s job, so an entry
+    point can tell a malformed value (usage) from a refused one.
+    """
     cleaned = text.strip().removesuffix("원").removesuffix("KRW").strip()
     cleaned = cleaned.replace(",", "").replace("_", "")
     if not WHOLE_NUMBER.fullmatch(cleaned):
         raise InvalidInput(f"{what} must be a whole number of KRW, got {text!r}")
-    return check_amount(int(cleaned), what)
+    return int(cleaned)
+
+
+def parse_krw(text: str, what: str = "amount") -> int:
+    """Read and check an amount: a whole number of KRW in (0, 10^13)."""
+    return check_amount(parse_whole_krw(text, what), what)
 
 
 def format_krw(amount: int) -> str:

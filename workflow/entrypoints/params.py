@@ -11,15 +11,16 @@ from typing import Any
 
 import click
 
-ALLOWED = set("0123456789,_-")
+from workflow.domain.errors import InvalidInput
+from workflow.domain.money import parse_whole_krw
 
 
 def parse_int_krw(text: str) -> int | None:
-    cleaned = text.strip().removesuffix("원").removesuffix("KRW").strip()
-    if not cleaned or set(cleaned) - ALLOWED or "-" in cleaned[1:]:
+    """The amount's value, or None when it is not spelled as a whole number of KRW."""
+    try:
+        return parse_whole_krw(text)
+    except InvalidInput:
         return None
-    digits = cleaned.replace(",", "").replace("_", "")
-    return int(digits) if digits.lstrip("-").isdigit() else None
 
 
 class KrwType(click.ParamType):
