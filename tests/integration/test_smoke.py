@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from tests import support as s
 from workflow.adapters import views
 from workflow.service_layer.messagebus import MessageBus
-from tests import support as s
 
 
 def test_both_parties_approving_moves_program_to_approved_with_holds(bus: MessageBus) -> None:

@@ -428,8 +428,9 @@ def test_an_untouched_chain_verifies_against_its_head() -> None:
 @pytest.mark.parametrize("field", ["data", "type", "actor", "at"])
 def test_an_edited_event_no_longer_matches_its_hash(field: str) -> None:
     records = chain(4)
-    records[1] = replace(records[1], **{field: records[1].data.replace("2", "3")
-                                        if field == "data" else "tampered"})
+    edit: dict[str, Any] = {field: records[1].data.replace("2", "3")
+                            if field == "data" else "tampered"}
+    records[1] = replace(records[1], **edit)
 
     broken = verify_stream(STREAM, records, head_of(chain(4)))
 

@@ -39,7 +39,7 @@ NOBODY = user("guest@paju.go.kr", "city")
 class Prog:
     """What the permission rules read of a program."""
 
-    id: int = 7
+    id: int | None = 7
     org: str = "munsan-high"
     created_by: str = COORDINATOR.email
     submitted_by: set[str] = field(default_factory=lambda: {COORDINATOR.email})

@@ -268,6 +268,30 @@ def test_deciding_outside_review_is_refused(state: str) -> None:
     assert program.decisions["city"].decision == "pending"
 
 
+@pytest.mark.parametrize(("decision", "ended_in"), [("reject", "rejected"),
+                                                    ("request-changes", "revision_requested")])
+def test_a_party_deciding_again_after_its_decision_ended_the_review_is_a_conflict(
+        decision: str, ended_in: str) -> None:
+    program = reviewing()
+    program.decide(MACHINE, "city", decision, CITY_APPROVER)
+    assert program.state == ended_in
+
+    with pytest.raises(Conflict, match="city has already decided"):
+        program.decide(MACHINE, "city", "approve", "other@paju.go.kr")
+    with pytest.raises(TransitionNotAllowed, match=f"it is {ended_in}, not in_review"):
+        program.decide(MACHINE, "education_office", "approve", OE_APPROVER)
+
+
+def test_a_decision_on_a_withdrawn_program_is_not_allowed_even_for_a_party_that_decided(
+        ) -> None:
+    program = reviewing()
+    program.decide(MACHINE, "city", "approve", CITY_APPROVER)
+    program.withdraw(MACHINE, "")
+
+    with pytest.raises(TransitionNotAllowed, match="it is withdrawn"):
+        program.decide(MACHINE, "city", "approve", CITY_APPROVER)
+
+
 def test_an_unknown_decision_is_invalid_input() -> None:
     with pytest.raises(InvalidInput, match="unknown decision 'maybe'"):
         reviewing().decide(MACHINE, "city", "maybe", CITY_APPROVER)

@@ -9,6 +9,7 @@ Saving writes only what changed since loading.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -118,7 +119,7 @@ def _row(p: Program) -> dict[str, Any]:
     }
 
 
-def _program(row: Any, reqs: list[Any], decs: list[Any]) -> Program:
+def _program(row: Any, reqs: Sequence[Any], decs: Sequence[Any]) -> Program:
     content = ProgramContent(
         title=row.title, category=row.category, fiscal_year=row.fiscal_year,
         requests={r.party: int(r.amount) for r in reqs}, start=row.start_date,

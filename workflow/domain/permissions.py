@@ -7,6 +7,7 @@ rule; entrypoints never check rights themselves, so the CLI, API and workers agr
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from workflow.domain.errors import NotPermitted
 
@@ -24,7 +25,7 @@ class User:
         return role in self.roles
 
 
-class ProgramLike:
+class ProgramLike(Protocol):
     """What the checks read of a program (the aggregate satisfies it)."""
 
     id: int | None

@@ -92,7 +92,8 @@ def _seed(bus: MessageBus) -> None:
 
 def play_season(bus: MessageBus, clock: SeasonClock, say: Callable[[str], None]) -> None:
     def state(pid: int) -> dict[str, Any]:
-        return bus.query(lambda uow: views.program_detail(uow, pid))
+        detail: dict[str, Any] = bus.query(lambda uow: views.program_detail(uow, pid))
+        return detail
 
     def log(pid: int, what: str) -> None:
         p = state(pid)
@@ -107,10 +108,10 @@ def play_season(bus: MessageBus, clock: SeasonClock, say: Callable[[str], None])
 
     waitlisted: list[int] = []
     ids: list[int] = []
-    for org, category, title, city, oe in d.PROGRAMS:
+    for org, category, title, city_share, oe_share in d.PROGRAMS:
         ids.append(bus.handle(c.CreateProgram(
             actor=d.COORDINATORS[org], title=title, org=org, category=category,
-            requests={"city": city, "education_office": oe}, year=d.YEAR,
+            requests={"city": city_share, "education_office": oe_share}, year=d.YEAR,
             start=datetime(2026, 3, 2).date(), end=datetime(2026, 12, 18).date())))
     say(f"\n{len(ids)} proposals drafted. Submissions (the budget worker holds each share):")
     for pid, (org, *_rest) in zip(ids, d.PROGRAMS, strict=True):

@@ -23,7 +23,7 @@ def parse_int_krw(text: str) -> int | None:
         return None
 
 
-class KrwType(click.ParamType):
+class KrwType(click.ParamType):  # type: ignore[type-arg]
     name = "KRW"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None
@@ -37,7 +37,7 @@ class KrwType(click.ParamType):
         return amount
 
 
-class SplitType(click.ParamType):
+class SplitType(click.ParamType):  # type: ignore[type-arg]
     """``PARTY=KRW``, e.g. ``city=80000000``."""
 
     name = "PARTY=KRW"
@@ -53,7 +53,7 @@ class SplitType(click.ParamType):
         return party.strip(), amount
 
 
-class DateType(click.ParamType):
+class DateType(click.ParamType):  # type: ignore[type-arg]
     name = "YYYY-MM-DD"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None

@@ -66,7 +66,8 @@ class MessageBus:
             self._in_transaction(lambda uow: self._dead_letter(uow, message_id, refusal))
 
     def pending_messages(self, limit: int = 100) -> list[int]:
-        return self._in_transaction(lambda uow: uow.outbox.pending_ids(limit))
+        pending: list[int] = self._in_transaction(lambda uow: uow.outbox.pending_ids(limit))
+        return pending
 
     def query(self, reader: Any) -> Any:
         """Run a read-only function against a fresh unit of work (views, reports)."""
