@@ -26,7 +26,9 @@ def make_engine(url: str, **options: Any) -> Engine:
     """An engine for ``url``; creates the SQLite file's folder if needed."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        options.setdefault("pool_pre_ping", True)
+        # No pre-ping (a round trip per transaction): a connection found dead instead
+        # fails its transaction, which the bus retries on a fresh one (is_transient).
+        options.setdefault("pool_recycle", 1800)
         return create_engine(url, **options)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)

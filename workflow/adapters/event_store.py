@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from workflow.adapters.orm import event_streams, events
@@ -25,8 +25,11 @@ from workflow.domain.audit import (
 from workflow.domain.events import Event
 
 
-def program_stream(program_id: int) -> str:
-    return f"program:{program_id}"
+_HEAD = (select(event_streams.c.seq, event_streams.c.head)
+         .where(event_streams.c.stream == bindparam("s")).with_for_update())
+_MOVE_HEAD = (update(event_streams).where(event_streams.c.stream == bindparam("s"))
+              .values(seq=bindparam("new_seq"), head=bindparam("new_head")))
+_APPEND = insert(events)
 
 
 class EventStore:
@@ -46,20 +49,17 @@ class EventStore:
             rows.append({"stream": stream, "seq": seq, "type": event.type, "actor": actor,
                          "at": stamp, "data": data, "prev_hash": prev, "hash": digest})
             prev = digest
-        self.conn.execute(insert(events), rows)
-        self.conn.execute(update(event_streams).where(event_streams.c.stream == stream)
-                          .values(seq=seq, head=prev))
+        self.conn.execute(_APPEND, rows)
+        self.conn.execute(_MOVE_HEAD, {"s": stream, "new_seq": seq, "new_head": prev})
 
     def _lock_head(self, stream: str) -> tuple[int, str]:
-        query = select(event_streams.c.seq, event_streams.c.head).where(
-            event_streams.c.stream == stream).with_for_update()
-        row = self.conn.execute(query).first()
+        row = self.conn.execute(_HEAD, {"s": stream}).first()
         if row is None:
             dialect = postgresql if self.conn.dialect.name == "postgresql" else sqlite
             self.conn.execute(dialect.insert(event_streams)
                               .values(stream=stream, seq=0, head=GENESIS)
                               .on_conflict_do_nothing())
-            row = self.conn.execute(query).one()
+            row = self.conn.execute(_HEAD, {"s": stream}).one()
         return row.seq, row.head
 
     def history(self, stream: str) -> list[EventRecord]:

@@ -12,13 +12,33 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from workflow.adapters.orm import envelopes, ledger_entries, program_requests
 from workflow.domain.budget import Envelope
 from workflow.domain.errors import Conflict, InsufficientBudget, NotFound
 from workflow.domain.program import LedgerMove
+
+
+_env = envelopes.c
+_ENVELOPES = (select(envelopes)
+              .where(_env.party.in_(bindparam("parties", expanding=True)),
+                     _env.fiscal_year == bindparam("year"))
+              .order_by(_env.party))
+_ENVELOPES_LOCKED = _ENVELOPES.with_for_update()
+_ENVELOPE_OF = [_env.party == bindparam("b_party"), _env.fiscal_year == bindparam("b_year")]
+# A hold is conditional: it only lands while the envelope still has room for it.
+_HOLD = (update(envelopes)
+         .where(*_ENVELOPE_OF, _env.amount - _env.held - _env.committed >= bindparam("b_amount"))
+         .values(held=_env.held + bindparam("b_amount")).returning(_env.id))
+_RELEASE = (update(envelopes).where(*_ENVELOPE_OF)
+            .values(held=_env.held - bindparam("b_amount")).returning(_env.id))
+_MOVE_PROGRAM = (update(program_requests)
+                 .where(program_requests.c.program_id == bindparam("pid"),
+                        program_requests.c.party == bindparam("b_party"))
+                 .values(held=program_requests.c.held + bindparam("delta")))
+_ENTRIES = insert(ledger_entries)
 
 
 class Ledger:
@@ -36,12 +56,9 @@ class Ledger:
     def envelopes_for(self, parties: Iterable[str], year: int, lock: bool = False
                       ) -> dict[str, Envelope]:
         """The year's envelopes of these parties; locked in party order to avoid deadlocks."""
-        query = (select(envelopes).where(envelopes.c.party.in_(sorted(parties)),
-                                         envelopes.c.fiscal_year == year)
-                 .order_by(envelopes.c.party))
-        if lock:
-            query = query.with_for_update()
-        return {r.party: _envelope(r) for r in self.conn.execute(query)}
+        rows = self.conn.execute(_ENVELOPES_LOCKED if lock else _ENVELOPES,
+                                 {"parties": sorted(parties), "year": year})
+        return {r.party: _envelope(r) for r in rows}
 
     def report(self, year: int | None = None) -> list[Envelope]:
         query = select(envelopes).order_by(envelopes.c.fiscal_year, envelopes.c.party)
@@ -61,21 +78,15 @@ class Ledger:
                             "idempotency_key": move.key, "actor": actor, "created_at": now})
         if entries:
             try:
-                self.conn.execute(insert(ledger_entries), entries)
+                self.conn.execute(_ENTRIES, entries)
             except IntegrityError as err:
                 raise Conflict(f"ledger entry already written for program {program_id}",
                                program=program_id) from err
 
     def _move_envelope(self, move: LedgerMove) -> int:
-        env = envelopes.c
-        where = [env.party == move.party, env.fiscal_year == move.year]
-        if move.kind == "hold":
-            where.append(env.amount - env.held - env.committed >= move.amount)
-            change = env.held + move.amount
-        else:
-            change = env.held - move.amount
         envelope_id = self.conn.execute(
-            update(envelopes).where(*where).values(held=change).returning(env.id)).scalar()
+            _HOLD if move.kind == "hold" else _RELEASE,
+            {"b_party": move.party, "b_year": move.year, "b_amount": move.amount}).scalar()
         if envelope_id is None:
             if move.kind == "hold":
                 raise InsufficientBudget(
@@ -85,11 +96,9 @@ class Ledger:
         return int(envelope_id)
 
     def _move_program(self, program_id: int, move: LedgerMove) -> None:
-        req = program_requests.c
         delta = move.amount if move.kind == "hold" else -move.amount
-        self.conn.execute(update(program_requests)
-                          .where(req.program_id == program_id, req.party == move.party)
-                          .values(held=req.held + delta))
+        self.conn.execute(_MOVE_PROGRAM, {"pid": program_id, "b_party": move.party,
+                                          "delta": delta})
 
     def entry_totals(self) -> dict[tuple[int, str], int]:
         """Sum per (envelope id, kind): lets tests check balances against the entries."""

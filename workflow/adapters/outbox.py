@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, insert, or_, select, update
+from sqlalchemy import Connection, bindparam, insert, or_, select, update
 
 from workflow.adapters.orm import outbox
 
@@ -26,24 +26,28 @@ class OutboxMessage:
     done: bool
 
 
+_ADD = insert(outbox)
+_CLAIM = select(outbox).where(outbox.c.id == bindparam("mid")).with_for_update()
+_DONE = update(outbox).where(outbox.c.id == bindparam("mid")).values(done_at=bindparam("at"))
+
+
 class Outbox:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
     def add(self, task: str, payload: dict[str, Any], now: datetime) -> None:
-        self.conn.execute(insert(outbox).values(
-            task=task, payload=json.dumps(payload, sort_keys=True), created_at=now, attempts=0))
+        self.conn.execute(_ADD, {"task": task, "payload": json.dumps(payload, sort_keys=True),
+                                 "created_at": now, "attempts": 0})
 
     def claim(self, message_id: int) -> OutboxMessage | None:
         """Lock one message for carrying out; None if it does not exist."""
-        row = self.conn.execute(
-            select(outbox).where(outbox.c.id == message_id).with_for_update()).first()
+        row = self.conn.execute(_CLAIM, {"mid": message_id}).first()
         if row is None:
             return None
         return OutboxMessage(row.id, row.task, json.loads(row.payload), row.done_at is not None)
 
     def mark_done(self, message_id: int, now: datetime) -> None:
-        self.conn.execute(update(outbox).where(outbox.c.id == message_id).values(done_at=now))
+        self.conn.execute(_DONE, {"mid": message_id, "at": now})
 
     def pending_ids(self, limit: int = 100) -> list[int]:
         query = select(outbox.c.id).where(outbox.c.done_at.is_(None)).order_by(outbox.c.id)

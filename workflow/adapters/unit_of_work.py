@@ -67,6 +67,8 @@ class SqlUnitOfWorkFactory:
         """Deadlocks, serialization failures and a busy SQLite file are worth a retry."""
         if not isinstance(error, DBAPIError):
             return False
+        if error.connection_invalidated:  # the server restarted or dropped us
+            return True
         state: Any = getattr(error.orig, "sqlstate", None)
         if state in TRANSIENT_SQLSTATES:
             return True
