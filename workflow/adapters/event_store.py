@@ -24,7 +24,6 @@ from workflow.domain.audit import (
 )
 from workflow.domain.events import Event
 
-
 _HEAD = (select(event_streams.c.seq, event_streams.c.head)
          .where(event_streams.c.stream == bindparam("s")).with_for_update())
 _MOVE_HEAD = (update(event_streams).where(event_streams.c.stream == bindparam("s"))

@@ -20,7 +20,6 @@ from workflow.domain.budget import Envelope
 from workflow.domain.errors import Conflict, InsufficientBudget, NotFound
 from workflow.domain.program import LedgerMove
 
-
 _env = envelopes.c
 _ENVELOPES = (select(envelopes)
               .where(_env.party.in_(bindparam("parties", expanding=True)),

@@ -24,7 +24,6 @@ from workflow.domain.errors import Conflict, NotFound
 from workflow.domain.permissions import User
 from workflow.domain.program import Decision, Program, ProgramContent
 
-
 _PROGRAM = select(programs).where(programs.c.id == bindparam("pid"))
 _PROGRAM_LOCKED = _PROGRAM.with_for_update()
 _REQUESTS = select(program_requests).where(program_requests.c.program_id == bindparam("pid"))
