@@ -34,10 +34,12 @@ _DONE = update(outbox).where(outbox.c.id == bindparam("mid")).values(done_at=bin
 class Outbox:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        self.added = 0  # messages written in this transaction
 
     def add(self, task: str, payload: dict[str, Any], now: datetime) -> None:
         self.conn.execute(_ADD, {"task": task, "payload": json.dumps(payload, sort_keys=True),
                                  "created_at": now, "attempts": 0})
+        self.added += 1
 
     def claim(self, message_id: int) -> OutboxMessage | None:
         """Lock one message for carrying out; None if it does not exist."""

@@ -24,11 +24,21 @@ from workflow.domain.errors import Conflict, NotFound
 from workflow.domain.permissions import User
 from workflow.domain.program import Decision, Program, ProgramContent
 
-_PROGRAM = select(programs).where(programs.c.id == bindparam("pid"))
-_PROGRAM_LOCKED = _PROGRAM.with_for_update()
-_REQUESTS = select(program_requests).where(program_requests.c.program_id == bindparam("pid"))
-_DECISIONS = (select(party_decisions).where(party_decisions.c.program_id == bindparam("pid"))
-              .order_by(party_decisions.c.party))
+_req, _dec = program_requests.c, party_decisions.c
+# The program with its requests and decisions in one round trip (one row per
+# request x decision pair: a handful). Locking is a statement of its own, taken first:
+# at READ COMMITTED a locking join would re-read only the locked row after waiting and
+# hand back the joined decisions as they were before the other transaction committed.
+_PROGRAM = (select(programs, _req.party.label("r_party"), _req.amount.label("r_amount"),
+                   _req.held.label("r_held"), _dec.party.label("d_party"),
+                   _dec.decision.label("d_decision"), _dec.decided_by.label("d_by"),
+                   _dec.comment.label("d_comment"))
+            .select_from(programs
+                         .outerjoin(program_requests, _req.program_id == programs.c.id)
+                         .outerjoin(party_decisions, _dec.program_id == programs.c.id))
+            .where(programs.c.id == bindparam("pid"))
+            .order_by(_dec.party, _req.party))
+_LOCK_PROGRAM = select(programs.c.id).where(programs.c.id == bindparam("pid")).with_for_update()
 _SAVE_DECISION = (update(party_decisions)
                   .where(party_decisions.c.program_id == bindparam("pid"),
                          party_decisions.c.party == bindparam("p_party"))
@@ -60,13 +70,12 @@ class ProgramRepository:
         self._seen: dict[int, _Snapshot] = {}
 
     def get(self, program_id: int, lock: bool = False) -> Program:
-        params = {"pid": program_id}
-        row = self.conn.execute(_PROGRAM_LOCKED if lock else _PROGRAM, params).first()
-        if row is None:
+        if lock:
+            self.conn.execute(_LOCK_PROGRAM, {"pid": program_id})
+        rows = self.conn.execute(_PROGRAM, {"pid": program_id}).all()
+        if not rows:
             raise NotFound(f"program {program_id} does not exist", program=program_id)
-        reqs = self.conn.execute(_REQUESTS, params).all()
-        decs = self.conn.execute(_DECISIONS, params).all()
-        program = _program(row, reqs, decs)
+        program = _program(rows)
         self._seen[program_id] = _snapshot(program)
         return program
 
@@ -137,17 +146,20 @@ def _row(p: Program) -> dict[str, Any]:
     }
 
 
-def _program(row: Any, reqs: Sequence[Any], decs: Sequence[Any]) -> Program:
+def _program(rows: Sequence[Any]) -> Program:
+    row = rows[0]
+    requests = {r.r_party: (int(r.r_amount), int(r.r_held)) for r in rows if r.r_party}
+    decisions = {r.d_party: Decision(r.d_decision, r.d_by, r.d_comment)
+                 for r in rows if r.d_party}
     content = ProgramContent(
         title=row.title, category=row.category, fiscal_year=row.fiscal_year,
-        requests={r.party: int(r.amount) for r in reqs}, start=row.start_date,
-        end=row.end_date, description=row.description)
+        requests={party: amount for party, (amount, _) in requests.items()},
+        start=row.start_date, end=row.end_date, description=row.description)
     return Program(
         id=row.id, org=row.org_key, workflow_key=row.workflow_key,
         workflow_version=row.workflow_version, content=content, created_by=row.created_by,
-        state=row.state, parties=tuple(d.party for d in decs),
-        decisions={d.party: Decision(d.decision, d.decided_by, d.comment) for d in decs},
-        holds={r.party: int(r.held) for r in reqs if r.held},
+        state=row.state, parties=tuple(decisions), decisions=decisions,
+        holds={party: held for party, (_, held) in requests.items() if held},
         submitted_by=set(json.loads(row.submitted_by)), review_round=row.review_round,
         version=row.version, waitlisted_at=_utc(row.waitlisted_at))
 

@@ -40,12 +40,17 @@ class MessageBus:
 
     def handle(self, cmd: Command) -> Any:
         handler = HANDLERS[type(cmd)]
+
+        def run(uow: UnitOfWork) -> tuple[Any, int]:
+            return handler(cmd, uow), uow.outbox.added
+
         try:
-            result = self._in_transaction(lambda uow: handler(cmd, uow))
+            result, queued = self._in_transaction(run)
         except WorkflowError as err:
             self.record_refusal(cmd, err)
             raise
-        self.dispatcher.after_commit(self)
+        if queued:  # most actions send nothing: spare them a look at the outbox
+            self.dispatcher.after_commit(self)
         return result
 
     def handle_message(self, message_id: int) -> None:
