@@ -14,7 +14,6 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import click
 from sqlalchemy import func, make_url, select
@@ -23,14 +22,12 @@ from config.settings import Settings
 from workflow.adapters import views
 from workflow.adapters.database import engine_for, upgrade
 from workflow.adapters.orm import organizations
-from workflow.bootstrap import bootstrap
+from workflow.bootstrap import SEOUL, bootstrap
 from workflow.domain import commands as c
 from workflow.domain.errors import InvalidInput, WorkflowError
 from workflow.entrypoints import demo_data as d
 from workflow.entrypoints.output import budget_table, splits, table
 from workflow.service_layer.messagebus import MessageBus
-
-SEOUL = ZoneInfo("Asia/Seoul")
 
 
 class SeasonClock:
