@@ -17,8 +17,9 @@ issue (submit, hold, decide, decide); create is reported beside it.
 The baseline does the same row writes by hand with psycopg: one transaction per
 action, the same row locks (program, envelopes, stream head, outbox message), the same
 inserts and updates, the same sha256 event chain. It reads only what it needs (no user
-or organization look-ups; request amounts and decisions joined into the locking
-SELECT). Engine and baseline each get a database of their own, start from emptied
+or organization look-ups, only the columns it uses; a program's requests or decisions
+are read after its row lock, as the engine does, because a locking join is not safe at
+READ COMMITTED). Engine and baseline each get a database of their own, start from emptied
 tables, and run in alternating chunks (``--rounds``) so that whatever else the machine
 is doing falls on both alike. Afterwards the script checks that both left the same
 rows (per-table counts, event streams, types, actors and data, envelope balances) and
@@ -48,6 +49,7 @@ import io
 import json
 import os
 import pstats
+import signal
 import subprocess
 import sys
 import time
@@ -275,11 +277,18 @@ class Baseline:
         self.conn.commit()
         return program_id
 
-    def _lock_program(self, program_id: int) -> tuple[str, int, int]:
-        row = self.conn.execute("SELECT state, version, review_round FROM programs "
-                                "WHERE id = %s FOR UPDATE", (program_id,)).fetchone()
+    def _lock_program(self, program_id: int) -> tuple[str, int, int, int]:
+        """Lock the program row, then read its children in statements of their own.
+
+        Not one locking join: at READ COMMITTED, after waiting for the lock PostgreSQL
+        re-checks only the locked row, and the joined rows would be the ones from
+        before the other transaction committed (the engine takes the lock the same way).
+        """
+        row = self.conn.execute("SELECT state, version, review_round, fiscal_year "
+                                "FROM programs WHERE id = %s FOR UPDATE",
+                                (program_id,)).fetchone()
         assert row is not None
-        return row[0], row[1], row[2]
+        return row[0], row[1], row[2], row[3]
 
     def _bump(self, program_id: int, version: int, state: str, now: datetime,
               extra: str = "", params: tuple[Any, ...] = ()) -> None:
@@ -291,7 +300,7 @@ class Baseline:
 
     def submit(self, program_id: int) -> None:
         now = datetime.now(UTC)
-        state, version, _ = self._lock_program(program_id)
+        state, version, _, _ = self._lock_program(program_id)
         assert state == "draft"
         self._bump(program_id, version, "submitted", now, ", submitted_by = %s",
                    (json.dumps([COORDINATOR]),))
@@ -309,13 +318,11 @@ class Baseline:
                                 "FOR UPDATE", (message_id,)).fetchone()
         assert msg is not None and msg[1] is None
         program_id = int(json.loads(msg[0])["program_id"])
-        rows = self.conn.execute(
-            "SELECT p.state, p.version, p.review_round, p.fiscal_year, r.party, r.amount "
-            "FROM programs p JOIN program_requests r ON r.program_id = p.id "
-            "WHERE p.id = %s ORDER BY r.party FOR UPDATE OF p", (program_id,)).fetchall()
-        state, version, round_, year = rows[0][:4]
+        state, version, round_, year = self._lock_program(program_id)
         assert state == "submitted"
-        requests = {r[4]: int(r[5]) for r in rows}
+        requests = {party: int(amount) for party, amount in self.conn.execute(
+            "SELECT party, amount FROM program_requests WHERE program_id = %s ORDER BY party",
+            (program_id,))}
         envelopes = self.conn.execute(
             "SELECT id, party, amount - held - committed FROM envelopes "
             "WHERE party = ANY(%s) AND fiscal_year = %s ORDER BY party FOR UPDATE",
@@ -348,12 +355,10 @@ class Baseline:
 
     def decide(self, program_id: int, party: str, approver: str) -> None:
         now = datetime.now(UTC)
-        rows = self.conn.execute(
-            "SELECT p.state, p.version, p.review_round, d.party, d.decision "
-            "FROM programs p JOIN party_decisions d ON d.program_id = p.id "
-            "WHERE p.id = %s FOR UPDATE OF p", (program_id,)).fetchall()
-        state, version, round_ = rows[0][:3]
-        decisions = {r[3]: r[4] for r in rows}
+        state, version, round_, _ = self._lock_program(program_id)
+        decisions: dict[str, str] = dict(self.conn.execute(
+            "SELECT party, decision FROM party_decisions WHERE program_id = %s",
+            (program_id,)).fetchall())
         assert state == "in_review" and decisions[party] == "pending"
         self.conn.execute(
             "UPDATE party_decisions SET decision = 'approved', decided_by = %s, comment = '', "
@@ -561,6 +566,7 @@ def throughput(args: argparse.Namespace) -> float:
     two databases grow in step, each from freshly emptied tables.
     """
     n, chunks = args.programs, max(1, min(args.rounds, args.programs))
+    load_before = os.getloadavg()[0]
     engine_phase, base_phase = Phases(), Phases()
     profiler = cProfile.Profile() if args.profile else None
     with scratch_postgres("_engine") as engine_url, \
@@ -583,6 +589,11 @@ def throughput(args: argparse.Namespace) -> float:
         engine_for(base_url).dispose()
 
     emit("database", "postgresql")
+    # The ratio moves with the machine's load (waits grow on both sides, diluting the
+    # engine's own CPU time): read it against these, and compare runs at like load.
+    emit("load_average_1m_before", load_before)
+    emit("load_average_1m_after", os.getloadavg()[0])
+    emit("cpus", os.cpu_count())
     emit("programs", n)
     emit("rounds", chunks)
     emit("actions_counted", "submit+hold+decide_city+decide_education_office "
@@ -634,6 +645,9 @@ def main() -> None:
                         help="cProfile the engine's timed run (report on stderr)")
     parser.add_argument("--memory-worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    # `timeout` and friends send SIGTERM: exit through the finally blocks, so the scratch
+    # databases are dropped, the SQLite files removed and the memory child killed.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if args.memory_worker:
         memory_worker(args.memory_programs, args.memory_backend)
         return
