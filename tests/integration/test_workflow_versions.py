@@ -209,7 +209,7 @@ def test_programs_keep_working_from_the_stored_copy_of_their_version_when_the_fi
     s.decide(later, program_id, s.OE_APPROVER)
 
     assert detail(later, program_id)["state"] == "approved"
-    stored = later.query(lambda uow: uow.registry.conn_source(uow.conn, "joint-program", 1))
+    stored = later.query(lambda uow: uow.registry.stored_source(uow.conn, "joint-program", 1))
     assert stored == v1
     with pytest.raises(NotFound, match="no workflow 'joint-program'"):
         s.create(later)

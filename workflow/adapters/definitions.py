@@ -77,13 +77,13 @@ class DefinitionRegistry:
         cached = self._machines.get((key, version))
         if cached is not None:
             return cached
-        row = self.conn_source(conn, key, version)
+        row = self.stored_source(conn, key, version)
         if row is None:
             raise NotFound(f"workflow {key} version {version} is not stored")
         return self._machine(load_text(row, f"{key}@{version} (stored)"))
 
     @staticmethod
-    def conn_source(conn: Connection, key: str, version: int) -> str | None:
+    def stored_source(conn: Connection, key: str, version: int) -> str | None:
         wd = workflow_definitions.c
         return conn.execute(select(wd.source).where(wd.key == key, wd.version == version)
                             ).scalar()
