@@ -17,6 +17,8 @@ from pathlib import Path
 from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from workflow.domain.definition import DEFAULT_WORKFLOW
+
 WORKFLOWS_DIR = Path(__file__).resolve().parent / "workflows"
 
 
@@ -34,7 +36,7 @@ class Settings(BaseSettings):
     database_url: str = ""
     broker_url: str | None = None
     workflows_dir: Path = WORKFLOWS_DIR
-    default_workflow: str = "joint-program"
+    default_workflow: str = DEFAULT_WORKFLOW
     user: str | None = None
     now: datetime | None = None
     # Seconds after which a published but unacknowledged outbox message is re-sent.

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from workflow.adapters.orm import party_decisions, program_requests, programs
+from workflow.domain.errors import NotFound
 from workflow.service_layer.handlers import program_stream
 
 
@@ -68,7 +69,7 @@ def program_list(uow: Any, state: str | None = None, org: str | None = None,
 
 def program_history(uow: Any, program_id: int) -> list[dict[str, Any]]:
     if not uow.programs.exists(program_id):
-        uow.programs.get(program_id)  # raises NotFound with the usual message
+        raise NotFound(f"program {program_id} does not exist", program=program_id)
     return [{"seq": e.seq, "type": e.type, "actor": e.actor, "at": e.at,
              "data": json.loads(e.data)}
             for e in uow.events.history(program_stream(program_id))]

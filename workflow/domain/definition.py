@@ -16,6 +16,7 @@ from typing import Any
 
 from workflow.domain.errors import DefinitionError
 
+DEFAULT_WORKFLOW = "joint-program"  # the district's default definition key (PRODUCT §3)
 ROLES = frozenset({"coordinator", "approver", "budget_officer", "evaluator", "supervisor", "admin"})
 SYSTEM_ACTOR = "system"
 STATE_TYPES = frozenset({"human", "review", "system", "final"})

@@ -6,6 +6,7 @@ from datetime import date
 
 import click
 
+from config.settings import get_settings
 from workflow.adapters import views
 from workflow.domain import commands as c
 from workflow.entrypoints.cli import Context, json_option, pass_ctx
@@ -40,7 +41,8 @@ def _with(options: list[click.Option]):  # type: ignore[no-untyped-def]
 
 @program.command("create")
 @click.option("--org", "org_key", required=True, metavar="KEY")
-@click.option("--workflow", "workflow_key", metavar="KEY", help="Default: joint-program.")
+@click.option("--workflow", "workflow_key", metavar="KEY",
+              help="Default: $JOINTFLOW_DEFAULT_WORKFLOW, else joint-program.")
 @json_option
 @pass_ctx
 def create(ctx: Context, org_key: str, workflow_key: str | None, as_json: bool, title: str,
@@ -50,7 +52,8 @@ def create(ctx: Context, org_key: str, workflow_key: str | None, as_json: bool, 
     program_id = ctx.handle(c.CreateProgram(
         actor=ctx.actor, title=title, org=org_key, category=category,
         requests=splits_to_dict(requests), start=start, end=end, year=year,
-        description=description or "", workflow=workflow_key))
+        description=description or "",
+        workflow=workflow_key or get_settings().default_workflow))
     emit_json({"id": program_id}) if as_json else click.echo(f"program {program_id} created")
 
 

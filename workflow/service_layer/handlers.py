@@ -12,7 +12,7 @@ from typing import Any
 
 from workflow.domain import commands as c
 from workflow.domain import events as ev
-from workflow.domain.definition import ROLES
+from workflow.domain.definition import DEFAULT_WORKFLOW, ROLES
 from workflow.domain.errors import InvalidInput, NotPermitted
 from workflow.domain.events import Event
 from workflow.domain.money import check_amount
@@ -119,7 +119,7 @@ def add_envelope(cmd: c.AddEnvelope, uow: UnitOfWork) -> None:
 def create_program(cmd: c.CreateProgram, uow: UnitOfWork) -> int:
     user = acting_user(uow, cmd)
     ensure_may_create(user, cmd.org)
-    machine = uow.current_workflow(cmd.workflow or "joint-program")
+    machine = uow.current_workflow(cmd.workflow or DEFAULT_WORKFLOW)
     _check_funders(uow, cmd.requests)
     program = Program.create(machine.definition, cmd.org, _content(cmd), user.email)
     return save_program(uow, program, user.email)
