@@ -13,6 +13,7 @@ from celery import Celery
 from config.settings import Settings
 
 RELAY_TASK = "jointflow.relay_outbox"
+SWEEP_TASK = "jointflow.run_due_work"
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -30,6 +31,7 @@ def make_celery(settings: Settings) -> Celery:
         timezone="Asia/Seoul",
         beat_schedule={
             "relay-outbox": {"task": RELAY_TASK, "schedule": settings.outbox_relay_interval},
+            "run-due-work": {"task": SWEEP_TASK, "schedule": settings.sweep_interval},
         },
     )
     return app

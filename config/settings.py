@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     outbox_redeliver_seconds: float = 60.0
     outbox_relay_interval: float = 1.0
     outbox_batch_size: int = 500
+    # Seconds between beat's sweeps of due scheduled work (start, end, hold expiry).
+    sweep_interval: float = 60.0
     auto_migrate: bool = True
 
     @field_validator("database_url")

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from config.celery import RELAY_TASK, make_celery
+from config.celery import RELAY_TASK, SWEEP_TASK, make_celery
 from config.settings import get_settings
 from workflow.adapters.relay import OutboxRelay
 from workflow.bootstrap import bootstrap, make_relay
 from workflow.service_layer.handlers import PLACE_HOLDS, RETRY_WAITLISTED
 from workflow.service_layer.messagebus import MessageBus
+from workflow.service_layer.scheduler import run_due_work
 
 app = make_celery(get_settings())
 
@@ -44,3 +45,9 @@ def retry_waitlisted(outbox_id: int) -> None:
 def relay_outbox() -> int:
     """Publish committed outbox messages (beat runs this every second)."""
     return relay().relay_once()
+
+
+@app.task(name=SWEEP_TASK)
+def sweep_due_work() -> dict[str, int]:
+    """Carry out due scheduled work: activations, ends of runs, hold expiries."""
+    return dict(run_due_work(bus()))

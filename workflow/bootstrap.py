@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 from config.settings import Settings, get_settings
 from workflow.adapters.database import engine_for, is_current, upgrade
 from workflow.adapters.definitions import DefinitionRegistry
 from workflow.adapters.unit_of_work import SqlUnitOfWorkFactory
+from workflow.domain.calendar import SEOUL
 from workflow.service_layer.messagebus import (
     Dispatcher,
     InlineDispatcher,
@@ -25,9 +25,6 @@ from workflow.service_layer.messagebus import (
 
 if TYPE_CHECKING:
     from workflow.adapters.relay import OutboxRelay
-
-SEOUL = ZoneInfo("Asia/Seoul")
-
 
 def make_clock(settings: Settings) -> Callable[[], datetime]:
     """``JOINTFLOW_NOW`` fixes the clock for a whole command; naive times are Seoul time."""

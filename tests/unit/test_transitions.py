@@ -18,7 +18,7 @@ from workflow.domain.definition import WorkflowDefinition, parse_definition
 from workflow.domain.errors import Conflict, InvalidInput, NotPermitted, TransitionNotAllowed
 from workflow.domain.events import Event
 from workflow.domain.machine import GUARDS, WorkflowMachine
-from workflow.domain.program import LedgerMove, Program, ProgramContent
+from workflow.domain.program import Evaluation, LedgerMove, Program, ProgramContent
 
 RAW = yaml.safe_load((WORKFLOWS_DIR / "joint-program.yaml").read_text(encoding="utf-8"))
 DEFINITION = parse_definition(RAW, "joint-program.yaml", GUARDS)
@@ -34,9 +34,11 @@ YEAR = 2026
 REQUESTS = {"city": 80_000_000, "education_office": 20_000_000}
 
 STATES = ("draft", "submitted", "waitlisted", "in_review", "revision_requested", "approved",
-          "rejected", "withdrawn")
+          "funded", "active", "evaluation_due", "under_evaluation", "closed", "cancelled",
+          "expired", "rejected", "withdrawn")
 TRIGGERS = ("submit", "hold", "waitlist", "approve", "request_changes", "reject", "resubmit",
-            "withdraw")
+            "withdraw", "fund", "activate", "finish", "report", "accept", "return_report",
+            "cancel", "expire")
 
 # (state, trigger) -> (destination, event the transition records), written out by hand
 # from PRODUCT §3; every pair not listed here must be refused.
@@ -55,6 +57,17 @@ ALLOWED: dict[tuple[str, str], tuple[str, str]] = {
     ("revision_requested", "resubmit"): ("in_review", "ProgramResubmitted"),
     ("revision_requested", "withdraw"): ("withdrawn", "ProgramWithdrawn"),
     ("approved", "withdraw"): ("withdrawn", "ProgramWithdrawn"),
+    ("approved", "fund"): ("funded", "ProgramFunded"),
+    ("funded", "activate"): ("active", "ProgramActivated"),
+    ("active", "finish"): ("evaluation_due", "EvaluationDue"),
+    ("evaluation_due", "report"): ("under_evaluation", "EvaluationReportSubmitted"),
+    ("under_evaluation", "accept"): ("closed", "ProgramClosed"),
+    ("under_evaluation", "return_report"): ("evaluation_due", "EvaluationReportReturned"),
+    ("funded", "cancel"): ("cancelled", "ProgramCancelled"),
+    ("active", "cancel"): ("cancelled", "ProgramCancelled"),
+    ("in_review", "expire"): ("expired", "ProgramExpired"),
+    ("revision_requested", "expire"): ("expired", "ProgramExpired"),
+    ("approved", "expire"): ("expired", "ProgramExpired"),
 }
 FORBIDDEN = [(s, t) for s in STATES for t in TRIGGERS if (s, t) not in ALLOWED]
 
@@ -104,6 +117,9 @@ def test_an_allowed_trigger_moves_the_program_and_records_its_event(state: str,
     program = program_in(state, held=True)  # holds cover the request: resubmit -> in_review
     for decision in program.decisions.values():
         decision.decision = "approved"  # the AND-join guard of `approve` holds
+    if trigger == "fund":  # ... and of `fund`: every funder has committed its hold
+        program.committed, program.holds = program.holds, {}
+    program.evaluations = {p: Evaluation("accepted") for p in PARTIES}  # ... and of `accept`
 
     assert MACHINE.can(program, trigger)
     assert MACHINE.fire(program, trigger) is True
@@ -200,7 +216,7 @@ def test_both_parties_approving_approves_the_program_with_exactly_one_program_ap
     assert types(program) == [ev.PARTY_APPROVED, ev.PARTY_APPROVED, ev.PROGRAM_APPROVED]
     assert program.holds == REQUESTS
     assert program.ledger_moves == []
-    assert program.waiting_on() == []
+    assert program.waiting_on() == list(PARTIES)  # now each funder's commitment
 
 
 @pytest.mark.parametrize("party", PARTIES)
@@ -212,9 +228,9 @@ def test_rejection_by_either_party_releases_both_holds(party: str) -> None:
     assert program.state == "rejected"
     assert program.holds == {}
     assert program.ledger_moves == [
-        LedgerMove("release", "city", YEAR, 80_000_000, "release:7:1:city"),
+        LedgerMove("release", "city", YEAR, 80_000_000, "release:7:1:city", source="held"),
         LedgerMove("release", "education_office", YEAR, 20_000_000,
-                   "release:7:1:education_office"),
+                   "release:7:1:education_office", source="held"),
     ]
     assert types(program) == [ev.PARTY_REJECTED, ev.PROGRAM_REJECTED, ev.HOLD_RELEASED,
                               ev.HOLD_RELEASED]
@@ -357,9 +373,9 @@ def test_a_resubmission_with_a_changed_request_releases_holds_and_waits_for_new_
     assert program.state == "submitted"
     assert program.holds == {}
     assert program.ledger_moves == [
-        LedgerMove("release", "city", YEAR, 80_000_000, "release:7:1:city"),
+        LedgerMove("release", "city", YEAR, 80_000_000, "release:7:1:city", source="held"),
         LedgerMove("release", "education_office", YEAR, 20_000_000,
-                   "release:7:1:education_office"),
+                   "release:7:1:education_office", source="held"),
     ]
     program.ledger_moves.clear()
     assert program.place_holds(MACHINE, roomy_envelopes(), NOW) is True
@@ -376,7 +392,7 @@ def test_dropping_a_party_from_a_revision_releases_its_hold_at_once() -> None:
 
     assert program.holds == {"city": 80_000_000}
     assert program.ledger_moves == [LedgerMove("release", "education_office", YEAR, 20_000_000,
-                                               "release:7:1:education_office")]
+                                               "release:7:1:education_office", source="held")]
     program.ledger_moves.clear()
     program.submit(MACHINE, COORDINATOR)  # the city's hold still covers the city's share
     assert program.state == "in_review"

@@ -1,8 +1,11 @@
 """Envelopes and the ledger: the only place money moves, one entry per move.
 
-Balances on the envelope row are kept in step with the entries in the same
-transaction; a hold is a conditional UPDATE (``available >= amount``) so two
-transactions racing for the last won cannot both win, whatever the isolation level.
+Balances on the envelope row (and the program's share of them, on its
+``program_requests`` row) are kept in step with the entries in the same transaction;
+a hold is a conditional UPDATE (``available >= amount``) so two transactions racing
+for the last won cannot both win, whatever the isolation level. The database's CHECK
+constraints refuse the rest: ``held + committed <= amount`` per envelope and
+``disbursed <= committed`` per program and party.
 A unique-key violation aborts the whole transaction (the unit of work rolls back), so
 no savepoints are spent on the hot path.
 """
@@ -11,8 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import BindParameter, Connection, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from workflow.adapters.orm import envelopes, ledger_entries, program_requests
@@ -27,16 +31,34 @@ _ENVELOPES = (select(envelopes)
               .order_by(_env.party))
 _ENVELOPES_LOCKED = _ENVELOPES.with_for_update()
 _ENVELOPE_OF = [_env.party == bindparam("b_party"), _env.fiscal_year == bindparam("b_year")]
+_req = program_requests.c
+_REQUEST_OF = [_req.program_id == bindparam("pid"), _req.party == bindparam("b_party")]
+_AMOUNT: BindParameter[int] = bindparam("b_amount")
 # A hold is conditional: it only lands while the envelope still has room for it.
 _HOLD = (update(envelopes)
-         .where(*_ENVELOPE_OF, _env.amount - _env.held - _env.committed >= bindparam("b_amount"))
-         .values(held=_env.held + bindparam("b_amount")).returning(_env.id))
-_RELEASE = (update(envelopes).where(*_ENVELOPE_OF)
-            .values(held=_env.held - bindparam("b_amount")).returning(_env.id))
-_MOVE_PROGRAM = (update(program_requests)
-                 .where(program_requests.c.program_id == bindparam("pid"),
-                        program_requests.c.party == bindparam("b_party"))
-                 .values(held=program_requests.c.held + bindparam("delta")))
+         .where(*_ENVELOPE_OF, _env.amount - _env.held - _env.committed >= _AMOUNT)
+         .values(held=_env.held + _AMOUNT).returning(_env.id))
+
+
+def _moves(envelope: dict[str, Any], request: dict[str, Any]) -> tuple[Any, Any]:
+    """The envelope UPDATE (returning its id) and the program_requests UPDATE of a move."""
+    return (update(envelopes).where(*_ENVELOPE_OF).values(envelope).returning(_env.id),
+            update(program_requests).where(*_REQUEST_OF).values(request))
+
+
+# (kind, source) -> the balances a move shifts, on the envelope and on the program.
+_STATEMENTS = {
+    ("hold", None): (_HOLD, update(program_requests).where(*_REQUEST_OF)
+                     .values(held=_req.held + _AMOUNT)),
+    ("release", "held"): _moves({"held": _env.held - _AMOUNT}, {"held": _req.held - _AMOUNT}),
+    ("commit", None): _moves(
+        {"held": _env.held - _AMOUNT, "committed": _env.committed + _AMOUNT},
+        {"held": _req.held - _AMOUNT, "committed": _req.committed + _AMOUNT}),
+    ("disburse", None): _moves({"disbursed": _env.disbursed + _AMOUNT},
+                               {"disbursed": _req.disbursed + _AMOUNT}),
+    ("release", "committed"): _moves({"committed": _env.committed - _AMOUNT},
+                                     {"committed": _req.committed - _AMOUNT}),
+}
 _ENTRIES = insert(ledger_entries)
 
 
@@ -70,10 +92,14 @@ class Ledger:
         """Write each move as an entry and move the envelope and program balances with it."""
         entries = []
         for move in moves:
-            envelope_id = self._move_envelope(move)
-            self._move_program(program_id, move)
+            on_envelope, on_program = _STATEMENTS[move.kind, move.source]
+            params = {"b_party": move.party, "b_year": move.year, "b_amount": move.amount}
+            envelope_id = self.conn.execute(on_envelope, params).scalar()
+            if envelope_id is None:
+                raise self._refusal(move)
+            self.conn.execute(on_program, {**params, "pid": program_id})
             entries.append({"envelope_id": envelope_id, "program_id": program_id,
-                            "kind": move.kind, "amount": move.amount,
+                            "kind": move.kind, "amount": move.amount, "source": move.source,
                             "idempotency_key": move.key, "actor": actor, "created_at": now})
         if entries:
             try:
@@ -82,22 +108,27 @@ class Ledger:
                 raise Conflict(f"ledger entry already written for program {program_id}",
                                program=program_id) from err
 
-    def _move_envelope(self, move: LedgerMove) -> int:
-        envelope_id = self.conn.execute(
-            _HOLD if move.kind == "hold" else _RELEASE,
-            {"b_party": move.party, "b_year": move.year, "b_amount": move.amount}).scalar()
-        if envelope_id is None:
-            if move.kind == "hold":
-                raise InsufficientBudget(
-                    f"{move.party}'s {move.year} envelope has no room for {move.amount:,} KRW",
-                    party=move.party, year=move.year)
-            raise NotFound(f"{move.party} has no envelope for {move.year}")
-        return int(envelope_id)
+    @staticmethod
+    def _refusal(move: LedgerMove) -> Exception:
+        if move.kind == "hold":
+            return InsufficientBudget(
+                f"{move.party}'s {move.year} envelope has no room for {move.amount:,} KRW",
+                party=move.party, year=move.year)
+        return NotFound(f"{move.party} has no envelope for {move.year}")
 
-    def _move_program(self, program_id: int, move: LedgerMove) -> None:
-        delta = move.amount if move.kind == "hold" else -move.amount
-        self.conn.execute(_MOVE_PROGRAM, {"pid": program_id, "b_party": move.party,
-                                          "delta": delta})
+    def entries(self, party: str | None = None, program_id: int | None = None
+                ) -> list[dict[str, Any]]:
+        """Every ledger entry, oldest first, with the envelope it moved."""
+        e = ledger_entries.c
+        query = (select(e.id, e.program_id, e.kind, e.source, e.amount, e.idempotency_key,
+                        e.actor, e.created_at, _env.party, _env.fiscal_year)
+                 .join_from(ledger_entries, envelopes, e.envelope_id == _env.id)
+                 .order_by(e.id))
+        if party is not None:
+            query = query.where(_env.party == party)
+        if program_id is not None:
+            query = query.where(e.program_id == program_id)
+        return [dict(r._mapping) for r in self.conn.execute(query)]
 
     def entry_totals(self) -> dict[tuple[int, str], int]:
         """Sum per (envelope id, kind): lets tests check balances against the entries."""

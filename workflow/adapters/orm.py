@@ -19,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -88,6 +89,10 @@ programs = Table(
     Column("submitted_by", Text, nullable=False, default="[]"),  # JSON list of emails
     Column("version", Integer, nullable=False, default=1),
     Column("waitlisted_at", DateTime(timezone=True)),
+    Column("holds_expire_at", DateTime(timezone=True)),
+    Column("tranches", Integer, nullable=False, server_default="0"),  # disbursements so far
+    Column("evaluation_round", Integer, nullable=False, server_default="0"),
+    Column("report", Text),  # JSON: the latest evaluation report (spent, summary, by, file)
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Index(None, "state", "org_key"),
@@ -100,8 +105,12 @@ program_requests = Table(
     Column("party", String(64), ForeignKey("organizations.key"), primary_key=True),
     Column("amount", BigInteger, nullable=False),
     Column("held", BigInteger, nullable=False, default=0),
+    Column("committed", BigInteger, nullable=False, server_default="0"),
+    Column("disbursed", BigInteger, nullable=False, server_default="0"),
     CheckConstraint("amount > 0 AND amount < 10000000000000", name="amount_range"),
     CheckConstraint("held >= 0", name="held_not_negative"),
+    CheckConstraint("committed >= 0 AND disbursed >= 0 AND disbursed <= committed",
+                    name="disbursed_within_commitment"),
 )
 
 party_decisions = Table(
@@ -113,6 +122,46 @@ party_decisions = Table(
     Column("comment", Text, nullable=False, default=""),
     Column("decided_at", DateTime(timezone=True)),
     Index(None, "party", "decision"),
+)
+
+party_evaluations = Table(
+    "party_evaluations", metadata,
+    Column("program_id", BigId, ForeignKey("programs.id"), primary_key=True),
+    Column("party", String(64), primary_key=True),
+    Column("verdict", String(20), nullable=False),
+    Column("score", Integer),
+    Column("decided_by", String(254)),
+    Column("comment", Text, nullable=False, default=""),
+    Column("decided_at", DateTime(timezone=True)),
+    CheckConstraint("score IS NULL OR score BETWEEN 1 AND 5", name="score_range"),
+)
+
+report_files = Table(
+    "report_files", metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("program_id", BigId, ForeignKey("programs.id"), nullable=False),
+    Column("evaluation_round", Integer, nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("content", LargeBinary, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index(None, "program_id"),
+)
+
+# Due times (a program's start, end, hold expiry) as rows: beat sweeps the due ones,
+# never long ETA tasks. ``done_at`` makes each row run once, however many sweeps race.
+scheduled_work = Table(
+    "scheduled_work", metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("program_id", BigId, ForeignKey("programs.id"), nullable=False),
+    Column("action", String(20), nullable=False),
+    Column("key", String(120), nullable=False, unique=True),
+    Column("due_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("done_at", DateTime(timezone=True)),
+    Column("outcome", String(20)),
+    Index("ix_scheduled_work_due", "due_at", postgresql_where=text("done_at IS NULL"),
+          sqlite_where=text("done_at IS NULL")),
 )
 
 envelopes = Table(
@@ -138,6 +187,7 @@ ledger_entries = Table(
     Column("kind", String(16), nullable=False),
     Column("amount", BigInteger, nullable=False),
     Column("idempotency_key", String(200), nullable=False, unique=True),
+    Column("source", String(16)),  # a release's bucket: held | committed
     Column("actor", String(254), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     CheckConstraint("amount > 0", name="amount_positive"),

@@ -10,6 +10,7 @@ cost more than the round trip to PostgreSQL.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -19,25 +20,44 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from workflow.adapters.orm import organizations, party_decisions, program_requests, programs, users
+from workflow.adapters.orm import (
+    organizations,
+    party_decisions,
+    party_evaluations,
+    program_requests,
+    programs,
+    report_files,
+    scheduled_work,
+    users,
+)
 from workflow.domain.errors import Conflict, NotFound
 from workflow.domain.permissions import User
-from workflow.domain.program import Decision, Program, ProgramContent
+from workflow.domain.program import (
+    Decision,
+    Evaluation,
+    EvaluationReport,
+    Program,
+    ProgramContent,
+)
 
-_req, _dec = program_requests.c, party_decisions.c
-# The program with its requests and decisions in one round trip (one row per
-# request x decision pair: a handful). Locking is a statement of its own, taken first:
+_req, _dec, _eval = program_requests.c, party_decisions.c, party_evaluations.c
+# The program with its requests, decisions and evaluations in one round trip (one row
+# per request x decision x evaluation: a handful). Locking is a statement of its own, taken first:
 # at READ COMMITTED a locking join would re-read only the locked row after waiting and
 # hand back the joined decisions as they were before the other transaction committed.
 _PROGRAM = (select(programs, _req.party.label("r_party"), _req.amount.label("r_amount"),
-                   _req.held.label("r_held"), _dec.party.label("d_party"),
+                   _req.held.label("r_held"), _req.committed.label("r_committed"),
+                   _req.disbursed.label("r_disbursed"), _dec.party.label("d_party"),
                    _dec.decision.label("d_decision"), _dec.decided_by.label("d_by"),
-                   _dec.comment.label("d_comment"))
+                   _dec.comment.label("d_comment"), _eval.party.label("e_party"),
+                   _eval.verdict.label("e_verdict"), _eval.decided_by.label("e_by"),
+                   _eval.score.label("e_score"), _eval.comment.label("e_comment"))
             .select_from(programs
                          .outerjoin(program_requests, _req.program_id == programs.c.id)
-                         .outerjoin(party_decisions, _dec.program_id == programs.c.id))
+                         .outerjoin(party_decisions, _dec.program_id == programs.c.id)
+                         .outerjoin(party_evaluations, _eval.program_id == programs.c.id))
             .where(programs.c.id == bindparam("pid"))
-            .order_by(_dec.party, _req.party))
+            .order_by(_dec.party, _req.party, _eval.party))
 _LOCK_PROGRAM = select(programs.c.id).where(programs.c.id == bindparam("pid")).with_for_update()
 _SAVE_DECISION = (update(party_decisions)
                   .where(party_decisions.c.program_id == bindparam("pid"),
@@ -47,7 +67,8 @@ _SAVE_DECISION = (update(party_decisions)
 _USER = select(users).where(users.c.email == bindparam("email"))
 _ROW_COLUMNS = ("title", "description", "category", "org_key", "workflow_key",
                 "workflow_version", "state", "fiscal_year", "start_date", "end_date",
-                "review_round", "created_by", "submitted_by", "waitlisted_at")
+                "review_round", "created_by", "submitted_by", "waitlisted_at",
+                "holds_expire_at", "tranches", "evaluation_round", "report")
 # Optimistic check on top of the row lock: a save only lands on the version it loaded.
 _SAVE_PROGRAM = (update(programs)
                  .where(programs.c.id == bindparam("pid"),
@@ -62,6 +83,7 @@ class _Snapshot:
     requests: dict[str, int]
     holds: dict[str, int]
     decisions: dict[str, Decision]
+    evaluations: dict[str, Evaluation]
 
 
 class ProgramRepository:
@@ -118,7 +140,33 @@ class ProgramRepository:
                    if d != before.decisions.get(party)]
         if changed:
             self.conn.execute(_SAVE_DECISION, changed)
+        if program.evaluations != before.evaluations:
+            self._write_evaluations(program, now)
+        self._write_scheduled(program, now)
         self._seen[program.id] = _snapshot(program)
+
+    def _write_evaluations(self, program: Program, now: datetime) -> None:
+        """A handful of rows, rewritten whole when a verdict lands or a new round starts."""
+        self.conn.execute(delete(party_evaluations)
+                          .where(party_evaluations.c.program_id == program.id))
+        self.conn.execute(insert(party_evaluations), [
+            {"program_id": program.id, "party": party, "verdict": e.verdict, "score": e.score,
+             "decided_by": e.by, "comment": e.comment, "decided_at": now if e.by else None}
+            for party, e in program.evaluations.items()])
+
+    def _write_scheduled(self, program: Program, now: datetime) -> None:
+        if program.scheduled:
+            self.conn.execute(insert(scheduled_work), [
+                {"program_id": program.id, "action": w.action, "key": w.key,
+                 "due_at": w.due_at, "created_at": now} for w in program.scheduled])
+            program.scheduled.clear()
+
+    def add_report_file(self, program: Program, name: str, content: bytes, sha256: str,
+                        now: datetime) -> None:
+        """Keep the file attached to the program's latest evaluation report."""
+        self.conn.execute(insert(report_files).values(
+            program_id=program.id, evaluation_round=program.evaluation_round, name=name,
+            sha256=sha256, content=content, created_at=now))
 
     def _write_requests(self, program: Program, held: dict[str, int]) -> None:
         self.conn.execute(insert(program_requests), [
@@ -142,15 +190,20 @@ def _row(p: Program) -> dict[str, Any]:
         "workflow_version": p.workflow_version, "state": p.state, "fiscal_year": c.fiscal_year,
         "start_date": c.start, "end_date": c.end, "review_round": p.review_round,
         "created_by": p.created_by, "submitted_by": json.dumps(sorted(p.submitted_by)),
-        "waitlisted_at": p.waitlisted_at,
+        "waitlisted_at": p.waitlisted_at, "holds_expire_at": p.holds_expire_at,
+        "tranches": p.tranches, "evaluation_round": p.evaluation_round,
+        "report": json.dumps(dataclasses.asdict(p.report), sort_keys=True) if p.report else None,
     }
 
 
 def _program(rows: Sequence[Any]) -> Program:
     row = rows[0]
     requests = {r.r_party: (int(r.r_amount), int(r.r_held)) for r in rows if r.r_party}
+    money = {r.r_party: (int(r.r_committed), int(r.r_disbursed)) for r in rows if r.r_party}
     decisions = {r.d_party: Decision(r.d_decision, r.d_by, r.d_comment)
                  for r in rows if r.d_party}
+    evaluations = {r.e_party: Evaluation(r.e_verdict, r.e_by, r.e_score, r.e_comment)
+                   for r in rows if r.e_party}
     content = ProgramContent(
         title=row.title, category=row.category, fiscal_year=row.fiscal_year,
         requests={party: amount for party, (amount, _) in requests.items()},
@@ -161,7 +214,16 @@ def _program(rows: Sequence[Any]) -> Program:
         state=row.state, parties=tuple(decisions), decisions=decisions,
         holds={party: held for party, (_, held) in requests.items() if held},
         submitted_by=set(json.loads(row.submitted_by)), review_round=row.review_round,
-        version=row.version, waitlisted_at=_utc(row.waitlisted_at))
+        version=row.version, waitlisted_at=_utc(row.waitlisted_at),
+        holds_expire_at=_utc(row.holds_expire_at),
+        committed={party: c for party, (c, _) in money.items() if c},
+        disbursed={party: d for party, (_, d) in money.items() if d},
+        tranches=row.tranches, report=_report(row.report), evaluations=evaluations,
+        evaluation_round=row.evaluation_round)
+
+
+def _report(raw: str | None) -> EvaluationReport | None:
+    return EvaluationReport(**json.loads(raw)) if raw else None
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -171,7 +233,8 @@ def _utc(value: datetime | None) -> datetime | None:
 
 def _snapshot(p: Program) -> _Snapshot:
     return _Snapshot(dict(p.content.requests), dict(p.holds),
-                     {k: replace(v) for k, v in p.decisions.items()})
+                     {k: replace(v) for k, v in p.decisions.items()},
+                     {k: replace(v) for k, v in p.evaluations.items()})
 
 
 class Directory:

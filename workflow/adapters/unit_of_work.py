@@ -14,6 +14,7 @@ from workflow.adapters.event_store import EventStore
 from workflow.adapters.ledger import Ledger
 from workflow.adapters.outbox import Outbox
 from workflow.adapters.repositories import Directory, ProgramRepository
+from workflow.adapters.schedule import Schedule
 from workflow.domain.machine import WorkflowMachine
 
 # PostgreSQL SQLSTATEs worth retrying the whole transaction for.
@@ -36,6 +37,7 @@ class SqlUnitOfWork:
         self.ledger = Ledger(self.conn)
         self.events = EventStore(self.conn)
         self.outbox = Outbox(self.conn)
+        self.schedule = Schedule(self.conn)
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -1,8 +1,12 @@
 """Budget envelopes and the rules for holds (PRODUCT §4).
 
-An envelope is (party, fiscal year, amount); ``held`` and ``committed`` are kept in
-step with the ledger in the same transaction. ``available`` never goes below zero:
-a hold is placed for all of a program's funders together or for none of them.
+An envelope is (party, fiscal year, amount); ``held``, ``committed`` and ``disbursed``
+are kept in step with the ledger in the same transaction. Money flows
+hold -> commit -> disburse; ``release`` gives back held money, or the undisbursed part
+of a commitment. Disbursed money stays counted in ``committed`` (it is spent, not
+free), so ``available = amount - held - committed`` never rises when money is paid
+out. ``available`` never goes below zero: a hold is placed for all of a program's
+funders together or for none of them.
 """
 
 from __future__ import annotations
@@ -58,3 +62,18 @@ def hold_key(program_id: int, round_: int, party: str) -> str:
 
 def release_key(program_id: int, round_: int, party: str) -> str:
     return f"release:{program_id}:{round_}:{party}"
+
+
+def commit_key(program_id: int, party: str) -> str:
+    """A party commits its share of a program once."""
+    return f"commit:{program_id}:{party}"
+
+
+def disburse_key(program_id: int, tranche: int) -> str:
+    """Tranches are numbered per program under its row lock."""
+    return f"disburse:{program_id}:{tranche}"
+
+
+def release_commitment_key(program_id: int, party: str) -> str:
+    """Committed money goes back once: at settlement, cancellation or expiry (all final)."""
+    return f"release-commitment:{program_id}:{party}"

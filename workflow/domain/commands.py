@@ -94,3 +94,56 @@ class RetryWaitlisted(Command):
 
     year: int
     parties: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class CommitFunds(Command):
+    """A budget officer commits their party's held share of an approved program."""
+
+    program_id: int
+
+
+@dataclass(frozen=True)
+class DisburseFunds(Command):
+    program_id: int
+    amount: int
+    memo: str = ""
+
+
+@dataclass(frozen=True)
+class ReportFile:
+    name: str
+    content: bytes
+
+
+@dataclass(frozen=True)
+class SubmitReport(Command):
+    """The coordinator's evaluation report: actual spend per funder, and a summary."""
+
+    program_id: int
+    spent: dict[str, int]
+    summary: str
+    file: ReportFile | None = None
+
+
+@dataclass(frozen=True)
+class EvaluateReport(Command):
+    program_id: int
+    verdict: str  # accept | return
+    score: int | None = None
+    comment: str = ""
+
+
+@dataclass(frozen=True)
+class CancelProgram(Command):
+    """An admin stops a funded or running program."""
+
+    program_id: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class RunScheduled(Command):
+    """System: carry out one row of scheduled work (activation, end of run, hold expiry)."""
+
+    work_id: int

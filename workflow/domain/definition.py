@@ -61,6 +61,7 @@ class WorkflowDefinition:
     states: dict[str, StateSpec]
     transitions: tuple[TransitionSpec, ...]
     categories: dict[str, str] = field(default_factory=dict)
+    hold_expiry_days: int | None = None  # calendar days a hold lasts unless funded
 
     @property
     def party_keys(self) -> tuple[str, ...]:
@@ -97,6 +98,10 @@ def parse_definition(
         problems.append(f"initial: unknown state {initial!r}")
     transitions = _parse_transitions(data.get("transitions"), states, guards, problems)
     categories = _parse_categories(data.get("categories", {}), problems)
+    expiry = data.get("hold_expiry_days")
+    if expiry is not None and (isinstance(expiry, bool) or not isinstance(expiry, int)
+                               or expiry < 1):
+        problems.append(f"hold_expiry_days must be a whole number >= 1, got {expiry!r}")
     if not problems:
         _check_graph(initial, states, transitions, problems)
     if problems:
@@ -110,6 +115,7 @@ def parse_definition(
         states=states,
         transitions=transitions,
         categories=categories,
+        hold_expiry_days=expiry,
     )
 
 

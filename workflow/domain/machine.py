@@ -18,7 +18,8 @@ from workflow.domain.errors import TransitionNotAllowed
 from workflow.domain.events import Event
 
 # Guards a definition may name in `when` / `unless`; each is a method of the model.
-GUARDS = frozenset({"all_parties_approved", "holds_cover_request"})
+GUARDS = frozenset({"all_parties_approved", "holds_cover_request", "all_funders_committed",
+                    "all_parties_accepted"})
 
 
 class MachineModel(Protocol):

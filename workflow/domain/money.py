@@ -12,10 +12,15 @@ MAX_AMOUNT = 10**13  # exclusive upper bound (PRODUCT §4)
 WHOLE_NUMBER = re.compile(r"-?[0-9]+")
 
 
-def check_amount(amount: object, what: str = "amount") -> int:
-    """Return ``amount`` if it is a whole number of KRW in (0, 10^13); else refuse."""
+def check_amount(amount: object, what: str = "amount", allow_zero: bool = False) -> int:
+    """Return ``amount`` if it is a whole number of KRW in (0, 10^13); else refuse.
+
+    ``allow_zero`` admits 0 for figures that may be nothing (a reported spend).
+    """
     if isinstance(amount, bool) or not isinstance(amount, int):
         raise InvalidInput(f"{what} must be a whole number of KRW, got {amount!r}")
+    if amount == 0 and allow_zero:
+        return amount
     if amount <= 0:
         raise InvalidInput(f"{what} must be greater than 0 KRW, got {amount}")
     if amount >= MAX_AMOUNT:

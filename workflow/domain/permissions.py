@@ -6,6 +6,7 @@ rule; entrypoints never check rights themselves, so the CLI, API and workers agr
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -65,7 +66,7 @@ def ensure_may_create(user: User, org: str) -> None:
 
 
 def ensure_not_own_program(user: User, program: ProgramLike, action: str) -> None:
-    """Separation of duties: nobody decides on a program they created or submitted."""
+    """Separation of duties: nobody decides on, commits to or evaluates their own program."""
     if user.email == program.created_by or user.email in program.submitted_by:
         raise NotPermitted(
             f"{user.email} may not {action} program {program.id}: they created or submitted it "
@@ -74,17 +75,33 @@ def ensure_not_own_program(user: User, program: ProgramLike, action: str) -> Non
         )
 
 
-def ensure_may_decide(user: User, program: ProgramLike, party_role: str) -> str:
-    """Return the party the user decides for: their own organization, if it reviews."""
-    require_role(user, party_role, f"decide on program {program.id}")
-    if user.org not in program.parties:
+def ensure_acts_for_party(user: User, program: ProgramLike, role: str, parties: Iterable[str],
+                          action: str, step: str) -> str:
+    """Return the party the user acts for: their own organization, if it is one of ``parties``.
+
+    The shared rule of every party step (review, commitment, disbursement, evaluation):
+    the right role, one's own organization's side only, never on one's own program.
+    """
+    parties = tuple(parties)
+    require_role(user, role, f"{action} program {program.id}")
+    if user.org not in parties:
         raise NotPermitted(
-            f"{user.email} may not decide on program {program.id}: {user.org} is not one of its "
-            f"reviewing parties ({', '.join(program.parties)})",
+            f"{user.email} may not {action} program {program.id}: {user.org} is not one of its "
+            f"{step} parties ({', '.join(parties)})",
             user=user.email, program=program.id,
         )
-    ensure_not_own_program(user, program, "decide on")
+    ensure_not_own_program(user, program, action)
     return user.org
+
+
+def ensure_may_decide(user: User, program: ProgramLike, party_role: str) -> str:
+    """Return the party the user decides for: their own organization, if it reviews."""
+    return ensure_acts_for_party(user, program, party_role, program.parties, "decide on",
+                                 "reviewing")
+
+
+def ensure_admin(user: User, action: str) -> None:
+    require_role(user, "admin", action)
 
 
 def ensure_may_manage_budget(user: User, party: str) -> None:

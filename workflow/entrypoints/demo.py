@@ -22,8 +22,9 @@ from config.settings import Settings
 from workflow.adapters import views
 from workflow.adapters.database import engine_for, upgrade
 from workflow.adapters.orm import organizations
-from workflow.bootstrap import SEOUL, bootstrap
+from workflow.bootstrap import bootstrap
 from workflow.domain import commands as c
+from workflow.domain.calendar import SEOUL
 from workflow.domain.errors import InvalidInput, WorkflowError
 from workflow.entrypoints import demo_data as d
 from workflow.entrypoints.output import budget_table, splits, table

@@ -2,28 +2,34 @@
 
 Handlers run inside a unit of work the message bus opens and commits. Whatever a
 change sets in motion leaves through the outbox in the same transaction: the budget
-worker's holds after a submission, the waitlist retry after money is released.
+worker's holds after a submission, the waitlist retry after money is released. Due
+times (start, end, hold expiry) are written as scheduled-work rows in the same
+transaction too; the sweeps carry them out (``run_scheduled``).
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from typing import Any
 
 from workflow.domain import commands as c
 from workflow.domain import events as ev
 from workflow.domain.definition import DEFAULT_WORKFLOW, ROLES
-from workflow.domain.errors import InvalidInput, NotPermitted
+from workflow.domain.errors import InvalidInput, NotFound, NotPermitted
 from workflow.domain.events import Event
+from workflow.domain.machine import WorkflowMachine
 from workflow.domain.money import check_amount
 from workflow.domain.permissions import (
     User,
+    ensure_acts_for_party,
+    ensure_admin,
     ensure_coordinator_of,
     ensure_may_create,
     ensure_may_decide,
     ensure_may_manage_budget,
 )
-from workflow.domain.program import Program, ProgramContent
+from workflow.domain.program import EvaluationReport, Program, ProgramContent
 from workflow.service_layer.unit_of_work import UnitOfWork
 
 PLACE_HOLDS = "jointflow.place_holds"
@@ -129,7 +135,7 @@ def update_program(cmd: c.UpdateProgram, uow: UnitOfWork) -> int:
     user = acting_user(uow, cmd)
     program = uow.programs.get(cmd.program_id, lock=True)
     ensure_coordinator_of(user, program, f"update program {program.id}")
-    machine = uow.workflow_of(program.workflow_key, program.workflow_version)
+    machine = _machine(uow, program)
     old = program.content
     year = cmd.year or (cmd.start.year if cmd.start else old.fiscal_year)
     content = ProgramContent(
@@ -148,7 +154,7 @@ def submit_program(cmd: c.SubmitProgram, uow: UnitOfWork) -> int:
     user = acting_user(uow, cmd)
     program = uow.programs.get(cmd.program_id, lock=True)
     ensure_coordinator_of(user, program, f"submit program {program.id}")
-    program.submit(uow.workflow_of(program.workflow_key, program.workflow_version), user.email)
+    program.submit(_machine(uow, program), user.email)
     return save_program(uow, program, user.email)
 
 
@@ -156,7 +162,7 @@ def withdraw_program(cmd: c.WithdrawProgram, uow: UnitOfWork) -> int:
     user = acting_user(uow, cmd)
     program = uow.programs.get(cmd.program_id, lock=True)
     ensure_coordinator_of(user, program, f"withdraw program {program.id}")
-    program.withdraw(uow.workflow_of(program.workflow_key, program.workflow_version),
+    program.withdraw(_machine(uow, program),
                      cmd.reason)
     return save_program(uow, program, user.email)
 
@@ -166,11 +172,94 @@ def withdraw_program(cmd: c.WithdrawProgram, uow: UnitOfWork) -> int:
 def decide_review(cmd: c.DecideReview, uow: UnitOfWork) -> int:
     user = acting_user(uow, cmd)
     program = uow.programs.get(cmd.program_id, lock=True)
-    machine = uow.workflow_of(program.workflow_key, program.workflow_version)
+    machine = _machine(uow, program)
     party_spec = machine.definition.party(user.org)
     party = ensure_may_decide(user, program, party_spec.role if party_spec else "approver")
     program.decide(machine, party, cmd.decision, user.email, cmd.comment)
     return save_program(uow, program, user.email)
+
+
+# -- budget officers --
+
+def commit_funds(cmd: c.CommitFunds, uow: UnitOfWork) -> int:
+    user = acting_user(uow, cmd)
+    program = uow.programs.get(cmd.program_id, lock=True)
+    party = ensure_acts_for_party(user, program, "budget_officer", sorted(program.content.requests),
+                                  "commit funds to", "funding")
+    amount: int = program.commit(_machine(uow, program), party, user.email)
+    save_program(uow, program, user.email)
+    return amount
+
+
+def disburse_funds(cmd: c.DisburseFunds, uow: UnitOfWork) -> int:
+    user = acting_user(uow, cmd)
+    program = uow.programs.get(cmd.program_id, lock=True)
+    party = ensure_acts_for_party(user, program, "budget_officer", sorted(program.content.requests),
+                                  "disburse funds to", "funding")
+    tranche: int = program.disburse(party, cmd.amount, cmd.memo)
+    save_program(uow, program, user.email)
+    return tranche
+
+
+# -- evaluation --
+
+def submit_report(cmd: c.SubmitReport, uow: UnitOfWork) -> int:
+    user = acting_user(uow, cmd)
+    program = uow.programs.get(cmd.program_id, lock=True)
+    ensure_coordinator_of(user, program, f"report on program {program.id}")
+    attachment = None
+    if cmd.file is not None:
+        attachment = {"name": cmd.file.name, "size": len(cmd.file.content),
+                      "sha256": hashlib.sha256(cmd.file.content).hexdigest()}
+    report = EvaluationReport(dict(cmd.spent), cmd.summary, user.email, attachment)
+    program.submit_report(_machine(uow, program), report)
+    if cmd.file is not None and attachment is not None:
+        uow.programs.add_report_file(program, cmd.file.name, cmd.file.content,
+                                     attachment["sha256"], uow.now)
+    return save_program(uow, program, user.email)
+
+
+def evaluate_report(cmd: c.EvaluateReport, uow: UnitOfWork) -> int:
+    user = acting_user(uow, cmd)
+    program = uow.programs.get(cmd.program_id, lock=True)
+    machine = _machine(uow, program)
+    party = ensure_acts_for_party(user, program, "evaluator", program.parties, "evaluate",
+                                  "evaluating")
+    program.evaluate(machine, party, cmd.verdict, user.email, cmd.score, cmd.comment)
+    return save_program(uow, program, user.email)
+
+
+# -- admins --
+
+def cancel_program(cmd: c.CancelProgram, uow: UnitOfWork) -> int:
+    user = acting_user(uow, cmd)
+    program = uow.programs.get(cmd.program_id, lock=True)
+    ensure_admin(user, f"cancel program {program.id}")
+    program.cancel(_machine(uow, program), cmd.reason)
+    return save_program(uow, program, user.email)
+
+
+# -- the scheduled worker --
+
+def run_scheduled(cmd: c.RunScheduled, uow: UnitOfWork) -> str:
+    """Carry out one due row once; a sweep that comes second finds it done."""
+    work = uow.schedule.get(cmd.work_id)
+    if work is None:
+        raise NotFound(f"no scheduled work {cmd.work_id}")
+    if work.done:
+        return "already done"
+    program = uow.programs.get(work.program_id, lock=True)
+    work = uow.schedule.get(cmd.work_id, lock=True)  # again, now under the program's lock
+    if work.done:
+        return "already done"
+    if work.due_at > uow.now:
+        return "not due"
+    outcome = "done" if program.run_scheduled(_machine(uow, program), work.action,
+                                              uow.now) else "nothing to do"
+    uow.schedule.mark_done(work.id, uow.now, outcome)
+    if program.events:
+        save_program(uow, program, SYSTEM)
+    return f"{work.action}: {outcome}"
 
 
 # -- the budget worker --
@@ -190,8 +279,13 @@ def retry_waitlisted(cmd: c.RetryWaitlisted, uow: UnitOfWork) -> list[int]:
     return placed
 
 
+def _machine(uow: UnitOfWork, program: Program) -> WorkflowMachine:
+    """The machine of the definition version the program is pinned to."""
+    return uow.workflow_of(program.workflow_key, program.workflow_version)
+
+
 def _try_holds(uow: UnitOfWork, program: Program) -> bool:
-    machine = uow.workflow_of(program.workflow_key, program.workflow_version)
+    machine = _machine(uow, program)
     envelopes = uow.ledger.envelopes_for(program.content.requests, program.content.fiscal_year,
                                          lock=True)
     placed = program.place_holds(machine, envelopes, uow.now)
@@ -227,6 +321,12 @@ HANDLERS: dict[type[c.Command], Callable[[Any, UnitOfWork], Any]] = {
     c.DecideReview: decide_review,
     c.PlaceHolds: place_holds,
     c.RetryWaitlisted: retry_waitlisted,
+    c.CommitFunds: commit_funds,
+    c.DisburseFunds: disburse_funds,
+    c.SubmitReport: submit_report,
+    c.EvaluateReport: evaluate_report,
+    c.CancelProgram: cancel_program,
+    c.RunScheduled: run_scheduled,
 }
 
 # Outbox task name -> the command a worker carries out for it.

@@ -19,6 +19,7 @@ class UnitOfWork(Protocol):
     ledger: Any
     events: Any
     outbox: Any
+    schedule: Any
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(self, *exc: object) -> None: ...
