@@ -155,6 +155,13 @@ class ProgramRepository:
             for party, e in program.evaluations.items()])
 
     def _write_scheduled(self, program: Program, now: datetime) -> None:
+        """Call off void work first: a program may call off an expiry and set a new one."""
+        if program.called_off:
+            self.conn.execute(update(scheduled_work).where(
+                scheduled_work.c.program_id == program.id,
+                scheduled_work.c.action.in_(program.called_off),
+                scheduled_work.c.done_at.is_(None)).values(done_at=now, outcome="called off"))
+            program.called_off.clear()
         if program.scheduled:
             self.conn.execute(insert(scheduled_work), [
                 {"program_id": program.id, "action": w.action, "key": w.key,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -30,8 +31,37 @@ def program_detail(uow: Any, program_id: int) -> dict[str, Any]:
         "parties": {party: d.decision for party, d in p.decisions.items()},
         "requested": dict(sorted(c.requests.items())),
         "holds": dict(sorted(p.holds.items())),
+        "holds_expire_at": p.holds_expire_at.isoformat() if p.holds_expire_at else None,
+        "committed": dict(sorted(p.committed.items())),
+        "disbursed": dict(sorted(p.disbursed.items())),
+        "report": _report(p),
+        "evaluations": {party: {"verdict": e.verdict, "score": e.score, "by": e.by,
+                                "comment": e.comment} for party, e in p.evaluations.items()},
+        "scheduled": [{"action": w["action"], "due_at": _iso(w["due_at"])}
+                      for w in uow.schedule.pending(program_id)],
         "waiting_on": p.waiting_on(), "created_by": p.created_by,
     }
+
+
+def _report(p: Any) -> dict[str, Any] | None:
+    if p.report is None:
+        return None
+    return {"spent": dict(sorted(p.report.spent.items())), "summary": p.report.summary,
+            "by": p.report.by, "file": p.report.attachment, "round": p.evaluation_round}
+
+
+def _iso(moment: datetime) -> str:
+    """SQLite hands back naive UTC; say so, as PostgreSQL does."""
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
+
+
+def ledger_entries(uow: Any, party: str | None = None,
+                   program_id: int | None = None) -> list[dict[str, Any]]:
+    return [{"id": e["id"], "at": _iso(e["created_at"]), "party": e["party"],
+             "year": e["fiscal_year"], "program": e["program_id"], "kind": e["kind"],
+             "source": e["source"], "amount": e["amount"], "key": e["idempotency_key"],
+             "actor": e["actor"]}
+            for e in uow.ledger.entries(party, program_id)]
 
 
 def program_list(uow: Any, state: str | None = None, org: str | None = None,

@@ -135,6 +135,7 @@ class Program:
     events: list[Event] = field(default_factory=list)
     ledger_moves: list[LedgerMove] = field(default_factory=list)
     scheduled: list[ScheduledWork] = field(default_factory=list)
+    called_off: list[str] = field(default_factory=list)  # actions whose pending work is void
 
     # -- guards named in workflow definitions (transitions passes an EventData) --
     def all_parties_approved(self, _event: Any = None) -> bool:
@@ -290,8 +291,8 @@ class Program:
         self.ledger_moves.append(LedgerMove(
             "commit", party, self.content.fiscal_year, amount, commit_key(self._id(), party)))
         self.events.append(Event(ev.FUNDS_COMMITTED, {"party": party, "amount": amount}))
+        self._drop_expiry_once_nothing_held()
         if machine.fire(self, "fund"):
-            self.holds_expire_at = None
             self.scheduled.append(ScheduledWork(
                 "activate", start_of_day(self.starts_on), f"activate:{self._id()}"))
         return amount
@@ -352,7 +353,6 @@ class Program:
         self._release_holds("hold expired")
         self._release_commitments("hold expired")
         machine.fire(self, "expire")
-        self.holds_expire_at = None
         return True
 
     def cancel(self, machine: WorkflowMachine, reason: str) -> None:
@@ -431,6 +431,13 @@ class Program:
                 "release", party, self.content.fiscal_year, amount, key, source="held"))
             self.events.append(Event(ev.HOLD_RELEASED, {
                 "party": party, "amount": amount, "reason": reason}))
+        self._drop_expiry_once_nothing_held()
+
+    def _drop_expiry_once_nothing_held(self) -> None:
+        """With no hold left there is nothing to expire: the pending expiry is called off."""
+        if not self.holds and self.holds_expire_at is not None:
+            self.holds_expire_at = None
+            self.called_off.append("expire")
 
     def _release_commitments(self, reason: str) -> None:
         """Give back the undisbursed part of every commitment (the program is ending)."""

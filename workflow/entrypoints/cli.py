@@ -21,9 +21,10 @@ from workflow.adapters.database import current_revision, engine_for, head_revisi
 from workflow.adapters.definitions import DefinitionRegistry, load_file
 from workflow.domain import commands as c
 from workflow.domain.errors import NotFound, WorkflowError
-from workflow.entrypoints.output import budget_table, emit_json, table
+from workflow.entrypoints.output import budget_table, emit_json, ledger_table, table
 from workflow.entrypoints.params import KRW
 from workflow.service_layer.messagebus import MessageBus
+from workflow.service_layer.scheduler import run_due_work
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 
@@ -185,6 +186,38 @@ def budget_report(ctx: Context, year: int | None, as_json: bool) -> None:
     """Amount, held, committed, disbursed and available per party and year."""
     report = ctx.query(lambda uow: views.budget_report(uow, year))
     emit_json(report) if as_json else click.echo(budget_table(report))
+
+
+@budget.command("ledger")
+@click.option("--party", metavar="KEY")
+@click.option("--program", "program_id", type=int, metavar="ID")
+@json_option
+@pass_ctx
+def budget_ledger(ctx: Context, party: str | None, program_id: int | None,
+                  as_json: bool) -> None:
+    """Every ledger entry (hold, commit, disburse, release), oldest first."""
+    entries = ctx.query(lambda uow: views.ledger_entries(uow, party, program_id))
+    emit_json(entries) if as_json else click.echo(ledger_table(entries))
+
+
+# -- scheduled work --
+
+@cli.command("tick")
+@json_option
+@pass_ctx
+def tick(ctx: Context, as_json: bool) -> None:
+    """Run the due scheduled work now (starts, ends, hold expiries) at JOINTFLOW_NOW.
+
+    Beat does this on its own in a deployment; on the embedded default, run it daily.
+    """
+    outcomes = run_due_work(ctx.bus)
+    if as_json:
+        emit_json(dict(sorted(outcomes.items())))
+    elif not outcomes:
+        click.echo("nothing due")
+    else:
+        for outcome, count in sorted(outcomes.items()):
+            click.echo(f"{count:>4}  {outcome}")
 
 
 # -- audit and workflow definitions --

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import click
 
 from config.settings import get_settings
 from workflow.adapters import views
 from workflow.domain import commands as c
+from workflow.domain.money import format_krw
 from workflow.entrypoints.cli import Context, json_option, pass_ctx
 from workflow.entrypoints.output import emit_json, program_text, splits, table
-from workflow.entrypoints.params import DATE, SPLIT, splits_to_dict
+from workflow.entrypoints.params import DATE, KRW, SPLIT, splits_to_dict
 
 
 @click.group()
@@ -119,12 +121,84 @@ def withdraw(ctx: Context, program_id: int, reason: str, as_json: bool) -> None:
     _report_state(ctx, program_id, "withdrawn", as_json)
 
 
+# -- funding --
+
+@program.command("commit")
+@click.argument("program_id", type=int, metavar="ID")
+@json_option
+@pass_ctx
+def commit(ctx: Context, program_id: int, as_json: bool) -> None:
+    """Commit your party's held share of an approved program (budget officer)."""
+    amount = ctx.handle(c.CommitFunds(actor=ctx.actor, program_id=program_id))
+    _report_state(ctx, program_id, f"{format_krw(amount)} committed", as_json)
+
+
+@program.command("disburse")
+@click.argument("program_id", type=int, metavar="ID")
+@click.option("--amount", required=True, type=KRW)
+@click.option("--memo", default="")
+@json_option
+@pass_ctx
+def disburse(ctx: Context, program_id: int, amount: int, memo: str, as_json: bool) -> None:
+    """Record a tranche paid out of your party's commitment (budget officer)."""
+    tranche = ctx.handle(c.DisburseFunds(actor=ctx.actor, program_id=program_id,
+                                         amount=amount, memo=memo))
+    _report_state(ctx, program_id, f"tranche {tranche} of {format_krw(amount)} disbursed",
+                  as_json)
+
+
+# -- evaluation --
+
+@program.command("report")
+@click.argument("program_id", type=int, metavar="ID")
+@click.option("--spent", type=SPLIT, multiple=True, required=True,
+              help="Actual spend of a funder's money, PARTY=KRW; repeat for every funder.")
+@click.option("--summary", required=True)
+@click.option("--file", "path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The report document, kept with the program.")
+@json_option
+@pass_ctx
+def report(ctx: Context, program_id: int, spent: tuple[tuple[str, int], ...], summary: str,
+           path: Path | None, as_json: bool) -> None:
+    """Submit the evaluation report of a finished program (coordinator)."""
+    attached = c.ReportFile(path.name, path.read_bytes()) if path else None
+    ctx.handle(c.SubmitReport(actor=ctx.actor, program_id=program_id,
+                              spent=splits_to_dict(spent), summary=summary, file=attached))
+    _report_state(ctx, program_id, "report submitted", as_json)
+
+
+@program.command("evaluate")
+@click.argument("program_id", type=int, metavar="ID")
+@click.argument("verdict", type=click.Choice(["accept", "return"]))
+@click.option("--score", type=click.IntRange(1, 5))
+@click.option("--comment", default="")
+@json_option
+@pass_ctx
+def evaluate(ctx: Context, program_id: int, verdict: str, score: int | None, comment: str,
+             as_json: bool) -> None:
+    """Accept the evaluation report for your party, or return it for changes (evaluator)."""
+    ctx.handle(c.EvaluateReport(actor=ctx.actor, program_id=program_id, verdict=verdict,
+                                score=score, comment=comment))
+    _report_state(ctx, program_id, f"{verdict} recorded", as_json)
+
+
+@program.command("cancel")
+@click.argument("program_id", type=int, metavar="ID")
+@click.option("--reason", required=True)
+@json_option
+@pass_ctx
+def cancel(ctx: Context, program_id: int, reason: str, as_json: bool) -> None:
+    """Stop a funded or running program; undisbursed money goes back (admin)."""
+    ctx.handle(c.CancelProgram(actor=ctx.actor, program_id=program_id, reason=reason))
+    _report_state(ctx, program_id, "cancelled", as_json)
+
+
 @program.command("show")
 @click.argument("program_id", type=int, metavar="ID")
 @json_option
 @pass_ctx
 def show(ctx: Context, program_id: int, as_json: bool) -> None:
-    """One program: state, each party's decision, requested and held amounts."""
+    """One program: state, decisions, money per funder, evaluation and what is scheduled."""
     detail = ctx.query(lambda uow: views.program_detail(uow, program_id))
     emit_json(detail) if as_json else click.echo(program_text(detail))
 

@@ -43,9 +43,29 @@ def program_text(p: dict[str, Any]) -> str:
         f"  org        {p['org']}   category {p['category']}   fiscal year {p['year']}",
         f"  dates      {p['start'] or '-'} .. {p['end'] or '-'}",
         f"  requested  {splits(p['requested'])}",
-        f"  held       {splits(p['holds'])}",
+        f"  held       {splits(p['holds'])}"
+        + (f"   (expires {p['holds_expire_at'][:10]})" if p["holds_expire_at"] else ""),
+        f"  committed  {splits(p['committed'])}",
+        f"  disbursed  {splits(p['disbursed'])}",
         "  review     " + ", ".join(f"{k}: {v}" for k, v in p["parties"].items()),
     ]
+    if p["report"]:
+        r = p["report"]
+        lines.append(f"  report     spent {splits(r['spent'])} (round {r['round']}, {r['by']})")
+        lines.append(f"             {r['summary']}")
+    if p["evaluations"]:
+        lines.append("  evaluation " + ", ".join(
+            f"{k}: {e['verdict']}" + (f" ({e['score']}/5)" if e["score"] else "")
+            for k, e in p["evaluations"].items()))
+    for work in p["scheduled"]:
+        lines.append(f"  scheduled  {work['action']} at {work['due_at'][:16]} UTC")
     if p["waiting_on"]:
         lines.append("  waiting on " + ", ".join(p["waiting_on"]))
     return "\n".join(lines)
+
+
+def ledger_table(entries: list[dict[str, Any]]) -> str:
+    rows = [(e["id"], e["at"][:19], e["party"], e["year"], e["program"] or "-",
+             e["kind"] + (f" ({e['source']})" if e["source"] else ""), format_krw(e["amount"]),
+             e["actor"]) for e in entries]
+    return table(rows, ["id", "at", "party", "year", "program", "kind", "amount", "actor"])
