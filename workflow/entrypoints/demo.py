@@ -1,11 +1,14 @@
-"""``jointflow demo``: the Paju review season, played through the real bus.
+"""``jointflow demo``: the Paju year, played through the real bus.
 
 Seeds the setting (funders and their 2026 envelopes, schools and centres, approvers,
-budget officers and supervisors), drafts and submits 25 proposals, and plays the
-joint review: change requests and resubmissions, a rejection, a withdrawal, a refused
-self-approval, approvals, and waitlisting when the Office of Education's envelope
-runs dry. The clock walks through February–March 2026. Every step goes through the
-same commands, handlers and outbox a deployment uses; the outbox runs in-process.
+budget officers, evaluators and supervisors), drafts and submits 25 proposals, and
+plays the joint review: change requests and resubmissions, a rejection, a withdrawal,
+a refused self-approval, approvals, and waitlisting when the Office of Education's
+envelope runs dry. Then the year runs to its end (``demo_year``): funding, tranches,
+a cancellation, a lapsed hold that lets the waitlisted program in, evaluation and
+settlement. The clock walks from February to December 2026. Every step goes through
+the same commands, handlers, outbox and scheduled-work sweep a deployment uses; the
+outbox runs in-process.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from workflow.domain import commands as c
 from workflow.domain.calendar import SEOUL
 from workflow.domain.errors import InvalidInput, WorkflowError
 from workflow.entrypoints import demo_data as d
+from workflow.entrypoints.demo_year import play_year
 from workflow.entrypoints.output import budget_table, splits, table
 from workflow.service_layer.messagebus import MessageBus
 
@@ -52,7 +56,8 @@ def run_demo(settings: Settings, reset: bool = False) -> None:
     clock = SeasonClock()
     bus = bootstrap(settings.model_copy(update={"broker_url": None}), clock=clock)
     _seed(bus)
-    play_season(bus, clock, click.echo)
+    ids = play_season(bus, clock, click.echo)
+    play_year(bus, clock, click.echo, ids)
     _summary(bus)
 
 
@@ -88,7 +93,8 @@ def _seed(bus: MessageBus) -> None:
                + splits(d.ENVELOPES))
 
 
-def play_season(bus: MessageBus, clock: SeasonClock, say: Callable[[str], None]) -> None:
+def play_season(bus: MessageBus, clock: SeasonClock, say: Callable[[str], None]
+                ) -> list[int]:
     def state(pid: int) -> dict[str, Any]:
         detail: dict[str, Any] = bus.query(lambda uow: views.program_detail(uow, pid))
         return detail
@@ -158,6 +164,7 @@ def play_season(bus: MessageBus, clock: SeasonClock, say: Callable[[str], None])
         + f" -> approved ({len(approved)})")
     say(f"{clock.today()}  city approves " + " ".join(f"#{i}" for i in sorted(waiting_on_oe))
         + " -> in_review, waiting on education_office")
+    return ids
 
 
 def _decider(bus: MessageBus, clock: SeasonClock, log: Callable[[int, str], None]
@@ -180,5 +187,5 @@ def _summary(bus: MessageBus) -> None:
     checked, broken = bus.query(lambda uow: uow.events.verify())
     click.echo(f"\nAudit chain: {checked} events, "
                + ("verified" if broken is None else f"BROKEN at {broken.describe()}"))
-    click.echo("Explore: jointflow program list | jointflow program history 3 | "
-               "jointflow audit verify")
+    click.echo("Explore: jointflow program list | jointflow program show 4 | "
+               "jointflow program history 4 | jointflow budget ledger --program 4")

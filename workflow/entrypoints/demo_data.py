@@ -1,5 +1,9 @@
 """The Paju setting for ``jointflow demo``: organizations, people and 25 proposals.
 
+The year then runs: every approved program is funded, paid in two tranches, run,
+evaluated and closed; a few spend less than committed (``SPENT_SHARE``, in percent)
+and the rest of their money goes back at settlement.
+
 Amounts are realistic splits of the 2026 pot (city 1.93 billion, Office of Education
 0.53 billion KRW); together the proposals ask the Office of Education for more than
 its envelope holds, so the last submissions are waitlisted until money frees up.
@@ -41,10 +45,14 @@ PEOPLE = [
     ("song.hana@pajuyouth.or.kr", "송하나", "paju-youth-center", ("coordinator",)),
     ("bae.dongwook@pajucareer.or.kr", "배동욱", "paju-career-center", ("coordinator",)),
     ("noh.yerin@paju.go.kr", "노예린", "lifelong-learning", ("coordinator",)),
+    ("moon.jiwoo@paju.go.kr", "문지우", "city", ("evaluator",)),
+    ("shin.yuna@goe.go.kr", "신유나", "education_office", ("evaluator",)),
     ("admin@jointflow.kr", "운영자", "city", ("admin",)),
 ]
 APPROVERS = {"city": "lee.sujin@paju.go.kr", "education_office": "kang.hyewon@goe.go.kr"}
 OFFICERS = {"city": "choi.eunji@paju.go.kr", "education_office": "han.jiyoung@goe.go.kr"}
+EVALUATORS = {"city": "moon.jiwoo@paju.go.kr", "education_office": "shin.yuna@goe.go.kr"}
+ADMIN = "admin@jointflow.kr"
 COORDINATORS = {org: email for email, _, org, roles in PEOPLE if "coordinator" in roles}
 
 # (org, category, title, city share, education office share) in KRW
@@ -75,3 +83,6 @@ PROGRAMS = [
     ("gyoha-middle", "career-guidance", "중학생 진로 멘토링", 35_000_000, 20_000_000),
     ("paju-youth-center", "linkage", "청소년-대학생 멘토 연결", 50_000_000, 25_000_000),
 ]
+
+# Program number (1-based, as in PROGRAMS) -> percent of its commitment actually spent.
+SPENT_SHARE = {4: 92, 10: 85, 17: 95}

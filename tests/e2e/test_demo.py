@@ -1,0 +1,96 @@
+"""``jointflow demo`` end to end: the whole year on the embedded default, as a newcomer runs it.
+
+A real subprocess with an empty HOME and no JOINTFLOW_* settings: the demo must find
+its SQLite file on its own, play February to December, and leave a database whose
+pipeline, ledger and audit chain hold up when read back through the CLI.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def jointflow(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("JOINTFLOW_") and k not in ("XDG_DATA_HOME",)}
+    env["HOME"] = str(home)
+    return subprocess.run([sys.executable, "-m", "workflow", *args], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def played(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    home = tmp_path_factory.mktemp("home")
+    result = jointflow(home, "demo")
+    assert result.returncode == 0, result.stderr
+    return home, result.stdout
+
+
+def as_json(home: Path, *args: str) -> Any:
+    result = jointflow(home, *args, "--json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_the_demo_plays_the_whole_year_to_closed_programs(played: tuple[Path, str]) -> None:
+    home, out = played
+    pipeline = {}
+    for row in as_json(home, "program", "list"):
+        pipeline[row["state"]] = pipeline.get(row["state"], 0) + 1
+    assert pipeline == {"closed": 21, "cancelled": 1, "expired": 1, "rejected": 1,
+                        "withdrawn": 1}
+    assert "#25 retried from the waitlist" in out  # money released by a lapsed hold
+    assert "settled, unspent back" in out
+    assert "Audit chain:" in out and "verified" in out
+
+
+def test_the_year_ends_with_every_won_accounted_for(played: tuple[Path, str]) -> None:
+    home, _ = played
+    report = {row["party"]: row for row in as_json(home, "budget", "report")}
+    entries = as_json(home, "budget", "ledger")
+    for party, row in report.items():
+        mine = [e for e in entries if e["party"] == party]
+
+        def total(kind: str, source: str | None = None,
+                  entries: list[dict[str, Any]] = mine) -> int:
+            return sum(e["amount"] for e in entries
+                       if e["kind"] == kind and (source is None or e["source"] == source))
+
+        assert row["held"] == 0
+        assert row["held"] == total("hold") - total("release", "held") - total("commit")
+        assert row["committed"] == total("commit") - total("release", "committed")
+        assert row["disbursed"] == total("disburse")
+        assert row["committed"] == row["disbursed"]  # settled: what is left was paid out
+        assert row["available"] == row["amount"] - row["committed"] > 0
+    assert jointflow(home, "audit", "verify").returncode == 0
+
+
+def test_a_closed_program_shows_its_report_evaluations_and_settlement(
+        played: tuple[Path, str]) -> None:
+    home, _ = played
+    detail = as_json(home, "program", "show", "4")
+    assert detail["state"] == "closed"
+    assert detail["report"]["spent"] == detail["committed"]
+    assert {e["verdict"] for e in detail["evaluations"].values()} == {"accepted"}
+    history = [e["type"] for e in as_json(home, "program", "history", "4")]
+    for event in ("ProgramFunded", "ProgramActivated", "EvaluationDue", "ProgramClosed"):
+        assert history.count(event) == 1, event
+    assert history.count("CommitmentReleased") == 2  # the unspent part of each funder's share
+
+
+def test_the_demo_refuses_a_database_that_holds_data_until_reset(
+        played: tuple[Path, str]) -> None:
+    home, _ = played
+    again = jointflow(home, "demo")
+    assert again.returncode == 1
+    assert "already holds data" in again.stderr and "--reset" in again.stderr
+    assert jointflow(home, "demo", "--reset").returncode == 0

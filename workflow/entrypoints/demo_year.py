@@ -1,0 +1,157 @@
+"""The rest of the demo's year: funding, the runs, evaluation and settlement.
+
+After the review season (``demo.play_season``) the budget officers commit every
+approved program, the scheduled worker starts and ends the runs on their dates,
+tranches are paid, one program is cancelled mid-year, a hold left waiting lapses and
+the waitlisted program gets the money, and every finished program is reported,
+evaluated and closed. The clock jumps from date to date and ``run_due_work`` (what
+``jointflow tick`` and beat run) carries out whatever fell due.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from workflow.adapters import views
+from workflow.domain import commands as c
+from workflow.domain.calendar import SEOUL
+from workflow.entrypoints import demo_data as d
+from workflow.entrypoints.output import splits
+from workflow.service_layer.messagebus import MessageBus
+from workflow.service_layer.scheduler import run_due_work
+
+Say = Callable[[str], None]
+
+
+class Year:
+    """What the year's steps share: the bus, the clock, the narrator, the program ids."""
+
+    def __init__(self, bus: MessageBus, clock: Any, say: Say, ids: list[int]) -> None:
+        self.bus, self.clock, self.say, self.ids = bus, clock, say, ids
+
+    def on(self, month: int, day: int, hour: int = 10) -> None:
+        """Move the clock to a Seoul date and let the scheduled worker catch up."""
+        self.clock.now = datetime(2026, month, day, hour, tzinfo=SEOUL).astimezone(UTC)
+        done = run_due_work(self.bus)
+        moved = Counter(o.split(":")[0] for o, n in done.items() if o.endswith("done")
+                        for _ in range(n))
+        if moved:
+            self.say(f"{self.clock.today()}  scheduled worker: "
+                     + ", ".join(f"{n} {_ACTIONS.get(a, a)}" for a, n in sorted(moved.items())))
+
+    def detail(self, pid: int) -> dict[str, Any]:
+        found: dict[str, Any] = self.bus.query(lambda uow: views.program_detail(uow, pid))
+        return found
+
+    def in_state(self, state: str) -> list[int]:
+        return [pid for pid in self.ids if self.detail(pid)["state"] == state]
+
+    def coordinator(self, pid: int) -> str:
+        return d.COORDINATORS[d.PROGRAMS[pid - self.ids[0]][0]]
+
+    def log(self, pid: int, what: str) -> None:
+        self.say(f"{self.clock.today()}  #{pid:<2} {what:<40} -> {self.detail(pid)['state']}")
+
+
+_ACTIONS = {"activate": "runs started", "finish": "runs ended, evaluation due",
+            "expire": "holds expired"}
+
+
+def play_year(bus: MessageBus, clock: Any, say: Say, ids: list[int]) -> None:
+    year = Year(bus, clock, say, ids)
+    say("\nFunding (each funder's budget officer commits its share):")
+    year.on(2, 24)
+    late, lapsing = ids[21], ids[20]  # both waited on the Office of Education
+    bus.handle(c.DecideReview(actor=d.APPROVERS["education_office"], program_id=late,
+                              decision="approve"))
+    year.log(late, "education_office: approve")
+    funded = _commit_all(year, year.in_state("approved"))
+    say(f"{clock.today()}  {len(funded)} programs funded; #{lapsing} still waits on the "
+        "Office of Education")
+
+    say("\nThe runs:")
+    year.on(3, 2, hour=0)
+    _pay_tranche(year, year.in_state("active"), first=True)
+    year.on(6, 5)  # 120 days after its holds were placed, #lapsing's hold lapses
+    year.log(lapsing, "hold lapsed: money back to the envelopes")
+    waitlisted = ids[-1]
+    year.log(waitlisted, "retried from the waitlist")
+    for party in ("city", "education_office"):
+        bus.handle(c.DecideReview(actor=d.APPROVERS[party], program_id=waitlisted,
+                                  decision="approve"))
+    _commit_all(year, [waitlisted])
+    year.log(waitlisted, "approved and funded by both")
+    year.on(6, 8)
+    _pay_tranche(year, [waitlisted], first=True)
+    cancelled = ids[15]
+    year.on(7, 15)
+    bus.handle(c.CancelProgram(actor=d.ADMIN, program_id=cancelled,
+                               reason="참여 학생 모집 불가로 중단"))
+    year.log(cancelled, "cancelled: undisbursed money returned")
+    year.on(9, 1)
+    _pay_tranche(year, year.in_state("active"), first=False)
+
+    say("\nEvaluation and settlement:")
+    year.on(12, 18)
+    _evaluate_all(year, year.in_state("evaluation_due"))
+
+
+def _commit_all(year: Year, pids: list[int]) -> list[int]:
+    for pid in pids:
+        for party in sorted(year.detail(pid)["requested"]):
+            year.bus.handle(c.CommitFunds(actor=d.OFFICERS[party], program_id=pid))
+    return pids
+
+
+def _spent(year: Year, pid: int) -> dict[str, int]:
+    """What the program will report as spent: its commitment, or a share of it."""
+    share = d.SPENT_SHARE.get(pid - year.ids[0] + 1, 100)
+    committed: dict[str, int] = year.detail(pid)["committed"]
+    return {party: amount * share // 100 // 1000 * 1000 for party, amount in committed.items()}
+
+
+def _pay_tranche(year: Year, pids: list[int], first: bool) -> None:
+    """Half of each commitment first; the second tranche pays up to what will be spent."""
+    total = 0
+    for pid in pids:
+        detail = year.detail(pid)
+        for party, amount in sorted(_spent(year, pid).items()):
+            due = detail["committed"][party] // 2 if first else (
+                amount - detail["disbursed"].get(party, 0))
+            if due > 0:
+                year.bus.handle(c.DisburseFunds(actor=d.OFFICERS[party], program_id=pid,
+                                                amount=due, memo="1차" if first else "2차"))
+                total += due
+    year.say(f"{year.clock.today()}  {'first' if first else 'second'} tranche paid to "
+             f"{len(pids)} programs: {total:,}원")
+
+
+def _evaluate_all(year: Year, pids: list[int]) -> None:
+    returned = pids[0]
+    for pid in pids:
+        year.bus.handle(c.SubmitReport(
+            actor=year.coordinator(pid), program_id=pid, spent=_spent(year, pid),
+            summary="사업 목표 달성, 참여 학생 만족도 4.5/5"))
+    year.say(f"{year.clock.today()}  {len(pids)} evaluation reports submitted")
+    year.on(12, 22)
+    year.bus.handle(c.EvaluateReport(actor=d.EVALUATORS["city"], program_id=returned,
+                                     verdict="return", comment="참여 인원 명단을 첨부해 주세요"))
+    year.log(returned, "city evaluator: returned for changes")
+    year.bus.handle(c.SubmitReport(
+        actor=year.coordinator(returned), program_id=returned, spent=_spent(year, returned),
+        summary="참여 인원 명단 첨부 (학생 64명)"))
+    year.log(returned, "report resubmitted")
+    for pid in pids:
+        for party, score in (("city", 4), ("education_office", 5)):
+            year.bus.handle(c.EvaluateReport(actor=d.EVALUATORS[party], program_id=pid,
+                                             verdict="accept", score=score))
+    year.on(12, 28)
+    for pid in pids:
+        detail = year.detail(pid)
+        unspent = {p: a - detail["committed"].get(p, 0) for p, a in detail["requested"].items()}
+        if any(unspent.values()):
+            year.log(pid, f"settled, unspent back: {splits(unspent)}")
+    year.say(f"{year.clock.today()}  {len(year.in_state('closed'))} programs closed")
