@@ -101,7 +101,8 @@ class MessageBus:
 
         def record(uow: UnitOfWork) -> None:
             stream = SYSTEM_STREAM
-            if program_id is not None and uow.programs.exists(program_id):
+            # The program's row lock: its stream's writers rely on it (see event_store).
+            if program_id is not None and uow.programs.exists(program_id, lock=True):
                 stream = program_stream(program_id)
             elif program_id is not None:
                 data["program_id"] = program_id
