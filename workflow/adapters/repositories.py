@@ -4,7 +4,8 @@
 on one program runs one at a time (that is what makes the joint review's AND-join
 fire exactly once), while actions on different programs never wait on each other.
 A locked load also reads the head of the program's audit stream (the row lock
-serialises that stream's writers, see ``event_store``): each statement saved is a
+serialises that stream's writers, see ``event_store``) and can bring the acting user
+along in the lock's own round trip (``get_locked_as``): each statement saved is a
 round trip and a pass through SQLAlchemy on every action.
 Saving writes only what changed since loading. Hot-path statements are built once
 at import (with bind parameters): building and cache-keying a Core statement per call
@@ -54,6 +55,13 @@ _PROGRAM = (select(programs, _req.party.label("r_party"), _req.amount.label("r_a
             .where(programs.c.id == bindparam("pid"))
             .order_by(_dec.party, _req.party))
 _LOCK_PROGRAM = select(programs.c.id).where(programs.c.id == bindparam("pid")).with_for_update()
+# The lock with the acting user (None columns: no such user). The user row may be as
+# of before a wait for the lock, as it was when it was read before taking the lock.
+_LOCK_PROGRAM_AS = (select(programs.c.id.label("program_id"), users)
+                    .select_from(programs.outerjoin(users,
+                                                    users.c.email == bindparam("email")))
+                    .where(programs.c.id == bindparam("pid"))
+                    .with_for_update(of=programs))
 _SAVE_DECISION = (update(party_decisions)
                   .where(party_decisions.c.program_id == bindparam("pid"),
                          party_decisions.c.party == bindparam("p_party"))
@@ -89,6 +97,17 @@ class ProgramRepository:
         if lock:
             self.conn.execute(_LOCK_PROGRAM, {"pid": program_id})
         return self._load(program_id, lock)
+
+    def get_locked_as(self, email: str, program_id: int) -> tuple[User, Program]:
+        """The acting user and the locked program; an unknown user is reported first."""
+        row = self.conn.execute(_LOCK_PROGRAM_AS, {"pid": program_id,
+                                                   "email": email.lower()}).first()
+        user = _user(row) if row is not None and row.id is not None else None
+        if user is None:  # a look-up of its own, so an unknown user is reported first
+            user = Directory(self.conn).user(email)
+        if row is None:
+            raise NotFound(f"program {program_id} does not exist", program=program_id)
+        return user, self._load(program_id, locked=True)
 
     def _load(self, program_id: int, locked: bool) -> Program:
         stream = program_stream(program_id)

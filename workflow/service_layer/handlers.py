@@ -43,10 +43,21 @@ def program_stream(program_id: int) -> str:
 
 
 def acting_user(uow: UnitOfWork, cmd: c.Command) -> User:
+    user: User = uow.directory.user(actor_email(cmd))
+    return user
+
+
+def actor_email(cmd: c.Command) -> str:
     if not cmd.actor:
         raise NotPermitted("this action needs an acting user (--as EMAIL or JOINTFLOW_USER)")
-    user: User = uow.directory.user(cmd.actor)
-    return user
+    return cmd.actor
+
+
+def acting_user_and_program(uow: UnitOfWork, cmd: c.Command, program_id: int
+                            ) -> tuple[User, Program]:
+    """The acting user and the program, locked: the user comes in the lock's round trip."""
+    found: tuple[User, Program] = uow.programs.get_locked_as(actor_email(cmd), program_id)
+    return found
 
 
 def save_program(uow: UnitOfWork, program: Program, actor: str) -> int:
@@ -126,8 +137,7 @@ def create_program(cmd: c.CreateProgram, uow: UnitOfWork) -> int:
 
 
 def update_program(cmd: c.UpdateProgram, uow: UnitOfWork) -> int:
-    user = acting_user(uow, cmd)
-    program = uow.programs.get(cmd.program_id, lock=True)
+    user, program = acting_user_and_program(uow, cmd, cmd.program_id)
     ensure_coordinator_of(user, program, f"update program {program.id}")
     machine = uow.workflow_of(program.workflow_key, program.workflow_version)
     old = program.content
@@ -145,16 +155,14 @@ def update_program(cmd: c.UpdateProgram, uow: UnitOfWork) -> int:
 
 
 def submit_program(cmd: c.SubmitProgram, uow: UnitOfWork) -> int:
-    user = acting_user(uow, cmd)
-    program = uow.programs.get(cmd.program_id, lock=True)
+    user, program = acting_user_and_program(uow, cmd, cmd.program_id)
     ensure_coordinator_of(user, program, f"submit program {program.id}")
     program.submit(uow.workflow_of(program.workflow_key, program.workflow_version), user.email)
     return save_program(uow, program, user.email)
 
 
 def withdraw_program(cmd: c.WithdrawProgram, uow: UnitOfWork) -> int:
-    user = acting_user(uow, cmd)
-    program = uow.programs.get(cmd.program_id, lock=True)
+    user, program = acting_user_and_program(uow, cmd, cmd.program_id)
     ensure_coordinator_of(user, program, f"withdraw program {program.id}")
     program.withdraw(uow.workflow_of(program.workflow_key, program.workflow_version),
                      cmd.reason)
@@ -164,8 +172,7 @@ def withdraw_program(cmd: c.WithdrawProgram, uow: UnitOfWork) -> int:
 # -- approvers --
 
 def decide_review(cmd: c.DecideReview, uow: UnitOfWork) -> int:
-    user = acting_user(uow, cmd)
-    program = uow.programs.get(cmd.program_id, lock=True)
+    user, program = acting_user_and_program(uow, cmd, cmd.program_id)
     machine = uow.workflow_of(program.workflow_key, program.workflow_version)
     party_spec = machine.definition.party(user.org)
     party = ensure_may_decide(user, program, party_spec.role if party_spec else "approver")
