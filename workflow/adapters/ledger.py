@@ -11,8 +11,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from functools import lru_cache
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import (
+    BindParameter,
+    Connection,
+    Update,
+    bindparam,
+    case,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from workflow.adapters.orm import envelopes, ledger_entries, program_requests
@@ -33,11 +44,18 @@ _HOLD = (update(envelopes)
          .values(held=_env.held + bindparam("b_amount")).returning(_env.id))
 _RELEASE = (update(envelopes).where(*_ENVELOPE_OF)
             .values(held=_env.held - bindparam("b_amount")).returning(_env.id))
-_MOVE_PROGRAM = (update(program_requests)
-                 .where(program_requests.c.program_id == bindparam("pid"),
-                        program_requests.c.party == bindparam("b_party"))
-                 .values(held=program_requests.c.held + bindparam("delta")))
 _ENTRIES = insert(ledger_entries)
+
+
+@lru_cache(maxsize=16)
+def _program_moves(parties: int) -> Update:
+    """The program's held balances for ``parties`` parties in one statement (CASE party)."""
+    req = program_requests.c
+    named: list[BindParameter[str]] = [bindparam(f"party{i}") for i in range(parties)]
+    delta = case(*[(req.party == p, bindparam(f"delta{i}")) for i, p in enumerate(named)])
+    return (update(program_requests)
+            .where(req.program_id == bindparam("pid"), req.party.in_(named))
+            .values(held=req.held + delta))
 
 
 class Ledger:
@@ -69,12 +87,16 @@ class Ledger:
               now: datetime) -> None:
         """Write each move as an entry and move the envelope and program balances with it."""
         entries = []
+        deltas: dict[str, int] = {}
         for move in moves:
             envelope_id = self._move_envelope(move)
-            self._move_program(program_id, move)
+            deltas[move.party] = deltas.get(move.party, 0) + (
+                move.amount if move.kind == "hold" else -move.amount)
             entries.append({"envelope_id": envelope_id, "program_id": program_id,
                             "kind": move.kind, "amount": move.amount,
                             "idempotency_key": move.key, "actor": actor, "created_at": now})
+        if deltas:
+            self._move_program(program_id, deltas)
         if entries:
             try:
                 self.conn.execute(_ENTRIES, entries)
@@ -94,10 +116,12 @@ class Ledger:
             raise NotFound(f"{move.party} has no envelope for {move.year}")
         return int(envelope_id)
 
-    def _move_program(self, program_id: int, move: LedgerMove) -> None:
-        delta = move.amount if move.kind == "hold" else -move.amount
-        self.conn.execute(_MOVE_PROGRAM, {"pid": program_id, "b_party": move.party,
-                                          "delta": delta})
+    def _move_program(self, program_id: int, deltas: dict[str, int]) -> None:
+        """Every party's held balance on the program in one round trip, not one per move."""
+        params: dict[str, object] = {"pid": program_id}
+        for i, (party, delta) in enumerate(deltas.items()):
+            params[f"party{i}"], params[f"delta{i}"] = party, delta
+        self.conn.execute(_program_moves(len(deltas)), params)
 
     def entry_totals(self) -> dict[tuple[int, str], int]:
         """Sum per (envelope id, kind): lets tests check balances against the entries."""
