@@ -20,7 +20,7 @@ from workflow.domain import commands as c
 from workflow.domain import events as ev
 from workflow.domain.audit import event_hash
 from workflow.domain.errors import NotFound, NotPermitted
-from workflow.service_layer.handlers import program_stream
+from workflow.domain.events import program_stream
 from workflow.service_layer.messagebus import SYSTEM_STREAM, MessageBus
 
 
@@ -170,6 +170,23 @@ def test_a_refused_action_on_an_unknown_program_is_recorded_on_the_system_stream
     assert data == {"command": "SubmitProgram", "code": "not-found",
                     "reason": "program 4242 does not exist", "program_id": 4242}
     assert history(bus, program_stream(4242)) == []
+    assert verify(bus)[1] is None
+
+
+def test_an_unknown_acting_user_is_refused_before_the_program_is_looked_at(
+        bus: MessageBus) -> None:
+    s.seed(bus)
+    program_id = s.submitted(bus)
+
+    for target in (program_id, 4242):
+        with pytest.raises(NotFound, match="no user with email 'nobody@paju.go.kr'"):
+            s.decide(bus, target, "nobody@paju.go.kr")
+    with pytest.raises(NotPermitted, match="needs an acting user"):
+        bus.handle(c.SubmitProgram(actor=None, program_id=program_id))
+
+    assert [d["code"] for _, d in refusals(bus, program_stream(program_id))] == [
+        "not-found", "not-permitted"]
+    assert bus.query(lambda uow: uow.programs.get(program_id).state) == "in_review"
     assert verify(bus)[1] is None
 
 

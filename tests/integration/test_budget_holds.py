@@ -25,8 +25,8 @@ from workflow.domain import commands as c
 from workflow.domain import events as ev
 from workflow.domain.budget import hold_key
 from workflow.domain.errors import Conflict
+from workflow.domain.events import program_stream
 from workflow.domain.program import LedgerMove
-from workflow.service_layer.handlers import program_stream
 from workflow.service_layer.messagebus import MessageBus, RelayDispatcher
 
 FULL = {"city": 1_930_000_000, "education_office": 530_000_000}

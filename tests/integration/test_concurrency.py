@@ -22,8 +22,8 @@ from workflow.adapters.orm import envelopes, ledger_entries
 from workflow.bootstrap import bootstrap
 from workflow.domain import commands as c
 from workflow.domain import events as ev
-from workflow.domain.errors import Conflict
-from workflow.service_layer.handlers import program_stream
+from workflow.domain.errors import Conflict, NotPermitted
+from workflow.domain.events import Event, program_stream
 from workflow.service_layer.messagebus import MessageBus
 
 pytestmark = pytest.mark.postgres
@@ -205,3 +205,37 @@ def race_for_the_last_money(bus: MessageBus, year: int) -> None:
         .all())
     assert set(hold_owners) >= {big, *held}
     assert not set(hold_owners) & set(waitlisted)
+
+
+def test_refusals_recorded_while_a_program_is_acted_on_keep_its_audit_chain_whole(
+        pg_bus: MessageBus) -> None:
+    """A refusal appends to the program's stream too; it takes the program's lock first."""
+    for _ in range(ROUNDS):
+        program_id = s.submitted(pg_bus)
+        results = run_together([
+            lambda pid=program_id: pg_bus.handle(decision(s.CITY_APPROVER, pid, "approve")),
+            lambda pid=program_id: pg_bus.handle(decision(s.COORDINATOR, pid, "approve")),
+        ])
+        assert results[0] == program_id, results
+        assert isinstance(results[1], NotPermitted), results
+        happened = types(pg_bus, program_id)
+        assert happened.count(ev.PARTY_APPROVED) == 1
+        assert happened.count(ev.ACTION_REFUSED) == 1
+    checked, broken = pg_bus.query(lambda uow: uow.events.verify())
+    assert broken is None
+
+
+def test_a_stream_writer_skipping_the_program_lock_fails_the_action_not_the_chain(
+        pg_bus: MessageBus) -> None:
+    """The head read with the locked program is moved only from where it was read."""
+    program_id = s.submitted(pg_bus)
+    stream = program_stream(program_id)
+    note = [Event("Note", {})]
+    with pg_bus.uow() as uow:
+        uow.programs.get(program_id, lock=True)
+        pg_bus.query(lambda other: other.events.append(stream, note, "operator", other.now))
+        with pytest.raises(Conflict):
+            uow.events.append(stream, note, "operator", uow.now)
+    assert types(pg_bus, program_id)[-1] == "Note"
+    checked, broken = pg_bus.query(lambda uow: uow.events.verify())
+    assert broken is None

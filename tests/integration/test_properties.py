@@ -59,8 +59,8 @@ from workflow.domain import commands as c
 from workflow.domain import events as ev
 from workflow.domain.definition import parse_definition
 from workflow.domain.errors import Conflict, NotPermitted, TransitionNotAllowed, WorkflowError
+from workflow.domain.events import program_stream
 from workflow.domain.machine import GUARDS
-from workflow.service_layer.handlers import program_stream
 from workflow.service_layer.messagebus import MessageBus
 
 DEFINITION = parse_definition(

@@ -22,7 +22,7 @@ from workflow.bootstrap import bootstrap
 from workflow.domain import commands as c
 from workflow.domain import events as ev
 from workflow.domain.errors import DefinitionError, NotFound
-from workflow.service_layer.handlers import program_stream
+from workflow.domain.events import program_stream
 from workflow.service_layer.messagebus import MessageBus
 
 UNIVERSITY_APPROVER = "dean@gyeongin.ac.kr"

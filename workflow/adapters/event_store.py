@@ -2,7 +2,11 @@
 
 Appending locks only the stream's head row (``event_streams``), so actions on
 different programs never wait for each other; the head also lets ``verify`` notice
-events cut off the end of a stream.
+events cut off the end of a stream. A program's stream skips that lock: every writer
+of ``program:N`` holds the program's row lock, and the repository reads the head in
+the same round trip as the program (``known_head``); moving the head still checks it
+is where it was read (compare-and-set), so a writer that bypassed the lock would
+fail the action instead of forking the chain.
 """
 
 from __future__ import annotations
@@ -22,23 +26,34 @@ from workflow.domain.audit import (
     event_hash,
     verify_stream,
 )
+from workflow.domain.errors import Conflict
 from workflow.domain.events import Event
 
 _HEAD = (select(event_streams.c.seq, event_streams.c.head)
          .where(event_streams.c.stream == bindparam("s")).with_for_update())
-_MOVE_HEAD = (update(event_streams).where(event_streams.c.stream == bindparam("s"))
+_MOVE_HEAD = (update(event_streams).where(event_streams.c.stream == bindparam("s"),
+                                           event_streams.c.seq == bindparam("old_seq"))
               .values(seq=bindparam("new_seq"), head=bindparam("new_head")))
+_NEW_HEAD = insert(event_streams)
 _APPEND = insert(events)
 
 
 class EventStore:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        # Heads read under a lock that every writer of the stream takes (None: no
+        # stream yet), and heads this transaction has moved or locked.
+        self._heads: dict[str, tuple[int, str] | None] = {}
+
+    def known_head(self, stream: str, head: tuple[int, str] | None) -> None:
+        """The caller read ``stream``'s head under a lock all its writers hold: use it."""
+        self._heads[stream] = head
 
     def append(self, stream: str, new: Sequence[Event], actor: str, at: datetime) -> None:
         if not new:
             return
-        seq, prev = self._lock_head(stream)
+        known = self._heads[stream] if stream in self._heads else self._lock_head(stream)
+        seq, prev = known or (0, GENESIS)
         stamp = at.isoformat(timespec="microseconds")
         rows = []
         for event in new:
@@ -48,8 +63,19 @@ class EventStore:
             rows.append({"stream": stream, "seq": seq, "type": event.type, "actor": actor,
                          "at": stamp, "data": data, "prev_hash": prev, "hash": digest})
             prev = digest
+        self._move_head(stream, known, seq, prev)
         self.conn.execute(_APPEND, rows)
-        self.conn.execute(_MOVE_HEAD, {"s": stream, "new_seq": seq, "new_head": prev})
+
+    def _move_head(self, stream: str, known: tuple[int, str] | None, seq: int,
+                   head: str) -> None:
+        """Move the head from where it was read; before the events, so a race fails first."""
+        if known is None:
+            self.conn.execute(_NEW_HEAD, {"stream": stream, "seq": seq, "head": head})
+        elif self.conn.execute(_MOVE_HEAD, {"s": stream, "old_seq": known[0], "new_seq": seq,
+                                            "new_head": head}).rowcount != 1:
+            raise Conflict(f"audit stream {stream} moved during this action; try again",
+                           stream=stream)
+        self._heads[stream] = (seq, head)
 
     def _lock_head(self, stream: str) -> tuple[int, str]:
         row = self.conn.execute(_HEAD, {"s": stream}).first()

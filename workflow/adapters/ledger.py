@@ -14,9 +14,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import BindParameter, Connection, bindparam, func, insert, select, update
+from sqlalchemy import (
+    BindParameter,
+    Connection,
+    Update,
+    bindparam,
+    case,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from workflow.adapters.orm import envelopes, ledger_entries, program_requests
@@ -31,34 +42,45 @@ _ENVELOPES = (select(envelopes)
               .order_by(_env.party))
 _ENVELOPES_LOCKED = _ENVELOPES.with_for_update()
 _ENVELOPE_OF = [_env.party == bindparam("b_party"), _env.fiscal_year == bindparam("b_year")]
-_req = program_requests.c
-_REQUEST_OF = [_req.program_id == bindparam("pid"), _req.party == bindparam("b_party")]
 _AMOUNT: BindParameter[int] = bindparam("b_amount")
 # A hold is conditional: it only lands while the envelope still has room for it.
 _HOLD = (update(envelopes)
          .where(*_ENVELOPE_OF, _env.amount - _env.held - _env.committed >= _AMOUNT)
          .values(held=_env.held + _AMOUNT).returning(_env.id))
-
-
-def _moves(envelope: dict[str, Any], request: dict[str, Any]) -> tuple[Any, Any]:
-    """The envelope UPDATE (returning its id) and the program_requests UPDATE of a move."""
-    return (update(envelopes).where(*_ENVELOPE_OF).values(envelope).returning(_env.id),
-            update(program_requests).where(*_REQUEST_OF).values(request))
-
-
-# (kind, source) -> the balances a move shifts, on the envelope and on the program.
-_STATEMENTS = {
-    ("hold", None): (_HOLD, update(program_requests).where(*_REQUEST_OF)
-                     .values(held=_req.held + _AMOUNT)),
-    ("release", "held"): _moves({"held": _env.held - _AMOUNT}, {"held": _req.held - _AMOUNT}),
-    ("commit", None): _moves(
-        {"held": _env.held - _AMOUNT, "committed": _env.committed + _AMOUNT},
-        {"held": _req.held - _AMOUNT, "committed": _req.committed + _AMOUNT}),
-    ("disburse", None): _moves({"disbursed": _env.disbursed + _AMOUNT},
-                               {"disbursed": _req.disbursed + _AMOUNT}),
-    ("release", "committed"): _moves({"committed": _env.committed - _AMOUNT},
-                                     {"committed": _req.committed - _AMOUNT}),
+BALANCES = ("held", "committed", "disbursed")
+# (kind, source) -> how a move shifts each balance (of the envelope and of the program).
+_SHIFTS: dict[tuple[str, str | None], dict[str, int]] = {
+    ("hold", None): {"held": 1},
+    ("release", "held"): {"held": -1},
+    ("commit", None): {"held": -1, "committed": 1},
+    ("disburse", None): {"disbursed": 1},
+    ("release", "committed"): {"committed": -1},
 }
+
+
+def _envelope_move(shift: dict[str, int]) -> Any:
+    values = {col: getattr(_env, col) + (_AMOUNT if sign > 0 else -_AMOUNT)
+              for col, sign in shift.items()}
+    return update(envelopes).where(*_ENVELOPE_OF).values(values).returning(_env.id)
+
+
+_ENVELOPE_MOVES = {move: _HOLD if move == ("hold", None) else _envelope_move(shift)
+                   for move, shift in _SHIFTS.items()}
+
+
+@lru_cache(maxsize=16)
+def _program_moves(parties: int) -> Update:
+    """A program's balances for ``parties`` parties in one statement (CASE party)."""
+    req = program_requests.c
+    named: list[BindParameter[str]] = [bindparam(f"party{i}") for i in range(parties)]
+    values = {col: getattr(req, col) + case(*[(req.party == p, bindparam(f"{col}{i}"))
+                                               for i, p in enumerate(named)])
+              for col in BALANCES}
+    return (update(program_requests)
+            .where(req.program_id == bindparam("pid"), req.party.in_(named))
+            .values(values))
+
+
 _ENTRIES = insert(ledger_entries)
 
 
@@ -91,22 +113,35 @@ class Ledger:
               now: datetime) -> None:
         """Write each move as an entry and move the envelope and program balances with it."""
         entries = []
+        deltas: dict[str, dict[str, int]] = {}
         for move in moves:
-            on_envelope, on_program = _STATEMENTS[move.kind, move.source]
-            params = {"b_party": move.party, "b_year": move.year, "b_amount": move.amount}
-            envelope_id = self.conn.execute(on_envelope, params).scalar()
+            shift = _SHIFTS[move.kind, move.source]
+            envelope_id = self.conn.execute(_ENVELOPE_MOVES[move.kind, move.source], {
+                "b_party": move.party, "b_year": move.year, "b_amount": move.amount}).scalar()
             if envelope_id is None:
                 raise self._refusal(move)
-            self.conn.execute(on_program, {**params, "pid": program_id})
+            party = deltas.setdefault(move.party, dict.fromkeys(BALANCES, 0))
+            for col, sign in shift.items():
+                party[col] += sign * move.amount
             entries.append({"envelope_id": envelope_id, "program_id": program_id,
                             "kind": move.kind, "amount": move.amount, "source": move.source,
                             "idempotency_key": move.key, "actor": actor, "created_at": now})
+        if deltas:
+            self._move_program(program_id, deltas)
         if entries:
             try:
                 self.conn.execute(_ENTRIES, entries)
             except IntegrityError as err:
                 raise Conflict(f"ledger entry already written for program {program_id}",
                                program=program_id) from err
+
+    def _move_program(self, program_id: int, deltas: dict[str, dict[str, int]]) -> None:
+        """Every party's balances on the program in one round trip, not one per move."""
+        params: dict[str, object] = {"pid": program_id}
+        for i, (party, shift) in enumerate(deltas.items()):
+            params[f"party{i}"] = party
+            params.update({f"{col}{i}": shift[col] for col in BALANCES})
+        self.conn.execute(_program_moves(len(deltas)), params)
 
     @staticmethod
     def _refusal(move: LedgerMove) -> Exception:

@@ -3,6 +3,10 @@
 ``ProgramRepository.get(..., lock=True)`` takes the program's row lock: every action
 on one program runs one at a time (that is what makes the joint review's AND-join
 fire exactly once), while actions on different programs never wait on each other.
+A locked load also reads the head of the program's audit stream (the row lock
+serialises that stream's writers, see ``event_store``) and can bring the acting user
+along in the lock's own round trip (``get_locked_as``): each statement saved is a
+round trip and a pass through SQLAlchemy on every action.
 Saving writes only what changed since loading. Hot-path statements are built once
 at import (with bind parameters): building and cache-keying a Core statement per call
 cost more than the round trip to PostgreSQL.
@@ -20,7 +24,9 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from workflow.adapters.event_store import EventStore
 from workflow.adapters.orm import (
+    event_streams,
     organizations,
     party_decisions,
     party_evaluations,
@@ -31,6 +37,7 @@ from workflow.adapters.orm import (
     users,
 )
 from workflow.domain.errors import Conflict, NotFound
+from workflow.domain.events import program_stream
 from workflow.domain.permissions import User
 from workflow.domain.program import (
     Decision,
@@ -41,24 +48,35 @@ from workflow.domain.program import (
 )
 
 _req, _dec, _eval = program_requests.c, party_decisions.c, party_evaluations.c
-# The program with its requests, decisions and evaluations in one round trip (one row
-# per request x decision x evaluation: a handful). Locking is a statement of its own, taken first:
-# at READ COMMITTED a locking join would re-read only the locked row after waiting and
-# hand back the joined decisions as they were before the other transaction committed.
+_head = event_streams.c
+# The program with its requests, decisions, evaluations and audit stream head in one
+# round trip (one row per request x decision x evaluation: a handful). Locking is a
+# statement of its own, taken first: at READ COMMITTED a locking join would re-read
+# only the locked row after waiting and hand back the joined rows as they were before
+# the other transaction committed.
 _PROGRAM = (select(programs, _req.party.label("r_party"), _req.amount.label("r_amount"),
                    _req.held.label("r_held"), _req.committed.label("r_committed"),
                    _req.disbursed.label("r_disbursed"), _dec.party.label("d_party"),
                    _dec.decision.label("d_decision"), _dec.decided_by.label("d_by"),
                    _dec.comment.label("d_comment"), _eval.party.label("e_party"),
                    _eval.verdict.label("e_verdict"), _eval.decided_by.label("e_by"),
-                   _eval.score.label("e_score"), _eval.comment.label("e_comment"))
+                   _eval.score.label("e_score"), _eval.comment.label("e_comment"),
+                   _head.seq.label("h_seq"), _head.head.label("h_head"))
             .select_from(programs
                          .outerjoin(program_requests, _req.program_id == programs.c.id)
                          .outerjoin(party_decisions, _dec.program_id == programs.c.id)
-                         .outerjoin(party_evaluations, _eval.program_id == programs.c.id))
+                         .outerjoin(party_evaluations, _eval.program_id == programs.c.id)
+                         .outerjoin(event_streams, _head.stream == bindparam("stream")))
             .where(programs.c.id == bindparam("pid"))
             .order_by(_dec.party, _req.party, _eval.party))
 _LOCK_PROGRAM = select(programs.c.id).where(programs.c.id == bindparam("pid")).with_for_update()
+# The lock with the acting user (None columns: no such user). The user row may be as
+# of before a wait for the lock, as it was when it was read before taking the lock.
+_LOCK_PROGRAM_AS = (select(programs.c.id.label("program_id"), users)
+                    .select_from(programs.outerjoin(users,
+                                                    users.c.email == bindparam("email")))
+                    .where(programs.c.id == bindparam("pid"))
+                    .with_for_update(of=programs))
 _SAVE_DECISION = (update(party_decisions)
                   .where(party_decisions.c.program_id == bindparam("pid"),
                          party_decisions.c.party == bindparam("p_party"))
@@ -87,21 +105,44 @@ class _Snapshot:
 
 
 class ProgramRepository:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, events: EventStore) -> None:
         self.conn = conn
+        self.events = events
         self._seen: dict[int, _Snapshot] = {}
 
     def get(self, program_id: int, lock: bool = False) -> Program:
         if lock:
             self.conn.execute(_LOCK_PROGRAM, {"pid": program_id})
-        rows = self.conn.execute(_PROGRAM, {"pid": program_id}).all()
+        return self._load(program_id, lock)
+
+    def get_locked_as(self, email: str, program_id: int) -> tuple[User, Program]:
+        """The acting user and the locked program; an unknown user is reported first."""
+        row = self.conn.execute(_LOCK_PROGRAM_AS, {"pid": program_id,
+                                                   "email": email.lower()}).first()
+        user = _user(row) if row is not None and row.id is not None else None
+        if user is None:  # a look-up of its own, so an unknown user is reported first
+            user = Directory(self.conn).user(email)
+        if row is None:
+            raise NotFound(f"program {program_id} does not exist", program=program_id)
+        return user, self._load(program_id, locked=True)
+
+    def _load(self, program_id: int, locked: bool) -> Program:
+        stream = program_stream(program_id)
+        rows = self.conn.execute(_PROGRAM, {"pid": program_id, "stream": stream}).all()
         if not rows:
             raise NotFound(f"program {program_id} does not exist", program=program_id)
+        if locked:  # the row lock serialises the stream's writers: its head stays put
+            head = rows[0]
+            self.events.known_head(stream, None if head.h_head is None
+                                   else (head.h_seq, head.h_head))
         program = _program(rows)
         self._seen[program_id] = _snapshot(program)
         return program
 
-    def exists(self, program_id: int) -> bool:
+    def exists(self, program_id: int, lock: bool = False) -> bool:
+        """``lock``: also take the row lock, as anyone appending to its stream must."""
+        if lock:
+            return self.conn.execute(_LOCK_PROGRAM, {"pid": program_id}).first() is not None
         query = select(programs.c.id).where(programs.c.id == program_id)
         return self.conn.execute(query).first() is not None
 
@@ -110,6 +151,7 @@ class ProgramRepository:
         program.id = int(self.conn.execute(insert(programs).values(values)
                                            .returning(programs.c.id)).scalar_one())
         program.version = 1
+        self.events.known_head(program_stream(program.id), None)  # a new id: a new stream
         self._write_requests(program, program.holds)
         self.conn.execute(insert(party_decisions), [
             {"program_id": program.id, "party": p, "decision": d.decision, "comment": ""}

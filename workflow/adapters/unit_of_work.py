@@ -32,10 +32,10 @@ class SqlUnitOfWork:
         self.now = self.clock()
         self.conn: Connection = self.engine.connect()
         self.tx: RootTransaction = self.conn.begin()
-        self.programs = ProgramRepository(self.conn)
+        self.events = EventStore(self.conn)
+        self.programs = ProgramRepository(self.conn, self.events)
         self.directory = Directory(self.conn)
         self.ledger = Ledger(self.conn)
-        self.events = EventStore(self.conn)
         self.outbox = Outbox(self.conn)
         self.schedule = Schedule(self.conn)
         return self

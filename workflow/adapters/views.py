@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from workflow.adapters.orm import party_decisions, program_requests, programs
 from workflow.domain.errors import NotFound
-from workflow.service_layer.handlers import program_stream
+from workflow.domain.events import program_stream
 
 
 def program_detail(uow: Any, program_id: int) -> dict[str, Any]:

@@ -42,3 +42,12 @@ class Event:
 
     type: str
     data: dict[str, Any] = field(default_factory=dict)
+
+
+def program_stream(program_id: int) -> str:
+    """The audit stream of one program: its own hash chain."""
+    return f"program:{program_id}"
+
+
+def envelope_stream(party: str, year: int) -> str:
+    return f"envelope:{party}:{year}"

@@ -17,7 +17,7 @@ from workflow.domain import commands as c
 from workflow.domain import events as ev
 from workflow.domain.definition import DEFAULT_WORKFLOW, ROLES
 from workflow.domain.errors import InvalidInput, NotFound, NotPermitted
-from workflow.domain.events import Event
+from workflow.domain.events import Event, envelope_stream, program_stream
 from workflow.domain.machine import WorkflowMachine
 from workflow.domain.money import check_amount
 from workflow.domain.permissions import (
@@ -40,19 +40,22 @@ DIRECTORY_STREAM = "directory"
 LOCALES = ("ko", "en")
 
 
-def envelope_stream(party: str, year: int) -> str:
-    return f"envelope:{party}:{year}"
-
-
-def program_stream(program_id: int) -> str:
-    return f"program:{program_id}"
-
-
 def acting_user(uow: UnitOfWork, cmd: c.Command) -> User:
+    user: User = uow.directory.user(actor_email(cmd))
+    return user
+
+
+def actor_email(cmd: c.Command) -> str:
     if not cmd.actor:
         raise NotPermitted("this action needs an acting user (--as EMAIL or JOINTFLOW_USER)")
-    user: User = uow.directory.user(cmd.actor)
-    return user
+    return cmd.actor
+
+
+def acting_user_and_program(uow: UnitOfWork, cmd: c.Command, program_id: int
+                            ) -> tuple[User, Program]:
+    """The acting user and the program, locked: the user comes in the lock's round trip."""
+    found: tuple[User, Program] = uow.programs.get_locked_as(actor_email(cmd), program_id)
+    return found
 
 
 def save_program(uow: UnitOfWork, program: Program, actor: str) -> int:
@@ -132,8 +135,7 @@ def create_program(cmd: c.CreateProgram, uow: UnitOfWork) -> int:
 
 
 def update_program(cmd: c.UpdateProgram, uow: UnitOfWork) -> int:
-    user = acting_user(uow, cmd)
-    program = uow.programs.get(cmd.program_id, lock=True)
+    user, program = acting_user_and_program(uow, cmd, cmd.program_id)
     ensure_coordinator_of(user, program, f"update program {program.id}")
     machine = _machine(uow, program)
     old = program.content
@@ -151,16 +153,14 @@ def update_program(cmd: c.UpdateProgram, uow: UnitOfWork) -> int:
 
 
 def submit_program(cmd: c.SubmitProgram, uow: UnitOfWork) -> int:
-    user = acting_user(uow, cmd)
-    program = uow.programs.get(cmd.program_id, lock=True)
+    user, program = acting_user_and_program(uow, cmd, cmd.program_id)
     ensure_coordinator_of(user, program, f"submit program {program.id}")
     program.submit(_machine(uow, program), user.email)
     return save_program(uow, program, user.email)
 
 
 def withdraw_program(cmd: c.WithdrawProgram, uow: UnitOfWork) -> int:
-    user = acting_user(uow, cmd)
-    program = uow.programs.get(cmd.program_id, lock=True)
+    user, program = acting_user_and_program(uow, cmd, cmd.program_id)
     ensure_coordinator_of(user, program, f"withdraw program {program.id}")
     program.withdraw(_machine(uow, program),
                      cmd.reason)
@@ -170,8 +170,7 @@ def withdraw_program(cmd: c.WithdrawProgram, uow: UnitOfWork) -> int:
 # -- approvers --
 
 def decide_review(cmd: c.DecideReview, uow: UnitOfWork) -> int:
-    user = acting_user(uow, cmd)
-    program = uow.programs.get(cmd.program_id, lock=True)
+    user, program = acting_user_and_program(uow, cmd, cmd.program_id)
     machine = _machine(uow, program)
     party_spec = machine.definition.party(user.org)
     party = ensure_may_decide(user, program, party_spec.role if party_spec else "approver")
@@ -182,8 +181,7 @@ def decide_review(cmd: c.DecideReview, uow: UnitOfWork) -> int:
 # -- budget officers --
 
 def commit_funds(cmd: c.CommitFunds, uow: UnitOfWork) -> int:
-    user = acting_user(uow, cmd)
-    program = uow.programs.get(cmd.program_id, lock=True)
+    user, program = acting_user_and_program(uow, cmd, cmd.program_id)
     party = ensure_acts_for_party(user, program, "budget_officer", sorted(program.content.requests),
                                   "commit funds to", "funding")
     amount: int = program.commit(_machine(uow, program), party, user.email)
@@ -192,8 +190,7 @@ def commit_funds(cmd: c.CommitFunds, uow: UnitOfWork) -> int:
 
 
 def disburse_funds(cmd: c.DisburseFunds, uow: UnitOfWork) -> int:
-    user = acting_user(uow, cmd)
-    program = uow.programs.get(cmd.program_id, lock=True)
+    user, program = acting_user_and_program(uow, cmd, cmd.program_id)
     party = ensure_acts_for_party(user, program, "budget_officer", sorted(program.content.requests),
                                   "disburse funds to", "funding")
     tranche: int = program.disburse(party, cmd.amount, cmd.memo)
@@ -204,8 +201,7 @@ def disburse_funds(cmd: c.DisburseFunds, uow: UnitOfWork) -> int:
 # -- evaluation --
 
 def submit_report(cmd: c.SubmitReport, uow: UnitOfWork) -> int:
-    user = acting_user(uow, cmd)
-    program = uow.programs.get(cmd.program_id, lock=True)
+    user, program = acting_user_and_program(uow, cmd, cmd.program_id)
     ensure_coordinator_of(user, program, f"report on program {program.id}")
     attachment = None
     if cmd.file is not None:
@@ -220,8 +216,7 @@ def submit_report(cmd: c.SubmitReport, uow: UnitOfWork) -> int:
 
 
 def evaluate_report(cmd: c.EvaluateReport, uow: UnitOfWork) -> int:
-    user = acting_user(uow, cmd)
-    program = uow.programs.get(cmd.program_id, lock=True)
+    user, program = acting_user_and_program(uow, cmd, cmd.program_id)
     machine = _machine(uow, program)
     party = ensure_acts_for_party(user, program, "evaluator", program.parties, "evaluate",
                                   "evaluating")
@@ -232,8 +227,7 @@ def evaluate_report(cmd: c.EvaluateReport, uow: UnitOfWork) -> int:
 # -- admins --
 
 def cancel_program(cmd: c.CancelProgram, uow: UnitOfWork) -> int:
-    user = acting_user(uow, cmd)
-    program = uow.programs.get(cmd.program_id, lock=True)
+    user, program = acting_user_and_program(uow, cmd, cmd.program_id)
     ensure_admin(user, f"cancel program {program.id}")
     program.cancel(_machine(uow, program), cmd.reason)
     return save_program(uow, program, user.email)

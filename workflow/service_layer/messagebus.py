@@ -15,13 +15,8 @@ from typing import Any, Protocol
 from workflow.domain import events as ev
 from workflow.domain.commands import Command
 from workflow.domain.errors import WorkflowError
-from workflow.domain.events import Event
-from workflow.service_layer.handlers import (
-    HANDLERS,
-    MESSAGE_COMMANDS,
-    OPERATOR,
-    program_stream,
-)
+from workflow.domain.events import Event, program_stream
+from workflow.service_layer.handlers import HANDLERS, MESSAGE_COMMANDS, OPERATOR
 from workflow.service_layer.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
@@ -101,7 +96,8 @@ class MessageBus:
 
         def record(uow: UnitOfWork) -> None:
             stream = SYSTEM_STREAM
-            if program_id is not None and uow.programs.exists(program_id):
+            # The program's row lock: its stream's writers rely on it (see event_store).
+            if program_id is not None and uow.programs.exists(program_id, lock=True):
                 stream = program_stream(program_id)
             elif program_id is not None:
                 data["program_id"] = program_id
