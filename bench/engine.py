@@ -55,7 +55,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -88,7 +88,8 @@ YEAR = 2026
 REQUESTS = {"city": 80_000_000, "education_office": 20_000_000}
 ENVELOPE = 9_000_000_000_000  # room for well over 100,000 programs' holds
 TITLE, CATEGORY, ORG = "High school–university linkage", "linkage", "munsan-high"
-WORKFLOW = ("joint-program", 1)
+WORKFLOW = ("joint-program", 2)
+HOLD_EXPIRY = timedelta(days=120)  # joint-program@2: hold_expiry_days
 PLACE_HOLDS = "jointflow.place_holds"
 
 ACTIONS = ("create", "submit", "hold", "decide_city", "decide_education_office")
@@ -346,7 +347,12 @@ class Baseline:
         values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(requests))
         self.conn.execute("INSERT INTO ledger_entries (envelope_id, program_id, kind, amount, "
                           f"idempotency_key, actor, created_at) VALUES {values}", entries)
-        self._bump(program_id, version, "in_review", now, ", waitlisted_at = NULL")
+        expires = now + HOLD_EXPIRY
+        self._bump(program_id, version, "in_review", now,
+                   ", waitlisted_at = NULL, holds_expire_at = %s", (expires,))
+        self.conn.execute("INSERT INTO scheduled_work (program_id, action, key, due_at, "
+                          "created_at) VALUES (%s, 'expire', %s, %s, %s)",
+                          (program_id, f"expire:{program_id}:{round_}", expires, now))
         stream = f"program:{program_id}"
         held.append(("ReviewStarted", _moved("hold", "submitted", "in_review")))
         self._append(stream, held, "system", now, self._head(stream))
