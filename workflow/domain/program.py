@@ -280,6 +280,11 @@ class Program:
             raise TransitionNotAllowed(
                 f"cannot commit funds to program {self.id}: it is {self.state}, not approved",
                 program=self.id, state=self.state)
+        if not machine.can(self, "fund"):  # a program pinned to a review-only version
+            raise TransitionNotAllowed(
+                f"cannot commit funds to program {self.id}: it follows "
+                f"{self.workflow_key}@{self.workflow_version}, which has no funding step",
+                program=self.id, state=self.state)
         if party not in self.content.requests:
             raise NotPermitted(f"{party} funds no share of program {self.id} "
                                f"(funders: {', '.join(sorted(self.content.requests))})")
@@ -361,6 +366,7 @@ class Program:
             raise InvalidInput("a cancellation needs a reason")
         machine.fire(self, "cancel", reason=reason)
         self._release_commitments("cancelled")
+        self.called_off.extend(("activate", "finish"))  # the run it was waiting for is off
 
     # -- evaluation and settlement --
     def submit_report(self, machine: WorkflowMachine, report: EvaluationReport) -> None:
