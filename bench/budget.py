@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    python bench/budget.py                     # 32 clients, 4 rounds of 600 attempts a side
+    python bench/budget.py                     # 32 clients, 4 rounds of 900 attempts a side
     python bench/budget.py --clients 8 --attempts 200 --rounds 2   # a quicker run
     python bench/budget.py --trace             # also time what runs under the envelope lock
 
@@ -41,8 +41,14 @@ envelope's). A failed check exits non-zero after the figures.
 ``--trace`` times every statement the clients send (wrapping psycopg, both sides) and
 reports, per outcome, how long a transaction keeps the envelope row locked (from the
 statement that took the lock returning to COMMIT returning) and what that time went
-on: each statement's round trip, and the Python time before it. The wrapping costs a
-little, so a traced run's rates are not the headline.
+on: each statement's round trip, and the Python time before it (GIL waits included:
+the clients are threads of one process, where Celery's prefork pool would use
+processes). ``*_lock_busy_share`` is the summed lock time over the race time: near 1,
+the envelope row lock is what limits the rate. The wrapping costs a little, so a traced
+run's rates are not the headline.
+
+Absolute rates move a lot with the machine's load (printed before and after); the ratio
+much less, since both sides share it round by round.
 
 Figures are printed as ``name=value`` lines; the last line is ``ratio=<engine/baseline>``
 (attempts per second, engine over baseline).
@@ -58,7 +64,7 @@ import signal
 import sys
 import threading
 import time
-from collections import Counter, deque
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from functools import partial
@@ -324,7 +330,7 @@ class EngineSide(Side):
 
     def outcome(self, year: int, outcomes: list[object]) -> tuple[int, int, list[str]]:
         with self.connect() as conn:
-            states = dict(conn.execute(text(
+            states: dict[str, int] = dict(conn.execute(text(
                 "SELECT state, count(*) FROM programs WHERE fiscal_year = :y GROUP BY state"),
                 {"y": year}).all())
             pending = conn.execute(text(
@@ -415,7 +421,8 @@ def statement_label(query: Any) -> str:
     sql = query.decode() if isinstance(query, bytes) else str(query)
     verb = sql.split(None, 1)[0].upper()
     table = _TABLE.search(sql)
-    lock = " FOR UPDATE" if verb == "SELECT" and "FOR UPDATE" in sql.upper() else ""
+    lock = next((f" {kind}" for kind in ("FOR UPDATE", "FOR SHARE")
+                 if verb == "SELECT" and kind in sql.upper()), "")
     return f"{verb} {table.group(1) if table else '?'}{lock}"
 
 
@@ -432,7 +439,8 @@ class LockTrace:
         self.local = threading.local()
         self.mutex = threading.Lock()
         self.spans: dict[str, list[float]] = {"placed": [], "waitlisted": []}
-        self.parts: dict[str, Counter[str]] = {"placed": Counter(), "waitlisted": Counter()}
+        self.parts: dict[str, defaultdict[str, float]] = {
+            "placed": defaultdict(float), "waitlisted": defaultdict(float)}
         self.labels: dict[Any, str] = {}
 
     def _statement(self, query: Any, started: float, rowcount: int) -> None:
@@ -443,9 +451,9 @@ class LockTrace:
         state = self.local.__dict__
         if state.get("locked_at") is None:
             if label in LOCKING and rowcount > 0:
-                state.update(locked_at=now, last=now, parts=Counter(), placed=False)
+                state.update(locked_at=now, last=now, parts=defaultdict(float), placed=False)
             return
-        parts: Counter[str] = state["parts"]
+        parts: defaultdict[str, float] = state["parts"]
         parts[f"py> {label}"] += started - state["last"]
         parts[f"sql {label}"] += now - started
         state["last"] = now
@@ -458,13 +466,14 @@ class LockTrace:
         if locked_at is None:
             return
         now = time.perf_counter()
-        parts: Counter[str] = state["parts"]
+        parts: defaultdict[str, float] = state["parts"]
         parts[f"py> {word}"] += started - state["last"]
         parts[f"sql {word}"] += now - started
         outcome = "placed" if state["placed"] else "waitlisted"
         with self.mutex:
             self.spans[outcome].append(now - locked_at)
-            self.parts[outcome].update(parts)
+            for key, seconds in parts.items():
+                self.parts[outcome][key] += seconds
         state["locked_at"] = None
 
     @contextlib.contextmanager
@@ -522,8 +531,9 @@ class LockTrace:
             emit(f"{side}_lock_{outcome}_split_ms",
                  f"sql:{1000 * sql / len(spans):.3f} "
                  f"python:{1000 * (sum(parts.values()) - sql) / len(spans):.3f}")
+            ranked = sorted(parts.items(), key=lambda kv: -kv[1])
             emit(f"{side}_lock_{outcome}_parts_ms", " | ".join(
-                f"{k}:{1000 * v / len(spans):.3f}" for k, v in parts.most_common()))
+                f"{k}:{1000 * v / len(spans):.3f}" for k, v in ranked))
 
 
 # -- the run --
@@ -585,7 +595,7 @@ def run(args: argparse.Namespace) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--clients", type=int, default=32, help="concurrent clients a side")
-    parser.add_argument("--attempts", type=int, default=600,
+    parser.add_argument("--attempts", type=int, default=900,
                         help="hold attempts (programs) per side per round")
     parser.add_argument("--fit", type=int, default=0,
                         help="holds the envelope has room for (default: a third of attempts)")
