@@ -74,6 +74,7 @@ from workflow.adapters.orm import metadata  # noqa: E402
 from workflow.bootstrap import bootstrap  # noqa: E402
 from workflow.domain import commands as c  # noqa: E402
 from workflow.domain.audit import GENESIS, canonical_json, event_hash  # noqa: E402
+from workflow.domain.calendar import add_business_days  # noqa: E402
 from workflow.service_layer.messagebus import MessageBus  # noqa: E402
 
 PG_ADMIN_URL = os.environ.get("JOINTFLOW_BENCH_PG_ADMIN_URL") or os.environ.get(
@@ -88,8 +89,8 @@ YEAR = 2026
 REQUESTS = {"city": 80_000_000, "education_office": 20_000_000}
 ENVELOPE = 9_000_000_000_000  # room for well over 100,000 programs' holds
 TITLE, CATEGORY, ORG = "High school–university linkage", "linkage", "munsan-high"
-WORKFLOW = ("joint-program", 2)
-HOLD_EXPIRY = timedelta(days=120)  # joint-program@2: hold_expiry_days
+WORKFLOW = ("joint-program", 3)
+HOLD_EXPIRY = timedelta(days=120)  # joint-program@3: hold_expiry_days
 PLACE_HOLDS = "jointflow.place_holds"
 
 ACTIONS = ("create", "submit", "hold", "decide_city", "decide_education_office")
@@ -251,6 +252,26 @@ class Baseline:
         assert row is not None
         return row[0], row[1]
 
+    def _open_tasks(self, program_id: int, kind: str, queues: list[tuple[str, str | None, str]],
+                    sla_days: int, now: datetime) -> None:
+        """(queue org, party, role) per task, due after ``sla_days`` business days."""
+        due = add_business_days(now, sla_days)
+        values = ", ".join(["(%s, %s, %s, %s, %s, 'open', %s, %s)"] * len(queues))
+        self.conn.execute(
+            "INSERT INTO tasks (program_id, kind, party, queue_org, queue_role, state, due_at, "
+            f"created_at) VALUES {values}",
+            [v for org, party, role in queues
+             for v in (program_id, kind, party, org, role, due, now)])
+
+    def _complete_task(self, program_id: int, kind: str, org: str, by: str,
+                       now: datetime) -> None:
+        cur = self.conn.execute(
+            "UPDATE tasks SET state = 'completed', closed_at = %s, closed_by = %s "
+            "WHERE program_id = %s AND kind = %s AND queue_org = %s "
+            "AND state IN ('open', 'claimed') AND (claimed_by IS NULL OR claimed_by = %s)",
+            (now, by, program_id, kind, org, by))
+        assert cur.rowcount == 1
+
     def create(self) -> int:
         now = datetime.now(UTC)
         row = self.conn.execute(
@@ -275,6 +296,7 @@ class Baseline:
                 "year": YEAR, "start": None, "end": None, "description": ""}
         self._append(f"program:{program_id}", [("ProgramCreated", data)], COORDINATOR, now,
                      None)
+        self._open_tasks(program_id, "submit", [(ORG, None, "coordinator")], 20, now)
         self.conn.commit()
         return program_id
 
@@ -311,6 +333,7 @@ class Baseline:
         self.conn.execute(
             "INSERT INTO outbox (task, payload, created_at, attempts) VALUES (%s, %s, %s, 0)",
             (PLACE_HOLDS, json.dumps({"program_id": program_id}, sort_keys=True), now))
+        self._complete_task(program_id, "submit", ORG, COORDINATOR, now)
         self.conn.commit()
 
     def hold(self, message_id: int) -> None:
@@ -357,6 +380,7 @@ class Baseline:
         held.append(("ReviewStarted", _moved("hold", "submitted", "in_review")))
         self._append(stream, held, "system", now, self._head(stream))
         self.conn.execute("UPDATE outbox SET done_at = %s WHERE id = %s", (now, message_id))
+        self._open_tasks(program_id, "review", [(p, p, "approver") for p in requests], 10, now)
         self.conn.commit()
 
     def decide(self, program_id: int, party: str, approver: str) -> None:
@@ -379,6 +403,10 @@ class Baseline:
         self._bump(program_id, version, state, now)
         stream = f"program:{program_id}"
         self._append(stream, new, approver, now, self._head(stream))
+        self._complete_task(program_id, "review", party, approver, now)
+        if state == "approved":
+            self._open_tasks(program_id, "commit_funds",
+                             [(p, p, "budget_officer") for p in sorted(decisions)], 10, now)
         self.conn.commit()
 
 

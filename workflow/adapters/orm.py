@@ -164,6 +164,32 @@ scheduled_work = Table(
           sqlite_where=text("done_at IS NULL")),
 )
 
+# Human tasks (PRODUCT §5), opened and closed by the workflow. The inbox reads live
+# tasks by queue, earliest due first: the partial index serves exactly that query.
+tasks = Table(
+    "tasks", metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("program_id", BigId, ForeignKey("programs.id"), nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("party", String(64)),
+    Column("queue_org", String(64), nullable=False),
+    Column("queue_role", String(40), nullable=False),
+    Column("state", String(20), nullable=False),
+    Column("due_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("claimed_by", String(254)),
+    Column("closed_at", DateTime(timezone=True)),
+    Column("closed_by", String(254)),
+    CheckConstraint("state IN ('open', 'claimed', 'completed', 'cancelled')",
+                    name="state_known"),
+    Index("ix_tasks_live_queue", "queue_org", "queue_role", "due_at",
+          postgresql_where=text("state IN ('open', 'claimed')"),
+          sqlite_where=text("state IN ('open', 'claimed')")),
+    Index("ix_tasks_live_claimed", "claimed_by", "due_at",
+          postgresql_where=text("state = 'claimed'"), sqlite_where=text("state = 'claimed'")),
+    Index(None, "program_id"),
+)
+
 envelopes = Table(
     "envelopes", metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),

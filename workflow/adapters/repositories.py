@@ -102,6 +102,8 @@ class _Snapshot:
     holds: dict[str, int]
     decisions: dict[str, Decision]
     evaluations: dict[str, Evaluation]
+    asks: tuple[str, tuple[str, ...]]  # state and the parties it waits on: its tasks
+
 
 
 class ProgramRepository:
@@ -138,6 +140,11 @@ class ProgramRepository:
         program = _program(rows)
         self._seen[program_id] = _snapshot(program)
         return program
+
+    def asked_when_loaded(self, program_id: int) -> tuple[str, tuple[str, ...]] | None:
+        """State and waiting-on parties as last loaded or saved (None: a new program)."""
+        seen = self._seen.get(program_id)
+        return seen.asks if seen else None
 
     def exists(self, program_id: int, lock: bool = False) -> bool:
         """``lock``: also take the row lock, as anyone appending to its stream must."""
@@ -283,7 +290,8 @@ def _utc(value: datetime | None) -> datetime | None:
 def _snapshot(p: Program) -> _Snapshot:
     return _Snapshot(dict(p.content.requests), dict(p.holds),
                      {k: replace(v) for k, v in p.decisions.items()},
-                     {k: replace(v) for k, v in p.evaluations.items()})
+                     {k: replace(v) for k, v in p.evaluations.items()},
+                     (p.state, tuple(p.waiting_on())))
 
 
 class Directory:

@@ -15,6 +15,7 @@ from workflow.adapters.ledger import Ledger
 from workflow.adapters.outbox import Outbox
 from workflow.adapters.repositories import Directory, ProgramRepository
 from workflow.adapters.schedule import Schedule
+from workflow.adapters.task_store import TaskStore
 from workflow.domain.machine import WorkflowMachine
 
 # PostgreSQL SQLSTATEs worth retrying the whole transaction for.
@@ -38,6 +39,7 @@ class SqlUnitOfWork:
         self.ledger = Ledger(self.conn)
         self.outbox = Outbox(self.conn)
         self.schedule = Schedule(self.conn)
+        self.tasks = TaskStore(self.conn)
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -147,3 +147,25 @@ class RunScheduled(Command):
     """System: carry out one row of scheduled work (activation, end of run, hold expiry)."""
 
     work_id: int
+
+
+@dataclass(frozen=True)
+class ClaimTask(Command):
+    """Take a task from one's queue: nobody else can then act on it."""
+
+    task_id: int
+
+
+@dataclass(frozen=True)
+class ReleaseTask(Command):
+    """Give a claimed task back to its queue."""
+
+    task_id: int
+
+
+@dataclass(frozen=True)
+class ReassignTask(Command):
+    """A supervisor hands a task of their organization to someone in its queue."""
+
+    task_id: int
+    to: str

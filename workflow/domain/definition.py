@@ -38,6 +38,7 @@ class StateSpec:
     type: str
     role: str | None = None
     sla_days: int | None = None
+    task: str | None = None  # the kind of task a human step queues (default: its name)
 
 
 @dataclass(frozen=True)
@@ -162,7 +163,12 @@ def _parse_states(raw: Any, problems: list[str]) -> dict[str, StateSpec]:
                 problems.append(f"state {name!r}: a human step needs a role, got {role!r}")
             if isinstance(sla, bool) or not isinstance(sla, int) or sla < 1:
                 problems.append(f"state {name!r}: a human step needs sla_days >= 1, got {sla!r}")
-        states[str(name)] = StateSpec(str(name), kind, role, sla)
+        task = spec.get("task")
+        if task is not None and (not isinstance(task, str) or not KEY_PATTERN.match(task)):
+            problems.append(f"state {name!r}: task must be a lower-case name, got {task!r}")
+        if kind in HUMAN_TYPES and task is None:
+            task = str(name)
+        states[str(name)] = StateSpec(str(name), kind, role, sla, task)
     return states
 
 

@@ -34,6 +34,9 @@ ENVELOPE_ADDED = "EnvelopeAdded"
 ORGANIZATION_ADDED = "OrganizationAdded"
 USER_ADDED = "UserAdded"
 ACTION_REFUSED = "ActionRefused"
+TASK_CLAIMED = "TaskClaimed"
+TASK_RELEASED = "TaskReleased"
+TASK_REASSIGNED = "TaskReassigned"
 
 
 @dataclass(frozen=True)

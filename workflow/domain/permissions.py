@@ -114,3 +114,19 @@ def ensure_may_manage_budget(user: User, party: str) -> None:
             f"{user.email} may not manage {party}'s budget: they belong to {user.org}",
             user=user.email,
         )
+
+
+def ensure_in_queue(user: User, org: str, role: str, task_id: int) -> None:
+    """A task's queue is its organization and role: only its members take it."""
+    if user.org != org or not user.has(role):
+        raise NotPermitted(
+            f"{user.email} may not take task {task_id}: it sits in the {role} queue of {org}",
+            user=user.email, task=task_id)
+
+
+def ensure_supervisor_of(user: User, org: str, action: str) -> None:
+    """Supervisors reassign the tasks of their own organization."""
+    require_role(user, "supervisor", action)
+    if user.org != org:
+        raise NotPermitted(f"{user.email} may not {action}: it belongs to {org}, not {user.org}",
+                           user=user.email)

@@ -278,19 +278,21 @@ def workflow_show(key: str | None, fmt: str) -> None:
 @cli.command()
 @click.option("--reset", is_flag=True, help="Empty an existing SQLite database first.")
 def demo(reset: bool) -> None:
-    """Seed the Paju setting and play a review season on the configured database."""
+    """Seed the Paju setting and play a whole year on the configured database."""
     from workflow.entrypoints.demo import run_demo
 
     run_demo(get_settings(), reset=reset)
 
 
-def _register_program_commands() -> None:
+def _register_commands() -> None:
     from workflow.entrypoints.cli_program import program
+    from workflow.entrypoints.cli_tasks import inbox, task, waiting
 
-    cli.add_command(program)
+    for command in (program, inbox, task, waiting):
+        cli.add_command(command)
 
 
-_register_program_commands()
+_register_commands()
 
 
 def main(argv: list[str] | None = None) -> None:

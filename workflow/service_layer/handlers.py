@@ -15,8 +15,9 @@ from typing import Any
 
 from workflow.domain import commands as c
 from workflow.domain import events as ev
+from workflow.domain.calendar import add_business_days
 from workflow.domain.definition import DEFAULT_WORKFLOW, ROLES
-from workflow.domain.errors import InvalidInput, NotFound, NotPermitted
+from workflow.domain.errors import Conflict, InvalidInput, NotFound, NotPermitted
 from workflow.domain.events import Event, envelope_stream, program_stream
 from workflow.domain.machine import WorkflowMachine
 from workflow.domain.money import check_amount
@@ -25,11 +26,15 @@ from workflow.domain.permissions import (
     ensure_acts_for_party,
     ensure_admin,
     ensure_coordinator_of,
+    ensure_in_queue,
     ensure_may_create,
     ensure_may_decide,
     ensure_may_manage_budget,
+    ensure_not_own_program,
+    ensure_supervisor_of,
 )
 from workflow.domain.program import EvaluationReport, Program, ProgramContent
+from workflow.domain.tasks import tasks_for
 from workflow.service_layer.unit_of_work import UnitOfWork
 
 PLACE_HOLDS = "jointflow.place_holds"
@@ -58,13 +63,17 @@ def acting_user_and_program(uow: UnitOfWork, cmd: c.Command, program_id: int
     return found
 
 
-def save_program(uow: UnitOfWork, program: Program, actor: str) -> int:
-    """Persist the program, its ledger moves, its events and the messages they set off."""
+def save_program(uow: UnitOfWork, program: Program, actor: str,
+                 actor_org: str | None = None) -> int:
+    """Persist the program, its ledger moves, its events, its tasks and the messages they
+    set off. ``actor_org``: the acting user's organization (its tasks count as completed)."""
+    asked_before = None if program.id is None else uow.programs.asked_when_loaded(program.id)
     if program.id is None:
         uow.programs.add(program, uow.now)
     else:
         uow.programs.save(program, uow.now)
     assert program.id is not None
+    _sync_tasks(uow, program, asked_before, actor, actor_org)
     uow.ledger.apply(program.id, program.ledger_moves, actor, uow.now)
     uow.events.append(program_stream(program.id), program.events, actor, uow.now)
     if program.state == "submitted":
@@ -75,6 +84,26 @@ def save_program(uow: UnitOfWork, program: Program, actor: str) -> int:
     program.events.clear()
     program.ledger_moves.clear()
     return program.id
+
+
+def _sync_tasks(uow: UnitOfWork, program: Program, before: tuple[str, tuple[str, ...]] | None,
+                actor: str, actor_org: str | None) -> None:
+    """Open the tasks the program now asks for and close the ones it no longer does."""
+    asked_now = (program.state, tuple(program.waiting_on()))
+    if asked_now == before:
+        return  # most actions leave the queues as they were: no statement at all
+    assert program.id is not None
+    definition = _machine(uow, program).definition
+    old = tasks_for(definition, before[0], program.org, before[1]) if before else frozenset()
+    new = tasks_for(definition, program.state, program.org, asked_now[1])
+    for spec in sorted(old - new):
+        if spec.org == actor_org:
+            uow.tasks.complete(program.id, spec, actor, uow.now)
+        else:
+            uow.tasks.cancel(program.id, spec, actor, uow.now)
+    sla = {spec: definition.states[program.state].sla_days or 0 for spec in new - old}
+    uow.tasks.open(program.id, {spec: add_business_days(uow.now, days)
+                                for spec, days in sla.items()}, uow.now)
 
 
 # -- operator commands --
@@ -131,7 +160,7 @@ def create_program(cmd: c.CreateProgram, uow: UnitOfWork) -> int:
     machine = uow.current_workflow(cmd.workflow or DEFAULT_WORKFLOW)
     _check_funders(uow, cmd.requests)
     program = Program.create(machine.definition, cmd.org, _content(cmd), user.email)
-    return save_program(uow, program, user.email)
+    return save_program(uow, program, user.email, user.org)
 
 
 def update_program(cmd: c.UpdateProgram, uow: UnitOfWork) -> int:
@@ -149,14 +178,14 @@ def update_program(cmd: c.UpdateProgram, uow: UnitOfWork) -> int:
     if cmd.requests:
         _check_funders(uow, cmd.requests)
     program.update(machine.definition, content)
-    return save_program(uow, program, user.email)
+    return save_program(uow, program, user.email, user.org)
 
 
 def submit_program(cmd: c.SubmitProgram, uow: UnitOfWork) -> int:
     user, program = acting_user_and_program(uow, cmd, cmd.program_id)
     ensure_coordinator_of(user, program, f"submit program {program.id}")
     program.submit(_machine(uow, program), user.email)
-    return save_program(uow, program, user.email)
+    return save_program(uow, program, user.email, user.org)
 
 
 def withdraw_program(cmd: c.WithdrawProgram, uow: UnitOfWork) -> int:
@@ -164,7 +193,7 @@ def withdraw_program(cmd: c.WithdrawProgram, uow: UnitOfWork) -> int:
     ensure_coordinator_of(user, program, f"withdraw program {program.id}")
     program.withdraw(_machine(uow, program),
                      cmd.reason)
-    return save_program(uow, program, user.email)
+    return save_program(uow, program, user.email, user.org)
 
 
 # -- approvers --
@@ -175,7 +204,7 @@ def decide_review(cmd: c.DecideReview, uow: UnitOfWork) -> int:
     party_spec = machine.definition.party(user.org)
     party = ensure_may_decide(user, program, party_spec.role if party_spec else "approver")
     program.decide(machine, party, cmd.decision, user.email, cmd.comment)
-    return save_program(uow, program, user.email)
+    return save_program(uow, program, user.email, user.org)
 
 
 # -- budget officers --
@@ -185,7 +214,7 @@ def commit_funds(cmd: c.CommitFunds, uow: UnitOfWork) -> int:
     party = ensure_acts_for_party(user, program, "budget_officer", sorted(program.content.requests),
                                   "commit funds to", "funding")
     amount: int = program.commit(_machine(uow, program), party, user.email)
-    save_program(uow, program, user.email)
+    save_program(uow, program, user.email, user.org)
     return amount
 
 
@@ -194,7 +223,7 @@ def disburse_funds(cmd: c.DisburseFunds, uow: UnitOfWork) -> int:
     party = ensure_acts_for_party(user, program, "budget_officer", sorted(program.content.requests),
                                   "disburse funds to", "funding")
     tranche: int = program.disburse(party, cmd.amount, cmd.memo)
-    save_program(uow, program, user.email)
+    save_program(uow, program, user.email, user.org)
     return tranche
 
 
@@ -212,7 +241,7 @@ def submit_report(cmd: c.SubmitReport, uow: UnitOfWork) -> int:
     if cmd.file is not None and attachment is not None:
         uow.programs.add_report_file(program, cmd.file.name, cmd.file.content,
                                      attachment["sha256"], uow.now)
-    return save_program(uow, program, user.email)
+    return save_program(uow, program, user.email, user.org)
 
 
 def evaluate_report(cmd: c.EvaluateReport, uow: UnitOfWork) -> int:
@@ -221,7 +250,7 @@ def evaluate_report(cmd: c.EvaluateReport, uow: UnitOfWork) -> int:
     party = ensure_acts_for_party(user, program, "evaluator", program.parties, "evaluate",
                                   "evaluating")
     program.evaluate(machine, party, cmd.verdict, user.email, cmd.score, cmd.comment)
-    return save_program(uow, program, user.email)
+    return save_program(uow, program, user.email, user.org)
 
 
 # -- admins --
@@ -230,7 +259,59 @@ def cancel_program(cmd: c.CancelProgram, uow: UnitOfWork) -> int:
     user, program = acting_user_and_program(uow, cmd, cmd.program_id)
     ensure_admin(user, f"cancel program {program.id}")
     program.cancel(_machine(uow, program), cmd.reason)
-    return save_program(uow, program, user.email)
+    return save_program(uow, program, user.email, user.org)
+
+
+# -- task queues --
+
+def claim_task(cmd: c.ClaimTask, uow: UnitOfWork) -> int:
+    user = acting_user(uow, cmd)
+    task = uow.tasks.get(cmd.task_id)
+    ensure_in_queue(user, task["queue_org"], task["queue_role"], cmd.task_id)
+    program = uow.programs.get(task["program_id"], lock=True)
+    ensure_not_own_program(user, program, f"take task {cmd.task_id} of")
+    if not uow.tasks.claim(cmd.task_id, user.email):
+        raise Conflict(_taken(uow.tasks.get(cmd.task_id)), task=cmd.task_id)
+    return _task_event(uow, task, ev.TASK_CLAIMED, user.email, {"by": user.email})
+
+
+def release_task(cmd: c.ReleaseTask, uow: UnitOfWork) -> int:
+    user = acting_user(uow, cmd)
+    task = uow.tasks.get(cmd.task_id)
+    uow.programs.exists(task["program_id"], lock=True)
+    if not uow.tasks.release(cmd.task_id, user.email):
+        raise Conflict(f"task {cmd.task_id} is not claimed by {user.email} "
+                       f"({_taken(uow.tasks.get(cmd.task_id))})", task=cmd.task_id)
+    return _task_event(uow, task, ev.TASK_RELEASED, user.email, {"by": user.email})
+
+
+def reassign_task(cmd: c.ReassignTask, uow: UnitOfWork) -> int:
+    user = acting_user(uow, cmd)
+    task = uow.tasks.get(cmd.task_id)
+    ensure_supervisor_of(user, task["queue_org"], f"reassign task {cmd.task_id}")
+    target = uow.directory.user(cmd.to)
+    ensure_in_queue(target, task["queue_org"], task["queue_role"], cmd.task_id)
+    program = uow.programs.get(task["program_id"], lock=True)
+    ensure_not_own_program(target, program, f"take task {cmd.task_id} of")
+    if not uow.tasks.reassign(cmd.task_id, target.email):
+        raise Conflict(_taken(uow.tasks.get(cmd.task_id)), task=cmd.task_id)
+    return _task_event(uow, task, ev.TASK_REASSIGNED, user.email,
+                       {"from": task["claimed_by"], "to": target.email})
+
+
+def _taken(task: dict[str, Any]) -> str:
+    if task["state"] == "claimed":
+        return f"task {task['id']} is already claimed by {task['claimed_by']}"
+    return f"task {task['id']} is {task['state']}"
+
+
+def _task_event(uow: UnitOfWork, task: dict[str, Any], event_type: str, actor: str,
+                data: dict[str, Any]) -> int:
+    uow.events.append(program_stream(task["program_id"]), [Event(event_type, {
+        "task": task["id"], "kind": task["kind"], "queue": f"{task['queue_org']}/"
+        f"{task['queue_role']}", **data})], actor, uow.now)
+    task_id: int = task["id"]
+    return task_id
 
 
 # -- the scheduled worker --
@@ -321,6 +402,9 @@ HANDLERS: dict[type[c.Command], Callable[[Any, UnitOfWork], Any]] = {
     c.EvaluateReport: evaluate_report,
     c.CancelProgram: cancel_program,
     c.RunScheduled: run_scheduled,
+    c.ClaimTask: claim_task,
+    c.ReleaseTask: release_task,
+    c.ReassignTask: reassign_task,
 }
 
 # Outbox task name -> the command a worker carries out for it.

@@ -20,6 +20,7 @@ class UnitOfWork(Protocol):
     events: Any
     outbox: Any
     schedule: Any
+    tasks: Any
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(self, *exc: object) -> None: ...

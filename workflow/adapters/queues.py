@@ -1,0 +1,72 @@
+"""Read models of the task queues: a person's inbox and the "waiting on whom" board."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from workflow.adapters.orm import envelopes, programs, tasks
+from workflow.domain.calendar import business_days_between
+from workflow.domain.permissions import User
+from workflow.domain.tasks import LIVE
+
+
+def inbox(uow: Any, user: User) -> list[dict[str, Any]]:
+    """The user's tasks and their queues' tasks, earliest due first.
+
+    ``remaining_if_approved``: what the party's envelope for the program's fiscal year
+    has left once this program is funded; its share is already held, so that is the
+    envelope's ``available`` now.
+    """
+    rows = uow.tasks.live([(user.org, role) for role in sorted(user.roles)], user.email)
+    if not rows:
+        return []
+    ids = sorted({r["program_id"] for r in rows})
+    info = {p.id: p for p in uow.conn.execute(
+        select(programs.c.id, programs.c.title, programs.c.state, programs.c.fiscal_year)
+        .where(programs.c.id.in_(ids)))}
+    available = {(e.party, e.fiscal_year): e.amount - e.held - e.committed
+                 for e in uow.conn.execute(select(envelopes))}
+    return [{"task": r["id"], "program": r["program_id"], "title": info[r["program_id"]].title,
+             "kind": r["kind"], "party": r["party"], "queue": f"{r['queue_org']}/{r['queue_role']}",
+             "due": r["due_at"].isoformat(), "overdue_days": _overdue(r["due_at"], uow.now),
+             "claimed_by": r["claimed_by"],
+             "remaining_if_approved": available.get(
+                 (r["party"], info[r["program_id"]].fiscal_year)) if r["party"] else None}
+            for r in rows]
+
+
+def waiting(uow: Any) -> list[dict[str, Any]]:
+    """For each program with live tasks: whom it waits on, for how long, against what SLA."""
+    t = tasks.c
+    rows = uow.conn.execute(
+        select(t.program_id, t.queue_org, t.created_at, programs.c.state,
+               programs.c.workflow_key, programs.c.workflow_version)
+        .join_from(tasks, programs, programs.c.id == t.program_id)
+        .where(t.state.in_(LIVE)).order_by(t.program_id, t.queue_org)).all()
+    board: dict[int, dict[str, Any]] = {}
+    for r in rows:
+        created = _utc(r.created_at)
+        entry = board.setdefault(r.program_id, {
+            "program": r.program_id, "state": r.state, "waiting_on": [], "since": created,
+            "sla_days": uow.workflow_of(r.workflow_key, r.workflow_version)
+            .definition.states[r.state].sla_days, "last_reminder": None})
+        entry["waiting_on"].append(r.queue_org)
+        entry["since"] = min(entry["since"], created)
+    result = []
+    for entry in board.values():
+        since = entry.pop("since")
+        entry["business_days_waiting"] = business_days_between(since, uow.now)
+        result.append(entry)
+    return result
+
+
+def _overdue(due: datetime, now: datetime) -> int:
+    return business_days_between(due, now) if now > due else 0
+
+
+def _utc(value: datetime) -> datetime:
+    """SQLite keeps no time zone; the clock writes UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -1,0 +1,103 @@
+"""Tasks in their queues: opened and closed with the program's change, claimed by people.
+
+Every write is a conditional UPDATE on the task's state, so two people claiming one
+task at the same instant get one winner whatever the isolation level, and a task
+claimed by someone else cannot be completed by anyone else: the close finds no row
+and the action is refused (its transaction rolls back).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import BindParameter, Connection, and_, bindparam, insert, or_, select, update
+
+from workflow.adapters.orm import tasks
+from workflow.domain.errors import NotFound, NotPermitted
+from workflow.domain.tasks import CLAIMED, LIVE, OPEN, TaskSpec
+
+_t = tasks.c
+_LIVE_OF_SPEC = [_t.program_id == bindparam("pid"), _t.kind == bindparam("b_kind"),
+                 _t.queue_org == bindparam("org"), _t.state.in_(LIVE)]
+_CANCEL = (update(tasks).where(*_LIVE_OF_SPEC)
+           .values(state=bindparam("b_state"), closed_at=bindparam("b_now"),
+                   closed_by=bindparam("b_by")))
+# Completing respects a claim: only the claimant (or an unclaimed task's queue) closes it.
+_BY: BindParameter[str] = bindparam("b_by")
+_NOW: BindParameter[datetime] = bindparam("b_now")
+_COMPLETE = (update(tasks)
+             .where(*_LIVE_OF_SPEC, or_(_t.claimed_by.is_(None), _t.claimed_by == _BY))
+             .values(state="completed", closed_at=_NOW, closed_by=_BY))
+_CLAIMANT = select(_t.claimed_by).where(*_LIVE_OF_SPEC, _t.state == CLAIMED)
+
+
+class TaskStore:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def open(self, program_id: int, due: dict[TaskSpec, datetime], now: datetime) -> None:
+        if due:
+            self.conn.execute(insert(tasks), [
+                {"program_id": program_id, "kind": spec.kind, "party": spec.party,
+                 "queue_org": spec.org, "queue_role": spec.role, "state": OPEN,
+                 "due_at": due_at, "created_at": now} for spec, due_at in sorted(due.items())])
+
+    def complete(self, program_id: int, spec: TaskSpec, by: str, now: datetime) -> None:
+        """Close the task the actor's own queue finished; refused if someone else claimed it."""
+        params = {"pid": program_id, "b_kind": spec.kind, "org": spec.org, "b_by": by,
+                  "b_now": now}
+        if self.conn.execute(_COMPLETE, params).rowcount == 0:
+            claimant = self.conn.execute(_CLAIMANT, params).scalar()
+            if claimant is not None:
+                raise NotPermitted(
+                    f"{by} may not act on program {program_id}: its {spec.kind} task for "
+                    f"{spec.org} is claimed by {claimant}", program=program_id)
+
+    def cancel(self, program_id: int, spec: TaskSpec, by: str, now: datetime) -> None:
+        """The program moved on without this queue: the task is void."""
+        self.conn.execute(_CANCEL, {"pid": program_id, "b_kind": spec.kind, "org": spec.org,
+                                    "b_by": by, "b_now": now, "b_state": "cancelled"})
+
+    def get(self, task_id: int) -> dict[str, Any]:
+        row = self.conn.execute(select(tasks).where(_t.id == task_id)).first()
+        if row is None:
+            raise NotFound(f"task {task_id} does not exist", task=task_id)
+        return dict(row._mapping)
+
+    def claim(self, task_id: int, email: str) -> bool:
+        """True if ``email`` got it; False if it was not open (taken, or closed)."""
+        return self.conn.execute(update(tasks).where(_t.id == task_id, _t.state == OPEN)
+                                 .values(state=CLAIMED, claimed_by=email)).rowcount == 1
+
+    def release(self, task_id: int, claimant: str) -> bool:
+        return self.conn.execute(update(tasks).where(_t.id == task_id, _t.state == CLAIMED,
+                                                     _t.claimed_by == claimant)
+                                 .values(state=OPEN, claimed_by=None)).rowcount == 1
+
+    def reassign(self, task_id: int, to: str) -> bool:
+        return self.conn.execute(update(tasks).where(_t.id == task_id, _t.state.in_(LIVE))
+                                 .values(state=CLAIMED, claimed_by=to)).rowcount == 1
+
+    def live(self, queues: Iterable[tuple[str, str]], email: str,
+             limit: int = 500) -> list[dict[str, Any]]:
+        """Live tasks in these queues or claimed by ``email``, earliest due first."""
+        in_queues = [and_(_t.queue_org == org, _t.queue_role == role) for org, role in queues]
+        query = (select(tasks).where(_t.state.in_(LIVE),
+                                     or_(*in_queues, _t.claimed_by == email))
+                 .order_by(_t.due_at, _t.id).limit(limit))
+        return [_aware(dict(r._mapping)) for r in self.conn.execute(query)]
+
+    def of_program(self, program_id: int) -> list[dict[str, Any]]:
+        query = select(tasks).where(_t.program_id == program_id).order_by(_t.id)
+        return [_aware(dict(r._mapping)) for r in self.conn.execute(query)]
+
+
+def _aware(row: dict[str, Any]) -> dict[str, Any]:
+    """SQLite keeps no time zone; the clock writes UTC."""
+    for key in ("due_at", "created_at", "closed_at"):
+        value = row.get(key)
+        if isinstance(value, datetime) and value.tzinfo is None:
+            row[key] = value.replace(tzinfo=UTC)
+    return row

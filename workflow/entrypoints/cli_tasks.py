@@ -1,0 +1,84 @@
+"""``jointflow inbox``, ``task ...`` and ``waiting``: people's queues of work."""
+
+from __future__ import annotations
+
+import click
+
+from workflow.adapters import queues
+from workflow.domain import commands as c
+from workflow.domain.money import format_krw
+from workflow.entrypoints.cli import Context, json_option, pass_ctx
+from workflow.entrypoints.output import emit_json, table
+
+
+@click.command("inbox")
+@json_option
+@pass_ctx
+def inbox(ctx: Context, as_json: bool) -> None:
+    """Your tasks and your queues' tasks, earliest due first."""
+    actor = ctx.actor
+
+    def read(uow: object) -> list[dict[str, object]]:
+        return queues.inbox(uow, uow.directory.user(actor or ""))  # type: ignore[attr-defined]
+
+    if not actor:
+        raise click.UsageError("give the acting user: --as EMAIL or JOINTFLOW_USER")
+    rows = ctx.query(read)
+    if as_json:
+        emit_json(rows)
+        return
+    click.echo(table([(r["task"], r["due"][:10], r["overdue_days"] or "", r["kind"],
+                       r["program"], r["party"] or "-", r["claimed_by"] or "",
+                       format_krw(r["remaining_if_approved"])
+                       if r["remaining_if_approved"] is not None else "", r["title"])
+                      for r in rows],
+                     ["task", "due", "overdue", "kind", "program", "party", "claimed by",
+                      "remaining if approved", "title"]) if rows else "nothing waiting")
+
+
+@click.group()
+def task() -> None:
+    """Claim, release or reassign tasks."""
+
+
+@task.command("claim")
+@click.argument("task_id", type=int, metavar="TASK")
+@pass_ctx
+def claim(ctx: Context, task_id: int) -> None:
+    """Take a task from your queue: nobody else can act on it until you release it."""
+    ctx.handle(c.ClaimTask(actor=ctx.actor, task_id=task_id))
+    click.echo(f"task {task_id} claimed")
+
+
+@task.command("release")
+@click.argument("task_id", type=int, metavar="TASK")
+@pass_ctx
+def release(ctx: Context, task_id: int) -> None:
+    """Give a task you claimed back to its queue."""
+    ctx.handle(c.ReleaseTask(actor=ctx.actor, task_id=task_id))
+    click.echo(f"task {task_id} released")
+
+
+@task.command("reassign")
+@click.argument("task_id", type=int, metavar="TASK")
+@click.option("--to", "to", required=True, metavar="EMAIL")
+@pass_ctx
+def reassign(ctx: Context, task_id: int, to: str) -> None:
+    """Hand a task of your organization to someone in its queue (supervisor)."""
+    ctx.handle(c.ReassignTask(actor=ctx.actor, task_id=task_id, to=to))
+    click.echo(f"task {task_id} reassigned to {to}")
+
+
+@click.command("waiting")
+@json_option
+@pass_ctx
+def waiting(ctx: Context, as_json: bool) -> None:
+    """The "waiting on whom" board: each program's open step, whom it waits on, how long."""
+    rows = ctx.query(queues.waiting)
+    if as_json:
+        emit_json(rows)
+        return
+    click.echo(table([(r["program"], r["state"], ", ".join(r["waiting_on"]),
+                       r["business_days_waiting"], r["sla_days"]) for r in rows],
+                     ["program", "state", "waiting on", "business days", "sla"])
+               if rows else "nothing waiting")
