@@ -9,6 +9,7 @@ from workflow.domain import commands as c
 from workflow.domain.money import format_krw
 from workflow.entrypoints.cli import Context, json_option, pass_ctx
 from workflow.entrypoints.output import emit_json, table
+from workflow.service_layer.bulk import BULK_ACTIONS, bulk
 
 
 @click.command("inbox")
@@ -67,6 +68,26 @@ def reassign(ctx: Context, task_id: int, to: str) -> None:
     """Hand a task of your organization to someone in its queue (supervisor)."""
     ctx.handle(c.ReassignTask(actor=ctx.actor, task_id=task_id, to=to))
     click.echo(f"task {task_id} reassigned to {to}")
+
+
+@task.command("bulk")
+@click.argument("action", type=click.Choice(BULK_ACTIONS))
+@click.argument("task_ids", type=int, nargs=-1, required=True, metavar="TASK [TASK ...]")
+@click.option("--comment", default="")
+@json_option
+@pass_ctx
+def bulk_(ctx: Context, action: str, task_ids: tuple[int, ...], comment: str,
+          as_json: bool) -> None:
+    """Claim or decide several tasks; each is checked on its own. Exit 1 if any failed."""
+    results = bulk(ctx.bus, ctx.actor, action, list(task_ids), comment)
+    if as_json:
+        emit_json(results)
+    else:
+        for r in results:
+            click.echo(f"task {r['task']}: " + (f"{action} done (program {r['program']})"
+                                                 if r["ok"] else f"refused: {r['error']}"))
+    if not all(r["ok"] for r in results):
+        raise SystemExit(1)
 
 
 @click.command("waiting")
