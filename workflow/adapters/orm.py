@@ -190,6 +190,56 @@ tasks = Table(
     Index(None, "program_id"),
 )
 
+# 대결: while a delegation runs, the delegator's queues route to the delegate.
+delegations = Table(
+    "delegations", metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("delegator", String(254), ForeignKey("users.email"), nullable=False),
+    Column("delegate", String(254), ForeignKey("users.email"), nullable=False),
+    Column("starts_on", Date, nullable=False),
+    Column("ends_on", Date, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("cleared_at", DateTime(timezone=True)),
+    CheckConstraint("ends_on >= starts_on", name="period"),
+    Index(None, "delegate"),
+    Index(None, "delegator"),
+)
+
+# Reminder moments (issue 4 §3): one row per (task, rung), swept when due; ``status``
+# pending -> sent (with the recipients resolved then) or void (the task closed first).
+reminders = Table(
+    "reminders", metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("task_id", BigId, ForeignKey("tasks.id"), nullable=False),
+    Column("rung", String(20), nullable=False),
+    Column("due_at", DateTime(timezone=True), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("sent_at", DateTime(timezone=True)),
+    Column("recipients", Text),  # JSON list of emails, written when sent
+    UniqueConstraint("task_id", "rung"),
+    CheckConstraint("status IN ('pending', 'sent', 'void')", name="status_known"),
+    Index("ix_reminders_pending", "due_at", postgresql_where=text("status = 'pending'"),
+          sqlite_where=text("status = 'pending'")),
+)
+
+# In-app messages: one per person, kind and Seoul day (a digest grows during its day).
+notifications = Table(
+    "notifications", metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("user_email", String(254), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("subject", String(300), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("items", Text, nullable=False),  # JSON: what the body says, to re-render it
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("read_at", DateTime(timezone=True)),
+    UniqueConstraint("user_email", "kind", "day"),
+    CheckConstraint("kind IN ('reminder_digest', 'escalation')", name="kind_known"),
+)
+
 envelopes = Table(
     "envelopes", metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),

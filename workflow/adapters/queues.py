@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 
 from workflow.adapters.orm import envelopes, programs, tasks
-from workflow.domain.calendar import business_days_between
+from workflow.domain.calendar import business_days_between, seoul_date
 from workflow.domain.permissions import User
 from workflow.domain.tasks import LIVE
 
@@ -16,11 +16,18 @@ from workflow.domain.tasks import LIVE
 def inbox(uow: Any, user: User) -> list[dict[str, Any]]:
     """The user's tasks and their queues' tasks, earliest due first.
 
+    While someone's delegation to the user runs (대결), their queues are in it too, each
+    such task naming whom the user acts for (``acting_for``).
+
     ``remaining_if_approved``: what the party's envelope for the program's fiscal year
     has left once this program is funded; its share is already held, so that is the
     envelope's ``available`` now.
     """
-    rows = uow.tasks.live([(user.org, role) for role in sorted(user.roles)], user.email)
+    own = [(user.org, role) for role in sorted(user.roles)]
+    standing_in = {(d.org, role): d.email
+                   for d in uow.directory.delegators_of(user.email, seoul_date(uow.now))
+                   for role in sorted(d.roles)}
+    rows = uow.tasks.live([*own, *standing_in], user.email)
     if not rows:
         return []
     ids = sorted({r["program_id"] for r in rows})
@@ -33,6 +40,8 @@ def inbox(uow: Any, user: User) -> list[dict[str, Any]]:
              "kind": r["kind"], "party": r["party"], "queue": f"{r['queue_org']}/{r['queue_role']}",
              "due": r["due_at"].isoformat(), "overdue_days": _overdue(r["due_at"], uow.now),
              "claimed_by": r["claimed_by"],
+             "acting_for": None if (r["queue_org"], r["queue_role"]) in own
+             else standing_in.get((r["queue_org"], r["queue_role"])),
              "remaining_if_approved": available.get(
                  (r["party"], info[r["program_id"]].fiscal_year)) if r["party"] else None}
             for r in rows]

@@ -18,7 +18,7 @@ import dataclasses
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 
 from workflow.adapters.event_store import EventStore
 from workflow.adapters.orm import (
+    delegations,
     event_streams,
     organizations,
     party_decisions,
@@ -36,6 +37,7 @@ from workflow.adapters.orm import (
     scheduled_work,
     users,
 )
+from workflow.domain.delegation import Delegation, final_delegates
 from workflow.domain.errors import Conflict, NotFound
 from workflow.domain.events import program_stream
 from workflow.domain.permissions import User
@@ -334,6 +336,29 @@ class Directory:
         if row is None:
             raise NotFound(f"no user with email {email!r}", email=email)
         return _user(row)
+
+    def add_delegation(self, d: Delegation, now: datetime) -> None:
+        """One delegation per person at a time: a new one replaces the running one."""
+        self.clear_delegation(d.delegator, now)
+        self.conn.execute(insert(delegations).values(
+            delegator=d.delegator, delegate=d.delegate, starts_on=d.starts_on,
+            ends_on=d.ends_on, created_at=now))
+
+    def clear_delegation(self, delegator: str, now: datetime) -> int:
+        return self.conn.execute(update(delegations).where(
+            delegations.c.delegator == delegator, delegations.c.cleared_at.is_(None))
+            .values(cleared_at=now)).rowcount
+
+    def delegations(self) -> list[Delegation]:
+        """Every delegation not cleared (a handful: people on leave)."""
+        rows = self.conn.execute(select(delegations).where(delegations.c.cleared_at.is_(None))
+                                 .order_by(delegations.c.id))
+        return [Delegation(r.delegator, r.delegate, r.starts_on, r.ends_on) for r in rows]
+
+    def delegators_of(self, email: str, day: date) -> list[User]:
+        """The people whose work routes to ``email`` on ``day`` (chains followed)."""
+        routed = final_delegates(self.delegations(), day)
+        return [self.user(who) for who, to in sorted(routed.items()) if to == email]
 
     def users(self, org: str | None = None) -> list[User]:
         query = select(users).order_by(users.c.org_key, users.c.email)

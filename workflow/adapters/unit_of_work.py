@@ -13,6 +13,7 @@ from workflow.adapters.definitions import DefinitionRegistry
 from workflow.adapters.event_store import EventStore
 from workflow.adapters.ledger import Ledger
 from workflow.adapters.outbox import Outbox
+from workflow.adapters.reminder_store import NotificationStore, ReminderStore
 from workflow.adapters.repositories import Directory, ProgramRepository
 from workflow.adapters.schedule import Schedule
 from workflow.adapters.task_store import TaskStore
@@ -40,6 +41,8 @@ class SqlUnitOfWork:
         self.outbox = Outbox(self.conn)
         self.schedule = Schedule(self.conn)
         self.tasks = TaskStore(self.conn)
+        self.reminders = ReminderStore(self.conn)
+        self.notifications = NotificationStore(self.conn)
         return self
 
     def __exit__(self, *exc: object) -> None:

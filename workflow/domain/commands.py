@@ -169,3 +169,17 @@ class ReassignTask(Command):
 
     task_id: int
     to: str
+
+
+@dataclass(frozen=True)
+class SetDelegation(Command):
+    """The acting user names a delegate for a period of leave (대결)."""
+
+    to: str
+    starts_on: date
+    ends_on: date
+
+
+@dataclass(frozen=True)
+class ClearDelegation(Command):
+    pass

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workflow.domain.errors import DefinitionError
+from workflow.domain.reminders import ReminderLadder, parse_ladder
 
 DEFAULT_WORKFLOW = "joint-program"  # the district's default definition key (PRODUCT §3)
 ROLES = frozenset({"coordinator", "approver", "budget_officer", "evaluator", "supervisor", "admin"})
@@ -63,6 +64,7 @@ class WorkflowDefinition:
     transitions: tuple[TransitionSpec, ...]
     categories: dict[str, str] = field(default_factory=dict)
     hold_expiry_days: int | None = None  # calendar days a hold lasts unless funded
+    reminders: ReminderLadder | None = None  # the reminder and escalation ladder (tasks)
 
     @property
     def party_keys(self) -> tuple[str, ...]:
@@ -103,6 +105,7 @@ def parse_definition(
     if expiry is not None and (isinstance(expiry, bool) or not isinstance(expiry, int)
                                or expiry < 1):
         problems.append(f"hold_expiry_days must be a whole number >= 1, got {expiry!r}")
+    reminders = parse_ladder(data.get("reminders"), problems)
     if not problems:
         _check_graph(initial, states, transitions, problems)
     if problems:
@@ -117,6 +120,7 @@ def parse_definition(
         transitions=transitions,
         categories=categories,
         hold_expiry_days=expiry,
+        reminders=reminders,
     )
 
 

@@ -37,6 +37,10 @@ ACTION_REFUSED = "ActionRefused"
 TASK_CLAIMED = "TaskClaimed"
 TASK_RELEASED = "TaskReleased"
 TASK_REASSIGNED = "TaskReassigned"
+REMINDER_DIGEST_SENT = "ReminderDigestSent"
+TASK_ESCALATED = "TaskEscalated"
+DELEGATION_SET = "DelegationSet"
+DELEGATION_CLEARED = "DelegationCleared"
 
 
 @dataclass(frozen=True)

@@ -236,7 +236,8 @@ class Program:
 
     # -- the joint review --
     def decide(self, machine: WorkflowMachine, party: str, decision: str, by: str,
-               comment: str = "") -> None:
+               comment: str = "", acting_for: str | None = None) -> None:
+        """``acting_for``: the person ``by`` stands in for (대결), kept in the event."""
         if decision not in DECISIONS:
             raise InvalidInput(f"unknown decision {decision!r} (use: {', '.join(DECISIONS)})")
         current = self.decisions.get(party)
@@ -257,7 +258,8 @@ class Program:
         outcome, event_type, trigger = DECISIONS[decision]
         self.decisions[party] = Decision(outcome, by, comment)
         self.events.append(Event(event_type, {"party": party, "comment": comment,
-                                              "round": self.review_round}))
+                                              "round": self.review_round,
+                                              **_standing_in(acting_for)}))
         machine.fire(self, trigger)
         if self.state == "rejected":
             self._release_holds("rejected")
@@ -268,7 +270,8 @@ class Program:
         self._release_commitments("withdrawn")
 
     # -- funding --
-    def commit(self, machine: WorkflowMachine, party: str, by: str) -> int:
+    def commit(self, machine: WorkflowMachine, party: str, by: str,
+               acting_for: str | None = None) -> int:
         """The party's budget officer turns its hold into a commitment; returns the amount.
 
         When every funder has committed the program is funded and its run is scheduled.
@@ -295,7 +298,8 @@ class Program:
         self.committed[party] = amount
         self.ledger_moves.append(LedgerMove(
             "commit", party, self.content.fiscal_year, amount, commit_key(self._id(), party)))
-        self.events.append(Event(ev.FUNDS_COMMITTED, {"party": party, "amount": amount}))
+        self.events.append(Event(ev.FUNDS_COMMITTED, {"party": party, "amount": amount,
+                                                      **_standing_in(acting_for)}))
         self._drop_expiry_once_nothing_held()
         if machine.fire(self, "fund"):
             self.scheduled.append(ScheduledWork(
@@ -395,7 +399,8 @@ class Program:
         self.evaluations = {p: Evaluation() for p in self.parties}
 
     def evaluate(self, machine: WorkflowMachine, party: str, verdict: str, by: str,
-                 score: int | None = None, comment: str = "") -> None:
+                 score: int | None = None, comment: str = "",
+                 acting_for: str | None = None) -> None:
         if verdict not in VERDICTS:
             raise InvalidInput(f"unknown verdict {verdict!r} (use: {', '.join(VERDICTS)})")
         if score is not None and score not in SCORES:
@@ -414,7 +419,8 @@ class Program:
         self.evaluations[party] = Evaluation(outcome, by, score, comment)
         self.events.append(Event(event_type, {"party": party, "score": score,
                                               "comment": comment,
-                                              "round": self.evaluation_round}))
+                                              "round": self.evaluation_round,
+                                              **_standing_in(acting_for)}))
         machine.fire(self, trigger)
         if self.state == "closed":
             self._settle()
@@ -474,6 +480,11 @@ class Program:
         if self.id is None:
             raise InvalidInput("program has not been saved yet")
         return self.id
+
+
+def _standing_in(acting_for: str | None) -> dict[str, str]:
+    """Event data of a step taken by delegation: "decided by B acting for A"."""
+    return {"acting_for": acting_for} if acting_for else {}
 
 
 def _review_outcomes(definition: WorkflowDefinition) -> set[str]:

@@ -286,9 +286,9 @@ def demo(reset: bool) -> None:
 
 def _register_commands() -> None:
     from workflow.entrypoints.cli_program import program
-    from workflow.entrypoints.cli_tasks import inbox, task, waiting
+    from workflow.entrypoints.cli_tasks import delegate, inbox, task, waiting
 
-    for command in (program, inbox, task, waiting):
+    for command in (program, inbox, task, waiting, delegate):
         cli.add_command(command)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import click
 
 from workflow.adapters import queues
@@ -9,6 +11,7 @@ from workflow.domain import commands as c
 from workflow.domain.money import format_krw
 from workflow.entrypoints.cli import Context, json_option, pass_ctx
 from workflow.entrypoints.output import emit_json, table
+from workflow.entrypoints.params import DATE
 from workflow.service_layer.bulk import BULK_ACTIONS, bulk
 
 
@@ -103,3 +106,27 @@ def waiting(ctx: Context, as_json: bool) -> None:
                        r["business_days_waiting"], r["sla_days"]) for r in rows],
                      ["program", "state", "waiting on", "business days", "sla"])
                if rows else "nothing waiting")
+
+
+@click.group()
+def delegate() -> None:
+    """Name a colleague who acts for you while you are away (대결)."""
+
+
+@delegate.command("set")
+@click.option("--to", "to", required=True, metavar="EMAIL")
+@click.option("--from", "starts_on", required=True, type=DATE)
+@click.option("--until", "ends_on", required=True, type=DATE)
+@pass_ctx
+def delegate_set(ctx: Context, to: str, starts_on: date, ends_on: date) -> None:
+    """Route your queues to EMAIL from one day to another (both included)."""
+    ctx.handle(c.SetDelegation(actor=ctx.actor, to=to, starts_on=starts_on, ends_on=ends_on))
+    click.echo(f"{to} acts for you from {starts_on} until {ends_on}")
+
+
+@delegate.command("clear")
+@pass_ctx
+def delegate_clear(ctx: Context) -> None:
+    """End your delegation now."""
+    ctx.handle(c.ClearDelegation(actor=ctx.actor))
+    click.echo("delegation cleared")

@@ -15,8 +15,10 @@ from typing import Any
 
 from workflow.domain import commands as c
 from workflow.domain import events as ev
-from workflow.domain.calendar import add_business_days
+from workflow.domain.calendar import add_business_days, seoul_date
 from workflow.domain.definition import DEFAULT_WORKFLOW, ROLES
+from workflow.domain.delegation import Delegation
+from workflow.domain.delegation import check_new as check_new_delegation
 from workflow.domain.errors import Conflict, InvalidInput, NotFound, NotPermitted
 from workflow.domain.events import Event, envelope_stream, program_stream
 from workflow.domain.machine import WorkflowMachine
@@ -101,9 +103,13 @@ def _sync_tasks(uow: UnitOfWork, program: Program, before: tuple[str, tuple[str,
             uow.tasks.complete(program.id, spec, actor, uow.now)
         else:
             uow.tasks.cancel(program.id, spec, actor, uow.now)
+    if old - new:
+        uow.reminders.void_closed(program.id)
     sla = {spec: definition.states[program.state].sla_days or 0 for spec in new - old}
     uow.tasks.open(program.id, {spec: add_business_days(uow.now, days)
                                 for spec, days in sla.items()}, uow.now)
+    if new - old:
+        uow.reminders.schedule(program.id, definition.reminders, uow.now)
 
 
 # -- operator commands --
@@ -201,29 +207,56 @@ def withdraw_program(cmd: c.WithdrawProgram, uow: UnitOfWork) -> int:
 def decide_review(cmd: c.DecideReview, uow: UnitOfWork) -> int:
     user, program = acting_user_and_program(uow, cmd, cmd.program_id)
     machine = _machine(uow, program)
-    party_spec = machine.definition.party(user.org)
-    party = ensure_may_decide(user, program, party_spec.role if party_spec else "approver")
-    program.decide(machine, party, cmd.decision, user.email, cmd.comment)
-    return save_program(uow, program, user.email, user.org)
+
+    def check(member: User) -> str:
+        party_spec = machine.definition.party(member.org)
+        return ensure_may_decide(member, program, party_spec.role if party_spec else "approver")
+
+    party, acting_for = _acting(uow, user, program, check, "decide on")
+    program.decide(machine, party, cmd.decision, user.email, cmd.comment, acting_for)
+    return save_program(uow, program, user.email, party)
+
+
+def _acting(uow: UnitOfWork, user: User, program: Program, check: Callable[[User], str],
+            action: str) -> tuple[str, str | None]:
+    """The party the user acts for, and whom they act for if it is by delegation (대결).
+
+    The user's own rights come first; only when they fall short are the people whose
+    work routes to them today tried. Separation of duties binds both: the delegate may
+    not act on their own program, nor the delegator on theirs.
+    """
+    try:
+        return check(user), None
+    except NotPermitted as refused:
+        for delegator in uow.directory.delegators_of(user.email, seoul_date(uow.now)):
+            try:
+                party = check(delegator)
+            except NotPermitted:
+                continue
+            ensure_not_own_program(user, program, action)
+            return party, delegator.email
+        raise refused
 
 
 # -- budget officers --
 
 def commit_funds(cmd: c.CommitFunds, uow: UnitOfWork) -> int:
     user, program = acting_user_and_program(uow, cmd, cmd.program_id)
-    party = ensure_acts_for_party(user, program, "budget_officer", sorted(program.content.requests),
-                                  "commit funds to", "funding")
-    amount: int = program.commit(_machine(uow, program), party, user.email)
-    save_program(uow, program, user.email, user.org)
+    party, acting_for = _acting(uow, user, program, lambda member: ensure_acts_for_party(
+        member, program, "budget_officer", sorted(program.content.requests),
+        "commit funds to", "funding"), "commit funds to")
+    amount: int = program.commit(_machine(uow, program), party, user.email, acting_for)
+    save_program(uow, program, user.email, party)
     return amount
 
 
 def disburse_funds(cmd: c.DisburseFunds, uow: UnitOfWork) -> int:
     user, program = acting_user_and_program(uow, cmd, cmd.program_id)
-    party = ensure_acts_for_party(user, program, "budget_officer", sorted(program.content.requests),
-                                  "disburse funds to", "funding")
+    party, _ = _acting(uow, user, program, lambda member: ensure_acts_for_party(
+        member, program, "budget_officer", sorted(program.content.requests),
+        "disburse funds to", "funding"), "disburse funds to")
     tranche: int = program.disburse(party, cmd.amount, cmd.memo)
-    save_program(uow, program, user.email, user.org)
+    save_program(uow, program, user.email, party)
     return tranche
 
 
@@ -247,10 +280,11 @@ def submit_report(cmd: c.SubmitReport, uow: UnitOfWork) -> int:
 def evaluate_report(cmd: c.EvaluateReport, uow: UnitOfWork) -> int:
     user, program = acting_user_and_program(uow, cmd, cmd.program_id)
     machine = _machine(uow, program)
-    party = ensure_acts_for_party(user, program, "evaluator", program.parties, "evaluate",
-                                  "evaluating")
-    program.evaluate(machine, party, cmd.verdict, user.email, cmd.score, cmd.comment)
-    return save_program(uow, program, user.email, user.org)
+    party, acting_for = _acting(uow, user, program, lambda member: ensure_acts_for_party(
+        member, program, "evaluator", program.parties, "evaluate", "evaluating"), "evaluate")
+    program.evaluate(machine, party, cmd.verdict, user.email, cmd.score, cmd.comment,
+                     acting_for)
+    return save_program(uow, program, user.email, party)
 
 
 # -- admins --
@@ -267,9 +301,14 @@ def cancel_program(cmd: c.CancelProgram, uow: UnitOfWork) -> int:
 def claim_task(cmd: c.ClaimTask, uow: UnitOfWork) -> int:
     user = acting_user(uow, cmd)
     task = uow.tasks.get(cmd.task_id)
-    ensure_in_queue(user, task["queue_org"], task["queue_role"], cmd.task_id)
     program = uow.programs.get(task["program_id"], lock=True)
-    ensure_not_own_program(user, program, f"take task {cmd.task_id} of")
+
+    def check(member: User) -> str:
+        ensure_in_queue(member, task["queue_org"], task["queue_role"], cmd.task_id)
+        ensure_not_own_program(member, program, f"take task {cmd.task_id} of")
+        return member.org
+
+    _acting(uow, user, program, check, f"take task {cmd.task_id} of")
     if not uow.tasks.claim(cmd.task_id, user.email):
         raise Conflict(_taken(uow.tasks.get(cmd.task_id)), task=cmd.task_id)
     return _task_event(uow, task, ev.TASK_CLAIMED, user.email, {"by": user.email})
@@ -312,6 +351,31 @@ def _task_event(uow: UnitOfWork, task: dict[str, Any], event_type: str, actor: s
         f"{task['queue_role']}", **data})], actor, uow.now)
     task_id: int = task["id"]
     return task_id
+
+
+# -- delegation --
+
+def set_delegation(cmd: c.SetDelegation, uow: UnitOfWork) -> None:
+    user = acting_user(uow, cmd)
+    delegate = uow.directory.user(cmd.to)
+    if delegate.org != user.org:
+        raise NotPermitted(f"{user.email} may only delegate to a colleague of {user.org}; "
+                           f"{delegate.email} belongs to {delegate.org}", user=user.email)
+    new = Delegation(user.email, delegate.email, cmd.starts_on, cmd.ends_on)
+    check_new_delegation(new, uow.directory.delegations())
+    uow.directory.add_delegation(new, uow.now)
+    uow.events.append(DIRECTORY_STREAM, [Event(ev.DELEGATION_SET, {
+        "delegator": user.email, "delegate": delegate.email,
+        "from": cmd.starts_on.isoformat(), "until": cmd.ends_on.isoformat()})],
+        user.email, uow.now)
+
+
+def clear_delegation(cmd: c.ClearDelegation, uow: UnitOfWork) -> None:
+    user = acting_user(uow, cmd)
+    if not uow.directory.clear_delegation(user.email, uow.now):
+        raise NotFound(f"{user.email} has no delegation to clear")
+    uow.events.append(DIRECTORY_STREAM, [Event(ev.DELEGATION_CLEARED, {
+        "delegator": user.email})], user.email, uow.now)
 
 
 # -- the scheduled worker --
@@ -405,6 +469,8 @@ HANDLERS: dict[type[c.Command], Callable[[Any, UnitOfWork], Any]] = {
     c.ClaimTask: claim_task,
     c.ReleaseTask: release_task,
     c.ReassignTask: reassign_task,
+    c.SetDelegation: set_delegation,
+    c.ClearDelegation: clear_delegation,
 }
 
 # Outbox task name -> the command a worker carries out for it.

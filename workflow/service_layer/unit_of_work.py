@@ -21,6 +21,8 @@ class UnitOfWork(Protocol):
     outbox: Any
     schedule: Any
     tasks: Any
+    reminders: Any
+    notifications: Any
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(self, *exc: object) -> None: ...

@@ -1,0 +1,158 @@
+"""Reminder rows and in-app notifications (issue 4 §3).
+
+Exactly once per (task, rung): a row is taken by a conditional UPDATE (``status =
+'pending'``) in the same transaction that writes the person's message, so two sweeps
+racing over it, a re-run, or a worker killed mid-sweep (the transaction rolls back)
+never send it twice. Locks are taken in one global order -- reminder rows by id, then
+each person's message and audit stream by email -- so racing sweeps wait, never deadlock.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, exists, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from workflow.adapters.orm import notifications, program_requests, programs, reminders, tasks
+from workflow.domain.errors import NotFound
+from workflow.domain.reminders import ReminderLadder, rungs_for
+from workflow.domain.tasks import LIVE
+
+_r, _t, _n = reminders.c, tasks.c, notifications.c
+
+
+class ReminderStore:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def schedule(self, program_id: int, ladder: ReminderLadder | None, now: datetime) -> int:
+        """Rows for the program's live tasks that have none yet (the ones just opened)."""
+        if ladder is None:
+            return 0
+        fresh = self.conn.execute(
+            select(_t.id, _t.due_at, _t.created_at)
+            .where(_t.program_id == program_id, _t.state.in_(LIVE),
+                   ~exists().where(_r.task_id == _t.id))).all()
+        rows = [{"task_id": t.id, "rung": rung, "due_at": at, "status": "pending",
+                 "created_at": now}
+                for t in fresh
+                for rung, at in rungs_for(ladder, _utc(t.due_at), _utc(t.created_at)).items()]
+        if rows:
+            self.conn.execute(insert(reminders), rows)
+        return len(rows)
+
+    def void_closed(self, program_id: int) -> int:
+        """Pending rows of the program's closed tasks will never be sent."""
+        closed = select(_t.id).where(_t.program_id == program_id, _t.state.not_in(LIVE))
+        return self.conn.execute(update(reminders).where(
+            _r.status == "pending", _r.task_id.in_(closed)).values(status="void")).rowcount
+
+    def void_stale(self, now: datetime) -> int:
+        """Due rows whose task closed without passing through the workflow (a safety net)."""
+        closed = select(_t.id).where(_t.state.not_in(LIVE))
+        return self.conn.execute(update(reminders).where(
+            _r.status == "pending", _r.due_at <= now, _r.task_id.in_(closed))
+            .values(status="void")).rowcount
+
+    def due(self, now: datetime, limit: int) -> list[dict[str, Any]]:
+        """Pending rows due at ``now`` of live tasks, by id, with what a message needs."""
+        amount = program_requests.c.amount
+        query = (
+            select(_r.id, _r.rung, _r.due_at, _t.id.label("task_id"), _t.program_id, _t.kind,
+                   _t.party, _t.queue_org, _t.queue_role, _t.claimed_by,
+                   _t.due_at.label("task_due"), programs.c.title, programs.c.workflow_key,
+                   programs.c.workflow_version, amount)
+            .select_from(reminders.join(tasks, _t.id == _r.task_id)
+                         .join(programs, programs.c.id == _t.program_id)
+                         .outerjoin(program_requests,
+                                    and_(program_requests.c.program_id == _t.program_id,
+                                         program_requests.c.party == _t.party)))
+            .where(_r.status == "pending", _r.due_at <= now, _t.state.in_(LIVE))
+            .order_by(_r.id).limit(limit))
+        result = []
+        for row in self.conn.execute(query):
+            item = dict(row._mapping)
+            item["due_at"], item["task_due"] = _utc(item["due_at"]), _utc(item["task_due"])
+            result.append(item)
+        return result
+
+    def take(self, reminder_id: int, recipients: Sequence[str], now: datetime) -> bool:
+        """Mark one row sent; False if another sweep (or a closing task) got there first."""
+        return self.conn.execute(
+            update(reminders).where(_r.id == reminder_id, _r.status == "pending")
+            .values(status="sent", sent_at=now, recipients=json.dumps(list(recipients)))
+        ).rowcount == 1
+
+    def add(self, task_id: int, rung: str, due_at: datetime, now: datetime) -> None:
+        """A later rung (the next overdue reminder); nothing if it exists already."""
+        self.conn.execute(_insert_ignore(self.conn, reminders, ["task_id", "rung"]).values(
+            task_id=task_id, rung=rung, due_at=due_at, status="pending", created_at=now))
+
+    def of_task(self, task_id: int) -> list[dict[str, Any]]:
+        rows = self.conn.execute(select(reminders).where(_r.task_id == task_id)
+                                 .order_by(_r.due_at, _r.id))
+        return [dict(r._mapping) for r in rows]
+
+    def last_sent(self, program_id: int) -> datetime | None:
+        """When the program's tasks were last reminded (the "waiting on whom" board)."""
+        value = self.conn.execute(
+            select(_r.sent_at).join(tasks, _t.id == _r.task_id)
+            .where(_t.program_id == program_id, _r.status == "sent")
+            .order_by(_r.sent_at.desc()).limit(1)).scalar()
+        return _utc(value) if value is not None else None
+
+
+class NotificationStore:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def lock_or_create(self, email: str, kind: str, day: date,
+                       now: datetime) -> tuple[int, list[dict[str, Any]]]:
+        """The person's message of ``kind`` for ``day``, locked: (id, its items so far)."""
+        self.conn.execute(_insert_ignore(self.conn, notifications,
+                                         ["user_email", "kind", "day"]).values(
+            user_email=email, kind=kind, day=day, subject="", body="", items="[]",
+            created_at=now, updated_at=now))
+        row = self.conn.execute(
+            select(_n.id, _n.items).where(_n.user_email == email, _n.kind == kind,
+                                          _n.day == day).with_for_update()).one()
+        return int(row.id), list(json.loads(row.items))
+
+    def write(self, notification_id: int, subject: str, body: str,
+              items: list[dict[str, Any]], now: datetime) -> None:
+        """New content is unread again."""
+        self.conn.execute(update(notifications).where(_n.id == notification_id).values(
+            subject=subject, body=body, items=json.dumps(items, ensure_ascii=False),
+            updated_at=now, read_at=None))
+
+    def of_user(self, email: str, unread_only: bool = False) -> list[dict[str, Any]]:
+        query = select(notifications).where(_n.user_email == email)
+        if unread_only:
+            query = query.where(_n.read_at.is_(None))
+        rows = self.conn.execute(query.order_by(_n.day.desc(), _n.id.desc()))
+        return [{"id": r.id, "kind": r.kind, "day": r.day.isoformat(), "subject": r.subject,
+                 "body": r.body, "created_at": _utc(r.created_at).isoformat(),
+                 "updated_at": _utc(r.updated_at).isoformat(), "read": r.read_at is not None}
+                for r in rows]
+
+    def mark_read(self, notification_id: int, email: str, now: datetime) -> bool:
+        """False if it was read already; NotFound unless it is ``email``'s."""
+        owner = self.conn.execute(select(_n.user_email).where(_n.id == notification_id)).scalar()
+        if owner != email:
+            raise NotFound(f"no message {notification_id} for {email}", id=notification_id)
+        return self.conn.execute(update(notifications).where(
+            _n.id == notification_id, _n.read_at.is_(None)).values(read_at=now)).rowcount == 1
+
+
+def _insert_ignore(conn: Connection, table: Any, keys: list[str]) -> Any:
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing(index_elements=keys)
+
+
+def _utc(value: datetime) -> datetime:
+    """SQLite keeps no time zone; the clock writes UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value

@@ -1,0 +1,206 @@
+"""Reminders and escalation (issue 4 §3): the ladder is data, its moments are rows.
+
+A workflow definition may carry a ladder, in business days of the Seoul calendar::
+
+    reminders: {before_due_days: 1, on_due: true, overdue_every_days: 2,
+                escalate_after_days: 5}
+
+Each task it opens gets one row per *rung* (``before``, ``due``, ``overdue:N``,
+``escalate``), due at 08:00 Seoul of the rung's day:
+
+- ``before``: ``before_due_days`` business days before the due day (skipped when that
+  day is not after the day the task was opened -- the person has just been given it);
+- ``due``: the due day itself (``on_due: true``);
+- ``overdue:N``: the N-th business day after the due day, N = every, 2*every, ... --
+  only the next one exists at a time: sending one creates the next (rows stay finite);
+- ``escalate``: ``escalate_after_days`` business days after the due day, to the
+  supervisors of the task's queue organization, once.
+
+Nothing goes out during quiet hours (22:00-08:00 Seoul); what falls due waits for the
+morning. Everything one person is due to get on one Seoul day goes out as one message
+per kind (a reminder digest; an escalation digest for supervisors).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from workflow.domain.calendar import SEOUL, business_days_between, seoul_date, shift_business_days
+from workflow.domain.money import format_krw
+
+BEFORE, DUE, ESCALATE, OVERDUE = "before", "due", "escalate", "overdue"
+QUIET_FROM, QUIET_UNTIL = time(22, 0), time(8, 0)  # Seoul
+SEND_AT = QUIET_UNTIL  # a rung's moment on its day: the first minute outside quiet hours
+DIGEST, ESCALATION = "reminder_digest", "escalation"
+LADDER_KEYS = ("before_due_days", "on_due", "overdue_every_days", "escalate_after_days")
+
+
+@dataclass(frozen=True)
+class ReminderLadder:
+    """Business days; 0 / False / None switches a rung off."""
+
+    before_due_days: int = 0
+    on_due: bool = False
+    overdue_every_days: int = 0
+    escalate_after_days: int = 0
+
+
+def parse_ladder(raw: Any, problems: list[str]) -> ReminderLadder | None:
+    """The ``reminders`` mapping of a definition; problems are appended, named."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        problems.append("reminders: must be a mapping of " + ", ".join(LADDER_KEYS))
+        return None
+    for key in sorted(set(raw) - set(LADDER_KEYS)):
+        problems.append(f"reminders: unknown setting {key!r} (known: {', '.join(LADDER_KEYS)})")
+    values: dict[str, Any] = {}
+    for key in ("before_due_days", "overdue_every_days", "escalate_after_days"):
+        value = raw.get(key, 0)
+        if value is None:
+            value = 0
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 250:
+            problems.append(f"reminders: {key} must be a whole number of business days "
+                            f"from 0 to 250 (0: off), got {value!r}")
+            value = 0
+        values[key] = value
+    on_due = raw.get("on_due", False)
+    if not isinstance(on_due, bool):
+        problems.append(f"reminders: on_due must be true or false, got {on_due!r}")
+        on_due = False
+    ladder = ReminderLadder(values["before_due_days"], on_due, values["overdue_every_days"],
+                            values["escalate_after_days"])
+    if ladder == ReminderLadder() and not problems:
+        problems.append("reminders: every rung is off; remove the section instead")
+    return ladder
+
+
+def is_quiet(now: datetime) -> bool:
+    """22:00-08:00 Seoul: nothing is sent."""
+    clock = now.astimezone(SEOUL).time()
+    return clock >= QUIET_FROM or clock < QUIET_UNTIL
+
+
+def next_send_time(now: datetime) -> datetime:
+    """``now`` outside quiet hours; else the coming 08:00 Seoul."""
+    if not is_quiet(now):
+        return now
+    local = now.astimezone(SEOUL)
+    day = local.date() if local.time() < QUIET_UNTIL else date.fromordinal(
+        local.date().toordinal() + 1)
+    return send_moment(day)
+
+
+def send_moment(day: date) -> datetime:
+    """08:00 Seoul on ``day`` as UTC: the moment a rung of that day falls due."""
+    return datetime.combine(day, SEND_AT, tzinfo=SEOUL).astimezone(UTC)
+
+
+def overdue_rung(n: int) -> str:
+    return f"{OVERDUE}:{n}"
+
+
+def rungs_for(ladder: ReminderLadder, due_at: datetime,
+              opened_at: datetime) -> dict[str, datetime]:
+    """The rows a task opened at ``opened_at`` and due at ``due_at`` starts with."""
+    due_day, opened_day = seoul_date(due_at), seoul_date(opened_at)
+    rungs: dict[str, datetime] = {}
+    if ladder.before_due_days:
+        day = shift_business_days(due_day, -ladder.before_due_days)
+        if day > opened_day:
+            rungs[BEFORE] = send_moment(day)
+    if ladder.on_due:
+        rungs[DUE] = send_moment(due_day)
+    if ladder.overdue_every_days:
+        n = ladder.overdue_every_days
+        rungs[overdue_rung(n)] = send_moment(shift_business_days(due_day, n))
+    if ladder.escalate_after_days:
+        rungs[ESCALATE] = send_moment(shift_business_days(due_day, ladder.escalate_after_days))
+    return rungs
+
+
+def next_overdue(ladder: ReminderLadder, due_at: datetime,
+                 now: datetime) -> tuple[str, datetime] | None:
+    """After an overdue reminder at ``now``: the next multiple of the interval still ahead.
+
+    A sweep that comes late (the clock jumped) skips the multiples already past: one
+    reminder now, the next one on its own day.
+    """
+    every = ladder.overdue_every_days
+    if not every:
+        return None
+    late = max(business_days_between(due_at, now), 0)
+    n = (late // every + 1) * every
+    return overdue_rung(n), send_moment(shift_business_days(seoul_date(due_at), n))
+
+
+def days_late(due_at: datetime, now: datetime) -> int:
+    """Business days past due (0 if not yet overdue)."""
+    return max(business_days_between(due_at, now), 0) if now > due_at else 0
+
+
+# -- the messages people read: Korean by default, English for locale ``en`` --
+
+_KIND_KO = {"submit": "제출", "review": "검토", "revise": "보완", "commit_funds": "예산 확정",
+            "submit_evaluation": "평가 보고서 제출", "evaluate": "평가"}
+
+
+def item_line(item: dict[str, Any], locale: str) -> str:
+    """One task of a digest: ``item`` as the sweep records it (see ReminderItem keys)."""
+    program = f"#{item['program']} {item['title']}"
+    amount = f" ({format_krw(item['amount'])})" if item.get("amount") else ""
+    due = item["due"]
+    late, left = item["late"], item["left"]
+    if locale == "en":
+        kind = item["kind"].replace("_", " ")
+        if late:
+            when = f"overdue {late} business day{'s' if late != 1 else ''} (due {due})"
+        elif left == 0:
+            when = f"due today ({due})"
+        else:
+            when = f"due {due}"
+        extra = ""
+        if item.get("escalated"):
+            holder = item.get("claimed_by") or f"queue {item['queue']}"
+            extra = f" -- escalated, waiting on {holder}"
+        return f"- task {item['task']}: {kind} of {program}{amount}, {when}{extra}"
+    kind = _KIND_KO.get(item["kind"], item["kind"])
+    if late:
+        when = f"마감 {late}영업일 경과 (마감일 {due})"
+    elif left == 0:
+        when = f"오늘 마감 ({due})"
+    else:
+        when = f"마감일 {due}"
+    extra = ""
+    if item.get("escalated"):
+        holder = item.get("claimed_by") or f"{item['queue']} 대기열"
+        extra = f" -- 상위 보고: {holder} 처리 대기"
+    return f"- 업무 {item['task']}: {program}{amount} {kind}, {when}{extra}"
+
+
+def render(kind: str, day: date, items: list[dict[str, Any]],
+           locale: str) -> tuple[str, str]:
+    """(subject, body) of one person's message of ``kind`` for Seoul day ``day``."""
+    count = len(items)
+    if locale == "en":
+        if kind == ESCALATION:
+            subject = f"[jointflow] {count} overdue task{'s' if count != 1 else ''} escalated " \
+                      f"to you ({day.isoformat()})"
+            intro = "These tasks in your organization are past their escalation point:"
+        else:
+            subject = f"[jointflow] {count} task{'s' if count != 1 else ''} need your " \
+                      f"attention ({day.isoformat()})"
+            intro = "Reminder of your tasks:"
+        outro = "Open them with: jointflow inbox"
+    else:
+        if kind == ESCALATION:
+            subject = f"[jointflow] 기한 초과 업무 {count}건 상위 보고 ({day.isoformat()})"
+            intro = "소속 기관의 다음 업무가 기한을 넘겨 상위 보고되었습니다:"
+        else:
+            subject = f"[jointflow] 처리할 업무 {count}건 알림 ({day.isoformat()})"
+            intro = "처리할 업무를 알려 드립니다:"
+        outro = "확인: jointflow inbox"
+    lines = [intro, *(item_line(i, locale) for i in items), "", outro]
+    return subject, "\n".join(lines)
