@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from workflow.adapters import views
+from workflow.adapters import queues, views
 from workflow.domain import commands as c
 from workflow.domain.calendar import SEOUL
 from workflow.entrypoints import demo_data as d
@@ -65,9 +65,16 @@ def play_year(bus: MessageBus, clock: Any, say: Say, ids: list[int]) -> None:
     say("\nFunding (each funder's budget officer commits its share):")
     year.on(2, 24)
     late, lapsing = ids[21], ids[20]  # both waited on the Office of Education
-    bus.handle(c.DecideReview(actor=d.APPROVERS["education_office"], program_id=late,
-                              decision="approve"))
-    year.log(late, "education_office: approve")
+    _show_inbox(year, d.APPROVERS["education_office"])
+    approver, deputy = d.APPROVERS["education_office"], d.DEPUTY
+    bus.handle(c.SetDelegation(actor=approver, to=deputy, starts_on=year.clock.today(),
+                               ends_on=year.clock.today() + timedelta(days=4)))
+    say(f"{clock.today()}  {approver} is on leave until "
+        f"{year.clock.today() + timedelta(days=4)}: {deputy} acts for them (대결)")
+    _show_inbox(year, deputy)
+    bus.handle(c.DecideReview(actor=deputy, program_id=late, decision="approve"))
+    year.log(late, f"education_office: approve by {deputy.split('@')[0]} for "
+                   f"{approver.split('@')[0]}")
     funded = _commit_all(year, year.in_state("approved"))
     say(f"{clock.today()}  {len(funded)} programs funded; #{lapsing} still waits on the "
         "Office of Education")
@@ -97,6 +104,16 @@ def play_year(bus: MessageBus, clock: Any, say: Say, ids: list[int]) -> None:
     say("\nEvaluation and settlement:")
     year.on(12, 18)
     _evaluate_all(year, year.in_state("evaluation_due"))
+
+
+def _show_inbox(year: Year, email: str) -> None:
+    rows = year.bus.query(lambda uow: queues.inbox(uow, uow.directory.user(email)))
+    year.say(f"{year.clock.today()}  inbox of {email}: {len(rows)} task(s)")
+    for r in rows[:3]:
+        year.say(f"              task {r['task']:<4} {r['kind']:<13} #{r['program']:<3} due "
+                 f"{r['due'][:10]}" + (f", overdue {r['overdue_days']} business day(s)"
+                                       if r["overdue_days"] else "")
+                 + (f", for {r['acting_for']}" if r["acting_for"] else ""))
 
 
 def _commit_all(year: Year, pids: list[int]) -> list[int]:
