@@ -177,7 +177,7 @@ def test_a_program_goes_from_draft_through_joint_review_to_approved(jf: Jointflo
 
     detail = jf.show(program_id)
     assert {"id", "state", "workflow", "parties", "requested", "holds"} <= set(detail)
-    assert detail["id"] == program_id and detail["workflow"] == "joint-program@3"
+    assert detail["id"] == program_id and detail["workflow"] == "joint-program@4"
     assert detail["title"] == "Munsan–Paju University linkage"
     assert detail["parties"] == {"city": "pending", "education_office": "pending"}
     assert detail["requested"] == {"city": 90_000_000, "education_office": 20_000_000}

@@ -67,7 +67,7 @@ def test_a_linkage_program_needs_the_approval_of_all_three_parties(
         actor=s.COORDINATOR, title="Munsan High × Gyeongin University AI lab", org="munsan-high",
         category="linkage", requests=requests, year=s.YEAR, workflow="linkage-program"))
     bus.handle(c.SubmitProgram(actor=s.COORDINATOR, program_id=program_id))
-    assert detail(bus, program_id)["workflow"] == "linkage-program@3"
+    assert detail(bus, program_id)["workflow"] == "linkage-program@4"
     assert detail(bus, program_id)["holds"] == requests
 
     s.decide(bus, program_id, s.CITY_APPROVER)

@@ -55,7 +55,7 @@ def transition(data: dict[str, Any], trigger: str) -> dict[str, Any]:
 def test_the_default_definition_is_valid_with_the_city_and_the_office_of_education() -> None:
     definition = parse_definition(raw(), "joint-program.yaml", GUARDS)
     assert definition.key == "joint-program"
-    assert definition.version == 3
+    assert definition.version == 4
     assert definition.hold_expiry_days == 120
     assert definition.states["in_review"].task == "review"
     assert definition.states["approved"].task == "commit_funds"

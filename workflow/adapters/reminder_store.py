@@ -118,9 +118,9 @@ class NotificationStore:
             user_email=email, kind=kind, day=day, subject="", body="", items="[]",
             created_at=now, updated_at=now))
         row = self.conn.execute(
-            select(_n.id, _n.items).where(_n.user_email == email, _n.kind == kind,
+            select(_n.id, _n["items"]).where(_n.user_email == email, _n.kind == kind,
                                           _n.day == day).with_for_update()).one()
-        return int(row.id), list(json.loads(row.items))
+        return int(row.id), list(json.loads(row[1]))
 
     def write(self, notification_id: int, subject: str, body: str,
               items: list[dict[str, Any]], now: datetime) -> None:

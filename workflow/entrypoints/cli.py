@@ -290,6 +290,10 @@ def _register_commands() -> None:
 
     for command in (program, inbox, task, waiting, delegate):
         cli.add_command(command)
+    from workflow.entrypoints.cli_reminders import notifications, reminders
+
+    cli.add_command(reminders)
+    cli.add_command(notifications)
 
 
 _register_commands()

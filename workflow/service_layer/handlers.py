@@ -199,7 +199,9 @@ def withdraw_program(cmd: c.WithdrawProgram, uow: UnitOfWork) -> int:
     ensure_coordinator_of(user, program, f"withdraw program {program.id}")
     program.withdraw(_machine(uow, program),
                      cmd.reason)
-    return save_program(uow, program, user.email, user.org)
+    # No task is done by withdrawing: every one still asked for is cancelled (a claim on
+    # the coordinator's own organization's review must not stop it).
+    return save_program(uow, program, user.email)
 
 
 # -- approvers --

@@ -15,6 +15,7 @@ from collections import Counter
 from workflow.domain import commands as c
 from workflow.domain.errors import WorkflowError
 from workflow.service_layer.messagebus import MessageBus
+from workflow.service_layer.reminders import send_due_reminders
 
 log = logging.getLogger(__name__)
 
@@ -35,4 +36,9 @@ def run_due_work(bus: MessageBus, batch: int = 200, passes: int = 10) -> Counter
             except WorkflowError as err:  # recorded as ActionRefused; the row stays due
                 log.warning("scheduled work %s refused: %s", work_id, err)
                 outcomes["refused"] += 1
+    # Then the reminders of open tasks (issue 4 §3). Their counts are logged, not
+    # returned: the outcome of a sweep stays the scheduled work it carried out.
+    sent = send_due_reminders(bus)
+    if sent:
+        log.info("reminders: %s", dict(sorted(sent.items())))
     return outcomes

@@ -1,0 +1,84 @@
+"""``jointflow reminders preview`` and ``notifications list|read``: the reminder digests."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import click
+
+from workflow.domain.calendar import SEOUL
+from workflow.entrypoints.cli import Context, json_option, pass_ctx
+from workflow.entrypoints.output import emit_json, table
+from workflow.service_layer.reminders import preview as preview_sweep
+
+
+def _actor(ctx: Context) -> str:
+    if not ctx.actor:
+        raise click.UsageError("give the acting user: --as EMAIL or JOINTFLOW_USER")
+    return ctx.actor
+
+
+@click.group()
+def reminders() -> None:
+    """Reminders and escalations of open tasks (sent by `jointflow tick` / beat)."""
+
+
+@reminders.command("preview")
+@json_option
+@pass_ctx
+def reminders_preview(ctx: Context, as_json: bool) -> None:
+    """What the next sweep would send, to whom, without sending anything."""
+    plan: dict[str, Any] = ctx.query(preview_sweep)
+    if as_json:
+        emit_json(plan)
+        return
+    if plan["quiet"]:
+        resumes = datetime.fromisoformat(plan["sends_at"]).astimezone(SEOUL)
+        click.echo(f"quiet hours (22:00-08:00 Seoul): nothing is sent before "
+                   f"{resumes:%Y-%m-%d %H:%M} Seoul")
+    if not plan["messages"]:
+        click.echo("no reminder due")
+        return
+    click.echo(table([(m["to"], m["kind"], len(m["tasks"]),
+                       ", ".join(f"{t['task']} ({'+'.join(t['rungs'])})" for t in m["tasks"]))
+                      for m in plan["messages"]], ["to", "kind", "tasks", "task (rungs)"]))
+    if plan["unaddressed"]:
+        click.echo(f"{plan['unaddressed']} due reminder(s) have nobody to go to "
+                   "(empty queue or no supervisor)")
+
+
+@click.group()
+def notifications() -> None:
+    """Your in-app messages (reminder digests, escalations)."""
+
+
+@notifications.command("list")
+@click.option("--unread", is_flag=True, help="Only messages not read yet.")
+@json_option
+@pass_ctx
+def notifications_list(ctx: Context, unread: bool, as_json: bool) -> None:
+    """Your messages, newest first."""
+    email = _actor(ctx)
+    rows: list[dict[str, Any]] = ctx.query(
+        lambda uow: uow.notifications.of_user(email, unread_only=unread))
+    if as_json:
+        emit_json([{k: r[k] for k in ("id", "kind", "subject", "body", "created_at", "read")}
+                   for r in rows])
+        return
+    if not rows:
+        click.echo("no messages")
+        return
+    for r in rows:
+        click.echo(f"[{r['id']}] {'  ' if r['read'] else '* '}{r['subject']}")
+        click.echo("    " + r["body"].replace("\n", "\n    "))
+
+
+@notifications.command("read")
+@click.argument("message_id", type=int, metavar="ID")
+@pass_ctx
+def notifications_read(ctx: Context, message_id: int) -> None:
+    """Mark one of your messages read."""
+    email = _actor(ctx)
+    ctx.query(lambda uow: uow.notifications.mark_read(message_id, email, uow.now))
+    click.echo(f"message {message_id} marked read")
