@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, exists, insert, select, update
+from sqlalchemy import Connection, and_, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from workflow.adapters.orm import notifications, program_requests, programs, reminders, tasks
@@ -29,18 +29,15 @@ class ReminderStore:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    def schedule(self, program_id: int, ladder: ReminderLadder | None, now: datetime) -> int:
-        """Rows for the program's live tasks that have none yet (the ones just opened)."""
+    def schedule(self, opened: list[tuple[int, datetime]], ladder: ReminderLadder | None,
+                 now: datetime) -> int:
+        """Rows for the rungs of tasks just opened (id, due), created at ``now``."""
         if ladder is None:
             return 0
-        fresh = self.conn.execute(
-            select(_t.id, _t.due_at, _t.created_at)
-            .where(_t.program_id == program_id, _t.state.in_(LIVE),
-                   ~exists().where(_r.task_id == _t.id))).all()
-        rows = [{"task_id": t.id, "rung": rung, "due_at": at, "status": "pending",
+        rows = [{"task_id": task_id, "rung": rung, "due_at": at, "status": "pending",
                  "created_at": now}
-                for t in fresh
-                for rung, at in rungs_for(ladder, _utc(t.due_at), _utc(t.created_at)).items()]
+                for task_id, due_at in opened
+                for rung, at in rungs_for(ladder, due_at, now).items()]
         if rows:
             self.conn.execute(insert(reminders), rows)
         return len(rows)

@@ -30,6 +30,7 @@ _NOW: BindParameter[datetime] = bindparam("b_now")
 _COMPLETE = (update(tasks)
              .where(*_LIVE_OF_SPEC, or_(_t.claimed_by.is_(None), _t.claimed_by == _BY))
              .values(state="completed", closed_at=_NOW, closed_by=_BY))
+_OPEN = insert(tasks).returning(_t.id, sort_by_parameter_order=True)
 _CLAIMANT = select(_t.claimed_by).where(*_LIVE_OF_SPEC, _t.state == CLAIMED)
 
 
@@ -37,12 +38,17 @@ class TaskStore:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    def open(self, program_id: int, due: dict[TaskSpec, datetime], now: datetime) -> None:
-        if due:
-            self.conn.execute(insert(tasks), [
-                {"program_id": program_id, "kind": spec.kind, "party": spec.party,
-                 "queue_org": spec.org, "queue_role": spec.role, "state": OPEN,
-                 "due_at": due_at, "created_at": now} for spec, due_at in sorted(due.items())])
+    def open(self, program_id: int, due: dict[TaskSpec, datetime],
+             now: datetime) -> list[tuple[int, datetime]]:
+        """Open the tasks; their (id, due) in one round trip, for their reminders."""
+        if not due:
+            return []
+        ordered = sorted(due.items())
+        ids = self.conn.scalars(_OPEN, [
+            {"program_id": program_id, "kind": spec.kind, "party": spec.party,
+             "queue_org": spec.org, "queue_role": spec.role, "state": OPEN,
+             "due_at": due_at, "created_at": now} for spec, due_at in ordered]).all()
+        return [(int(task_id), due_at) for task_id, (_, due_at) in zip(ids, ordered, strict=True)]
 
     def complete(self, program_id: int, spec: TaskSpec, by: str, now: datetime) -> None:
         """Close the task the actor's own queue finished; refused if someone else claimed it."""

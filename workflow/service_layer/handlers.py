@@ -106,10 +106,9 @@ def _sync_tasks(uow: UnitOfWork, program: Program, before: tuple[str, tuple[str,
     if old - new:
         uow.reminders.void_closed(program.id)
     sla = {spec: definition.states[program.state].sla_days or 0 for spec in new - old}
-    uow.tasks.open(program.id, {spec: add_business_days(uow.now, days)
-                                for spec, days in sla.items()}, uow.now)
-    if new - old:
-        uow.reminders.schedule(program.id, definition.reminders, uow.now)
+    opened = uow.tasks.open(program.id, {spec: add_business_days(uow.now, days)
+                                         for spec, days in sla.items()}, uow.now)
+    uow.reminders.schedule(opened, definition.reminders, uow.now)
 
 
 # -- operator commands --

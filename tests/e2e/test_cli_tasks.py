@@ -1,0 +1,111 @@
+"""People's queues from the command line: real subprocesses on the embedded default.
+
+The Paju setting and two programs in review are made in-process (through the real bus,
+on a clock set to the days they entered review) into one SQLite file; the commands
+under test then run as subprocesses with ``JOINTFLOW_NOW`` on 8 October 2026: the
+approver's inbox (table and JSON, earliest due first, one review overdue past Hangul
+Day), a claim, another approver's decision refused while the task is claimed (exit 1,
+one line, nothing changed), a supervisor's reassignment that lets that approver decide,
+and the "waiting on whom" board as JSON.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+
+import pytest
+
+from tests import support as s
+from tests.conftest import make_settings
+from tests.e2e.test_cli import CITY_APPROVER, COORD, OE_APPROVER, Jointflow, call
+from workflow.adapters.database import engine_for, upgrade
+from workflow.bootstrap import bootstrap
+from workflow.domain import commands as c
+from workflow.domain.calendar import SEOUL
+
+DEPUTY = "deputy@paju.go.kr"
+CITY_SUPERVISOR = "chief@paju.go.kr"
+NOW = "2026-10-08T10:00"  # Thursday, Seoul time
+CITY_LEFT = 1_930_000_000 - 2 * 80_000_000
+OE_LEFT = 530_000_000 - 2 * 20_000_000
+
+
+def seoul(*args: int) -> datetime:
+    return datetime(*args, tzinfo=SEOUL).astimezone(UTC)  # type: ignore[misc]
+
+
+@pytest.fixture(scope="module")
+def setting(tmp_path_factory: pytest.TempPathFactory) -> tuple[Jointflow, list[int]]:
+    """Program 1 entered review on Friday 18 September (due 7 October), program 2 on
+    Wednesday 23 September (due 13 October)."""
+    folder = tmp_path_factory.mktemp("cli-tasks")
+    url = f"sqlite:///{folder / 'jointflow.db'}"
+    upgrade(engine_for(url))
+    now = [seoul(2026, 9, 18, 10, 0)]
+    bus = bootstrap(make_settings(url), clock=lambda: now[0])
+    s.seed(bus)
+    for email, roles in [(DEPUTY, ("approver",)), (CITY_SUPERVISOR, ("supervisor",))]:
+        bus.handle(c.AddUser(actor=None, email=email, name=email.split("@")[0], org="city",
+                             roles=roles))
+    programs = [s.submitted(bus)]
+    now[0] = seoul(2026, 9, 23, 9, 0)
+    programs.append(s.submitted(bus))
+    engine_for(url).dispose()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JOINTFLOW_")}
+    env.update({"JOINTFLOW_DATABASE_URL": url, "JOINTFLOW_NOW": NOW,
+                "XDG_DATA_HOME": str(folder / "xdg")})
+    return Jointflow(env), programs
+
+
+def test_inbox_claim_a_blocked_decision_reassignment_and_the_waiting_board(
+        setting: tuple[Jointflow, list[int]]) -> None:
+    jf, (early, late) = setting
+    table, listed, office = jf.many(call("inbox", as_=CITY_APPROVER),
+                                    call("inbox", "--json", as_=CITY_APPROVER),
+                                    call("inbox", "--json", as_=OE_APPROVER))
+    assert [(r["program"], r["remaining_if_approved"]) for r in office.json] == [
+        (early, OE_LEFT), (late, OE_LEFT)]
+    rows = listed.json
+    assert [(r["program"], r["kind"], r["party"], r["due"], r["overdue_days"], r["claimed_by"],
+             r["remaining_if_approved"]) for r in rows] == [
+        (early, "review", "city", "2026-10-07T14:59:59.999999+00:00", 1, None, CITY_LEFT),
+        (late, "review", "city", "2026-10-13T14:59:59.999999+00:00", 0, None, CITY_LEFT)]
+    lines = table.out.splitlines()
+    assert lines[0].split() == ["task", "due", "overdue", "kind", "program", "party", "claimed",
+                                "by", "remaining", "if", "approved", "title"]
+    assert lines[2].split()[:6] == [str(rows[0]["task"]), "2026-10-07", "1", "review",
+                                    str(early), "city"]
+    assert f"{CITY_LEFT:,}원" in lines[2] and "High school–university linkage" in lines[2]
+    assert lines[3].split()[:5] == [str(rows[1]["task"]), "2026-10-13", "review", str(late),
+                                    "city"]
+    assert len(lines) == 4
+
+    task = rows[0]["task"]
+    assert jf("task", "claim", str(task), as_=CITY_APPROVER).out.strip() == (
+        f"task {task} claimed")
+    blocked, show_before = jf.many(
+        call("program", "decide", str(early), "approve", as_=DEPUTY, code=1),
+        call("program", "show", str(early), "--json"))
+    assert blocked.error_line == (f"jointflow: {DEPUTY} may not act on program {early}: its "
+                                  f"review task for city is claimed by {CITY_APPROVER}")
+    assert blocked.out == ""
+    assert show_before.json["parties"] == {"city": "pending", "education_office": "pending"}
+
+    assert jf("task", "reassign", str(task), "--to", DEPUTY, as_=CITY_SUPERVISOR
+              ).out.strip() == f"task {task} reassigned to {DEPUTY}"
+    decided, refused_claim = jf.many(
+        call("program", "decide", str(early), "approve", "--json", as_=DEPUTY),
+        call("task", "claim", str(rows[1]["task"]), as_=OE_APPROVER, code=1))
+    assert decided.json["parties"] == {"city": "approved", "education_office": "pending"}
+    assert refused_claim.error_line == (
+        f"jointflow: {OE_APPROVER} may not take task {rows[1]['task']}: it sits in the "
+        "approver queue of city")
+
+    board, coordinator = jf.many(call("waiting", "--json"), call("inbox", "--json", as_=COORD))
+    assert board.json == [
+        {"program": early, "state": "in_review", "waiting_on": ["education_office"],
+         "business_days_waiting": 11, "sla_days": 10, "last_reminder": None},
+        {"program": late, "state": "in_review", "waiting_on": ["city", "education_office"],
+         "business_days_waiting": 8, "sla_days": 10, "last_reminder": None}]
+    assert coordinator.json == []
