@@ -75,6 +75,7 @@ from workflow.bootstrap import bootstrap  # noqa: E402
 from workflow.domain import commands as c  # noqa: E402
 from workflow.domain.audit import GENESIS, canonical_json, event_hash  # noqa: E402
 from workflow.domain.calendar import add_business_days  # noqa: E402
+from workflow.domain.reminders import ReminderLadder, rungs_for  # noqa: E402
 from workflow.service_layer.messagebus import MessageBus  # noqa: E402
 
 PG_ADMIN_URL = os.environ.get("JOINTFLOW_BENCH_PG_ADMIN_URL") or os.environ.get(
@@ -89,8 +90,11 @@ YEAR = 2026
 REQUESTS = {"city": 80_000_000, "education_office": 20_000_000}
 ENVELOPE = 9_000_000_000_000  # room for well over 100,000 programs' holds
 TITLE, CATEGORY, ORG = "High school–university linkage", "linkage", "munsan-high"
-WORKFLOW = ("joint-program", 3)
-HOLD_EXPIRY = timedelta(days=120)  # joint-program@3: hold_expiry_days
+WORKFLOW = ("joint-program", 4)
+# joint-program@4's reminder ladder (business days)
+LADDER = ReminderLadder(before_due_days=1, on_due=True, overdue_every_days=2,
+                        escalate_after_days=5)
+HOLD_EXPIRY = timedelta(days=120)  # joint-program@4: hold_expiry_days
 PLACE_HOLDS = "jointflow.place_holds"
 
 ACTIONS = ("create", "submit", "hold", "decide_city", "decide_education_office")
@@ -254,23 +258,33 @@ class Baseline:
 
     def _open_tasks(self, program_id: int, kind: str, queues: list[tuple[str, str | None, str]],
                     sla_days: int, now: datetime) -> None:
-        """(queue org, party, role) per task, due after ``sla_days`` business days."""
+        """(queue org, party, role) per task, due after ``sla_days`` business days, each
+        with the reminder rows of the definition's ladder."""
         due = add_business_days(now, sla_days)
         values = ", ".join(["(%s, %s, %s, %s, %s, 'open', %s, %s)"] * len(queues))
-        self.conn.execute(
+        task_ids = [r[0] for r in self.conn.execute(
             "INSERT INTO tasks (program_id, kind, party, queue_org, queue_role, state, due_at, "
-            f"created_at) VALUES {values}",
+            f"created_at) VALUES {values} RETURNING id",
             [v for org, party, role in queues
-             for v in (program_id, kind, party, org, role, due, now)])
+             for v in (program_id, kind, party, org, role, due, now)]).fetchall()]
+        rungs = rungs_for(LADDER, due, now)
+        self.conn.execute(
+            "INSERT INTO reminders (task_id, rung, due_at, status, created_at) VALUES "
+            + ", ".join(["(%s, %s, %s, 'pending', %s)"] * (len(task_ids) * len(rungs))),
+            [v for task_id in task_ids for rung, at in rungs.items()
+             for v in (task_id, rung, at, now)])
 
     def _complete_task(self, program_id: int, kind: str, org: str, by: str,
                        now: datetime) -> None:
         cur = self.conn.execute(
             "UPDATE tasks SET state = 'completed', closed_at = %s, closed_by = %s "
             "WHERE program_id = %s AND kind = %s AND queue_org = %s "
-            "AND state IN ('open', 'claimed') AND (claimed_by IS NULL OR claimed_by = %s)",
-            (now, by, program_id, kind, org, by))
-        assert cur.rowcount == 1
+            "AND state IN ('open', 'claimed') AND (claimed_by IS NULL OR claimed_by = %s) "
+            "RETURNING id", (now, by, program_id, kind, org, by))
+        closed = [r[0] for r in cur.fetchall()]
+        assert len(closed) == 1
+        self.conn.execute("UPDATE reminders SET status = 'void' "
+                          "WHERE task_id = ANY(%s) AND status = 'pending'", (closed,))
 
     def create(self) -> int:
         now = datetime.now(UTC)

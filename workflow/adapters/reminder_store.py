@@ -42,11 +42,13 @@ class ReminderStore:
             self.conn.execute(insert(reminders), rows)
         return len(rows)
 
-    def void_closed(self, program_id: int) -> int:
-        """Pending rows of the program's closed tasks will never be sent."""
-        closed = select(_t.id).where(_t.program_id == program_id, _t.state.not_in(LIVE))
+    def void(self, task_ids: Sequence[int]) -> int:
+        """Pending rows of tasks just closed will never be sent (found by task id, the
+        unique index, never by a scan of what is pending)."""
+        if not task_ids:
+            return 0
         return self.conn.execute(update(reminders).where(
-            _r.status == "pending", _r.task_id.in_(closed)).values(status="void")).rowcount
+            _r.task_id.in_(task_ids), _r.status == "pending").values(status="void")).rowcount
 
     def void_stale(self, now: datetime) -> int:
         """Due rows whose task closed without passing through the workflow (a safety net)."""

@@ -23,13 +23,13 @@ _LIVE_OF_SPEC = [_t.program_id == bindparam("pid"), _t.kind == bindparam("b_kind
                  _t.queue_org == bindparam("org"), _t.state.in_(LIVE)]
 _CANCEL = (update(tasks).where(*_LIVE_OF_SPEC)
            .values(state=bindparam("b_state"), closed_at=bindparam("b_now"),
-                   closed_by=bindparam("b_by")))
+                   closed_by=bindparam("b_by")).returning(_t.id))
 # Completing respects a claim: only the claimant (or an unclaimed task's queue) closes it.
 _BY: BindParameter[str] = bindparam("b_by")
 _NOW: BindParameter[datetime] = bindparam("b_now")
 _COMPLETE = (update(tasks)
              .where(*_LIVE_OF_SPEC, or_(_t.claimed_by.is_(None), _t.claimed_by == _BY))
-             .values(state="completed", closed_at=_NOW, closed_by=_BY))
+             .values(state="completed", closed_at=_NOW, closed_by=_BY).returning(_t.id))
 _OPEN = insert(tasks).returning(_t.id, sort_by_parameter_order=True)
 _CLAIMANT = select(_t.claimed_by).where(*_LIVE_OF_SPEC, _t.state == CLAIMED)
 
@@ -50,21 +50,25 @@ class TaskStore:
              "due_at": due_at, "created_at": now} for spec, due_at in ordered]).all()
         return [(int(task_id), due_at) for task_id, (_, due_at) in zip(ids, ordered, strict=True)]
 
-    def complete(self, program_id: int, spec: TaskSpec, by: str, now: datetime) -> None:
-        """Close the task the actor's own queue finished; refused if someone else claimed it."""
+    def complete(self, program_id: int, spec: TaskSpec, by: str, now: datetime) -> list[int]:
+        """Close the task the actor's own queue finished; refused if someone else claimed it.
+        The ids closed (none if there was no live task)."""
         params = {"pid": program_id, "b_kind": spec.kind, "org": spec.org, "b_by": by,
                   "b_now": now}
-        if self.conn.execute(_COMPLETE, params).rowcount == 0:
+        closed = list(self.conn.scalars(_COMPLETE, params))
+        if not closed:
             claimant = self.conn.execute(_CLAIMANT, params).scalar()
             if claimant is not None:
                 raise NotPermitted(
                     f"{by} may not act on program {program_id}: its {spec.kind} task for "
                     f"{spec.org} is claimed by {claimant}", program=program_id)
+        return closed
 
-    def cancel(self, program_id: int, spec: TaskSpec, by: str, now: datetime) -> None:
-        """The program moved on without this queue: the task is void."""
-        self.conn.execute(_CANCEL, {"pid": program_id, "b_kind": spec.kind, "org": spec.org,
-                                    "b_by": by, "b_now": now, "b_state": "cancelled"})
+    def cancel(self, program_id: int, spec: TaskSpec, by: str, now: datetime) -> list[int]:
+        """The program moved on without this queue: the task is void. The ids closed."""
+        return list(self.conn.scalars(_CANCEL, {
+            "pid": program_id, "b_kind": spec.kind, "org": spec.org, "b_by": by,
+            "b_now": now, "b_state": "cancelled"}))
 
     def get(self, task_id: int) -> dict[str, Any]:
         row = self.conn.execute(select(tasks).where(_t.id == task_id)).first()

@@ -98,13 +98,11 @@ def _sync_tasks(uow: UnitOfWork, program: Program, before: tuple[str, tuple[str,
     definition = _machine(uow, program).definition
     old = tasks_for(definition, before[0], program.org, before[1]) if before else frozenset()
     new = tasks_for(definition, program.state, program.org, asked_now[1])
+    closed: list[int] = []
     for spec in sorted(old - new):
-        if spec.org == actor_org:
-            uow.tasks.complete(program.id, spec, actor, uow.now)
-        else:
-            uow.tasks.cancel(program.id, spec, actor, uow.now)
-    if old - new:
-        uow.reminders.void_closed(program.id)
+        close = uow.tasks.complete if spec.org == actor_org else uow.tasks.cancel
+        closed += close(program.id, spec, actor, uow.now)
+    uow.reminders.void(closed)
     sla = {spec: definition.states[program.state].sla_days or 0 for spec in new - old}
     opened = uow.tasks.open(program.id, {spec: add_business_days(uow.now, days)
                                          for spec, days in sla.items()}, uow.now)
