@@ -53,6 +53,25 @@ def test_the_demo_plays_the_whole_year_to_closed_programs(played: tuple[Path, st
     assert "Audit chain:" in out and "verified" in out
 
 
+def test_the_demo_shows_inboxes_a_delegation_and_the_reminders(
+        played: tuple[Path, str]) -> None:
+    home, out = played
+    assert "inbox of kang.hyewon@goe.go.kr: 2 task(s)" in out
+    assert "for kang.hyewon@goe.go.kr" in out  # the deputy's inbox while she is on leave
+    assert "approve by oh.taeyang for kang.hyewon" in out
+    assert "reminder digest to kang.hyewon@goe.go.kr" in out
+    assert "escalation to oh.taeyang@goe.go.kr" in out
+    decided = [e for e in as_json(home, "program", "history", "22")
+               if e["type"] == "PartyApproved" and e["data"]["party"] == "education_office"]
+    assert [(e["actor"], e["data"].get("acting_for")) for e in decided] == [
+        ("oh.taeyang@goe.go.kr", "kang.hyewon@goe.go.kr")]
+    messages = jointflow(home, "--as", "kang.hyewon@goe.go.kr", "notifications", "list",
+                         "--json")
+    digests = json.loads(messages.stdout)  # one a day at most, each gathering her tasks
+    assert {m["kind"] for m in digests} == {"reminder_digest"}
+    assert len({m["created_at"][:10] for m in digests}) == len(digests) >= 2
+
+
 def test_the_year_ends_with_every_won_accounted_for(played: tuple[Path, str]) -> None:
     home, _ = played
     report = {row["party"]: row for row in as_json(home, "budget", "report")}

@@ -20,6 +20,7 @@ import yaml
 
 from tests import support as s
 from tests.conftest import make_settings
+from workflow.adapters import queues
 from workflow.adapters.definitions import load_file
 from workflow.bootstrap import bootstrap
 from workflow.domain import commands as c
@@ -127,6 +128,10 @@ def test_the_ladder_over_a_month(bus: MessageBus, clock: Clock) -> None:
             *(("education_office", f"overdue:{n}", "sent") for n in (2, 4, 6, 8, 10, 12)),
             ("education_office", "overdue:14", "pending"),
             ("education_office", "escalate", "sent")]}
+    # The "waiting on whom" board: still waiting on the office, last reminded on Dec 2.
+    board = bus.query(queues.waiting)
+    assert {(b["program"], tuple(b["waiting_on"]), b["last_reminder"]) for b in board} == {
+        (p, ("education_office",), seoul(date(2026, 12, 2), 9).isoformat()) for p in programs}
     # Recorded as events on each person's stream; the audit chain holds.
     history = bus.query(lambda uow: uow.events.history(f"user:{OE_SUPERVISOR}"))
     assert [e.type for e in history] == [ev.TASK_ESCALATED]

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from workflow.adapters.orm import envelopes, programs, tasks
+from workflow.adapters.orm import envelopes, programs, reminders, tasks
 from workflow.domain.calendar import business_days_between, seoul_date
 from workflow.domain.permissions import User
 from workflow.domain.tasks import LIVE
@@ -48,11 +48,16 @@ def inbox(uow: Any, user: User) -> list[dict[str, Any]]:
 
 
 def waiting(uow: Any) -> list[dict[str, Any]]:
-    """For each program with live tasks: whom it waits on, for how long, against what SLA."""
+    """For each program with live tasks: whom it waits on, for how long, against what SLA,
+    and when its open tasks were last reminded (ISO 8601, None if never)."""
     t = tasks.c
+    reminded = (select(func.max(reminders.c.sent_at))
+                .where(reminders.c.task_id == t.id, reminders.c.status == "sent")
+                .scalar_subquery())
     rows = uow.conn.execute(
         select(t.program_id, t.queue_org, t.created_at, programs.c.state,
-               programs.c.workflow_key, programs.c.workflow_version)
+               programs.c.workflow_key, programs.c.workflow_version,
+               reminded.label("reminded"))
         .join_from(tasks, programs, programs.c.id == t.program_id)
         .where(t.state.in_(LIVE)).order_by(t.program_id, t.queue_org)).all()
     board: dict[int, dict[str, Any]] = {}
@@ -64,6 +69,9 @@ def waiting(uow: Any) -> list[dict[str, Any]]:
             .definition.states[r.state].sla_days, "last_reminder": None})
         entry["waiting_on"].append(r.queue_org)
         entry["since"] = min(entry["since"], created)
+        if r.reminded is not None:
+            entry["last_reminder"] = max(filter(None, [entry["last_reminder"],
+                                                       _utc(r.reminded).isoformat()]))
     result = []
     for entry in board.values():
         since = entry.pop("since")

@@ -96,14 +96,6 @@ class ReminderStore:
                                  .order_by(_r.due_at, _r.id))
         return [dict(r._mapping) for r in rows]
 
-    def last_sent(self, program_id: int) -> datetime | None:
-        """When the program's tasks were last reminded (the "waiting on whom" board)."""
-        value = self.conn.execute(
-            select(_r.sent_at).join(tasks, _t.id == _r.task_id)
-            .where(_t.program_id == program_id, _r.status == "sent")
-            .order_by(_r.sent_at.desc()).limit(1)).scalar()
-        return _utc(value) if value is not None else None
-
 
 class NotificationStore:
     def __init__(self, conn: Connection) -> None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import click
 
 from workflow.adapters import queues
 from workflow.domain import commands as c
+from workflow.domain.calendar import SEOUL
 from workflow.domain.money import format_krw
 from workflow.entrypoints.cli import Context, json_option, pass_ctx
 from workflow.entrypoints.output import emit_json, table
@@ -103,9 +104,18 @@ def waiting(ctx: Context, as_json: bool) -> None:
         emit_json(rows)
         return
     click.echo(table([(r["program"], r["state"], ", ".join(r["waiting_on"]),
-                       r["business_days_waiting"], r["sla_days"]) for r in rows],
-                     ["program", "state", "waiting on", "business days", "sla"])
+                       r["business_days_waiting"], r["sla_days"],
+                       _seoul_minute(r["last_reminder"])) for r in rows],
+                     ["program", "state", "waiting on", "business days", "sla",
+                      "last reminder"])
                if rows else "nothing waiting")
+
+
+def _seoul_minute(moment: str | None) -> str:
+    """An ISO 8601 instant as Seoul wall-clock time, as the people reading it live it."""
+    if moment is None:
+        return "-"
+    return datetime.fromisoformat(moment).astimezone(SEOUL).strftime("%Y-%m-%d %H:%M")
 
 
 @click.group()

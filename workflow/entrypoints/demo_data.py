@@ -51,7 +51,8 @@ PEOPLE = [
 ]
 APPROVERS = {"city": "lee.sujin@paju.go.kr", "education_office": "kang.hyewon@goe.go.kr"}
 OFFICERS = {"city": "choi.eunji@paju.go.kr", "education_office": "han.jiyoung@goe.go.kr"}
-DEPUTY = "oh.taeyang@goe.go.kr"  # stands in for the Office of Education's approver on leave
+SUPERVISORS = {"city": "jung.minsoo@paju.go.kr", "education_office": "oh.taeyang@goe.go.kr"}
+DEPUTY = SUPERVISORS["education_office"]  # stands in for the approver on leave
 EVALUATORS = {"city": "moon.jiwoo@paju.go.kr", "education_office": "shin.yuna@goe.go.kr"}
 ADMIN = "admin@jointflow.kr"
 COORDINATORS = {org: email for email, _, org, roles in PEOPLE if "coordinator" in roles}

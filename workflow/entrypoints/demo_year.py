@@ -65,8 +65,9 @@ def play_year(bus: MessageBus, clock: Any, say: Say, ids: list[int]) -> None:
     say("\nFunding (each funder's budget officer commits its share):")
     year.on(2, 24)
     late, lapsing = ids[21], ids[20]  # both waited on the Office of Education
-    _show_inbox(year, d.APPROVERS["education_office"])
     approver, deputy = d.APPROVERS["education_office"], d.DEPUTY
+    _show_messages(year, approver, "reminder_digest")
+    _show_inbox(year, approver)
     bus.handle(c.SetDelegation(actor=approver, to=deputy, starts_on=year.clock.today(),
                                ends_on=year.clock.today() + timedelta(days=4)))
     say(f"{clock.today()}  {approver} is on leave until "
@@ -82,6 +83,8 @@ def play_year(bus: MessageBus, clock: Any, say: Say, ids: list[int]) -> None:
     say("\nThe runs:")
     year.on(3, 2, hour=0)
     _pay_tranche(year, year.in_state("active"), first=True)
+    year.on(3, 4)  # #lapsing's review is 5 business days overdue (3/2 is a substitute holiday)
+    _show_messages(year, d.SUPERVISORS["education_office"], "escalation")
     year.on(6, 5)  # 120 days after its holds were placed, #lapsing's hold lapses
     year.log(lapsing, "hold lapsed: money back to the envelopes")
     waitlisted = ids[-1]
@@ -114,6 +117,17 @@ def _show_inbox(year: Year, email: str) -> None:
                  f"{r['due'][:10]}" + (f", overdue {r['overdue_days']} business day(s)"
                                        if r["overdue_days"] else "")
                  + (f", for {r['acting_for']}" if r["acting_for"] else ""))
+
+
+def _show_messages(year: Year, email: str, kind: str) -> None:
+    """The person's in-app message of the day of this kind, as they would read it."""
+    found = year.bus.query(lambda uow: uow.notifications.of_user(email))
+    for message in [m for m in found if m["kind"] == kind][:1]:
+        year.say(f"{year.clock.today()}  {kind.replace('_', ' ')} to {email}: "
+                 f"{message['subject']}")
+        for line in message["body"].splitlines():
+            if line.strip():
+                year.say(f"              {line}")
 
 
 def _commit_all(year: Year, pids: list[int]) -> list[int]:
