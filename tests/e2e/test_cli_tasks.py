@@ -109,3 +109,21 @@ def test_inbox_claim_a_blocked_decision_reassignment_and_the_waiting_board(
         {"program": late, "state": "in_review", "waiting_on": ["city", "education_office"],
          "business_days_waiting": 8, "sla_days": 10, "last_reminder": None}]
     assert coordinator.json == []
+
+
+def test_tick_sends_the_due_reminders_once_and_the_board_shows_them(
+        setting: tuple[Jointflow, list[int]]) -> None:
+    """Runs after the test above (same module database): program 1's office review, due
+    7 October, has its 'before' and 'due' rungs waiting; program 2's are still ahead."""
+    jf, (early, late) = setting
+    first, again = jf("tick"), jf("tick")
+    sent = {" ".join(line.split()[1:]): int(line.split()[0]) for line in first.out.splitlines()}
+    assert sent["before reminder sent"] == sent["due reminder sent"] >= 1
+    assert sent["digests"] >= 1
+    assert again.out.strip() == "nothing due"
+    board, messages = jf.many(call("waiting", "--json"),
+                              call("notifications", "list", "--json", as_=OE_APPROVER))
+    reminded = {row["program"]: row["last_reminder"] for row in board.json}
+    assert reminded == {early: seoul(2026, 10, 8, 10, 0).isoformat(), late: None}
+    assert [m["kind"] for m in messages.json] == ["reminder_digest"]
+    assert f"#{early} " in messages.json[0]["body"] and f"#{late} " not in messages.json[0]["body"]

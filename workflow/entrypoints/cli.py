@@ -24,7 +24,8 @@ from workflow.domain.errors import NotFound, WorkflowError
 from workflow.entrypoints.output import budget_table, emit_json, ledger_table, table
 from workflow.entrypoints.params import KRW
 from workflow.service_layer.messagebus import MessageBus
-from workflow.service_layer.scheduler import run_due_work
+from workflow.service_layer.reminders import send_due_reminders
+from workflow.service_layer.scheduler import run_scheduled_work
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 
@@ -206,17 +207,22 @@ def budget_ledger(ctx: Context, party: str | None, program_id: int | None,
 @json_option
 @pass_ctx
 def tick(ctx: Context, as_json: bool) -> None:
-    """Run the due scheduled work now (starts, ends, hold expiries) at JOINTFLOW_NOW.
+    """Run the due scheduled work now (starts, ends, hold expiries), then send the due
+    reminders, at JOINTFLOW_NOW.
 
     Beat does this on its own in a deployment; on the embedded default, run it daily.
+    ``--json`` gives the scheduled work's outcomes; the reminders are in the text output.
     """
-    outcomes = run_due_work(ctx.bus)
+    outcomes = run_scheduled_work(ctx.bus)
+    sent = send_due_reminders(ctx.bus)
     if as_json:
         emit_json(dict(sorted(outcomes.items())))
-    elif not outcomes:
+    elif not outcomes and not sent:
         click.echo("nothing due")
     else:
         for outcome, count in sorted(outcomes.items()):
+            click.echo(f"{count:>4}  {outcome}")
+        for outcome, count in sorted(sent.items()):
             click.echo(f"{count:>4}  {outcome}")
 
 

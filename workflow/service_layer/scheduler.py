@@ -20,8 +20,20 @@ from workflow.service_layer.reminders import send_due_reminders
 log = logging.getLogger(__name__)
 
 
-def run_due_work(bus: MessageBus, batch: int = 200, passes: int = 10) -> Counter[str]:
-    """Carry out everything due at the bus's clock; returns a count per outcome."""
+def run_due_work(bus: MessageBus) -> Counter[str]:
+    """The whole sweep (beat's and the demo's): due work, then due reminders.
+
+    Returns the scheduled work's outcomes; the reminders' counts are logged (``jointflow
+    tick`` runs the two parts itself to print both)."""
+    outcomes = run_scheduled_work(bus)
+    sent = send_due_reminders(bus)
+    if sent:
+        log.info("reminders: %s", dict(sorted(sent.items())))
+    return outcomes
+
+
+def run_scheduled_work(bus: MessageBus, batch: int = 200, passes: int = 10) -> Counter[str]:
+    """Carry out every scheduled row due at the bus's clock; returns a count per outcome."""
     outcomes: Counter[str] = Counter()
     tried: set[int] = set()
     for _ in range(passes):
@@ -36,9 +48,4 @@ def run_due_work(bus: MessageBus, batch: int = 200, passes: int = 10) -> Counter
             except WorkflowError as err:  # recorded as ActionRefused; the row stays due
                 log.warning("scheduled work %s refused: %s", work_id, err)
                 outcomes["refused"] += 1
-    # Then the reminders of open tasks (issue 4 §3). Their counts are logged, not
-    # returned: the outcome of a sweep stays the scheduled work it carried out.
-    sent = send_due_reminders(bus)
-    if sent:
-        log.info("reminders: %s", dict(sorted(sent.items())))
     return outcomes
