@@ -6,8 +6,8 @@ the test process whose clock is the same moment; the test never runs a sweep
 itself. To let time pass it kills the worker and beat and starts them again with a
 later ``JOINTFLOW_NOW``: from then on beat's ``jointflow.run_due_work`` sweep alone
 activates the funded programs, ends their runs and lets a forgotten hold lapse. In
-one phase two beats sweep side by side. At the end every transition, ledger entry
-and scheduled row is counted: nothing was done twice, nothing was lost.
+one phase two beats sweep side by side. At the end every transition, ledger entry,
+scheduled row and reminder is counted: nothing was done twice, nothing was lost.
 
 The Paju timeline (Seoul time, fiscal year 2026; programs run 2 March to 30 April):
 
@@ -52,9 +52,12 @@ from workflow.adapters.orm import (
     envelopes,
     events,
     ledger_entries,
+    notifications,
     program_requests,
     programs,
+    reminders,
     scheduled_work,
+    tasks,
 )
 from workflow.bootstrap import bootstrap
 from workflow.domain import commands as c
@@ -244,6 +247,7 @@ def test_a_program_goes_from_submission_to_closed_by_the_clock_alone_and_nothing
     assert_each_transition_once(url, a=a, runs=(b, c_), e=e, w=w)
     assert_schedule_done_once(url, runs=runs, e=e, w=w)
     assert_ledger_adds_up(url, a=a, runs=(b, c_), e=e, w=w)
+    assert_reminders_sent_once(url, e=e)
     assert_audit_chain_holds(bus)
 
 
@@ -272,6 +276,39 @@ def assert_each_transition_once(url: str, a: int, runs: tuple[int, ...], e: int,
     system = {r.type for r in rows if r.actor == "system"}
     assert {"ProgramActivated", "EvaluationDue", "ProgramExpired", "ReviewStarted"} <= system
     assert not [r for r in rows if r.type == "ActionRefused"]
+
+
+def assert_reminders_sent_once(url: str, e: int) -> None:
+    """The beats' sweeps sent the reminders too, each (task, rung) once, to each person in
+    one message a day -- even on 2 March, when two beats raced.
+
+    E's reviews (due before March) were reminded by the 2 March sweep for every rung due
+    by then, including the escalation, and again while overdue on 30 April; on 2 June
+    its tasks were cancelled with the program before the reminders' turn, and their rows
+    still pending were voided, never sent.
+    """
+    with engine_for(url).connect() as conn:
+        rows = conn.execute(select(reminders.c.rung, reminders.c.status, reminders.c.sent_at,
+                                   reminders.c.recipients, tasks.c.program_id, tasks.c.id)
+                            .join(tasks, tasks.c.id == reminders.c.task_id)).all()
+        messages = conn.execute(select(notifications)).all()
+        sent_events = conn.execute(select(events.c.stream, events.c.data).where(
+            events.c.type.in_(["ReminderDigestSent", "TaskEscalated"]))).all()
+    sent = [r for r in rows if r.status == "sent"]
+    assert {r.sent_at for r in sent} <= {MAR, APR, JUN}
+    e_sent = {(r.sent_at, r.rung.split(":")[0]) for r in sent if r.program_id == e}
+    assert e_sent == {(MAR, "before"), (MAR, "due"), (MAR, "overdue"), (MAR, "escalate"),
+                      (APR, "overdue")}
+    assert not [r for r in rows if r.program_id == e and r.status == "pending"]
+    assert all(json.loads(r.recipients) for r in sent if r.rung != "escalate")
+    # One message per person, kind and day; a task once in it, and once in the day's events.
+    assert len({(m.user_email, m.kind, m.day) for m in messages}) == len(messages)
+    for m in messages:
+        items = [i["task"] for i in json.loads(m.items)]
+        assert len(items) == len(set(items)), m.body
+    told = Counter((ev_.stream, json.loads(ev_.data)["day"], task) for ev_ in sent_events
+                   for task in json.loads(ev_.data)["tasks"])
+    assert told and max(told.values()) == 1, [k for k, n in told.items() if n > 1]
 
 
 def assert_schedule_done_once(url: str, runs: tuple[int, ...], e: int, w: int) -> None:
