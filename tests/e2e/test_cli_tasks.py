@@ -6,7 +6,8 @@ under test then run as subprocesses with ``JOINTFLOW_NOW`` on 8 October 2026: th
 approver's inbox (table and JSON, earliest due first, one review overdue past Hangul
 Day), a claim, another approver's decision refused while the task is claimed (exit 1,
 one line, nothing changed), a supervisor's reassignment that lets that approver decide,
-and the "waiting on whom" board as JSON.
+and the "waiting on whom" board as JSON. Then the inbox a page at a time (``--limit``,
+``--after TASK``, the hint that more follow) and its usage errors (exit 2).
 """
 
 from __future__ import annotations
@@ -127,3 +128,46 @@ def test_tick_sends_the_due_reminders_once_and_the_board_shows_them(
     assert reminded == {early: seoul(2026, 10, 8, 10, 0).isoformat(), late: None}
     assert [m["kind"] for m in messages.json] == ["reminder_digest"]
     assert f"#{early} " in messages.json[0]["body"] and f"#{late} " not in messages.json[0]["body"]
+
+
+def test_the_inbox_a_page_at_a_time_and_its_usage_errors(
+        setting: tuple[Jointflow, list[int]]) -> None:
+    """The education office's queue (untouched by the test above): both programs."""
+    jf, (early, late) = setting
+    first, listed, whole = jf.many(call("inbox", "--limit", "1", as_=OE_APPROVER),
+                                   call("inbox", "--limit", "1", "--json", as_=OE_APPROVER),
+                                   call("inbox", "--json", as_=OE_APPROVER))
+    assert [r["program"] for r in whole.json] == [early, late]
+    [row] = listed.json
+    assert row == whole.json[0]
+    lines = first.out.splitlines()
+    assert lines[2].split()[:5] == [str(row["task"]), "2026-10-07", "1", "review", str(early)]
+    assert lines[3:] == [f"more tasks wait after these 1; the next page: jointflow inbox "
+                         f"--after {row['task']} --limit 1"]
+
+    after = str(row["task"])
+    last, last_json, beyond, default_page = jf.many(
+        call("inbox", "--after", after, "--limit", "1", as_=OE_APPROVER),
+        call("inbox", "--after", after, "--limit", "1", "--json", as_=OE_APPROVER),
+        call("inbox", "--after", str(whole.json[1]["task"]), as_=OE_APPROVER),
+        call("inbox", as_=OE_APPROVER))
+    assert last_json.json == whole.json[1:]
+    assert len(last.out.splitlines()) == 3 and "more tasks" not in last.out
+    assert beyond.out.strip() == f"nothing waiting after task {whole.json[1]['task']}"
+    assert len(default_page.out.splitlines()) == 4 and "more tasks" not in default_page.out
+
+    zero, negative, word, too_many, no_value, unknown = jf.many(
+        call("inbox", "--limit", "0", as_=OE_APPROVER, code=2),
+        call("inbox", "--limit", "-3", as_=OE_APPROVER, code=2),
+        call("inbox", "--limit", "ten", as_=OE_APPROVER, code=2),
+        call("inbox", "--limit", "501", as_=OE_APPROVER, code=2),
+        call("inbox", "--after", as_=OE_APPROVER, code=2),
+        call("inbox", "--after", "999999", as_=OE_APPROVER, code=1))
+    for result, value in ((zero, "0"), (negative, "-3"), (too_many, "501")):
+        assert result.usage_error == (f"Error: Invalid value for '--limit': {value} is not in "
+                                      "the range 1<=x<=500."), result
+        assert result.out == ""
+    assert word.usage_error == ("Error: Invalid value for '--limit': 'ten' is not a valid "
+                                "integer range.")
+    assert "--after" in no_value.usage_error
+    assert unknown.error_line == "jointflow: task 999999 does not exist"

@@ -164,8 +164,9 @@ scheduled_work = Table(
           sqlite_where=text("done_at IS NULL")),
 )
 
-# Human tasks (PRODUCT §5), opened and closed by the workflow. The inbox reads live
-# tasks by queue, earliest due first: the partial index serves exactly that query.
+# Human tasks (PRODUCT §5), opened and closed by the workflow. The inbox pages through
+# live tasks by queue in (due_at, id) order: the partial indexes hold exactly that
+# order, the id included because many tasks share a due time.
 tasks = Table(
     "tasks", metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
@@ -182,10 +183,10 @@ tasks = Table(
     Column("closed_by", String(254)),
     CheckConstraint("state IN ('open', 'claimed', 'completed', 'cancelled')",
                     name="state_known"),
-    Index("ix_tasks_live_queue", "queue_org", "queue_role", "due_at",
+    Index("ix_tasks_live_queue", "queue_org", "queue_role", "due_at", "id",
           postgresql_where=text("state IN ('open', 'claimed')"),
           sqlite_where=text("state IN ('open', 'claimed')")),
-    Index("ix_tasks_live_claimed", "claimed_by", "due_at",
+    Index("ix_tasks_live_claimed", "claimed_by", "due_at", "id",
           postgresql_where=text("state = 'claimed'"), sqlite_where=text("state = 'claimed'")),
     Index(None, "program_id"),
 )

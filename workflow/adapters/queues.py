@@ -1,7 +1,9 @@
-"""Read models of the task queues: a person's inbox and the "waiting on whom" board."""
+"""Read models of the task queues: a person's inbox, page by page, and the "waiting on
+whom" board."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -9,12 +11,33 @@ from sqlalchemy import func, select
 
 from workflow.adapters.orm import envelopes, programs, reminders, tasks
 from workflow.domain.calendar import business_days_between, seoul_date
+from workflow.domain.errors import InvalidInput
 from workflow.domain.permissions import User
 from workflow.domain.tasks import LIVE
 
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 500  # a page is read whole; a larger one is a report, not an inbox
 
-def inbox(uow: Any, user: User) -> list[dict[str, Any]]:
-    """The user's tasks and their queues' tasks, earliest due first.
+
+@dataclass(frozen=True)
+class InboxPage:
+    """One page of an inbox; ``more``: live tasks follow its last row (page on with
+    ``after=rows[-1]["task"]``)."""
+
+    rows: list[dict[str, Any]]
+    more: bool
+
+
+def inbox(uow: Any, user: User, limit: int = DEFAULT_LIMIT,
+          after: int | None = None) -> list[dict[str, Any]]:
+    """The rows of ``inbox_page``: one page of the user's tasks, earliest due first."""
+    return inbox_page(uow, user, limit, after).rows
+
+
+def inbox_page(uow: Any, user: User, limit: int = DEFAULT_LIMIT,
+               after: int | None = None) -> InboxPage:
+    """The user's tasks and their queues' tasks, earliest due first (then by task id):
+    the first ``limit`` of them, or the ``limit`` that follow task ``after``.
 
     While someone's delegation to the user runs (대결), their queues are in it too, each
     such task naming whom the user acts for (``acting_for``).
@@ -22,15 +45,34 @@ def inbox(uow: Any, user: User) -> list[dict[str, Any]]:
     ``remaining_if_approved``: what the party's envelope for the program's fiscal year
     has left once this program is funded; its share is already held, so that is the
     envelope's ``available`` now.
+
+    No total: counting a queue of 100,000 tasks reads all of them, index or not; one
+    row more than the page tells whether there are more.
     """
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InvalidInput(f"the inbox shows 1 to {MAX_LIMIT} tasks at a time, not {limit}",
+                           limit=limit)
     own = [(user.org, role) for role in sorted(user.roles)]
     standing_in = {(d.org, role): d.email
                    for d in uow.directory.delegators_of(user.email, seoul_date(uow.now))
                    for role in sorted(d.roles)}
-    rows = uow.tasks.live([*own, *standing_in], user.email)
-    if not rows:
+    key = _key_of(uow.tasks.get(after)) if after is not None else None
+    found = uow.tasks.live([*own, *standing_in], user.email, limit + 1, key)
+    rows = _rows(uow, found[:limit], set(own), standing_in)
+    return InboxPage(rows, more=len(found) > limit)
+
+
+def _key_of(task: dict[str, Any]) -> tuple[datetime, int]:
+    """Where a page that follows ``task`` starts: the inbox's order is (due_at, id)."""
+    return task["due_at"], task["id"]
+
+
+def _rows(uow: Any, found: list[dict[str, Any]], own: set[tuple[str, str]],
+          standing_in: dict[tuple[str, str], str]) -> list[dict[str, Any]]:
+    """The page's tasks with their programs' titles and what the envelopes keep."""
+    if not found:
         return []
-    ids = sorted({r["program_id"] for r in rows})
+    ids = sorted({r["program_id"] for r in found})
     info = {p.id: p for p in uow.conn.execute(
         select(programs.c.id, programs.c.title, programs.c.state, programs.c.fiscal_year)
         .where(programs.c.id.in_(ids)))}
@@ -44,7 +86,7 @@ def inbox(uow: Any, user: User) -> list[dict[str, Any]]:
              else standing_in.get((r["queue_org"], r["queue_role"])),
              "remaining_if_approved": available.get(
                  (r["party"], info[r["program_id"]].fiscal_year)) if r["party"] else None}
-            for r in rows]
+            for r in found]
 
 
 def waiting(uow: Any) -> list[dict[str, Any]]:

@@ -17,18 +17,28 @@ from workflow.service_layer.bulk import BULK_ACTIONS, bulk
 
 
 @click.command("inbox")
+@click.option("--limit", type=click.IntRange(1, queues.MAX_LIMIT),
+              default=queues.DEFAULT_LIMIT, show_default=True, help="Tasks per page.")
+@click.option("--after", "after", type=int, metavar="TASK",
+              help="The page that follows this task (the last one shown).")
 @json_option
 @pass_ctx
-def inbox(ctx: Context, as_json: bool) -> None:
-    """Your tasks and your queues' tasks, earliest due first."""
+def inbox(ctx: Context, limit: int, after: int | None, as_json: bool) -> None:
+    """Your tasks and your queues' tasks, earliest due first, a page at a time.
+
+    --json prints the page's rows; when it holds --limit rows, --after its last task
+    reads on.
+    """
     actor = ctx.actor
 
-    def read(uow: object) -> list[dict[str, object]]:
-        return queues.inbox(uow, uow.directory.user(actor or ""))  # type: ignore[attr-defined]
+    def read(uow: object) -> queues.InboxPage:
+        return queues.inbox_page(uow, uow.directory.user(actor or ""),  # type: ignore[attr-defined]
+                                 limit, after)
 
     if not actor:
         raise click.UsageError("give the acting user: --as EMAIL or JOINTFLOW_USER")
-    rows = ctx.query(read)
+    page: queues.InboxPage = ctx.query(read)
+    rows = page.rows
     if as_json:
         emit_json(rows)
         return
@@ -38,7 +48,13 @@ def inbox(ctx: Context, as_json: bool) -> None:
                        if r["remaining_if_approved"] is not None else "", r["title"])
                       for r in rows],
                      ["task", "due", "overdue", "kind", "program", "party", "claimed by",
-                      "remaining if approved", "title"]) if rows else "nothing waiting")
+                      "remaining if approved", "title"]) if rows
+               else f"nothing waiting after task {after}" if after is not None
+               else "nothing waiting")
+    if page.more:
+        click.echo(f"more tasks wait after these {len(rows)}; the next page: jointflow inbox "
+                   f"--after {rows[-1]['task']}"
+                   + (f" --limit {limit}" if limit != queues.DEFAULT_LIMIT else ""))
 
 
 @click.group()
