@@ -220,9 +220,7 @@ def tick(ctx: Context, as_json: bool) -> None:
     elif not outcomes and not sent:
         click.echo("nothing due")
     else:
-        for outcome, count in sorted(outcomes.items()):
-            click.echo(f"{count:>4}  {outcome}")
-        for outcome, count in sorted(sent.items()):
+        for outcome, count in [*sorted(outcomes.items()), *sorted(sent.items())]:
             click.echo(f"{count:>4}  {outcome}")
 
 
