@@ -10,6 +10,9 @@ racers in the pool instead of at the database's row locks.
   held, the rest waitlisted, and the envelope never goes below zero;
 - 32 commitments of one party racing: one wins, the others conflict; 32 disbursements
   racing never pay out more than the commitment;
+- a hold (or a waitlisting) decided on an unlocked read that another worker's hold (or
+  a release) overtook before the commit: redone under the envelope lock, nothing of the
+  first attempt left behind;
 - the last commitment and the hold's expiry at the same instant: one outcome, never both;
 - sweeps racing over the same due rows: every row's work, and every event, lands once;
 - every money task (``jointflow.place_holds``, ``jointflow.retry_waitlisted``, the sweep
@@ -309,6 +312,82 @@ def test_32_workers_racing_for_the_last_money_of_an_envelope_hold_exactly_the_on
             k: v for k, v in before.items() if k != "outbox"}
     assert messages(bus, PLACE_HOLDS) == []
     check_ledger(bus)
+
+
+# -- a read overtaken before the commit ------------------------------------------------
+
+
+class Overtaken(SqlUnitOfWorkFactory):
+    """Runs ``meanwhile`` once, in another transaction, just before the first uncontended
+    commit: the moment between a worker's unlocked read and its flush (see ``ledger``)."""
+
+    def __init__(self, base: SqlUnitOfWorkFactory, meanwhile: Callable[[], Any]) -> None:
+        super().__init__(base.engine, base.registry, base.clock)
+        self.meanwhile: list[Callable[[], Any]] = [meanwhile]
+        self.attempts: list[bool] = []  # contended?
+
+    def __call__(self, contended: bool = False) -> Any:
+        uow = super().__call__(contended)
+        self.attempts.append(contended)
+        if self.meanwhile and not contended:
+            commit = uow.commit
+
+            def overtaken_commit() -> None:
+                if self.meanwhile:
+                    self.meanwhile.pop()()
+                commit()
+            uow.commit = overtaken_commit  # type: ignore[method-assign]
+        return uow
+
+
+def overtaken(bus: MessageBus, meanwhile: Callable[[], Any]) -> tuple[MessageBus, Overtaken]:
+    assert isinstance(bus.uow, SqlUnitOfWorkFactory)
+    factory = Overtaken(bus.uow, meanwhile)
+    return MessageBus(factory, bus.dispatcher), factory
+
+
+def test_a_hold_decided_on_a_read_another_hold_overtook_is_redone_under_the_lock(
+        racing: Racing) -> None:
+    bus, year = racing.bus, 2027
+    add_envelopes(bus, year, city=CITY_SHARE, education_office=2 * OE_SHARE)  # room for one
+    late, early = create(bus, year=year), create(bus, year=year)
+    submit(bus, late)
+    submit(bus, early)
+    late_message, early_message = messages(bus, PLACE_HOLDS)
+    slow_bus, factory = overtaken(bus, lambda: bus.handle_message(early_message))
+
+    slow_bus.handle_message(late_message)  # read room for itself; flushed after early's hold
+
+    assert factory.attempts == [False, True]  # lost the race, then decided under the lock
+    assert (state(bus, early), state(bus, late)) == ("in_review", "waitlisted")
+    assert entries_of(bus, late) == [] and shares(bus, late)["city"] == (0, 0, 0)
+    assert ev.BUDGET_HELD not in types(bus, late)  # the lost attempt left nothing behind
+    assert types(bus, late).count(ev.BUDGET_UNAVAILABLE) == 1
+    assert messages(bus, PLACE_HOLDS) == []
+
+
+def test_a_waitlisting_decided_before_a_release_is_redone_and_the_program_held(
+        racing: Racing) -> None:
+    bus, year = racing.bus, 2027
+    add_envelopes(bus, year, city=CITY_SHARE, education_office=2 * OE_SHARE)  # room for one
+    holder = held(bus, year=year)
+    late = create(bus, year=year)
+    submit(bus, late)
+    (late_message,) = messages(bus, PLACE_HOLDS)
+
+    def release() -> None:  # the holder withdraws and its retry runs, finding no one waiting
+        bus.handle(c.WithdrawProgram(actor=s.COORDINATOR, program_id=holder, reason="merged"))
+        (retry,) = messages(bus, RETRY_WAITLISTED)
+        assert bus.handle_message(retry) is None
+        assert messages(bus, RETRY_WAITLISTED) == []
+
+    slow_bus, factory = overtaken(bus, release)
+    slow_bus.handle_message(late_message)  # read no room; confirmed after the release
+
+    assert factory.attempts == [False, True]
+    assert (state(bus, holder), state(bus, late)) == ("withdrawn", "in_review")
+    assert [e[0] for e in entries_of(bus, late)] == ["hold", "hold"]
+    assert ev.BUDGET_UNAVAILABLE not in types(bus, late)
 
 
 # -- commitments and disbursements on one program party ---------------------------------

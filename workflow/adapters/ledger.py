@@ -8,11 +8,21 @@ constraints refuse the rest: ``held + committed <= amount`` per envelope and
 ``disbursed <= committed`` per program and party.
 A unique-key violation aborts the whole transaction (the unit of work rolls back), so
 no savepoints are spent on the hot path.
+
+Holds are optimistic, so that many workers racing for one envelope queue behind its
+row lock only as long as the baseline's bare UPDATE + INSERT would: the worker decides
+on an unlocked read (``envelopes_to_hold``), its hold UPDATEs and entries are deferred
+to ``flush``, which the unit of work calls last before COMMIT, and a waitlisting is
+confirmed there by re-reading the envelopes ``FOR SHARE`` (a release must wait for the
+commit, and the retry it sets off then sees the program waitlisted). Either finding
+the envelope moved the other way raises ``LostRace``: the bus runs the command again,
+``contended``, and this time the envelopes are locked as they are read.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -31,9 +41,10 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from workflow.adapters.orm import envelopes, ledger_entries, program_requests
-from workflow.domain.budget import Envelope
+from workflow.domain.budget import Envelope, shortfalls
 from workflow.domain.errors import Conflict, InsufficientBudget, NotFound
 from workflow.domain.program import LedgerMove
+from workflow.service_layer.unit_of_work import LostRace
 
 _env = envelopes.c
 _ENVELOPES = (select(envelopes)
@@ -41,6 +52,7 @@ _ENVELOPES = (select(envelopes)
                      _env.fiscal_year == bindparam("year"))
               .order_by(_env.party))
 _ENVELOPES_LOCKED = _ENVELOPES.with_for_update()
+_ENVELOPES_SHARED = _ENVELOPES.with_for_update(read=True)
 _ENVELOPE_OF = [_env.party == bindparam("b_party"), _env.fiscal_year == bindparam("b_year")]
 _AMOUNT: BindParameter[int] = bindparam("b_amount")
 # A hold is conditional: it only lands while the envelope still has room for it.
@@ -64,8 +76,8 @@ def _envelope_move(shift: dict[str, int]) -> Any:
     return update(envelopes).where(*_ENVELOPE_OF).values(values).returning(_env.id)
 
 
-_ENVELOPE_MOVES = {move: _HOLD if move == ("hold", None) else _envelope_move(shift)
-                   for move, shift in _SHIFTS.items()}
+_ENVELOPE_MOVES = {move: _envelope_move(shift) for move, shift in _SHIFTS.items()
+                   if move != ("hold", None)}  # holds: _HOLD, at flush
 
 
 @lru_cache(maxsize=16)
@@ -85,8 +97,12 @@ _ENTRIES = insert(ledger_entries)
 
 
 class Ledger:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, contended: bool = False) -> None:
+        """``contended``: an earlier attempt lost a race; lock envelopes as they are read."""
         self.conn = conn
+        self.contended = contended
+        self._holds: list[tuple[LedgerMove, dict[str, Any]]] = []  # (move, entry): at flush
+        self._waitlisted: list[tuple[dict[str, int], int]] = []  # (requests, year) to confirm
 
     def add_envelope(self, party: str, year: int, amount: int) -> None:
         try:
@@ -103,6 +119,44 @@ class Ledger:
                                  {"parties": sorted(parties), "year": year})
         return {r.party: _envelope(r) for r in rows}
 
+    def envelopes_to_hold(self, requests: dict[str, int], year: int) -> dict[str, Envelope]:
+        """The envelopes a hold decides on, with this transaction's deferred holds counted.
+
+        Unlocked unless ``contended``: ``flush`` makes good on the decision or raises
+        ``LostRace``.
+        """
+        found = self.envelopes_for(requests, year, lock=self.contended)
+        for move, _ in self._holds:
+            env = found.get(move.party)
+            if env is not None and move.year == year:
+                found[move.party] = replace(env, held=env.held + move.amount)
+        return found
+
+    def confirm_waitlisted(self, requests: dict[str, int], year: int) -> None:
+        """A program stays or goes waitlisted on an unlocked read: ``flush`` re-checks it."""
+        if not self.contended:
+            self._waitlisted.append((dict(requests), year))
+
+    def flush(self) -> None:
+        """The deferred envelope work, last before COMMIT: the envelope rows stay locked
+        from here to the commit only. Raises ``LostRace`` when the reads were overtaken."""
+        for requests, year in self._waitlisted:
+            envelopes = self.conn.execute(_ENVELOPES_SHARED,
+                                          {"parties": sorted(requests), "year": year})
+            if not shortfalls(requests, {r.party: _envelope(r) for r in envelopes}):
+                raise LostRace(f"money came free in {year} while a program was waitlisted")
+        self._waitlisted.clear()
+        for move, entry in sorted(self._holds, key=lambda h: (h[0].year, h[0].party)):
+            envelope_id = self.conn.execute(_HOLD, {
+                "b_party": move.party, "b_year": move.year, "b_amount": move.amount}).scalar()
+            if envelope_id is None:  # decided under the lock, it cannot have filled up
+                raise self._refusal(move) if self.contended else LostRace(
+                    f"{move.party}'s {move.year} envelope filled up meanwhile")
+            entry["envelope_id"] = envelope_id
+        if self._holds:
+            self._insert_entries([entry for _, entry in self._holds])
+        self._holds.clear()
+
     def report(self, year: int | None = None) -> list[Envelope]:
         query = select(envelopes).order_by(envelopes.c.fiscal_year, envelopes.c.party)
         if year is not None:
@@ -111,29 +165,42 @@ class Ledger:
 
     def apply(self, program_id: int, moves: Iterable[LedgerMove], actor: str,
               now: datetime) -> None:
-        """Write each move as an entry and move the envelope and program balances with it."""
+        """Write each move as an entry and move the envelope and program balances with it.
+
+        Holds move the program's balances now and the envelope's at ``flush``.
+        """
         entries = []
         deltas: dict[str, dict[str, int]] = {}
         for move in moves:
             shift = _SHIFTS[move.kind, move.source]
-            envelope_id = self.conn.execute(_ENVELOPE_MOVES[move.kind, move.source], {
-                "b_party": move.party, "b_year": move.year, "b_amount": move.amount}).scalar()
-            if envelope_id is None:
-                raise self._refusal(move)
+            entry = {"program_id": program_id, "kind": move.kind, "amount": move.amount,
+                     "source": move.source, "idempotency_key": move.key, "actor": actor,
+                     "created_at": now}
+            if move.kind == "hold":
+                self._holds.append((move, entry))
+            else:
+                entry["envelope_id"] = self.conn.execute(
+                    _ENVELOPE_MOVES[move.kind, move.source],
+                    {"b_party": move.party, "b_year": move.year, "b_amount": move.amount}
+                ).scalar()
+                if entry["envelope_id"] is None:
+                    raise self._refusal(move)
+                entries.append(entry)
             party = deltas.setdefault(move.party, dict.fromkeys(BALANCES, 0))
             for col, sign in shift.items():
                 party[col] += sign * move.amount
-            entries.append({"envelope_id": envelope_id, "program_id": program_id,
-                            "kind": move.kind, "amount": move.amount, "source": move.source,
-                            "idempotency_key": move.key, "actor": actor, "created_at": now})
         if deltas:
             self._move_program(program_id, deltas)
         if entries:
-            try:
-                self.conn.execute(_ENTRIES, entries)
-            except IntegrityError as err:
-                raise Conflict(f"ledger entry already written for program {program_id}",
-                               program=program_id) from err
+            self._insert_entries(entries)
+
+    def _insert_entries(self, entries: list[dict[str, Any]]) -> None:
+        try:
+            self.conn.execute(_ENTRIES, entries)
+        except IntegrityError as err:
+            programs = sorted({e["program_id"] for e in entries})
+            raise Conflict(f"ledger entry already written for program "
+                           f"{', '.join(map(str, programs))}", program=programs[0]) from err
 
     def _move_program(self, program_id: int, deltas: dict[str, dict[str, int]]) -> None:
         """Every party's balances on the program in one round trip, not one per move."""

@@ -18,6 +18,7 @@ from workflow.adapters.repositories import Directory, ProgramRepository
 from workflow.adapters.schedule import Schedule
 from workflow.adapters.task_store import TaskStore
 from workflow.domain.machine import WorkflowMachine
+from workflow.service_layer.unit_of_work import LostRace
 
 # PostgreSQL SQLSTATEs worth retrying the whole transaction for.
 TRANSIENT_SQLSTATES = {"40001", "40P01", "55P03"}
@@ -25,10 +26,11 @@ TRANSIENT_SQLSTATES = {"40001", "40P01", "55P03"}
 
 class SqlUnitOfWork:
     def __init__(self, engine: Engine, registry: DefinitionRegistry,
-                 clock: Callable[[], datetime]) -> None:
+                 clock: Callable[[], datetime], contended: bool = False) -> None:
         self.engine = engine
         self.registry = registry
         self.clock = clock
+        self.contended = contended
 
     def __enter__(self) -> SqlUnitOfWork:
         self.now = self.clock()
@@ -37,7 +39,7 @@ class SqlUnitOfWork:
         self.events = EventStore(self.conn)
         self.programs = ProgramRepository(self.conn, self.events)
         self.directory = Directory(self.conn)
-        self.ledger = Ledger(self.conn)
+        self.ledger = Ledger(self.conn, self.contended)
         self.outbox = Outbox(self.conn)
         self.schedule = Schedule(self.conn)
         self.tasks = TaskStore(self.conn)
@@ -51,6 +53,7 @@ class SqlUnitOfWork:
         self.conn.close()
 
     def commit(self) -> None:
+        self.ledger.flush()  # the envelope locks it takes last until this commit only
         self.tx.commit()
 
     def current_workflow(self, key: str) -> WorkflowMachine:
@@ -67,11 +70,14 @@ class SqlUnitOfWorkFactory:
         self.registry = registry
         self.clock = clock
 
-    def __call__(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, self.registry, self.clock)
+    def __call__(self, contended: bool = False) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine, self.registry, self.clock, contended)
 
     def is_transient(self, error: BaseException) -> bool:
-        """Deadlocks, serialization failures and a busy SQLite file are worth a retry."""
+        """Lost races, deadlocks, serialization failures and a busy SQLite file are worth
+        a retry."""
+        if isinstance(error, LostRace):
+            return True
         if not isinstance(error, DBAPIError):
             return False
         if error.connection_invalidated:  # the server restarted or dropped us

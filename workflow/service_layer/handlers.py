@@ -424,9 +424,10 @@ def _machine(uow: UnitOfWork, program: Program) -> WorkflowMachine:
 
 def _try_holds(uow: UnitOfWork, program: Program) -> bool:
     machine = _machine(uow, program)
-    envelopes = uow.ledger.envelopes_for(program.content.requests, program.content.fiscal_year,
-                                         lock=True)
-    placed = program.place_holds(machine, envelopes, uow.now)
+    requests, year = program.content.requests, program.content.fiscal_year
+    placed = program.place_holds(machine, uow.ledger.envelopes_to_hold(requests, year), uow.now)
+    if program.state == "waitlisted":
+        uow.ledger.confirm_waitlisted(requests, year)
     if program.events:  # a still-waitlisted or already-held program has nothing to save
         save_program(uow, program, SYSTEM)
     return placed

@@ -2,7 +2,8 @@
 
 A refused command changes nothing (its transaction rolls back) and is recorded as an
 ``ActionRefused`` event in a transaction of its own. Transient database errors
-(deadlocks, serialization failures, a busy SQLite file) retry the whole command.
+(lost optimistic races, deadlocks, serialization failures, a busy SQLite file) retry
+the whole command, locking up front the second time.
 After commit the dispatcher takes the outbox: in-process in the embedded default,
 a Celery relay in a deployment.
 """
@@ -76,7 +77,8 @@ class MessageBus:
     def _in_transaction(self, work: Any) -> Any:
         for attempt in range(1, self.retries + 1):
             try:
-                with self.uow() as uow:
+                # After a lost race or a deadlock, take the locks up front this time.
+                with self.uow(contended=attempt > 1) as uow:
                     result = work(uow)
                     uow.commit()
                     return result

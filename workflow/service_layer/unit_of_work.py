@@ -12,6 +12,11 @@ from typing import Any, Protocol
 from workflow.domain.machine import WorkflowMachine
 
 
+class LostRace(Exception):
+    """An optimistic read was overtaken before the commit: the transaction rolls back and
+    the bus runs the command again with ``contended=True`` (locks taken as rows are read)."""
+
+
 class UnitOfWork(Protocol):
     now: datetime
     programs: Any
@@ -32,5 +37,5 @@ class UnitOfWork(Protocol):
 
 
 class UnitOfWorkFactory(Protocol):
-    def __call__(self) -> UnitOfWork: ...
+    def __call__(self, contended: bool = False) -> UnitOfWork: ...
     def is_transient(self, error: BaseException) -> bool: ...
