@@ -50,6 +50,11 @@ processes). ``*_lock_busy_share`` is the summed lock time over the race time: ne
 the envelope row lock is what limits the rate. The wrapping costs a little, so a traced
 run's rates are not the headline.
 
+``*_cpu_ms_per_attempt`` is the CPU time one attempt costs during the race: the whole
+machine's (PostgreSQL's backends, the clients and anything else running) and the
+clients' process's own. On this 2-core machine the engine's rate is bound by it, not by
+the envelope's lock.
+
 Absolute rates move a lot with the machine's load (printed before and after); the ratio
 much less, since both sides share it round by round.
 
@@ -69,6 +74,7 @@ import threading
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -179,10 +185,28 @@ def analyze(engine: Engine) -> None:
 
 # -- the race --
 
+@dataclass
+class Raced:
+    """One race: its seconds, the CPU seconds the whole machine (PostgreSQL included) and
+    the clients' own process spent in them, and each item's outcome."""
+
+    seconds: float
+    machine_cpu: float
+    clients_cpu: float
+    outcomes: list[object]
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds every core has spent busy since boot (Linux ``/proc/stat``)."""
+    with open("/proc/stat") as stat:
+        ticks = [int(t) for t in stat.readline().split()[1:]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")  # less idle, iowait
+
+
 def race(clients: int, items: list[Any],
          client: Callable[[], contextlib.AbstractContextManager[Callable[[Any], object]]]
-         ) -> tuple[float, list[object]]:
-    """Carry out ``items`` on ``clients`` threads released together; (seconds, outcomes).
+         ) -> Raced:
+    """Carry out ``items`` on ``clients`` threads released together.
 
     ``client()`` sets up one client (outside the timing) and yields what it does with
     one item; the threads take items from one shared queue until it is empty.
@@ -213,13 +237,14 @@ def race(clients: int, items: list[Any],
         thread.start()
     with contextlib.suppress(threading.BrokenBarrierError):
         barrier.wait()
-    start = time.perf_counter()
+    start, busy, own = time.perf_counter(), machine_busy_seconds(), time.process_time()
     for thread in threads:
         thread.join()
-    elapsed = time.perf_counter() - start
+    raced = Raced(time.perf_counter() - start, machine_busy_seconds() - busy,
+                  time.process_time() - own, outcomes)
     if errors:
         raise errors[0]
-    return elapsed, outcomes
+    return raced
 
 
 class Side:
@@ -230,7 +255,7 @@ class Side:
     def __init__(self, url: str, clients: int) -> None:
         self.url = url
         self.clients = clients
-        self.seconds = 0.0
+        self.seconds = self.machine_cpu = self.clients_cpu = 0.0
         self.attempts = self.placed = self.waitlisted = 0
         self.round_rates: list[float] = []
         self.overcommitments = 0
@@ -239,7 +264,7 @@ class Side:
     def prepare(self, year: int, attempts: int, fit: int) -> list[Any]:
         raise NotImplementedError
 
-    def run(self, items: list[Any], year: int) -> tuple[float, list[object]]:
+    def run(self, items: list[Any], year: int) -> Raced:
         raise NotImplementedError
 
     def outcome(self, year: int, outcomes: list[object]) -> tuple[int, int, list[str]]:
@@ -253,8 +278,9 @@ class Side:
         raise NotImplementedError
 
     def round(self, items: list[Any], year: int, fit: int, timed: bool) -> None:
-        seconds, outcomes = self.run(items, year)
-        placed, waitlisted, failures = self.outcome(year, outcomes)
+        raced = self.run(items, year)
+        seconds = raced.seconds
+        placed, waitlisted, failures = self.outcome(year, raced.outcomes)
         with self.connect() as conn:
             failures += check_envelope(conn, year, fit, placed)
             over = int(conn.execute(text(
@@ -268,6 +294,8 @@ class Side:
         self.overcommitments += over
         if timed:
             self.seconds += seconds
+            self.machine_cpu += raced.machine_cpu
+            self.clients_cpu += raced.clients_cpu
             self.attempts += len(items)
             self.placed += placed
             self.waitlisted += waitlisted
@@ -320,7 +348,7 @@ class EngineSide(Side):
         self.engine.dispose()
         return message_ids
 
-    def run(self, items: list[Any], year: int) -> tuple[float, list[object]]:
+    def run(self, items: list[Any], year: int) -> Raced:
         # Open every client's connection before the start (the pool keeps them).
         with contextlib.ExitStack() as stack:
             for _ in range(self.clients):
@@ -393,7 +421,7 @@ class BaselineSide(Side):
         with psycopg.connect(psycopg_url(self.url)) as conn:
             yield partial(hold_by_hand, conn, year)
 
-    def run(self, items: list[Any], year: int) -> tuple[float, list[object]]:
+    def run(self, items: list[Any], year: int) -> Raced:
         return race(self.clients, items, partial(self.client, year))
 
     def outcome(self, year: int, outcomes: list[object]) -> tuple[int, int, list[str]]:
@@ -586,6 +614,9 @@ def run(args: argparse.Namespace) -> list[str]:
         emit(f"{side.name}_seconds", side.seconds)
         emit(f"{side.name}_holds_per_s_rounds", " ".join(f"{r:.0f}" for r in side.round_rates))
         emit(f"{side.name}_holds_per_s", side.attempts / side.seconds)
+        emit(f"{side.name}_cpu_ms_per_attempt",
+             f"machine:{1000 * side.machine_cpu / side.attempts:.2f} "
+             f"clients:{1000 * side.clients_cpu / side.attempts:.2f}")
         if args.trace:
             traces[side.name].report(side.name, side.seconds)
     failures = engine.failures + base.failures
