@@ -23,12 +23,13 @@ class OutboxMessage:
     id: int
     task: str
     payload: dict[str, Any]
-    done: bool
 
 
 _ADD = insert(outbox)
-_CLAIM = select(outbox).where(outbox.c.id == bindparam("mid")).with_for_update()
-_DONE = update(outbox).where(outbox.c.id == bindparam("mid")).values(done_at=bindparam("at"))
+# Taken and marked done in one statement: it locks the row, so a duplicate delivery
+# waits for this transaction and then finds the message done (or, rolled back, not).
+_TAKE = (update(outbox).where(outbox.c.id == bindparam("mid"), outbox.c.done_at.is_(None))
+         .values(done_at=bindparam("at")).returning(outbox.c.task, outbox.c.payload))
 
 
 class Outbox:
@@ -41,15 +42,13 @@ class Outbox:
                                  "created_at": now, "attempts": 0})
         self.added += 1
 
-    def claim(self, message_id: int) -> OutboxMessage | None:
-        """Lock one message for carrying out; None if it does not exist."""
-        row = self.conn.execute(_CLAIM, {"mid": message_id}).first()
+    def take(self, message_id: int, now: datetime) -> OutboxMessage | None:
+        """Mark one message done in this transaction, to be carried out in it; None if it
+        does not exist or is done already (a duplicate delivery)."""
+        row = self.conn.execute(_TAKE, {"mid": message_id, "at": now}).first()
         if row is None:
             return None
-        return OutboxMessage(row.id, row.task, json.loads(row.payload), row.done_at is not None)
-
-    def mark_done(self, message_id: int, now: datetime) -> None:
-        self.conn.execute(_DONE, {"mid": message_id, "at": now})
+        return OutboxMessage(message_id, row.task, json.loads(row.payload))
 
     def pending_ids(self, limit: int = 100) -> list[int]:
         query = select(outbox.c.id).where(outbox.c.done_at.is_(None)).order_by(outbox.c.id)

@@ -52,12 +52,11 @@ class MessageBus:
     def handle_message(self, message_id: int) -> None:
         """Carry out one outbox message, once: a duplicate delivery finds it done."""
         def run(uow: UnitOfWork) -> None:
-            msg = uow.outbox.claim(message_id)
-            if msg is None or msg.done:
+            msg = uow.outbox.take(message_id, uow.now)
+            if msg is None:
                 return
             cmd = MESSAGE_COMMANDS[msg.task](msg.payload)
             HANDLERS[type(cmd)](cmd, uow)
-            uow.outbox.mark_done(message_id, uow.now)
 
         try:
             self._in_transaction(run)
@@ -110,13 +109,12 @@ class MessageBus:
 
     @staticmethod
     def _dead_letter(uow: UnitOfWork, message_id: int, err: WorkflowError) -> None:
-        msg = uow.outbox.claim(message_id)
-        if msg is None or msg.done:
+        msg = uow.outbox.take(message_id, uow.now)
+        if msg is None:
             return
         uow.events.append(SYSTEM_STREAM, [Event(ev.ACTION_REFUSED, {
             "command": msg.task, "code": err.code, "reason": err.message,
             "message_id": message_id})], "system", uow.now)
-        uow.outbox.mark_done(message_id, uow.now)
 
 
 class InlineDispatcher:
