@@ -12,7 +12,7 @@ from config.celery import RELAY_TASK, SWEEP_TASK, make_celery
 from config.settings import get_settings
 from workflow.adapters.relay import OutboxRelay
 from workflow.bootstrap import bootstrap, make_relay
-from workflow.service_layer.handlers import PLACE_HOLDS, RETRY_WAITLISTED
+from workflow.service_layer.handlers import BUDGET_NOTICE, PLACE_HOLDS, RETRY_WAITLISTED
 from workflow.service_layer.messagebus import MessageBus
 from workflow.service_layer.scheduler import run_due_work
 
@@ -38,6 +38,13 @@ def place_holds(outbox_id: int) -> None:
 @app.task(name=RETRY_WAITLISTED)
 def retry_waitlisted(outbox_id: int) -> None:
     """Money was released: retry waitlisted programs in the order they were waitlisted."""
+    bus().handle_message(outbox_id)
+
+
+@app.task(name=BUDGET_NOTICE)
+def budget_notice(outbox_id: int) -> None:
+    """Tell the coordinator and budget officers that a program was waitlisted, left the
+    waitlist or lost its holds (in-app messages)."""
     bus().handle_message(outbox_id)
 
 

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
+from sqlalchemy import select
+
+from workflow.adapters.orm import notifications
 from workflow.domain import commands as c
 from workflow.service_layer.messagebus import MessageBus
 
@@ -57,3 +63,14 @@ def submitted(bus: MessageBus, **kwargs: object) -> int:
 
 def decide(bus: MessageBus, program_id: int, actor: str, decision: str = "approve") -> None:
     bus.handle(c.DecideReview(actor=actor, program_id=program_id, decision=decision))
+
+
+def budget_notices(bus: MessageBus, email: str) -> list[tuple[int, str]]:
+    """(program, what) of every budget notice ``email`` was sent, day by day, in order."""
+    def read(uow: Any) -> list[tuple[int, str]]:
+        rows = uow.conn.execute(select(notifications.c["items"]).where(
+            notifications.c.user_email == email, notifications.c.kind == "budget_notice")
+            .order_by(notifications.c.day))
+        return [(i["program"], i["what"]) for row in rows for i in json.loads(row[0])]
+    found: list[tuple[int, str]] = bus.query(read)
+    return found

@@ -61,6 +61,8 @@ def test_the_demo_shows_inboxes_a_delegation_and_the_reminders(
     assert "approve by oh.taeyang for kang.hyewon" in out
     assert "reminder digest to kang.hyewon@goe.go.kr" in out
     assert "escalation to oh.taeyang@goe.go.kr" in out
+    # The budget officer hears of the lapsed hold and the waitlisted program's money at once.
+    assert "budget notice to han.jiyoung@goe.go.kr: [jointflow] 예산 알림 2건" in out
     decided = [e for e in as_json(home, "program", "history", "22")
                if e["type"] == "PartyApproved" and e["data"]["party"] == "education_office"]
     assert [(e["actor"], e["data"].get("acting_for")) for e in decided] == [

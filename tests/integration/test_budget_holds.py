@@ -235,11 +235,41 @@ def test_a_program_that_does_not_fit_is_waitlisted_with_budget_unavailable_recor
 
     assert state(bus, program_id) == "waitlisted"
     unavailable = [d for t, d in events_of(bus, program_id) if t == ev.BUDGET_UNAVAILABLE]
-    assert unavailable == [{"year": s.YEAR, "shortfalls": [
+    assert unavailable == [{"year": s.YEAR, "parties": ["education_office"], "shortfalls": [
         "education_office: requested 60,000,000, available 50,000,000"]}]
     assert ev.BUDGET_HELD not in types(bus, program_id)
     assert ledger(bus) == []  # the city's share fits, but holds are all or nothing
     assert available(bus) == {"city": FULL["city"], "education_office": 50_000_000}
+
+
+def test_waitlisting_and_leaving_the_waitlist_tell_the_coordinator_and_budget_officers(
+        bus: MessageBus) -> None:
+    s.seed(bus, education_office=60_000_000)
+    holder = program(bus, city=10_000_000, education_office=20_000_000)
+    submit(bus, holder)
+    waiting = program(bus, city=80_000_000, education_office=60_000_000)
+    submit(bus, waiting)
+    assert state(bus, waiting) == "waitlisted"
+
+    # The education office's envelope is short; the city's share fitted.
+    assert s.budget_notices(bus, s.COORDINATOR) == [(waiting, "waitlisted")]
+    assert s.budget_notices(bus, s.OE_OFFICER) == [(waiting, "waitlisted")]
+    assert s.budget_notices(bus, s.CITY_OFFICER) == []
+
+    withdraw(bus, holder)  # its money comes free and the waitlisted program takes it
+    assert state(bus, waiting) == "in_review"
+
+    told = [(waiting, "waitlisted"), (waiting, "held_from_waitlist")]
+    assert s.budget_notices(bus, s.COORDINATOR) == told
+    assert s.budget_notices(bus, s.OE_OFFICER) == told
+    assert s.budget_notices(bus, s.CITY_OFFICER) == [(waiting, "held_from_waitlist")]
+    messages = bus.query(lambda uow: uow.notifications.of_user(s.COORDINATOR))
+    assert [m["kind"] for m in messages] == ["budget_notice"]  # one message for the day
+    assert "예산 알림 2건" in messages[0]["subject"]  # Korean unless the person chose English
+    assert "education_office: requested 60,000,000, available 40,000,000" in messages[0]["body"]
+    sent = bus.query(lambda uow: uow.events.history(f"user:{s.COORDINATOR}"))
+    assert [(e.type, json.loads(e.data)["what"]) for e in sent] == [
+        (ev.BUDGET_NOTICE_SENT, "waitlisted"), (ev.BUDGET_NOTICE_SENT, "held_from_waitlist")]
 
 
 def test_a_request_to_a_party_without_an_envelope_waitlists_until_one_is_added(

@@ -691,6 +691,10 @@ def test_the_sweep_expires_lapsed_holds_once_with_notice_and_leaves_funded_progr
         ev.HOLDS_EXPIRED, ev.HOLD_RELEASED, ev.COMMITMENT_RELEASED, "ProgramExpired"]
     assert work(bus, reviewing) == [("expire", expires, "done")]
     assert [o for a, _, o in work(bus, running_later) if a == "expire"] == ["called off"]
+    # The coordinator and every funder's budget officer are told, once.
+    lapsed = [(reviewing, "holds_expired"), (half_committed, "holds_expired")]
+    for person in (s.COORDINATOR, s.CITY_OFFICER, s.OE_OFFICER):
+        assert sorted(s.budget_notices(bus, person)) == lapsed
 
     # Running the sweep again, or the same row again, does nothing twice.
     happened = ({p: types(bus, p) for p in (reviewing, half_committed)},
@@ -703,6 +707,7 @@ def test_the_sweep_expires_lapsed_holds_once_with_notice_and_leaves_funded_progr
         "already done", "already done"]
     assert ({p: types(bus, p) for p in (reviewing, half_committed)},
             bus.query(lambda uow: uow.ledger.entries())) == happened
+    assert sorted(s.budget_notices(bus, s.COORDINATOR)) == lapsed  # nobody told twice
     with pytest.raises(WorkflowError):
         commit(bus, half_committed, s.OE_OFFICER)
     books.check(bus)

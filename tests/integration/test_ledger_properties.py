@@ -308,7 +308,10 @@ class LedgerMachine(RuleBasedStateMachine):
         self._disburse(self.pick(data, DISBURSING), party, amount)
 
     def _disburse(self, program: Program, party: str, amount: int) -> None:
-        left = program.committed.get(party, 0) - program.disbursed.get(party, 0)
+        payable = program.committed.get(party, 0)
+        if program.state in ("under_evaluation", "closed"):  # no more than the report's spend
+            payable = min(payable, program.spent.get(party, 0))
+        left = payable - program.disbursed.get(party, 0)
         ok = program.state in DISBURSING and party in program.requests and amount <= left
         self.attempt(c.DisburseFunds(actor=OFFICER[party], program_id=program.id,
                                      amount=amount), ok)

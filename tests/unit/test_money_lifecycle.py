@@ -257,6 +257,23 @@ def test_a_tranche_may_take_exactly_what_is_left_of_the_commitment_and_no_more()
     assert program.disbursed["city"] == 80_000_000
 
 
+def test_while_a_report_stands_a_tranche_may_not_pay_out_more_than_the_reported_spend(
+        ) -> None:
+    """Else settlement, which keeps the reported spend committed, would leave more paid
+    out than committed (hypothesis found it: report 0 spent, then pay 1,000,000)."""
+    program = under_evaluation({"city": 60_000_000, "education_office": 0},
+                               disbursed={"city": 50_000_000})
+    before = snapshot(program)
+
+    with pytest.raises(InvalidInput, match="only 10,000,000 KRW of the reported spend is left"):
+        program.disburse("city", 10_000_001)
+    with pytest.raises(InvalidInput, match="only 0 KRW of the reported spend"):
+        program.disburse("education_office", 1)
+    assert snapshot(program) == before
+
+    assert program.disburse("city", 10_000_000) == 1
+
+
 def test_a_party_without_a_commitment_has_nothing_to_disburse() -> None:
     program = funded(requests={"city": 80_000_000})
     program.committed = {"city": 80_000_000}

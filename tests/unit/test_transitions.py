@@ -472,7 +472,7 @@ def test_one_party_short_waitlists_the_program_without_holding_anything() -> Non
     assert program.ledger_moves == []
     assert types(program) == [ev.BUDGET_UNAVAILABLE, "ProgramWaitlisted"]
     assert program.events[0].data == {
-        "year": YEAR,
+        "year": YEAR, "parties": ["education_office"],
         "shortfalls": ["education_office: requested 20,000,000, available 10,000,000"]}
 
 

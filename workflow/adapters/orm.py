@@ -238,7 +238,8 @@ notifications = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("read_at", DateTime(timezone=True)),
     UniqueConstraint("user_email", "kind", "day"),
-    CheckConstraint("kind IN ('reminder_digest', 'escalation')", name="kind_known"),
+    CheckConstraint("kind IN ('reminder_digest', 'escalation', 'budget_notice')",
+                    name="kind_known"),
 )
 
 envelopes = Table(

@@ -89,6 +89,16 @@ class PlaceHolds(Command):
 
 
 @dataclass(frozen=True)
+class SendBudgetNotice(Command):
+    """System: tell the coordinator and budget officers what money did to a program."""
+
+    program_id: int
+    what: str
+    parties: tuple[str, ...]
+    details: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class RetryWaitlisted(Command):
     """System: money was released in ``year``; retry waitlisted programs in order."""
 

@@ -39,6 +39,7 @@ TASK_RELEASED = "TaskReleased"
 TASK_REASSIGNED = "TaskReassigned"
 REMINDER_DIGEST_SENT = "ReminderDigestSent"
 TASK_ESCALATED = "TaskEscalated"
+BUDGET_NOTICE_SENT = "BudgetNoticeSent"
 DELEGATION_SET = "DelegationSet"
 DELEGATION_CLEARED = "DelegationCleared"
 

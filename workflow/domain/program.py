@@ -209,7 +209,7 @@ class Program:
         if short:
             if self.state == "submitted":
                 self.events.append(Event(ev.BUDGET_UNAVAILABLE, {
-                    "year": self.content.fiscal_year,
+                    "year": self.content.fiscal_year, "parties": [s.party for s in short],
                     "shortfalls": [s.describe() for s in short]}))
                 machine.fire(self, "waitlist")
                 self.waitlisted_at = now
@@ -323,11 +323,16 @@ class Program:
             raise TransitionNotAllowed(
                 f"cannot disburse to program {self.id}: it is {self.state} (disbursements "
                 f"in: {', '.join(DISBURSING_STATES)})", program=self.id, state=self.state)
-        remaining = self.committed.get(party, 0) - self.disbursed.get(party, 0)
+        payable, what = self.committed.get(party, 0), "its commitment"
+        spent = self.report.spent.get(party, 0) if self.report is not None else payable
+        if spent < payable and self.state in ("under_evaluation", "closed"):
+            # The report stands: settlement keeps what it says was spent, no more.
+            payable, what = spent, "the reported spend"
+        remaining = payable - self.disbursed.get(party, 0)
         if amount > remaining:
             raise InvalidInput(
                 f"cannot disburse {amount:,} KRW of {party}'s share of program {self.id}: "
-                f"only {remaining:,} KRW of its commitment is left to pay out",
+                f"only {remaining:,} KRW of {what} is left to pay out",
                 program=self.id, party=party)
         self.tranches += 1
         self.disbursed[party] = self.disbursed.get(party, 0) + amount

@@ -89,6 +89,7 @@ def play_year(bus: MessageBus, clock: Any, say: Say, ids: list[int]) -> None:
     year.log(lapsing, "hold lapsed: money back to the envelopes")
     waitlisted = ids[-1]
     year.log(waitlisted, "retried from the waitlist")
+    _show_messages(year, d.OFFICERS["education_office"], "budget_notice")
     for party in ("city", "education_office"):
         bus.handle(c.DecideReview(actor=d.APPROVERS[party], program_id=waitlisted,
                                   decision="approve"))

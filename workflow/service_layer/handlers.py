@@ -23,6 +23,7 @@ from workflow.domain.errors import Conflict, InvalidInput, NotFound, NotPermitte
 from workflow.domain.events import Event, envelope_stream, program_stream
 from workflow.domain.machine import WorkflowMachine
 from workflow.domain.money import check_amount
+from workflow.domain.notices import budget_notices
 from workflow.domain.permissions import (
     User,
     ensure_acts_for_party,
@@ -37,10 +38,12 @@ from workflow.domain.permissions import (
 )
 from workflow.domain.program import EvaluationReport, Program, ProgramContent
 from workflow.domain.tasks import tasks_for
+from workflow.service_layer.notices import send_budget_notice
 from workflow.service_layer.unit_of_work import UnitOfWork
 
 PLACE_HOLDS = "jointflow.place_holds"
 RETRY_WAITLISTED = "jointflow.retry_waitlisted"
+BUDGET_NOTICE = "jointflow.budget_notice"
 SYSTEM = "system"
 OPERATOR = "operator"
 DIRECTORY_STREAM = "directory"
@@ -83,6 +86,11 @@ def save_program(uow: UnitOfWork, program: Program, actor: str,
     # A revision that moves a program to another fiscal year frees the old year's money.
     for year in sorted({m.year for m in program.ledger_moves if m.kind == "release"}):
         uow.outbox.add(RETRY_WAITLISTED, {"year": year}, uow.now)
+    for notice in budget_notices(asked_before[0] if asked_before else None, program.events,
+                                 program.content.requests):
+        uow.outbox.add(BUDGET_NOTICE, {"program_id": program.id, "what": notice.what,
+                                       "parties": list(notice.parties),
+                                       "details": list(notice.details)}, uow.now)
     program.events.clear()
     program.ledger_moves.clear()
     return program.id
@@ -460,6 +468,7 @@ HANDLERS: dict[type[c.Command], Callable[[Any, UnitOfWork], Any]] = {
     c.DecideReview: decide_review,
     c.PlaceHolds: place_holds,
     c.RetryWaitlisted: retry_waitlisted,
+    c.SendBudgetNotice: send_budget_notice,
     c.CommitFunds: commit_funds,
     c.DisburseFunds: disburse_funds,
     c.SubmitReport: submit_report,
@@ -477,4 +486,7 @@ HANDLERS: dict[type[c.Command], Callable[[Any, UnitOfWork], Any]] = {
 MESSAGE_COMMANDS: dict[str, Callable[[dict[str, Any]], c.Command]] = {
     PLACE_HOLDS: lambda p: c.PlaceHolds(actor=None, program_id=int(p["program_id"])),
     RETRY_WAITLISTED: lambda p: c.RetryWaitlisted(actor=None, year=int(p["year"])),
+    BUDGET_NOTICE: lambda p: c.SendBudgetNotice(
+        actor=None, program_id=int(p["program_id"]), what=str(p["what"]),
+        parties=tuple(p["parties"]), details=tuple(p["details"])),
 }
