@@ -56,23 +56,26 @@ def budget_notices(state_before: str | None, events: Iterable[Event],
     return notices
 
 
+# What each notice says, per locale; filled in with the item's year and details.
+_TEXTS = {
+    "en": {
+        WAITLISTED: "waitlisted: no room in the {year} envelope ({details})",
+        HELD_FROM_WAITLIST: "money came free: its holds are placed and review begins",
+        HOLDS_EXPIRED: "its holds lapsed on {details} and were released",
+    },
+    "ko": {
+        WAITLISTED: "{year}년 예산 부족으로 대기 중 ({details})",
+        HELD_FROM_WAITLIST: "예산이 확보되어 심사를 시작합니다",
+        HOLDS_EXPIRED: "예산 보류 기한({details})이 지나 보류액이 해제되었습니다",
+    },
+}
+
+
 def item_line(item: dict[str, Any], locale: str) -> str:
     """One notice of a message: ``item`` has program, title, what, year and details."""
-    program = f"#{item['program']} {item['title']}"
-    details = "; ".join(item["details"])
-    if locale == "en":
-        text = {
-            WAITLISTED: f"waitlisted: no room in the {item['year']} envelope ({details})",
-            HELD_FROM_WAITLIST: "money came free: its holds are placed and review begins",
-            HOLDS_EXPIRED: f"its holds lapsed on {details} and were released",
-        }[item["what"]]
-        return f"- {program}: {text}"
-    text = {
-        WAITLISTED: f"{item['year']}년 예산 부족으로 대기 중 ({details})",
-        HELD_FROM_WAITLIST: "예산이 확보되어 심사를 시작합니다",
-        HOLDS_EXPIRED: f"예산 보류 기한({details})이 지나 보류액이 해제되었습니다",
-    }[item["what"]]
-    return f"- {program}: {text}"
+    text = _TEXTS["en" if locale == "en" else "ko"][item["what"]].format(
+        year=item["year"], details="; ".join(item["details"]))
+    return f"- #{item['program']} {item['title']}: {text}"
 
 
 def render(day: date, items: list[dict[str, Any]], locale: str) -> tuple[str, str]:
