@@ -16,7 +16,8 @@ racers in the pool instead of at the database's row locks.
 - the last commitment and the hold's expiry at the same instant: one outcome, never both;
 - sweeps racing over the same due rows: every row's work, and every event, lands once;
 - every money task (``jointflow.place_holds``, ``jointflow.retry_waitlisted``, the sweep
-  ``jointflow.run_due_work``) delivered twice, one after the other or at once: the second
+  ``jointflow.run_due_work``, and the ``jointflow.budget_notice`` a waitlisting sends)
+  delivered twice, one after the other or at once: the second
   delivery changes nothing.
 
 After each case every envelope's balances equal the sums of its ledger entries and of
@@ -54,7 +55,7 @@ from workflow.domain import events as ev
 from workflow.domain.calendar import SEOUL
 from workflow.domain.errors import Conflict, InvalidInput, TransitionNotAllowed
 from workflow.domain.events import program_stream
-from workflow.service_layer.handlers import PLACE_HOLDS, RETRY_WAITLISTED
+from workflow.service_layer.handlers import BUDGET_NOTICE, PLACE_HOLDS, RETRY_WAITLISTED
 from workflow.service_layer.messagebus import MessageBus, RelayDispatcher
 from workflow.service_layer.scheduler import run_due_work
 
@@ -627,8 +628,27 @@ def sweep_case(racing: Racing) -> tuple[Callable[[], Any], Callable[[], None]]:
     return lambda: run_due_work(bus), check
 
 
+def budget_notice_case(racing: Racing) -> tuple[Callable[[], Any], Callable[[], None]]:
+    bus, year = racing.bus, 2027
+    add_envelopes(bus, year, city=CITY_SHARE, education_office=OE_SHARE // 2)
+    program_id = create(bus, year=year)
+    submit(bus, program_id)
+    (holds_message,) = messages(bus, PLACE_HOLDS)
+    bus.handle_message(holds_message)
+    assert state(bus, program_id) == "waitlisted"
+    (message_id,) = messages(bus, BUDGET_NOTICE)
+
+    def check() -> None:
+        for person in (s.COORDINATOR, s.OE_OFFICER):
+            assert s.budget_notices(bus, person) == [(program_id, "waitlisted")]
+        assert s.budget_notices(bus, s.CITY_OFFICER) == []  # the city's share fitted
+        assert messages(bus, BUDGET_NOTICE) == []
+
+    return lambda: bus.handle_message(message_id), check
+
+
 CASES = {PLACE_HOLDS: place_holds_case, RETRY_WAITLISTED: retry_waitlisted_case,
-         SWEEP_TASK: sweep_case}
+         SWEEP_TASK: sweep_case, BUDGET_NOTICE: budget_notice_case}
 
 
 @pytest.mark.parametrize("mode", ["one after the other", "at once"])
