@@ -12,7 +12,8 @@ racers in the pool instead of at the database's row locks.
   racing never pay out more than the commitment;
 - a hold (or a waitlisting) decided on an unlocked read that another worker's hold (or
   a release) overtook before the commit: redone under the envelope lock, nothing of the
-  first attempt left behind;
+  first attempt left behind; an envelope added while a program is waitlisted for want
+  of it reaches the program;
 - the last commitment and the hold's expiry at the same instant: one outcome, never both;
 - sweeps racing over the same due rows: every row's work, and every event, lands once;
 - every money task (``jointflow.place_holds``, ``jointflow.retry_waitlisted``, the sweep
@@ -320,11 +321,14 @@ def test_32_workers_racing_for_the_last_money_of_an_envelope_hold_exactly_the_on
 
 class Overtaken(SqlUnitOfWorkFactory):
     """Runs ``meanwhile`` once, in another transaction, just before the first uncontended
-    commit: the moment between a worker's unlocked read and its flush (see ``ledger``)."""
+    commit: the moment between a worker's unlocked read and its flush (see ``ledger``),
+    or with ``after_flush`` the one between the flush and the COMMIT."""
 
-    def __init__(self, base: SqlUnitOfWorkFactory, meanwhile: Callable[[], Any]) -> None:
+    def __init__(self, base: SqlUnitOfWorkFactory, meanwhile: Callable[[], Any],
+                 after_flush: bool = False) -> None:
         super().__init__(base.engine, base.registry, base.clock)
         self.meanwhile: list[Callable[[], Any]] = [meanwhile]
+        self.after_flush = after_flush
         self.attempts: list[bool] = []  # contended?
 
     def __call__(self, contended: bool = False) -> Any:
@@ -335,15 +339,18 @@ class Overtaken(SqlUnitOfWorkFactory):
 
             def overtaken_commit() -> None:
                 if self.meanwhile:
+                    if self.after_flush:
+                        uow.ledger.flush()  # the commit's own flush finds nothing left
                     self.meanwhile.pop()()
                 commit()
             uow.commit = overtaken_commit  # type: ignore[method-assign]
         return uow
 
 
-def overtaken(bus: MessageBus, meanwhile: Callable[[], Any]) -> tuple[MessageBus, Overtaken]:
+def overtaken(bus: MessageBus, meanwhile: Callable[[], Any], after_flush: bool = False
+              ) -> tuple[MessageBus, Overtaken]:
     assert isinstance(bus.uow, SqlUnitOfWorkFactory)
-    factory = Overtaken(bus.uow, meanwhile)
+    factory = Overtaken(bus.uow, meanwhile, after_flush)
     return MessageBus(factory, bus.dispatcher), factory
 
 
@@ -389,6 +396,41 @@ def test_a_waitlisting_decided_before_a_release_is_redone_and_the_program_held(
     assert (state(bus, holder), state(bus, late)) == ("withdrawn", "in_review")
     assert [e[0] for e in entries_of(bus, late)] == ["hold", "hold"]
     assert ev.BUDGET_UNAVAILABLE not in types(bus, late)
+
+
+def test_an_envelope_added_while_a_program_is_waitlisted_for_want_of_it_reaches_it(
+        racing: Racing) -> None:
+    """No envelope row to lock: adding one waits for the waitlisting's commit, so the
+    retry it sets off finds the program waitlisted instead of not yet."""
+    bus, year = racing.bus, 2027
+    bus.handle(c.AddEnvelope(actor=s.CITY_OFFICER, party="city", year=year,
+                             amount=CITY_SHARE))
+    drain(bus)
+    program_id = create(bus, year=year)
+    submit(bus, program_id)
+    (holds_message,) = messages(bus, PLACE_HOLDS)
+
+    def add_envelope_and_retry() -> None:
+        bus.handle(c.AddEnvelope(actor=s.OE_OFFICER, party="education_office", year=year,
+                                 amount=OE_SHARE))
+        for retry in messages(bus, RETRY_WAITLISTED):
+            bus.handle_message(retry)
+
+    adding = threading.Thread(target=add_envelope_and_retry)
+    waited: list[bool] = []
+
+    def meanwhile() -> None:  # after the waitlisting's last statement, before its COMMIT
+        adding.start()
+        adding.join(timeout=1.0)
+        waited.append(adding.is_alive())
+
+    slow_bus, factory = overtaken(bus, meanwhile, after_flush=True)
+    slow_bus.handle_message(holds_message)
+    adding.join(timeout=60)
+
+    assert state(bus, program_id) == "in_review"
+    assert [e[0] for e in entries_of(bus, program_id)] == ["hold", "hold"]
+    assert factory.attempts == [False] and waited == [True]  # the addition waited for us
 
 
 # -- commitments and disbursements on one program party ---------------------------------

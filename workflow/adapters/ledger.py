@@ -14,13 +14,17 @@ row lock only as long as the baseline's bare UPDATE + INSERT would: the worker d
 on an unlocked read (``envelopes_to_hold``), its hold UPDATEs and entries are deferred
 to ``flush``, which the unit of work calls last before COMMIT, and a waitlisting is
 confirmed there by re-reading the envelopes ``FOR SHARE`` (a release must wait for the
-commit, and the retry it sets off then sees the program waitlisted). Either finding
+commit, and the retry it sets off then sees the program waitlisted). An envelope that
+does not exist yet has no row to lock: on PostgreSQL adding one takes an advisory
+lock on its (party, year) that a waitlisting for want of it holds shared until its
+commit (SQLite runs one writing transaction at a time anyway). Either finding
 the envelope moved the other way raises ``LostRace``: the bus runs the command again,
 ``contended``, and this time the envelopes are locked as they are read.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
@@ -36,6 +40,7 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    text,
     update,
 )
 from sqlalchemy.exc import IntegrityError
@@ -51,8 +56,10 @@ _ENVELOPES = (select(envelopes)
               .where(_env.party.in_(bindparam("parties", expanding=True)),
                      _env.fiscal_year == bindparam("year"))
               .order_by(_env.party))
-_ENVELOPES_LOCKED = _ENVELOPES.with_for_update()
-_ENVELOPES_SHARED = _ENVELOPES.with_for_update(read=True)
+_READS = {None: _ENVELOPES, "update": _ENVELOPES.with_for_update(),
+          "share": _ENVELOPES.with_for_update(read=True)}
+_ADDING_ENVELOPE = text("SELECT pg_advisory_xact_lock(:k)")
+_AWAITING_ENVELOPE = text("SELECT pg_advisory_xact_lock_shared(:k)")
 _ENVELOPE_OF = [_env.party == bindparam("b_party"), _env.fiscal_year == bindparam("b_year")]
 _AMOUNT: BindParameter[int] = bindparam("b_amount")
 # A hold is conditional: it only lands while the envelope still has room for it.
@@ -105,6 +112,8 @@ class Ledger:
         self._waitlisted: list[tuple[dict[str, int], int]] = []  # (requests, year) to confirm
 
     def add_envelope(self, party: str, year: int, amount: int) -> None:
+        if self._advisory_locks:  # waits for waitlistings that found no envelope to commit
+            self.conn.execute(_ADDING_ENVELOPE, {"k": _new_envelope_key(party, year)})
         try:
             self.conn.execute(insert(envelopes).values(
                 party=party, fiscal_year=year, amount=amount, held=0, committed=0, disbursed=0))
@@ -112,11 +121,11 @@ class Ledger:
             raise Conflict(f"{party} already has an envelope for {year}",
                            party=party, year=year) from err
 
-    def envelopes_for(self, parties: Iterable[str], year: int, lock: bool = False
+    def envelopes_for(self, parties: Iterable[str], year: int, lock: str | None = None
                       ) -> dict[str, Envelope]:
-        """The year's envelopes of these parties; locked in party order to avoid deadlocks."""
-        rows = self.conn.execute(_ENVELOPES_LOCKED if lock else _ENVELOPES,
-                                 {"parties": sorted(parties), "year": year})
+        """The year's envelopes of these parties; ``lock`` "update" or "share" locks them,
+        in party order to avoid deadlocks."""
+        rows = self.conn.execute(_READS[lock], {"parties": sorted(parties), "year": year})
         return {r.party: _envelope(r) for r in rows}
 
     def envelopes_to_hold(self, requests: dict[str, int], year: int) -> dict[str, Envelope]:
@@ -125,7 +134,7 @@ class Ledger:
         Unlocked unless ``contended``: ``flush`` makes good on the decision or raises
         ``LostRace``.
         """
-        found = self.envelopes_for(requests, year, lock=self.contended)
+        found = self.envelopes_for(requests, year, lock="update" if self.contended else None)
         for move, _ in self._holds:
             env = found.get(move.party)
             if env is not None and move.year == year:
@@ -141,9 +150,13 @@ class Ledger:
         """The deferred envelope work, last before COMMIT: the envelope rows stay locked
         from here to the commit only. Raises ``LostRace`` when the reads were overtaken."""
         for requests, year in self._waitlisted:
-            envelopes = self.conn.execute(_ENVELOPES_SHARED,
-                                          {"parties": sorted(requests), "year": year})
-            if not shortfalls(requests, {r.party: _envelope(r) for r in envelopes}):
+            found = self.envelopes_for(requests, year, lock="share")
+            missing = sorted(set(requests) - set(found))
+            if missing and self._advisory_locks:
+                for party in missing:  # an envelope being added now waits for our commit
+                    self.conn.execute(_AWAITING_ENVELOPE, {"k": _new_envelope_key(party, year)})
+                found = self.envelopes_for(requests, year, lock="share")  # or see it added
+            if not shortfalls(requests, found):
                 raise LostRace(f"money came free in {year} while a program was waitlisted")
         self._waitlisted.clear()
         for move, entry in sorted(self._holds, key=lambda h: (h[0].year, h[0].party)):
@@ -156,6 +169,10 @@ class Ledger:
         if self._holds:
             self._insert_entries([entry for _, entry in self._holds])
         self._holds.clear()
+
+    @property
+    def _advisory_locks(self) -> bool:
+        return self.conn.dialect.name == "postgresql"
 
     def report(self, year: int | None = None) -> list[Envelope]:
         query = select(envelopes).order_by(envelopes.c.fiscal_year, envelopes.c.party)
@@ -238,6 +255,12 @@ class Ledger:
                                         func.sum(ledger_entries.c.amount))
                                  .group_by(ledger_entries.c.envelope_id, ledger_entries.c.kind))
         return {(r[0], r[1]): int(r[2]) for r in rows}
+
+
+def _new_envelope_key(party: str, year: int) -> int:
+    """The advisory lock key of the (party, year) envelope: a signed 64-bit integer."""
+    digest = hashlib.sha256(f"envelope:{party}:{year}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 def _envelope(row: object) -> Envelope:
