@@ -398,6 +398,28 @@ def test_a_waitlisting_decided_before_a_release_is_redone_and_the_program_held(
     assert ev.BUDGET_UNAVAILABLE not in types(bus, late)
 
 
+def test_a_retry_placing_one_program_and_leaving_the_next_waiting_commits_first_time(
+        racing: Racing) -> None:
+    """The waitlisting confirmed at flush counts the same transaction's holds: nothing
+    was overtaken, so nothing is done twice."""
+    bus, year = racing.bus, 2027
+    add_envelopes(bus, year, city=2 * CITY_SHARE, education_office=2 * OE_SHARE)
+    holder, _ = held(bus, year=year), held(bus, year=year)
+    second, third = create(bus, year=year), create(bus, year=year)
+    for program_id in (second, third):
+        submit(bus, program_id)
+    drain(bus)
+    assert (state(bus, second), state(bus, third)) == ("waitlisted", "waitlisted")
+    bus.handle(c.WithdrawProgram(actor=s.COORDINATOR, program_id=holder, reason="merged"))
+    (retry,) = messages(bus, RETRY_WAITLISTED)
+
+    slow_bus, factory = overtaken(bus, lambda: None)
+    slow_bus.handle_message(retry)
+
+    assert (state(bus, second), state(bus, third)) == ("in_review", "waitlisted")
+    assert factory.attempts == [False]
+
+
 def test_an_envelope_added_while_a_program_is_waitlisted_for_want_of_it_reaches_it(
         racing: Racing) -> None:
     """No envelope row to lock: adding one waits for the waitlisting's commit, so the

@@ -142,23 +142,17 @@ class Ledger:
         return found
 
     def confirm_waitlisted(self, requests: dict[str, int], year: int) -> None:
-        """A program stays or goes waitlisted on an unlocked read: ``flush`` re-checks it."""
-        if not self.contended:
-            self._waitlisted.append((dict(requests), year))
+        """A program stays or goes waitlisted: ``flush`` re-checks it (read unlocked, or a
+        missing envelope, which no row lock covers even when ``contended``)."""
+        self._waitlisted.append((dict(requests), year))
 
     def flush(self) -> None:
         """The deferred envelope work, last before COMMIT: the envelope rows stay locked
-        from here to the commit only. Raises ``LostRace`` when the reads were overtaken."""
-        for requests, year in self._waitlisted:
-            found = self.envelopes_for(requests, year, lock="share")
-            missing = sorted(set(requests) - set(found))
-            if missing and self._advisory_locks:
-                for party in missing:  # an envelope being added now waits for our commit
-                    self.conn.execute(_AWAITING_ENVELOPE, {"k": _new_envelope_key(party, year)})
-                found = self.envelopes_for(requests, year, lock="share")  # or see it added
-            if not shortfalls(requests, found):
-                raise LostRace(f"money came free in {year} while a program was waitlisted")
-        self._waitlisted.clear()
+        from here to the commit only. Raises ``LostRace`` when the reads were overtaken.
+
+        Holds first, so that a waitlisting confirmed after them sees this transaction's
+        own holds (a retry that places one program and leaves the next waiting).
+        """
         for move, entry in sorted(self._holds, key=lambda h: (h[0].year, h[0].party)):
             envelope_id = self.conn.execute(_HOLD, {
                 "b_party": move.party, "b_year": move.year, "b_amount": move.amount}).scalar()
@@ -169,6 +163,16 @@ class Ledger:
         if self._holds:
             self._insert_entries([entry for _, entry in self._holds])
         self._holds.clear()
+        for requests, year in self._waitlisted:
+            found = self.envelopes_for(requests, year, lock="share")
+            missing = sorted(set(requests) - set(found))
+            if missing and self._advisory_locks:
+                for party in missing:  # an envelope being added now waits for our commit
+                    self.conn.execute(_AWAITING_ENVELOPE, {"k": _new_envelope_key(party, year)})
+                found = self.envelopes_for(requests, year, lock="share")  # or see it added
+            if not shortfalls(requests, found):
+                raise LostRace(f"money came free in {year} while a program was waitlisted")
+        self._waitlisted.clear()
 
     @property
     def _advisory_locks(self) -> bool:
