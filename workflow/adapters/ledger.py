@@ -29,11 +29,12 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import (
     BindParameter,
     Connection,
+    Select,
     Update,
     bindparam,
     case,
@@ -56,7 +57,8 @@ _ENVELOPES = (select(envelopes)
               .where(_env.party.in_(bindparam("parties", expanding=True)),
                      _env.fiscal_year == bindparam("year"))
               .order_by(_env.party))
-_READS = {None: _ENVELOPES, "update": _ENVELOPES.with_for_update(),
+EnvelopeLock = Literal["update", "share"] | None
+_READS: dict[EnvelopeLock, Select[Any]] = {None: _ENVELOPES, "update": _ENVELOPES.with_for_update(),
           "share": _ENVELOPES.with_for_update(read=True)}
 _ADDING_ENVELOPE = text("SELECT pg_advisory_xact_lock(:k)")
 _AWAITING_ENVELOPE = text("SELECT pg_advisory_xact_lock_shared(:k)")
@@ -121,7 +123,7 @@ class Ledger:
             raise Conflict(f"{party} already has an envelope for {year}",
                            party=party, year=year) from err
 
-    def envelopes_for(self, parties: Iterable[str], year: int, lock: str | None = None
+    def envelopes_for(self, parties: Iterable[str], year: int, lock: EnvelopeLock = None
                       ) -> dict[str, Envelope]:
         """The year's envelopes of these parties; ``lock`` "update" or "share" locks them,
         in party order to avoid deadlocks."""

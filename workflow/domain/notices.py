@@ -21,7 +21,7 @@ from workflow.domain import events as ev
 from workflow.domain.calendar import seoul_date
 from workflow.domain.events import Event
 
-BUDGET_NOTICE = "budget_notice"  # the message kind
+BUDGET_NOTICE_KIND = "budget_notice"  # the kind of in-app message they go out in
 WAITLISTED = "waitlisted"
 HELD_FROM_WAITLIST = "held_from_waitlist"
 HOLDS_EXPIRED = "holds_expired"
@@ -45,8 +45,8 @@ def budget_notices(state_before: str | None, events: Iterable[Event],
     held = False
     for event in events:
         if event.type == ev.BUDGET_UNAVAILABLE:
-            notices.append(Notice(WAITLISTED, tuple(event.data.get("parties", funders)),
-                                  tuple(event.data.get("shortfalls", ()))))
+            notices.append(Notice(WAITLISTED, tuple(event.data["parties"]),
+                                  tuple(event.data["shortfalls"])))
         elif event.type == ev.HOLDS_EXPIRED:
             lapsed = seoul_date(datetime.fromisoformat(event.data["expired_at"]))
             notices.append(Notice(HOLDS_EXPIRED, funders, (lapsed.isoformat(),)))

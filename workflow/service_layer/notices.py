@@ -16,7 +16,7 @@ from workflow.domain import events as ev
 from workflow.domain.calendar import seoul_date
 from workflow.domain.errors import NotFound
 from workflow.domain.events import Event
-from workflow.domain.notices import BUDGET_NOTICE, render
+from workflow.domain.notices import BUDGET_NOTICE_KIND, render
 from workflow.domain.permissions import User
 from workflow.service_layer.reminders import SWEEPER, user_stream
 from workflow.service_layer.unit_of_work import UnitOfWork
@@ -30,8 +30,8 @@ def send_budget_notice(cmd: c.SendBudgetNotice, uow: UnitOfWork) -> list[str]:
     day = seoul_date(uow.now)
     told = []
     for user in _recipients(uow, program.created_by, cmd.parties):
-        message_id, items = uow.notifications.lock_or_create(user.email, BUDGET_NOTICE, day,
-                                                             uow.now)
+        message_id, items = uow.notifications.lock_or_create(user.email, BUDGET_NOTICE_KIND,
+                                                             day, uow.now)
         items = [i for i in items if (i["program"], i["what"]) != (item["program"], cmd.what)]
         items.append(item)
         subject, body = render(day, items, user.locale)
