@@ -234,8 +234,9 @@ def test_a_stream_writer_skipping_the_program_lock_fails_the_action_not_the_chai
     with pg_bus.uow() as uow:
         uow.programs.get(program_id, lock=True)
         pg_bus.query(lambda other: other.events.append(stream, note, "operator", other.now))
-        with pytest.raises(Conflict):
-            uow.events.append(stream, note, "operator", uow.now)
+        uow.events.append(stream, note, "operator", uow.now)
+        with pytest.raises(Conflict):  # the head is moved, and checked, as the writes go
+            uow.commit()
     assert types(pg_bus, program_id)[-1] == "Note"
     checked, broken = pg_bus.query(lambda uow: uow.events.verify())
     assert broken is None

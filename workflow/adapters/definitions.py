@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import insert, select
 
+from workflow.adapters.batch import BatchingConnection
 from workflow.adapters.orm import workflow_definitions
 from workflow.domain.definition import WorkflowDefinition, parse_definition
 from workflow.domain.errors import DefinitionError, NotFound
@@ -60,7 +61,7 @@ class DefinitionRegistry:
             self._files = found
         return self._files
 
-    def current(self, conn: Connection, key: str, now: datetime) -> WorkflowMachine:
+    def current(self, conn: BatchingConnection, key: str, now: datetime) -> WorkflowMachine:
         """The machine new programs of ``key`` start on (its version stored for good)."""
         files = self.files()
         if key not in files:
@@ -72,7 +73,7 @@ class DefinitionRegistry:
             self._registered.add(ident)
         return self._machine(definition)
 
-    def pinned(self, conn: Connection, key: str, version: int) -> WorkflowMachine:
+    def pinned(self, conn: BatchingConnection, key: str, version: int) -> WorkflowMachine:
         """The machine of the exact version a program started on."""
         cached = self._machines.get((key, version))
         if cached is not None:
@@ -83,12 +84,12 @@ class DefinitionRegistry:
         return self._machine(load_text(row, f"{key}@{version} (stored)"))
 
     @staticmethod
-    def stored_source(conn: Connection, key: str, version: int) -> str | None:
+    def stored_source(conn: BatchingConnection, key: str, version: int) -> str | None:
         wd = workflow_definitions.c
         return conn.execute(select(wd.source).where(wd.key == key, wd.version == version)
                             ).scalar()
 
-    def _register(self, conn: Connection, definition: WorkflowDefinition, text: str,
+    def _register(self, conn: BatchingConnection, definition: WorkflowDefinition, text: str,
                   now: datetime) -> None:
         checksum = hashlib.sha256(text.encode("utf-8")).hexdigest()
         wd = workflow_definitions.c

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import datetime
+from functools import partial
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from workflow.adapters.batch import BatchingConnection
 from workflow.adapters.orm import event_streams, events
 from workflow.domain.audit import (
     GENESIS,
@@ -38,8 +40,18 @@ _NEW_HEAD = insert(event_streams)
 _APPEND = insert(events)
 
 
+def _moved(stream: str, rowcount: int) -> None:
+    if rowcount != 1:
+        raise _moved_error(stream)
+
+
+def _moved_error(stream: str) -> Conflict:
+    return Conflict(f"audit stream {stream} moved during this action; try again",
+                    stream=stream)
+
+
 class EventStore:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: BatchingConnection) -> None:
         self.conn = conn
         # Heads read under a lock that every writer of the stream takes (None: no
         # stream yet), and heads this transaction has moved or locked.
@@ -64,17 +76,16 @@ class EventStore:
                          "at": stamp, "data": data, "prev_hash": prev, "hash": digest})
             prev = digest
         self._move_head(stream, known, seq, prev)
-        self.conn.execute(_APPEND, rows)
+        self.conn.defer(_APPEND, rows, duplicate=partial(_moved_error, stream))
 
     def _move_head(self, stream: str, known: tuple[int, str] | None, seq: int,
                    head: str) -> None:
         """Move the head from where it was read; before the events, so a race fails first."""
         if known is None:
-            self.conn.execute(_NEW_HEAD, {"stream": stream, "seq": seq, "head": head})
-        elif self.conn.execute(_MOVE_HEAD, {"s": stream, "old_seq": known[0], "new_seq": seq,
-                                            "new_head": head}).rowcount != 1:
-            raise Conflict(f"audit stream {stream} moved during this action; try again",
-                           stream=stream)
+            self.conn.defer(_NEW_HEAD, {"stream": stream, "seq": seq, "head": head})
+        else:
+            self.conn.defer(_MOVE_HEAD, {"s": stream, "old_seq": known[0], "new_seq": seq,
+                                         "new_head": head}, check=partial(_moved, stream))
         self._heads[stream] = (seq, head)
 
     def _lock_head(self, stream: str) -> tuple[int, str]:

@@ -28,12 +28,11 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any, Literal
 
 from sqlalchemy import (
     BindParameter,
-    Connection,
     Select,
     Update,
     bindparam,
@@ -46,6 +45,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
+from workflow.adapters.batch import BatchingConnection
 from workflow.adapters.orm import envelopes, ledger_entries, program_requests
 from workflow.domain.budget import Envelope, shortfalls
 from workflow.domain.errors import Conflict, InsufficientBudget, NotFound
@@ -67,7 +67,10 @@ _AMOUNT: BindParameter[int] = bindparam("b_amount")
 # A hold is conditional: it only lands while the envelope still has room for it.
 _HOLD = (update(envelopes)
          .where(*_ENVELOPE_OF, _env.amount - _env.held - _env.committed >= _AMOUNT)
-         .values(held=_env.held + _AMOUNT).returning(_env.id))
+         .values(held=_env.held + _AMOUNT))
+# A hold's entry names its envelope by (party, year): it goes with the UPDATE, unread.
+_HOLD_ENTRY = insert(ledger_entries).values(
+    envelope_id=select(_env.id).where(*_ENVELOPE_OF).scalar_subquery())
 BALANCES = ("held", "committed", "disbursed")
 # (kind, source) -> how a move shifts each balance (of the envelope and of the program).
 _SHIFTS: dict[tuple[str, str | None], dict[str, int]] = {
@@ -106,7 +109,7 @@ _ENTRIES = insert(ledger_entries)
 
 
 class Ledger:
-    def __init__(self, conn: Connection, contended: bool = False) -> None:
+    def __init__(self, conn: BatchingConnection, contended: bool = False) -> None:
         """``contended``: an earlier attempt lost a race; lock envelopes as they are read."""
         self.conn = conn
         self.contended = contended
@@ -155,16 +158,14 @@ class Ledger:
         Holds first, so that a waitlisting confirmed after them sees this transaction's
         own holds (a retry that places one program and leaves the next waiting).
         """
-        for move, entry in sorted(self._holds, key=lambda h: (h[0].year, h[0].party)):
-            envelope_id = self.conn.execute(_HOLD, {
-                "b_party": move.party, "b_year": move.year, "b_amount": move.amount}).scalar()
-            if envelope_id is None:  # decided under the lock, it cannot have filled up
-                raise self._refusal(move) if self.contended else LostRace(
-                    f"{move.party}'s {move.year} envelope filled up meanwhile")
-            entry["envelope_id"] = envelope_id
-        if self._holds:
-            self._insert_entries([entry for _, entry in self._holds])
+        holds = sorted(self._holds, key=lambda h: (h[0].year, h[0].party))
         self._holds.clear()
+        for move, entry in holds:
+            where = {"b_party": move.party, "b_year": move.year}
+            self.conn.defer(_HOLD, {**where, "b_amount": move.amount},
+                            check=partial(self._held, move))
+            self.conn.defer(_HOLD_ENTRY, {**entry, **where},
+                            duplicate=partial(_written_twice, [entry]))
         for requests, year in self._waitlisted:
             found = self.envelopes_for(requests, year, lock="share")
             missing = sorted(set(requests) - set(found))
@@ -175,6 +176,11 @@ class Ledger:
             if not shortfalls(requests, found):
                 raise LostRace(f"money came free in {year} while a program was waitlisted")
         self._waitlisted.clear()
+
+    def _held(self, move: LedgerMove, rowcount: int) -> None:
+        if rowcount != 1:  # decided under the lock, it cannot have filled up
+            raise self._refusal(move) if self.contended else LostRace(
+                f"{move.party}'s {move.year} envelope filled up meanwhile")
 
     @property
     def _advisory_locks(self) -> bool:
@@ -221,9 +227,7 @@ class Ledger:
         try:
             self.conn.execute(_ENTRIES, entries)
         except IntegrityError as err:
-            programs = sorted({e["program_id"] for e in entries})
-            raise Conflict(f"ledger entry already written for program "
-                           f"{', '.join(map(str, programs))}", program=programs[0]) from err
+            raise _written_twice(entries) from err
 
     def _move_program(self, program_id: int, deltas: dict[str, dict[str, int]]) -> None:
         """Every party's balances on the program in one round trip, not one per move."""
@@ -231,7 +235,7 @@ class Ledger:
         for i, (party, shift) in enumerate(deltas.items()):
             params[f"party{i}"] = party
             params.update({f"{col}{i}": shift[col] for col in BALANCES})
-        self.conn.execute(_program_moves(len(deltas)), params)
+        self.conn.defer(_program_moves(len(deltas)), params)
 
     @staticmethod
     def _refusal(move: LedgerMove) -> Exception:
@@ -261,6 +265,12 @@ class Ledger:
                                         func.sum(ledger_entries.c.amount))
                                  .group_by(ledger_entries.c.envelope_id, ledger_entries.c.kind))
         return {(r[0], r[1]): int(r[2]) for r in rows}
+
+
+def _written_twice(entries: list[dict[str, Any]]) -> Conflict:
+    programs = sorted({e["program_id"] for e in entries})
+    return Conflict(f"ledger entry already written for program "
+                    f"{', '.join(map(str, programs))}", program=programs[0])
 
 
 def _new_envelope_key(party: str, year: int) -> int:

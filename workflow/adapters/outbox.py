@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, or_, select, update
+from sqlalchemy import bindparam, insert, or_, select, update
 
+from workflow.adapters.batch import BatchingConnection
 from workflow.adapters.orm import outbox
 
 
@@ -33,13 +34,13 @@ _TAKE = (update(outbox).where(outbox.c.id == bindparam("mid"), outbox.c.done_at.
 
 
 class Outbox:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: BatchingConnection) -> None:
         self.conn = conn
         self.added = 0  # messages written in this transaction
 
     def add(self, task: str, payload: dict[str, Any], now: datetime) -> None:
-        self.conn.execute(_ADD, {"task": task, "payload": json.dumps(payload, sort_keys=True),
-                                 "created_at": now, "attempts": 0})
+        self.conn.defer(_ADD, {"task": task, "payload": json.dumps(payload, sort_keys=True),
+                               "created_at": now, "attempts": 0})
         self.added += 1
 
     def take(self, message_id: int, now: datetime) -> OutboxMessage | None:

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from celery import Celery
 from sqlalchemy import Engine
 
+from workflow.adapters.batch import BatchingConnection
 from workflow.adapters.outbox import Outbox
 
 
@@ -29,7 +30,7 @@ class OutboxRelay:
         """Publish one batch; returns how many messages went to the broker."""
         now = datetime.now(UTC)
         with self.engine.begin() as conn:
-            box = Outbox(conn)
+            box = Outbox(BatchingConnection(conn))
             due = box.due_for_publishing(now, self.redeliver_after, self.batch_size)
             if not due:
                 return 0

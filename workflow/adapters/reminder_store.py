@@ -14,19 +14,21 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, insert, select, update
+from sqlalchemy import and_, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from workflow.adapters.batch import BatchingConnection
 from workflow.adapters.orm import notifications, program_requests, programs, reminders, tasks
 from workflow.domain.errors import NotFound
 from workflow.domain.reminders import ReminderLadder, rungs_for
 from workflow.domain.tasks import LIVE
 
 _r, _t, _n = reminders.c, tasks.c, notifications.c
+_SCHEDULE = insert(reminders)
 
 
 class ReminderStore:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: BatchingConnection) -> None:
         self.conn = conn
 
     def schedule(self, opened: list[tuple[int, datetime]], ladder: ReminderLadder | None,
@@ -38,8 +40,7 @@ class ReminderStore:
                  "created_at": now}
                 for task_id, due_at in opened
                 for rung, at in rungs_for(ladder, due_at, now).items()]
-        if rows:
-            self.conn.execute(insert(reminders), rows)
+        self.conn.defer(_SCHEDULE, rows)
         return len(rows)
 
     def void(self, task_ids: Sequence[int]) -> int:
@@ -98,7 +99,7 @@ class ReminderStore:
 
 
 class NotificationStore:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: BatchingConnection) -> None:
         self.conn = conn
 
     def lock_or_create(self, email: str, kind: str, day: date,
@@ -139,7 +140,7 @@ class NotificationStore:
             _n.id == notification_id, _n.read_at.is_(None)).values(read_at=now)).rowcount == 1
 
 
-def _insert_ignore(conn: Connection, table: Any, keys: list[str]) -> Any:
+def _insert_ignore(conn: BatchingConnection, table: Any, keys: list[str]) -> Any:
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     return dialect.insert(table).on_conflict_do_nothing(index_elements=keys)
 

@@ -19,11 +19,13 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
+from functools import partial
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from workflow.adapters.batch import BatchingConnection
 from workflow.adapters.event_store import EventStore
 from workflow.adapters.orm import (
     delegations,
@@ -85,6 +87,12 @@ _SAVE_DECISION = (update(party_decisions)
                   .values(decision=bindparam("p_decision"), decided_by=bindparam("p_by"),
                           comment=bindparam("p_comment"), decided_at=bindparam("p_at")))
 _USER = select(users).where(users.c.email == bindparam("email"))
+_CALL_OFF = (update(scheduled_work)
+             .where(scheduled_work.c.program_id == bindparam("pid"),
+                    scheduled_work.c.action == bindparam("b_action"),
+                    scheduled_work.c.done_at.is_(None))
+             .values(done_at=bindparam("b_now"), outcome="called off"))
+_SCHEDULE = insert(scheduled_work)
 _ROW_COLUMNS = ("title", "description", "category", "org_key", "workflow_key",
                 "workflow_version", "state", "fiscal_year", "start_date", "end_date",
                 "review_round", "created_by", "submitted_by", "waitlisted_at",
@@ -109,7 +117,7 @@ class _Snapshot:
 
 
 class ProgramRepository:
-    def __init__(self, conn: Connection, events: EventStore) -> None:
+    def __init__(self, conn: BatchingConnection, events: EventStore) -> None:
         self.conn = conn
         self.events = events
         self._seen: dict[int, _Snapshot] = {}
@@ -172,12 +180,10 @@ class ProgramRepository:
         assert program.id is not None
         before = self._seen[program.id]
         params = {f"v_{k}": v for k, v in _row(program).items()}
-        result = self.conn.execute(_SAVE_PROGRAM, {
+        self.conn.defer(_SAVE_PROGRAM, {
             **params, "v_updated_at": now, "pid": program.id,
-            "old_version": program.version, "new_version": program.version + 1})
-        if result.rowcount != 1:
-            raise Conflict(f"program {program.id} was changed by someone else; try again",
-                           program=program.id)
+            "old_version": program.version, "new_version": program.version + 1},
+            check=partial(_saved, program.id))
         program.version += 1
         if program.content.requests != before.requests:
             self.conn.execute(delete(program_requests)
@@ -190,7 +196,7 @@ class ProgramRepository:
                    for party, d in program.decisions.items()
                    if d != before.decisions.get(party)]
         if changed:
-            self.conn.execute(_SAVE_DECISION, changed)
+            self.conn.defer(_SAVE_DECISION, changed)
         if program.evaluations != before.evaluations:
             self._write_evaluations(program, now)
         self._write_scheduled(program, now)
@@ -207,17 +213,13 @@ class ProgramRepository:
 
     def _write_scheduled(self, program: Program, now: datetime) -> None:
         """Call off void work first: a program may call off an expiry and set a new one."""
-        if program.called_off:
-            self.conn.execute(update(scheduled_work).where(
-                scheduled_work.c.program_id == program.id,
-                scheduled_work.c.action.in_(program.called_off),
-                scheduled_work.c.done_at.is_(None)).values(done_at=now, outcome="called off"))
-            program.called_off.clear()
-        if program.scheduled:
-            self.conn.execute(insert(scheduled_work), [
-                {"program_id": program.id, "action": w.action, "key": w.key,
-                 "due_at": w.due_at, "created_at": now} for w in program.scheduled])
-            program.scheduled.clear()
+        for action in sorted(program.called_off):
+            self.conn.defer(_CALL_OFF, {"pid": program.id, "b_action": action, "b_now": now})
+        program.called_off.clear()
+        self.conn.defer(_SCHEDULE, [
+            {"program_id": program.id, "action": w.action, "key": w.key,
+             "due_at": w.due_at, "created_at": now} for w in program.scheduled])
+        program.scheduled.clear()
 
     def add_report_file(self, program: Program, name: str, content: bytes, sha256: str,
                         now: datetime) -> None:
@@ -238,6 +240,12 @@ class ProgramRepository:
                  .where(programs.c.state == "waitlisted", programs.c.fiscal_year == year)
                  .order_by(programs.c.waitlisted_at, programs.c.id))
         return list(self.conn.scalars(query))
+
+
+def _saved(program_id: int, rowcount: int) -> None:
+    if rowcount != 1:
+        raise Conflict(f"program {program_id} was changed by someone else; try again",
+                       program=program_id)
 
 
 def _row(p: Program) -> dict[str, Any]:
@@ -299,7 +307,7 @@ def _snapshot(p: Program) -> _Snapshot:
 class Directory:
     """Organizations and users."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: BatchingConnection) -> None:
         self.conn = conn
 
     def add_organization(self, key: str, name: str, funder: bool, now: datetime) -> None:

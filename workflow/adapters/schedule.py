@@ -11,8 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import bindparam, select, update
 
+from workflow.adapters.batch import BatchingConnection
 from workflow.adapters.orm import scheduled_work
 
 _w = scheduled_work.c
@@ -33,7 +34,7 @@ class Work:
 
 
 class Schedule:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: BatchingConnection) -> None:
         self.conn = conn
 
     def due(self, now: datetime, limit: int = 100) -> list[int]:

@@ -15,7 +15,6 @@ from typing import Any
 from sqlalchemy import (
     BindParameter,
     ColumnElement,
-    Connection,
     Select,
     and_,
     bindparam,
@@ -27,6 +26,7 @@ from sqlalchemy import (
     update,
 )
 
+from workflow.adapters.batch import BatchingConnection
 from workflow.adapters.orm import tasks
 from workflow.domain.errors import NotFound, NotPermitted
 from workflow.domain.tasks import CLAIMED, LIVE, OPEN, TaskSpec
@@ -53,7 +53,7 @@ _CLAIMANT = select(_t.claimed_by).where(*_LIVE_OF_SPEC, _t.state == CLAIMED)
 
 
 class TaskStore:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: BatchingConnection) -> None:
         self.conn = conn
 
     def open(self, program_id: int, due: dict[TaskSpec, datetime],

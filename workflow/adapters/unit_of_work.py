@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, RootTransaction
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from workflow.adapters.batch import BatchingConnection
 from workflow.adapters.definitions import DefinitionRegistry
 from workflow.adapters.event_store import EventStore
 from workflow.adapters.ledger import Ledger
@@ -34,8 +35,9 @@ class SqlUnitOfWork:
 
     def __enter__(self) -> SqlUnitOfWork:
         self.now = self.clock()
-        self.conn: Connection = self.engine.connect()
-        self.tx: RootTransaction = self.conn.begin()
+        self.raw: Connection = self.engine.connect()
+        self.tx: RootTransaction = self.raw.begin()
+        self.conn = BatchingConnection(self.raw)
         self.events = EventStore(self.conn)
         self.programs = ProgramRepository(self.conn, self.events)
         self.directory = Directory(self.conn)
@@ -50,10 +52,11 @@ class SqlUnitOfWork:
     def __exit__(self, *exc: object) -> None:
         if self.tx.is_active:
             self.tx.rollback()
-        self.conn.close()
+        self.raw.close()
 
     def commit(self) -> None:
         self.ledger.flush()  # the envelope locks it takes last until this commit only
+        self.conn.flush()
         self.tx.commit()
 
     def current_workflow(self, key: str) -> WorkflowMachine:
