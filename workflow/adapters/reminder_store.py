@@ -14,31 +14,40 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import and_, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from workflow.adapters.batch import BatchingConnection
 from workflow.adapters.orm import notifications, program_requests, programs, reminders, tasks
 from workflow.domain.errors import NotFound
 from workflow.domain.reminders import ReminderLadder, rungs_for
-from workflow.domain.tasks import LIVE
+from workflow.domain.tasks import LIVE, OPEN, TaskSpec
 
 _r, _t, _n = reminders.c, tasks.c, notifications.c
-_SCHEDULE = insert(reminders)
+# A reminder names its task as the task was just opened (spec, state, this instant): it
+# goes with the task's INSERT, without reading the new id back.
+_OPENED_TASK = (select(_t.id)
+                .where(_t.program_id == bindparam("b_pid"), _t.kind == bindparam("b_kind"),
+                       _t.queue_org == bindparam("b_org"), _t.queue_role == bindparam("b_role"),
+                       _t.party.is_not_distinct_from(bindparam("b_party")),
+                       _t.state == OPEN, _t.created_at == bindparam("b_now"))
+                .scalar_subquery())
+_SCHEDULE = insert(reminders).values(task_id=_OPENED_TASK)
 
 
 class ReminderStore:
     def __init__(self, conn: BatchingConnection) -> None:
         self.conn = conn
 
-    def schedule(self, opened: list[tuple[int, datetime]], ladder: ReminderLadder | None,
-                 now: datetime) -> int:
-        """Rows for the rungs of tasks just opened (id, due), created at ``now``."""
+    def schedule(self, program_id: int, opened: list[tuple[TaskSpec, datetime]],
+                 ladder: ReminderLadder | None, now: datetime) -> int:
+        """Rows for the rungs of the program's tasks just opened (spec, due) at ``now``."""
         if ladder is None:
             return 0
-        rows = [{"task_id": task_id, "rung": rung, "due_at": at, "status": "pending",
-                 "created_at": now}
-                for task_id, due_at in opened
+        rows = [{"b_pid": program_id, "b_kind": spec.kind, "b_org": spec.org,
+                 "b_role": spec.role, "b_party": spec.party, "b_now": now, "rung": rung,
+                 "due_at": at, "status": "pending", "created_at": now}
+                for spec, due_at in opened
                 for rung, at in rungs_for(ladder, due_at, now).items()]
         self.conn.defer(_SCHEDULE, rows)
         return len(rows)

@@ -48,7 +48,7 @@ _NOW: BindParameter[datetime] = bindparam("b_now")
 _COMPLETE = (update(tasks)
              .where(*_LIVE_OF_SPEC, or_(_t.claimed_by.is_(None), _t.claimed_by == _BY))
              .values(state="completed", closed_at=_NOW, closed_by=_BY).returning(_t.id))
-_OPEN = insert(tasks).returning(_t.id, sort_by_parameter_order=True)
+_OPEN = insert(tasks)
 _CLAIMANT = select(_t.claimed_by).where(*_LIVE_OF_SPEC, _t.state == CLAIMED)
 
 
@@ -57,16 +57,14 @@ class TaskStore:
         self.conn = conn
 
     def open(self, program_id: int, due: dict[TaskSpec, datetime],
-             now: datetime) -> list[tuple[int, datetime]]:
-        """Open the tasks; their (id, due) in one round trip, for their reminders."""
-        if not due:
-            return []
+             now: datetime) -> list[tuple[TaskSpec, datetime]]:
+        """Open the tasks (a deferred write); (spec, due) of each, for their reminders."""
         ordered = sorted(due.items())
-        ids = self.conn.scalars(_OPEN, [
+        self.conn.defer(_OPEN, [
             {"program_id": program_id, "kind": spec.kind, "party": spec.party,
              "queue_org": spec.org, "queue_role": spec.role, "state": OPEN,
-             "due_at": due_at, "created_at": now} for spec, due_at in ordered]).all()
-        return [(int(task_id), due_at) for task_id, (_, due_at) in zip(ids, ordered, strict=True)]
+             "due_at": due_at, "created_at": now} for spec, due_at in ordered])
+        return ordered
 
     def complete(self, program_id: int, spec: TaskSpec, by: str, now: datetime) -> list[int]:
         """Close the task the actor's own queue finished; refused if someone else claimed it.

@@ -114,7 +114,7 @@ def _sync_tasks(uow: UnitOfWork, program: Program, before: tuple[str, tuple[str,
     sla = {spec: definition.states[program.state].sla_days or 0 for spec in new - old}
     opened = uow.tasks.open(program.id, {spec: add_business_days(uow.now, days)
                                          for spec, days in sla.items()}, uow.now)
-    uow.reminders.schedule(opened, definition.reminders, uow.now)
+    uow.reminders.schedule(program.id, opened, definition.reminders, uow.now)
 
 
 # -- operator commands --
