@@ -18,11 +18,12 @@ city for the same share, with an envelope that has room for only a third of them
 (``--fit``). Each submission leaves a ``jointflow.place_holds`` outbox row. Then the
 clients (threads, each on a connection of its own from a pool sized for them) race to
 carry the rows out with ``bus.handle_message(outbox_id)``, the Celery worker's code
-path without Celery: lock the program, read the envelope, hold or waitlist, record the
-events, mark the row done, and only then (the ledger's ``flush``) the conditional
-UPDATE of the envelope and the entry, or for a waitlisting a ``FOR SHARE`` re-read,
-then COMMIT; a worker whose read was overtaken does it all again with the envelope
-locked up front.
+path without Celery: take the row, lock and load the program, read the envelope, hold
+or waitlist; then the transaction's writes (program, tasks and reminders, events,
+and last the conditional UPDATE of the envelope and the entry) go in one round trip
+(the unit of work's deferred writes), or for a waitlisting are followed by a ``FOR
+SHARE`` re-read, then COMMIT; a worker whose read was overtaken does it all again with
+the envelope locked up front.
 
 Baseline side: a second scratch database with the same schema, the same directory and
 envelope (seeded through the bus) and as many bare program rows (inserted by hand, for
