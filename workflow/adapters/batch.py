@@ -130,9 +130,8 @@ class BatchingConnection:
 def _duplicate_in(err: IntegrityError) -> str | None:
     """The table whose unique key ``err`` reports broken (None: another violation)."""
     orig: Any = err.orig
-    table = getattr(getattr(orig, "diag", None), "table_name", None)  # PostgreSQL
-    if getattr(orig, "sqlstate", None) == "23505":
-        return str(table)
+    if getattr(orig, "sqlstate", None) == "23505":  # PostgreSQL's unique_violation
+        return str(orig.diag.table_name)
     message = str(orig)  # SQLite: "UNIQUE constraint failed: events.stream, events.seq"
     if message.startswith("UNIQUE constraint failed: "):
         return message.split(": ", 1)[1].split(".", 1)[0]
