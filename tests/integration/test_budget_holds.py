@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import psycopg
 import pytest
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
@@ -362,3 +363,52 @@ def test_a_waitlisted_program_that_still_does_not_fit_is_skipped_for_a_later_one
     assert state(bus, big) == "waitlisted"
     assert state(bus, later) == "in_review"
     assert types(bus, big).count(ev.BUDGET_UNAVAILABLE) == 1  # a retry records no new refusal
+
+
+# -- the reads a hold decides on ------------------------------------------------------
+
+
+@pytest.mark.postgres
+def test_a_hold_reads_its_program_and_envelopes_in_one_round_trip(
+        postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Take the message; lock, read the envelopes and load the program; write; commit."""
+    bus = bootstrap(make_settings(postgres_url))
+    s.seed(bus)
+    worker = deployment_bus(bus)
+    program_id = s.submitted(worker)
+    message_id = place_holds_message(worker)
+    sent: list[str] = []
+    real = psycopg.Cursor.execute
+
+    def counted(cursor: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
+        sent.append(str(query))
+        return real(cursor, query, *args, **kwargs)
+
+    monkeypatch.setattr(psycopg.Cursor, "execute", counted)
+    worker.handle_message(message_id)
+    monkeypatch.undo()
+
+    assert len(sent) == 3, sent
+    take, reads, writes = sent
+    assert take.startswith("UPDATE outbox")
+    assert [q.split()[0] for q in reads.split(";\n")] == ["SELECT"] * 3
+    assert "FOR UPDATE" in reads.split(";\n")[0] and "ledger_entries" in writes
+    assert state(bus, program_id) == "in_review"
+
+
+def test_envelopes_read_for_other_requests_are_not_used(bus: MessageBus) -> None:
+    """A prefetch keyed by the program only counts for the requests it was read for."""
+    s.seed(bus)
+    program_id = program(bus, city=5_000_000, education_office=1_000_000)
+
+    def work(uow: Any) -> tuple[list[str], list[str]]:
+        uow.ledger.prefetch_envelopes(program_id)
+        other = uow.ledger.envelopes_to_hold(program_id, {"city": 1}, s.YEAR)
+        uow.ledger.prefetch_envelopes(program_id)
+        same = uow.ledger.envelopes_to_hold(
+            program_id, {"city": 5_000_000, "education_office": 1_000_000}, s.YEAR)
+        return sorted(other), sorted(same)
+
+    assert bus.query(work) == (["city"], ["city", "education_office"])
+    assert bus.query(lambda uow: uow.ledger.envelopes_to_hold(
+        program_id, {"city": 1}, s.YEAR + 1)) == {}

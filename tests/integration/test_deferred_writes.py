@@ -2,8 +2,9 @@
 
 They must behave as immediate statements would, only later: a read sees every write
 before it, a failed row-count check or a broken unique key fails the transaction
-with the same error as before, and nothing of it is left. On PostgreSQL the writes
-before a read go in one round trip.
+with the same error as before, and nothing of it is left. A prefetched read runs in
+its place in the queue. On PostgreSQL the queue and the read that sends it go in one
+round trip.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import psycopg
 import pytest
-from sqlalchemy import event, func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 
 from tests.conftest import make_settings
 from workflow.adapters.orm import organizations
@@ -22,6 +24,14 @@ from workflow.service_layer.messagebus import MessageBus
 
 NOW = datetime(2026, 3, 2, tzinfo=UTC)
 _ADD = insert(organizations)
+_NAMES = (select(organizations.c.name)
+          .where(organizations.c.key.in_(bindparam("keys", expanding=True)))
+          .order_by(organizations.c.key))
+_RENAME_BETA = (update(organizations).where(organizations.c.key == "beta")
+                .values(name="Beta!").returning(organizations.c.name))
+_FUND = (update(organizations).where(organizations.c.key.in_(bindparam("keys", expanding=True)))
+         .values(funder=True))
+_COUNT = select(func.count()).select_from(organizations)
 _RENAME = (update(organizations).where(organizations.c.key == "nowhere")
            .values(name="Nowhere"))
 
@@ -31,7 +41,7 @@ def _org(key: str) -> dict[str, Any]:
 
 
 def _count(uow: Any) -> int:
-    return int(uow.conn.scalar(select(func.count()).select_from(organizations)))
+    return int(uow.conn.scalar(_COUNT))
 
 
 def _refuse(rowcount: int) -> None:
@@ -82,20 +92,50 @@ def test_a_checked_write_is_one_statement(bus: MessageBus) -> None:
         bus.query(lambda uow: uow.conn.defer(_ADD, [_org("a"), _org("b")], check=_refuse))
 
 
+def test_a_prefetched_read_runs_in_its_place_in_the_queue(bus: MessageBus) -> None:
+    """Queued after a write and before another, it sees the one and not the other."""
+    def work(uow: Any) -> tuple[list[str], list[str], int]:
+        uow.conn.defer(_ADD, _org("alpha"))
+        names = uow.conn.prefetch(_NAMES, {"keys": ["alpha", "beta"]})
+        uow.conn.defer(_ADD, _org("beta"))
+        renamed = uow.conn.fetch(_RENAME_BETA, {})
+        return ([r.name for r in names.result()], list(renamed.scalars()),
+                len(uow.conn.fetch(_NAMES, {"keys": ["alpha", "beta"]}).all()))
+
+    assert bus.query(work) == (["Alpha"], ["Beta!"], 2)
+
+
+def test_a_write_sent_with_the_queue_reports_its_row_count(bus: MessageBus) -> None:
+    def work(uow: Any) -> int:
+        uow.conn.defer(_ADD, [_org("alpha"), _org("beta")])
+        return int(uow.conn.fetch(_FUND, {"keys": ["alpha", "beta"]}).rowcount)
+
+    assert bus.query(work) == 2
+
+
 @pytest.mark.postgres
-def test_on_postgresql_the_writes_before_a_read_go_in_one_round_trip(
-        postgres_url: str) -> None:
-    """SQLAlchemy sees only the read: the batch goes to the driver in one query."""
+def test_on_postgresql_the_queue_goes_with_the_read_in_one_round_trip(
+        postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The driver gets one query: the writes, a prefetched read and the read wanted now."""
     pg_bus = bootstrap(make_settings(postgres_url))
     sent: list[str] = []
 
-    def work(uow: Any) -> int:
-        event.listen(uow.raw, "before_cursor_execute",
-                     lambda *args: sent.append(args[2]))
-        uow.conn.defer(_ADD, [_org("alpha"), _org("beta")])
-        uow.conn.defer(_ADD, _org("gamma"))
-        return _count(uow)
+    def work(uow: Any) -> tuple[int, list[str]]:
+        uow.conn.execute(select(1))  # BEGIN is behind us
+        real = psycopg.Cursor.execute
 
-    pg_bus.query(work)
-    assert len(sent) == 1 and sent[0].startswith("SELECT count"), sent
-    assert pg_bus.query(_count) >= 3
+        def counted(cursor: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
+            sent.append(str(query))
+            return real(cursor, query, *args, **kwargs)
+
+        monkeypatch.setattr(psycopg.Cursor, "execute", counted)
+        uow.conn.defer(_ADD, [_org("alpha"), _org("beta")])
+        names = uow.conn.prefetch(_NAMES, {"keys": ["alpha", "beta"]})
+        uow.conn.defer(_ADD, _org("gamma"))
+        count = uow.conn.fetch(_COUNT, {}).scalar_one()
+        return count, [r.name for r in names.result()]
+
+    count, names = pg_bus.query(work)
+    assert names == ["Alpha", "Beta"]
+    assert len(sent) == 1 and sent[0].rstrip().endswith("FROM organizations"), sent
+    assert pg_bus.query(_count) == count >= 3

@@ -33,8 +33,10 @@ from typing import Any, Literal
 
 from sqlalchemy import (
     BindParameter,
+    Row,
     Select,
     Update,
+    and_,
     bindparam,
     case,
     func,
@@ -45,8 +47,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from workflow.adapters.batch import BatchingConnection
-from workflow.adapters.orm import envelopes, ledger_entries, program_requests
+from workflow.adapters.batch import BatchingConnection, Prefetched
+from workflow.adapters.orm import envelopes, ledger_entries, program_requests, programs
 from workflow.domain.budget import Envelope, shortfalls
 from workflow.domain.errors import Conflict, InsufficientBudget, NotFound
 from workflow.domain.program import LedgerMove
@@ -60,6 +62,18 @@ _ENVELOPES = (select(envelopes)
 EnvelopeLock = Literal["update", "share"] | None
 _READS: dict[EnvelopeLock, Select[Any]] = {None: _ENVELOPES, "update": _ENVELOPES.with_for_update(),
           "share": _ENVELOPES.with_for_update(read=True)}
+_req = program_requests.c
+# The envelopes a program's holds decide on, read with its load: a row per request,
+# the envelope's columns empty where the party has none for the program's year.
+_PROGRAM_ENVELOPES = (select(_req.party.label("r_party"), programs.c.fiscal_year.label("r_year"),
+                             envelopes)
+                      .select_from(program_requests
+                                   .join(programs, programs.c.id == _req.program_id)
+                                   .outerjoin(envelopes, and_(
+                                       _env.party == _req.party,
+                                       _env.fiscal_year == programs.c.fiscal_year)))
+                      .where(_req.program_id == bindparam("pid"))
+                      .order_by(_req.party))
 _ADDING_ENVELOPE = text("SELECT pg_advisory_xact_lock(:k)")
 _AWAITING_ENVELOPE = text("SELECT pg_advisory_xact_lock_shared(:k)")
 _ENVELOPE_OF = [_env.party == bindparam("b_party"), _env.fiscal_year == bindparam("b_year")]
@@ -115,6 +129,7 @@ class Ledger:
         self.contended = contended
         self._holds: list[tuple[LedgerMove, dict[str, Any]]] = []  # (move, entry): at flush
         self._waitlisted: list[tuple[dict[str, int], int]] = []  # (requests, year) to confirm
+        self._prefetched: dict[int, Prefetched] = {}  # program id -> its envelopes, queued
 
     def add_envelope(self, party: str, year: int, amount: int) -> None:
         if self._advisory_locks:  # waits for waitlistings that found no envelope to commit
@@ -130,21 +145,44 @@ class Ledger:
                       ) -> dict[str, Envelope]:
         """The year's envelopes of these parties; ``lock`` "update" or "share" locks them,
         in party order to avoid deadlocks."""
-        rows = self.conn.execute(_READS[lock], {"parties": sorted(parties), "year": year})
+        rows = self.conn.fetch(_READS[lock], {"parties": sorted(parties), "year": year})
         return {r.party: _envelope(r) for r in rows}
 
-    def envelopes_to_hold(self, requests: dict[str, int], year: int) -> dict[str, Envelope]:
+    def prefetch_envelopes(self, program_id: int) -> None:
+        """Queue the read of the envelopes a program's holds decide on, to go with its
+        load (call it after queueing the program's lock). Not when ``contended``: then
+        ``envelopes_to_hold`` locks them as it reads them, after the program is loaded."""
+        if not self.contended:
+            self._prefetched[program_id] = self.conn.prefetch(_PROGRAM_ENVELOPES,
+                                                              {"pid": program_id})
+
+    def envelopes_to_hold(self, program_id: int, requests: dict[str, int], year: int
+                          ) -> dict[str, Envelope]:
         """The envelopes a hold decides on, with this transaction's deferred holds counted.
 
         Unlocked unless ``contended``: ``flush`` makes good on the decision or raises
-        ``LostRace``.
+        ``LostRace``. Read with the program's load when ``prefetch_envelopes`` queued it.
         """
-        found = self.envelopes_for(requests, year, lock="update" if self.contended else None)
+        found = self._prefetched_for(program_id, requests, year)
+        if found is None:
+            found = self.envelopes_for(requests, year, lock="update" if self.contended else None)
         for move, _ in self._holds:
             env = found.get(move.party)
             if env is not None and move.year == year:
                 found[move.party] = replace(env, held=env.held + move.amount)
         return found
+
+    def _prefetched_for(self, program_id: int, requests: dict[str, int], year: int
+                        ) -> dict[str, Envelope] | None:
+        """The prefetched envelopes, if they were read for these very requests."""
+        prefetched = self._prefetched.pop(program_id, None)
+        if prefetched is None:
+            return None
+        rows: list[Row[Any]] = list(prefetched.result())
+        if sorted(r.r_party for r in rows) != sorted(requests) or any(
+                r.r_year != year for r in rows):
+            return None
+        return {r.party: _envelope(r) for r in rows if r.id is not None}
 
     def confirm_waitlisted(self, requests: dict[str, int], year: int) -> None:
         """A program stays or goes waitlisted: ``flush`` re-checks it (read unlocked, or a

@@ -4,9 +4,11 @@
 on one program runs one at a time (that is what makes the joint review's AND-join
 fire exactly once), while actions on different programs never wait on each other.
 A locked load also reads the head of the program's audit stream (the row lock
-serialises that stream's writers, see ``event_store``) and can bring the acting user
-along in the lock's own round trip (``get_locked_as``): each statement saved is a
-round trip and a pass through SQLAlchemy on every action.
+serialises that stream's writers, see ``event_store``). The lock is queued on the
+unit of work's connection and goes to the server with the load, in one round trip,
+together with the acting user (``get_locked_as``) or whatever else the caller has
+queued to read with it: each round trip saved is driver and server work saved on
+every action.
 Saving writes only what changed since loading. Hot-path statements are built once
 at import (with bind parameters): building and cache-keying a Core statement per call
 cost more than the round trip to PostgreSQL.
@@ -121,31 +123,42 @@ class ProgramRepository:
         self.conn = conn
         self.events = events
         self._seen: dict[int, _Snapshot] = {}
+        self._locked: set[int] = set()  # row locks taken (or queued) in this transaction
 
     def get(self, program_id: int, lock: bool = False) -> Program:
         if lock:
-            self.conn.execute(_LOCK_PROGRAM, {"pid": program_id})
-        return self._load(program_id, lock)
+            self.lock(program_id)
+        return self._build(program_id, self._read(program_id), lock)
+
+    def lock(self, program_id: int) -> None:
+        """Queue the program's row lock: it goes to the server with the next read (the
+        load, and whatever else is read with it), and is taken before that read runs."""
+        if program_id not in self._locked:
+            self.conn.defer(_LOCK_PROGRAM, {"pid": program_id})
+            self._locked.add(program_id)
 
     def get_locked_as(self, email: str, program_id: int) -> tuple[User, Program]:
         """The acting user and the locked program; an unknown user is reported first."""
-        row = self.conn.execute(_LOCK_PROGRAM_AS, {"pid": program_id,
-                                                   "email": email.lower()}).first()
+        lock = self.conn.prefetch(_LOCK_PROGRAM_AS, {"pid": program_id,
+                                                     "email": email.lower()})
+        self._locked.add(program_id)
+        rows = self._read(program_id)  # in the lock's round trip, after it
+        row = lock.result().first()
         user = _user(row) if row is not None and row.id is not None else None
         if user is None:  # a look-up of its own, so an unknown user is reported first
             user = Directory(self.conn).user(email)
-        if row is None:
-            raise NotFound(f"program {program_id} does not exist", program=program_id)
-        return user, self._load(program_id, locked=True)
+        return user, self._build(program_id, rows, locked=True)
 
-    def _load(self, program_id: int, locked: bool) -> Program:
-        stream = program_stream(program_id)
-        rows = self.conn.execute(_PROGRAM, {"pid": program_id, "stream": stream}).all()
+    def _read(self, program_id: int) -> Sequence[Any]:
+        return self.conn.fetch(_PROGRAM, {"pid": program_id,
+                                          "stream": program_stream(program_id)}).all()
+
+    def _build(self, program_id: int, rows: Sequence[Any], locked: bool) -> Program:
         if not rows:
             raise NotFound(f"program {program_id} does not exist", program=program_id)
         if locked:  # the row lock serialises the stream's writers: its head stays put
             head = rows[0]
-            self.events.known_head(stream, None if head.h_head is None
+            self.events.known_head(program_stream(program_id), None if head.h_head is None
                                    else (head.h_seq, head.h_head))
         program = _program(rows)
         self._seen[program_id] = _snapshot(program)
@@ -159,7 +172,10 @@ class ProgramRepository:
     def exists(self, program_id: int, lock: bool = False) -> bool:
         """``lock``: also take the row lock, as anyone appending to its stream must."""
         if lock:
-            return self.conn.execute(_LOCK_PROGRAM, {"pid": program_id}).first() is not None
+            found = self.conn.execute(_LOCK_PROGRAM, {"pid": program_id}).first() is not None
+            if found:
+                self._locked.add(program_id)
+            return found
         query = select(programs.c.id).where(programs.c.id == program_id)
         return self.conn.execute(query).first() is not None
 

@@ -411,18 +411,25 @@ def run_scheduled(cmd: c.RunScheduled, uow: UnitOfWork) -> str:
 # -- the budget worker --
 
 def place_holds(cmd: c.PlaceHolds, uow: UnitOfWork) -> bool:
-    program = uow.programs.get(cmd.program_id, lock=True)
-    return _try_holds(uow, program)
+    return _try_holds(uow, _locked_for_holds(uow, cmd.program_id))
 
 
 def retry_waitlisted(cmd: c.RetryWaitlisted, uow: UnitOfWork) -> list[int]:
     """Money came free: try waitlisted programs in the order they were waitlisted."""
     placed = []
     for program_id in uow.programs.waitlisted(cmd.year):
-        program = uow.programs.get(program_id, lock=True)
-        if _try_holds(uow, program):
+        if _try_holds(uow, _locked_for_holds(uow, program_id)):
             placed.append(program_id)
     return placed
+
+
+def _locked_for_holds(uow: UnitOfWork, program_id: int) -> Program:
+    """The program, locked and loaded, with the envelopes its holds decide on read after
+    the lock in the same round trip."""
+    uow.programs.lock(program_id)
+    uow.ledger.prefetch_envelopes(program_id)
+    program: Program = uow.programs.get(program_id, lock=True)
+    return program
 
 
 def _machine(uow: UnitOfWork, program: Program) -> WorkflowMachine:
@@ -433,7 +440,9 @@ def _machine(uow: UnitOfWork, program: Program) -> WorkflowMachine:
 def _try_holds(uow: UnitOfWork, program: Program) -> bool:
     machine = _machine(uow, program)
     requests, year = program.content.requests, program.content.fiscal_year
-    placed = program.place_holds(machine, uow.ledger.envelopes_to_hold(requests, year), uow.now)
+    assert program.id is not None
+    envelopes = uow.ledger.envelopes_to_hold(program.id, requests, year)
+    placed = program.place_holds(machine, envelopes, uow.now)
     if program.state == "waitlisted":
         uow.ledger.confirm_waitlisted(requests, year)
     if program.events:  # a still-waitlisted or already-held program has nothing to save
