@@ -5,6 +5,7 @@ Run from the repository root::
     python bench/budget.py                     # 32 clients, 4 rounds of 900 attempts a side
     python bench/budget.py --clients 8 --attempts 200 --rounds 2   # a quicker run
     python bench/budget.py --trace             # also time what runs under the envelope lock
+    python bench/budget.py --replay            # also replay the engine's SQL without the engine
 
 Issue 3 (PostgreSQL; databases created and dropped per run): holds per second with
 ``--clients`` concurrent clients racing for ONE envelope, against a baseline that does
@@ -31,6 +32,14 @@ the ledger's foreign key). The same number of psycopg connections race through t
 number of attempts, one transaction each: the conditional ``UPDATE envelopes SET held =
 held + amount ... WHERE amount - held - committed >= amount RETURNING id`` and, when a
 row comes back, ``INSERT INTO ledger_entries`` with a unique idempotency key.
+
+``--replay`` adds a third side that measures what the engine's SQL costs by itself:
+the statements each engine attempt sent are recorded (wrapping psycopg) and sent again
+by as many bare psycopg clients, transaction by transaction, in the same round trips,
+on a copy of the engine's database as it was when its race began. No engine code runs
+there, so ``ceiling_ratio`` (replay over baseline) is the most the engine could reach
+with the statements it sends now; the gap between ``ratio`` and it is the engine's
+Python (state machine, audit chain, SQLAlchemy, the driver's binding).
 
 Only the race is timed (from all clients released together to the last one done);
 holds/s counts attempts, placed and waitlisted alike. Every round uses a fiscal year,
@@ -331,6 +340,7 @@ class EngineSide(Side):
     def __init__(self, url: str, clients: int) -> None:
         super().__init__(url, clients)
         self.bus, self.engine = racing_bus(url, clients)
+        self.capture: Capture | None = None
         seed_directory(self.bus)
 
     def connect(self) -> Connection:
@@ -359,41 +369,48 @@ class EngineSide(Side):
             for _ in range(self.clients):
                 stack.enter_context(self.engine.connect())
         try:
-            return race(self.clients, items, lambda: contextlib.nullcontext(
-                self.bus.handle_message))
+            handle = self.bus.handle_message
+            if self.capture is not None:  # --replay: what each attempt sends, recorded
+                handle = self.capture.attempt(handle)  # type: ignore[assignment]
+            return race(self.clients, items, lambda: contextlib.nullcontext(handle))
         finally:
             self.engine.dispose()  # free the server's connections for the other side
 
     def outcome(self, year: int, outcomes: list[object]) -> tuple[int, int, list[str]]:
         with self.connect() as conn:
-            states: dict[str, int] = dict(conn.execute(text(
-                "SELECT state, count(*) FROM programs WHERE fiscal_year = :y GROUP BY state"),
-                {"y": year}).all())
-            # The waitlistings' budget notices are left for a worker that isn't racing.
-            pending = conn.execute(text(
-                "SELECT count(*) FROM outbox WHERE task = :t AND done_at IS NULL"),
-                {"t": PLACE_HOLDS}).scalar_one()
-            refused = conn.execute(text("SELECT count(*) FROM events WHERE type = :t"),
-                                   {"t": ev.ACTION_REFUSED}).scalar_one()
-            requests_held, envelope_held = conn.execute(text(
-                "SELECT (SELECT coalesce(sum(r.held), 0) FROM program_requests r "
-                "JOIN programs p ON p.id = r.program_id WHERE p.fiscal_year = :y), "
-                "(SELECT held FROM envelopes WHERE party = :p AND fiscal_year = :y)"),
-                {"y": year, "p": PARTY}).one()
-        placed, waitlisted = states.pop("in_review", 0), states.pop("waitlisted", 0)
-        failures = []
-        if states:
-            failures.append(f"programs left in other states: {states}")
-        if pending:
-            failures.append(f"{pending} place_holds message(s) not done")
-        if refused:
-            failures.append(f"{refused} refused action(s) recorded")
-        if requests_held != envelope_held:
-            failures.append(f"programs hold {requests_held}, the envelope {envelope_held}")
-        return placed, waitlisted, failures
+            return engine_outcome(conn, year)
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def engine_outcome(conn: Connection, year: int) -> tuple[int, int, list[str]]:
+    """(placed, waitlisted, failed checks) of the engine's programs of ``year``."""
+    states: dict[str, int] = dict(conn.execute(text(
+        "SELECT state, count(*) FROM programs WHERE fiscal_year = :y GROUP BY state"),
+        {"y": year}).all())
+    # The waitlistings' budget notices are left for a worker that isn't racing.
+    pending = conn.execute(text(
+        "SELECT count(*) FROM outbox WHERE task = :t AND done_at IS NULL"),
+        {"t": PLACE_HOLDS}).scalar_one()
+    refused = conn.execute(text("SELECT count(*) FROM events WHERE type = :t"),
+                           {"t": ev.ACTION_REFUSED}).scalar_one()
+    requests_held, envelope_held = conn.execute(text(
+        "SELECT (SELECT coalesce(sum(r.held), 0) FROM program_requests r "
+        "JOIN programs p ON p.id = r.program_id WHERE p.fiscal_year = :y), "
+        "(SELECT held FROM envelopes WHERE party = :p AND fiscal_year = :y)"),
+        {"y": year, "p": PARTY}).one()
+    placed, waitlisted = states.pop("in_review", 0), states.pop("waitlisted", 0)
+    failures = []
+    if states:
+        failures.append(f"programs left in other states: {states}")
+    if pending:
+        failures.append(f"{pending} place_holds message(s) not done")
+    if refused:
+        failures.append(f"{refused} refused action(s) recorded")
+    if requests_held != envelope_held:
+        failures.append(f"programs hold {requests_held}, the envelope {envelope_held}")
+    return placed, waitlisted, failures
 
 
 class BaselineSide(Side):
@@ -574,6 +591,170 @@ class LockTrace:
                 f"{k}:{1000 * v / len(spans):.3f}" for k, v in ranked))
 
 
+# -- the engine's own SQL, replayed (--replay) --
+
+# What one transaction sent: (query, parameters, sent by a client-side cursor), then
+# COMMIT or ROLLBACK as the engine ended it.
+Sent = tuple[str, Any, bool]
+END = ("COMMIT", "ROLLBACK")
+
+
+class Capture:
+    """Records what each engine attempt sends, transaction by transaction.
+
+    Wraps psycopg's execute, commit and rollback (as ``LockTrace`` does); the recording
+    is per thread, each attempt's transactions in order.
+    """
+
+    def __init__(self) -> None:
+        self.local = threading.local()
+        self.mutex = threading.Lock()
+        self.attempts: list[list[list[Sent]]] = []
+        self.active = False  # while installed
+
+    def attempt(self, handle: Callable[[Any], object]) -> Callable[[Any], object]:
+        """``handle`` with what it sends recorded as one attempt (while installed)."""
+        def recorded(item: Any) -> object:
+            if not self.active:
+                return handle(item)
+            self.local.attempt = [[]]
+            try:
+                return handle(item)
+            finally:
+                transactions = [t for t in self.local.attempt if t]
+                self.local.attempt = None
+                with self.mutex:
+                    self.attempts.append(transactions)
+        return recorded
+
+    def _sent(self, entry: Sent) -> None:
+        attempt = getattr(self.local, "attempt", None)
+        if attempt is None:
+            return
+        attempt[-1].append(entry)
+        if entry[0] in END:
+            attempt.append([])
+
+    def take(self) -> list[list[list[Sent]]]:
+        attempts, self.attempts = self.attempts, []
+        return attempts
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[Capture]:
+        originals = (psycopg.Cursor.execute, psycopg.Connection.commit,
+                     psycopg.Connection.rollback)
+        capture = self
+
+        def execute(self: Any, query: Any, params: Any = None, **kwargs: Any) -> Any:
+            sql = query.decode() if isinstance(query, bytes) else str(query)
+            capture._sent((sql, params, isinstance(self, psycopg.ClientCursor)))
+            return originals[0](self, query, params, **kwargs)
+
+        def commit(self: Any) -> None:
+            capture._sent(("COMMIT", None, False))
+            originals[1](self)
+
+        def rollback(self: Any) -> None:
+            capture._sent(("ROLLBACK", None, False))
+            originals[2](self)
+
+        psycopg.Cursor.execute = execute  # type: ignore[method-assign]
+        psycopg.Connection.commit = commit  # type: ignore[method-assign]
+        psycopg.Connection.rollback = rollback  # type: ignore[method-assign]
+        self.active = True
+        try:
+            yield self
+        finally:
+            self.active = False
+            (psycopg.Cursor.execute, psycopg.Connection.commit,  # type: ignore[method-assign]
+             psycopg.Connection.rollback) = originals  # type: ignore[method-assign]
+
+
+class ReplaySide(Side):
+    """The engine's statements of a round, sent again by bare psycopg clients.
+
+    Each round runs on a copy of the engine's database as it was when the engine's race
+    began (``CREATE DATABASE ... TEMPLATE``): the same programs, messages and envelope.
+    The clients send each captured transaction's statements as the engine sent them
+    (server-side parameters or one client-side batch, the same round trips) and end it
+    as the engine did. No engine code runs: its rate is the most the engine could reach
+    with the SQL it sends now, on this machine, in this run.
+    """
+
+    name = "replay"
+
+    def __init__(self, engine_url: str, clients: int) -> None:
+        super().__init__(engine_url + "_replay", clients)
+        self.source = engine_url.rsplit("/", 1)[1]
+        self.engine: Engine | None = None
+        self.round_trips = 0
+
+    def copy_engine_database(self) -> None:
+        """Call between the engine side's ``prepare`` and its race."""
+        self.close()
+        name = self.url.rsplit("/", 1)[1]
+        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{self.source}"'))
+        admin.dispose()
+
+    def connect(self) -> Connection:
+        if self.engine is None:
+            self.engine = create_engine(self.url)
+        return self.engine.connect()
+
+    @contextlib.contextmanager
+    def client(self) -> Iterator[Callable[[Any], object]]:
+        with psycopg.connect(psycopg_url(self.url)) as conn:
+            yield partial(replay_attempt, conn)
+
+    def run(self, items: list[Any], year: int) -> Raced:
+        self.round_trips += sum(round_trips(sent) for attempt in items for sent in attempt)
+        return race(self.clients, items, self.client)
+
+    def outcome(self, year: int, outcomes: list[object]) -> tuple[int, int, list[str]]:
+        with self.connect() as conn:
+            return engine_outcome(conn, year)
+
+    def close(self) -> None:
+        if self.engine is not None:
+            self.engine.dispose()
+            self.engine = None
+
+    def drop(self) -> None:
+        self.close()
+        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{self.url.rsplit("/", 1)[1]}" '
+                              "WITH (FORCE)"))
+        admin.dispose()
+
+
+def round_trips(transaction: list[Sent]) -> int:
+    """Its statements, with BEGIN and its end (a pool's ROLLBACK of an idle connection
+    sends nothing)."""
+    statements = sum(1 for sql, _, _ in transaction if sql not in END)
+    return statements + 2 if statements else 0
+
+
+def replay_attempt(conn: psycopg.Connection[Any], transactions: list[list[Sent]]) -> None:
+    """Send one attempt's transactions again; one that failed fails again or rolls back."""
+    for transaction in transactions:
+        try:
+            for sql, params, client_side in transaction:
+                if sql == "COMMIT":
+                    conn.commit()
+                elif sql == "ROLLBACK":
+                    conn.rollback()
+                elif client_side:
+                    psycopg.ClientCursor(conn).execute(sql)
+                else:
+                    conn.execute(sql, params)
+        except psycopg.Error:
+            conn.rollback()
+
+
 # -- the run --
 
 def run(args: argparse.Namespace) -> list[str]:
@@ -586,9 +767,12 @@ def run(args: argparse.Namespace) -> list[str]:
     warm = max(clients, min(attempts, 4 * clients))
     load_before = os.getloadavg()[0]
     traces: dict[str, LockTrace] = {}
+    capture = Capture()
     with scratch_postgres("_engine") as engine_url, \
             scratch_postgres("_baseline") as base_url:
         engine, base = EngineSide(engine_url, clients), BaselineSide(base_url, clients)
+        replay = ReplaySide(engine_url, clients) if args.replay else None
+        engine.capture = capture if replay else None
         try:
             sides: list[Side] = [engine, base]
             for side in sides:  # untimed: caches, the definition row, the code paths
@@ -597,13 +781,23 @@ def run(args: argparse.Namespace) -> list[str]:
             for r in range(args.rounds):
                 year = FIRST_YEAR + r
                 items = {side.name: side.prepare(year, attempts, fit) for side in sides}
+                if replay:
+                    replay.copy_engine_database()
                 for side in sides if r % 2 else reversed(sides):
                     trace = traces.setdefault(side.name, LockTrace())
-                    with trace.installed() if args.trace else contextlib.nullcontext():
+                    with contextlib.ExitStack() as stack:
+                        if args.trace:
+                            stack.enter_context(trace.installed())
+                        if replay and side is engine:
+                            stack.enter_context(capture.installed())
                         side.round(items[side.name], year, fit, timed=True)
+                if replay:
+                    replay.round(capture.take(), year, fit, timed=True)
         finally:
             engine.close()
             base.close()
+            if replay:
+                replay.drop()
 
     emit("database", "postgresql")
     emit("load_average_1m_before", load_before)
@@ -614,23 +808,33 @@ def run(args: argparse.Namespace) -> list[str]:
     emit("attempts_per_round", attempts)
     emit("fit_per_round", fit)
     emit("traced", bool(args.trace))
-    for side in (engine, base):
+    for side in (engine, base, *([replay] if replay else [])):
         emit(f"{side.name}_attempts", side.attempts)
         emit(f"{side.name}_placed", side.placed)
         emit(f"{side.name}_waitlisted", side.waitlisted)
         emit(f"{side.name}_seconds", side.seconds)
         emit(f"{side.name}_holds_per_s_rounds", " ".join(f"{r:.0f}" for r in side.round_rates))
-        emit(f"{side.name}_holds_per_s", side.attempts / side.seconds)
+        emit(f"{side.name}_holds_per_s", rate(side))
         emit(f"{side.name}_cpu_ms_per_attempt",
              f"machine:{1000 * side.machine_cpu / side.attempts:.2f} "
              f"clients:{1000 * side.clients_cpu / side.attempts:.2f}")
         if args.trace:
             traces[side.name].report(side.name, side.seconds)
     failures = engine.failures + base.failures
-    emit("overcommitments", engine.overcommitments + base.overcommitments)
+    if replay:
+        emit("replay_round_trips_per_attempt", replay.round_trips / replay.attempts)
+        emit("ceiling_ratio", f"{rate(replay) / rate(base):.3f}")
+        failures += replay.failures
+    emit("overcommitments", engine.overcommitments + base.overcommitments
+         + (replay.overcommitments if replay else 0))
     emit("checks_ok", not failures)
-    emit("ratio", f"{(engine.attempts / engine.seconds) / (base.attempts / base.seconds):.3f}")
+    emit("ratio", f"{rate(engine) / rate(base):.3f}")
     return failures
+
+
+def rate(side: Side) -> float:
+    """Attempts per second over the timed rounds."""
+    return side.attempts / side.seconds
 
 
 def main() -> None:
@@ -644,6 +848,8 @@ def main() -> None:
                         help="timed rounds; the sides alternate which goes first")
     parser.add_argument("--trace", action="store_true",
                         help="time what each transaction does under the envelope lock")
+    parser.add_argument("--replay", action="store_true",
+                        help="also replay the engine's own statements with bare psycopg")
     args = parser.parse_args()
     # `timeout` and friends send SIGTERM: exit through the finally blocks, so the scratch
     # databases are dropped.
