@@ -177,6 +177,7 @@ class BatchingConnection:
                 continue
             result = self.conn.execute(item.statement, list(item.rows)
                                        if len(item.rows) > 1 else item.rows[0])
+            result.close()  # a deferred lock's rows are not read
             if item.check is not None:
                 item.check(result.rowcount)
 
