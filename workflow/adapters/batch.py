@@ -98,7 +98,8 @@ class Prefetched:
 
 
 class BatchingConnection:
-    """A SQLAlchemy connection with ``defer`` and ``prefetch``: see the module docstring."""
+    """A SQLAlchemy connection with ``defer``, ``fetch`` and ``prefetch``: see the module
+    docstring."""
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
