@@ -56,7 +56,9 @@ reports, per outcome, how long a transaction keeps the envelope row locked (from
 statement that took the lock returning to COMMIT returning) and what that time went
 on: each statement's round trip, and the Python time before it (GIL waits included:
 the clients are threads of one process, where Celery's prefork pool would use
-processes). ``*_lock_busy_share`` is the summed lock time over the race time: near 1,
+processes). The engine's batches (its deferred writes and queued reads, one round trip)
+are booked under the statement in them that locks the envelope, else their first.
+``*_lock_busy_share`` is the summed lock time over the race time: near 1,
 the envelope row lock is what limits the rate. The wrapping costs a little, so a traced
 run's rates are not the headline.
 
@@ -89,6 +91,7 @@ from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -473,12 +476,32 @@ LOCKING = ("SELECT envelopes FOR UPDATE", "SELECT envelopes FOR SHARE", "UPDATE 
 
 
 def statement_label(query: Any) -> str:
+    """"VERB table [lock]"; a batch of statements (the engine's deferred writes and
+    queued reads) goes by the first of them that locks the envelope, else its first."""
     sql = query.decode() if isinstance(query, bytes) else str(query)
+    parts = [_one_label(part) for part in sql.split(";\n")]
+    return next((label for label in parts if label in LOCKING), parts[0])
+
+
+def _one_label(sql: str) -> str:
     verb = sql.split(None, 1)[0].upper()
     table = _TABLE.search(sql)
     lock = next((f" {kind}" for kind in ("FOR UPDATE", "FOR SHARE")
                  if verb == "SELECT" and kind in sql.upper()), "")
     return f"{verb} {table.group(1) if table else '?'}{lock}"
+
+
+@contextlib.contextmanager
+def psycopg_wrapped(**wrap: Callable[[Callable[..., Any]], Callable[..., Any]]
+                    ) -> Iterator[None]:
+    """psycopg's cursor (``execute``, ``executemany``) and connection (``commit``,
+    ``rollback``) methods replaced while inside: ``wrap[name](original)`` makes each
+    stand-in; the originals come back on leaving."""
+    with contextlib.ExitStack() as stack:
+        for name, make in wrap.items():
+            owner = psycopg.Cursor if name.startswith("execute") else psycopg.Connection
+            stack.enter_context(mock.patch.object(owner, name, make(getattr(owner, name))))
+        yield
 
 
 class LockTrace:
@@ -496,23 +519,26 @@ class LockTrace:
         self.spans: dict[str, list[float]] = {"placed": [], "waitlisted": []}
         self.parts: dict[str, defaultdict[str, float]] = {
             "placed": defaultdict(float), "waitlisted": defaultdict(float)}
-        self.labels: dict[Any, str] = {}
+        self.labels: dict[Any, tuple[str, bool]] = {}  # query -> label, writes an entry
 
     def _statement(self, query: Any, started: float, rowcount: int) -> None:
         now = time.perf_counter()
-        label = self.labels.get(query)
-        if label is None:
-            label = self.labels[query] = statement_label(query)
+        known = self.labels.get(query)
+        if known is None:
+            known = self.labels[query] = (statement_label(query),
+                                          "INSERT INTO ledger_entries" in str(query))
+        label, writes_entry = known
         state = self.local.__dict__
         if state.get("locked_at") is None:
-            if label in LOCKING and rowcount > 0:
-                state.update(locked_at=now, last=now, parts=defaultdict(float), placed=False)
+            if label in LOCKING and rowcount > 0:  # a batch: its hold's entry is in it
+                state.update(locked_at=now, last=now, parts=defaultdict(float),
+                             placed=writes_entry)
             return
         parts: defaultdict[str, float] = state["parts"]
         parts[f"py> {label}"] += started - state["last"]
         parts[f"sql {label}"] += now - started
         state["last"] = now
-        if label == "INSERT ledger_entries":
+        if writes_entry:
             state["placed"] = True
 
     def _end(self, started: float, word: str) -> None:
@@ -533,42 +559,26 @@ class LockTrace:
 
     @contextlib.contextmanager
     def installed(self) -> Iterator[LockTrace]:
-        originals = (psycopg.Cursor.execute, psycopg.Cursor.executemany,
-                     psycopg.Connection.commit, psycopg.Connection.rollback)
-        trace = self
+        def statement(real: Callable[..., Any]) -> Callable[..., Any]:
+            def timed(cursor: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
+                started = time.perf_counter()
+                result = real(cursor, query, *args, **kwargs)
+                self._statement(query, started, cursor.rowcount)
+                return result
+            return timed
 
-        def execute(self: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
-            started = time.perf_counter()
-            result = originals[0](self, query, *args, **kwargs)
-            trace._statement(query, started, self.rowcount)
-            return result
+        def end(word: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+            def wrap(real: Callable[..., Any]) -> Callable[..., Any]:
+                def timed(conn: Any) -> None:
+                    started = time.perf_counter()
+                    real(conn)
+                    self._end(started, word)
+                return timed
+            return wrap
 
-        def executemany(self: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
-            started = time.perf_counter()
-            result = originals[1](self, query, *args, **kwargs)
-            trace._statement(query, started, self.rowcount)
-            return result
-
-        def commit(self: Any) -> None:
-            started = time.perf_counter()
-            originals[2](self)
-            trace._end(started, "COMMIT")
-
-        def rollback(self: Any) -> None:
-            started = time.perf_counter()
-            originals[3](self)
-            trace._end(started, "ROLLBACK")
-
-        psycopg.Cursor.execute = execute  # type: ignore[method-assign]
-        psycopg.Cursor.executemany = executemany  # type: ignore[method-assign]
-        psycopg.Connection.commit = commit  # type: ignore[method-assign]
-        psycopg.Connection.rollback = rollback  # type: ignore[method-assign]
-        try:
+        with psycopg_wrapped(execute=statement, executemany=statement,
+                             commit=end("COMMIT"), rollback=end("ROLLBACK")):
             yield self
-        finally:
-            (psycopg.Cursor.execute, psycopg.Cursor.executemany,  # type: ignore[method-assign]
-             psycopg.Connection.commit,  # type: ignore[method-assign]
-             psycopg.Connection.rollback) = originals  # type: ignore[method-assign]
 
     def report(self, side: str, seconds: float) -> None:
         held = sum(sum(spans) for spans in self.spans.values())
@@ -602,7 +612,7 @@ END = ("COMMIT", "ROLLBACK")
 class Capture:
     """Records what each engine attempt sends, transaction by transaction.
 
-    Wraps psycopg's execute, commit and rollback (as ``LockTrace`` does); the recording
+    Wraps psycopg's execute, commit and rollback (``psycopg_wrapped``); the recording
     is per thread, each attempt's transactions in order.
     """
 
@@ -641,33 +651,28 @@ class Capture:
 
     @contextlib.contextmanager
     def installed(self) -> Iterator[Capture]:
-        originals = (psycopg.Cursor.execute, psycopg.Connection.commit,
-                     psycopg.Connection.rollback)
-        capture = self
+        def execute(real: Callable[..., Any]) -> Callable[..., Any]:
+            def recorded(cursor: Any, query: Any, params: Any = None, **kwargs: Any) -> Any:
+                sql = query.decode() if isinstance(query, bytes) else str(query)
+                self._sent((sql, params, isinstance(cursor, psycopg.ClientCursor)))
+                return real(cursor, query, params, **kwargs)
+            return recorded
 
-        def execute(self: Any, query: Any, params: Any = None, **kwargs: Any) -> Any:
-            sql = query.decode() if isinstance(query, bytes) else str(query)
-            capture._sent((sql, params, isinstance(self, psycopg.ClientCursor)))
-            return originals[0](self, query, params, **kwargs)
+        def end(word: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+            def wrap(real: Callable[..., Any]) -> Callable[..., Any]:
+                def recorded(conn: Any) -> None:
+                    self._sent((word, None, False))
+                    real(conn)
+                return recorded
+            return wrap
 
-        def commit(self: Any) -> None:
-            capture._sent(("COMMIT", None, False))
-            originals[1](self)
-
-        def rollback(self: Any) -> None:
-            capture._sent(("ROLLBACK", None, False))
-            originals[2](self)
-
-        psycopg.Cursor.execute = execute  # type: ignore[method-assign]
-        psycopg.Connection.commit = commit  # type: ignore[method-assign]
-        psycopg.Connection.rollback = rollback  # type: ignore[method-assign]
-        self.active = True
-        try:
-            yield self
-        finally:
-            self.active = False
-            (psycopg.Cursor.execute, psycopg.Connection.commit,  # type: ignore[method-assign]
-             psycopg.Connection.rollback) = originals  # type: ignore[method-assign]
+        with psycopg_wrapped(execute=execute, commit=end("COMMIT"),
+                             rollback=end("ROLLBACK")):
+            self.active = True
+            try:
+                yield self
+            finally:
+                self.active = False
 
 
 class ReplaySide(Side):
@@ -784,10 +789,10 @@ def run(args: argparse.Namespace) -> list[str]:
                 if replay:
                     replay.copy_engine_database()
                 for side in sides if r % 2 else reversed(sides):
-                    trace = traces.setdefault(side.name, LockTrace())
                     with contextlib.ExitStack() as stack:
                         if args.trace:
-                            stack.enter_context(trace.installed())
+                            stack.enter_context(
+                                traces.setdefault(side.name, LockTrace()).installed())
                         if replay and side is engine:
                             stack.enter_context(capture.installed())
                         side.round(items[side.name], year, fit, timed=True)
@@ -818,7 +823,7 @@ def run(args: argparse.Namespace) -> list[str]:
         emit(f"{side.name}_cpu_ms_per_attempt",
              f"machine:{1000 * side.machine_cpu / side.attempts:.2f} "
              f"clients:{1000 * side.clients_cpu / side.attempts:.2f}")
-        if args.trace:
+        if side.name in traces:  # --trace: the engine and the baseline, not the replay
             traces[side.name].report(side.name, side.seconds)
     failures = engine.failures + base.failures
     if replay:
