@@ -9,6 +9,8 @@ the ledger rules the domain already enforces.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -16,6 +18,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Dialect,
     ForeignKey,
     Index,
     Integer,
@@ -24,9 +27,25 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    TypeDecorator,
     UniqueConstraint,
     text,
 )
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """An instant, always read back aware: SQLite keeps no time zone, and every instant
+    the engine writes is UTC, so a naive value read from it is UTC."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect
+                             ) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
 
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets BIGINT identities.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -46,7 +65,7 @@ organizations = Table(
     Column("key", String(64), primary_key=True),
     Column("name", String(200), nullable=False),
     Column("funder", Boolean, nullable=False, default=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
 )
 
 users = Table(
@@ -57,7 +76,7 @@ users = Table(
     Column("org_key", String(64), ForeignKey("organizations.key"), nullable=False),
     Column("roles", String(200), nullable=False),  # sorted, comma-separated
     Column("locale", String(8), nullable=False, default="ko"),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
 )
 
 workflow_definitions = Table(
@@ -67,7 +86,7 @@ workflow_definitions = Table(
     Column("version", Integer, nullable=False),
     Column("checksum", String(64), nullable=False),
     Column("source", Text, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
     UniqueConstraint("key", "version"),
 )
 
@@ -88,13 +107,13 @@ programs = Table(
     Column("created_by", String(254), nullable=False),
     Column("submitted_by", Text, nullable=False, default="[]"),  # JSON list of emails
     Column("version", Integer, nullable=False, default=1),
-    Column("waitlisted_at", DateTime(timezone=True)),
-    Column("holds_expire_at", DateTime(timezone=True)),
+    Column("waitlisted_at", UtcDateTime()),
+    Column("holds_expire_at", UtcDateTime()),
     Column("tranches", Integer, nullable=False, server_default="0"),  # disbursements so far
     Column("evaluation_round", Integer, nullable=False, server_default="0"),
     Column("report", Text),  # JSON: the latest evaluation report (spent, summary, by, file)
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
     Index(None, "state", "org_key"),
     Index(None, "fiscal_year", "state", "waitlisted_at"),
 )
@@ -120,7 +139,7 @@ party_decisions = Table(
     Column("decision", String(20), nullable=False),
     Column("decided_by", String(254)),
     Column("comment", Text, nullable=False, default=""),
-    Column("decided_at", DateTime(timezone=True)),
+    Column("decided_at", UtcDateTime()),
     Index(None, "party", "decision"),
 )
 
@@ -132,7 +151,7 @@ party_evaluations = Table(
     Column("score", Integer),
     Column("decided_by", String(254)),
     Column("comment", Text, nullable=False, default=""),
-    Column("decided_at", DateTime(timezone=True)),
+    Column("decided_at", UtcDateTime()),
     CheckConstraint("score IS NULL OR score BETWEEN 1 AND 5", name="score_range"),
 )
 
@@ -144,7 +163,7 @@ report_files = Table(
     Column("name", String(255), nullable=False),
     Column("sha256", String(64), nullable=False),
     Column("content", LargeBinary, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
     Index(None, "program_id"),
 )
 
@@ -156,9 +175,9 @@ scheduled_work = Table(
     Column("program_id", BigId, ForeignKey("programs.id"), nullable=False),
     Column("action", String(20), nullable=False),
     Column("key", String(120), nullable=False, unique=True),
-    Column("due_at", DateTime(timezone=True), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("done_at", DateTime(timezone=True)),
+    Column("due_at", UtcDateTime(), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("done_at", UtcDateTime()),
     Column("outcome", String(20)),
     Index("ix_scheduled_work_due", "due_at", postgresql_where=text("done_at IS NULL"),
           sqlite_where=text("done_at IS NULL")),
@@ -176,10 +195,10 @@ tasks = Table(
     Column("queue_org", String(64), nullable=False),
     Column("queue_role", String(40), nullable=False),
     Column("state", String(20), nullable=False),
-    Column("due_at", DateTime(timezone=True), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("due_at", UtcDateTime(), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
     Column("claimed_by", String(254)),
-    Column("closed_at", DateTime(timezone=True)),
+    Column("closed_at", UtcDateTime()),
     Column("closed_by", String(254)),
     CheckConstraint("state IN ('open', 'claimed', 'completed', 'cancelled')",
                     name="state_known"),
@@ -199,8 +218,8 @@ delegations = Table(
     Column("delegate", String(254), ForeignKey("users.email"), nullable=False),
     Column("starts_on", Date, nullable=False),
     Column("ends_on", Date, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("cleared_at", DateTime(timezone=True)),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("cleared_at", UtcDateTime()),
     CheckConstraint("ends_on >= starts_on", name="period"),
     Index(None, "delegate"),
     Index(None, "delegator"),
@@ -213,10 +232,10 @@ reminders = Table(
     Column("id", BigId, primary_key=True, autoincrement=True),
     Column("task_id", BigId, ForeignKey("tasks.id"), nullable=False),
     Column("rung", String(20), nullable=False),
-    Column("due_at", DateTime(timezone=True), nullable=False),
+    Column("due_at", UtcDateTime(), nullable=False),
     Column("status", String(10), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("sent_at", DateTime(timezone=True)),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("sent_at", UtcDateTime()),
     Column("recipients", Text),  # JSON list of emails, written when sent
     UniqueConstraint("task_id", "rung"),
     CheckConstraint("status IN ('pending', 'sent', 'void')", name="status_known"),
@@ -234,9 +253,9 @@ notifications = Table(
     Column("subject", String(300), nullable=False),
     Column("body", Text, nullable=False),
     Column("items", Text, nullable=False),  # JSON: what the body says, to re-render it
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-    Column("read_at", DateTime(timezone=True)),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("read_at", UtcDateTime()),
     UniqueConstraint("user_email", "kind", "day"),
     CheckConstraint("kind IN ('reminder_digest', 'escalation', 'budget_notice')",
                     name="kind_known"),
@@ -267,7 +286,7 @@ ledger_entries = Table(
     Column("idempotency_key", String(200), nullable=False, unique=True),
     Column("source", String(16)),  # a release's bucket: held | committed
     Column("actor", String(254), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
     CheckConstraint("amount > 0", name="amount_positive"),
     CheckConstraint("kind IN ('hold', 'commit', 'disburse', 'release')", name="kind_known"),
     Index(None, "program_id"),
@@ -301,10 +320,10 @@ outbox = Table(
     Column("id", BigId, primary_key=True, autoincrement=True),
     Column("task", String(100), nullable=False),
     Column("payload", Text, nullable=False),  # JSON
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("published_at", DateTime(timezone=True)),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("published_at", UtcDateTime()),
     Column("attempts", Integer, nullable=False, default=0),
-    Column("done_at", DateTime(timezone=True)),
+    Column("done_at", UtcDateTime()),
     Index("ix_outbox_undone", "id", postgresql_where=text("done_at IS NULL"),
           sqlite_where=text("done_at IS NULL")),
 )

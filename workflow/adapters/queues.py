@@ -4,7 +4,7 @@ whom" board."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -104,7 +104,7 @@ def waiting(uow: Any) -> list[dict[str, Any]]:
         .where(t.state.in_(LIVE)).order_by(t.program_id, t.queue_org)).all()
     board: dict[int, dict[str, Any]] = {}
     for r in rows:
-        created = _utc(r.created_at)
+        created = r.created_at
         entry = board.setdefault(r.program_id, {
             "program": r.program_id, "state": r.state, "waiting_on": [], "since": created,
             "sla_days": uow.workflow_of(r.workflow_key, r.workflow_version)
@@ -113,7 +113,7 @@ def waiting(uow: Any) -> list[dict[str, Any]]:
         entry["since"] = min(entry["since"], created)
         if r.reminded is not None:
             entry["last_reminder"] = max(filter(None, [entry["last_reminder"],
-                                                       _utc(r.reminded).isoformat()]))
+                                                       r.reminded.isoformat()]))
     result = []
     for entry in board.values():
         since = entry.pop("since")
@@ -125,7 +125,3 @@ def waiting(uow: Any) -> list[dict[str, Any]]:
 def _overdue(due: datetime, now: datetime) -> int:
     return business_days_between(due, now) if now > due else 0
 
-
-def _utc(value: datetime) -> datetime:
-    """SQLite keeps no time zone; the clock writes UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)

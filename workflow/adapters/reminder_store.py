@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import and_, bindparam, insert, select, update
@@ -82,12 +82,7 @@ class ReminderStore:
                                          program_requests.c.party == _t.party)))
             .where(_r.status == "pending", _r.due_at <= now, _t.state.in_(LIVE))
             .order_by(_r.id).limit(limit))
-        result = []
-        for row in self.conn.execute(query):
-            item = dict(row._mapping)
-            item["due_at"], item["task_due"] = _utc(item["due_at"]), _utc(item["task_due"])
-            result.append(item)
-        return result
+        return [dict(row._mapping) for row in self.conn.execute(query)]
 
     def take(self, reminder_id: int, recipients: Sequence[str], now: datetime) -> bool:
         """Mark one row sent; False if another sweep (or a closing task) got there first."""
@@ -136,8 +131,8 @@ class NotificationStore:
             query = query.where(_n.read_at.is_(None))
         rows = self.conn.execute(query.order_by(_n.day.desc(), _n.id.desc()))
         return [{"id": r.id, "kind": r.kind, "day": r.day.isoformat(), "subject": r.subject,
-                 "body": r.body, "created_at": _utc(r.created_at).isoformat(),
-                 "updated_at": _utc(r.updated_at).isoformat(), "read": r.read_at is not None}
+                 "body": r.body, "created_at": r.created_at.isoformat(),
+                 "updated_at": r.updated_at.isoformat(), "read": r.read_at is not None}
                 for r in rows]
 
     def mark_read(self, notification_id: int, email: str, now: datetime) -> bool:
@@ -153,7 +148,3 @@ def _insert_ignore(conn: BatchingConnection, table: Any, keys: list[str]) -> Any
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     return dialect.insert(table).on_conflict_do_nothing(index_elements=keys)
 
-
-def _utc(value: datetime) -> datetime:
-    """SQLite keeps no time zone; the clock writes UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value

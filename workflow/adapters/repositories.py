@@ -20,7 +20,7 @@ import dataclasses
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from functools import partial
 from typing import Any
 
@@ -296,8 +296,8 @@ def _program(rows: Sequence[Any]) -> Program:
         state=row.state, parties=tuple(decisions), decisions=decisions,
         holds={party: held for party, (_, held) in requests.items() if held},
         submitted_by=set(json.loads(row.submitted_by)), review_round=row.review_round,
-        version=row.version, waitlisted_at=_utc(row.waitlisted_at),
-        holds_expire_at=_utc(row.holds_expire_at),
+        version=row.version, waitlisted_at=row.waitlisted_at,
+        holds_expire_at=row.holds_expire_at,
         committed={party: c for party, (c, _) in money.items() if c},
         disbursed={party: d for party, (_, d) in money.items() if d},
         tranches=row.tranches, report=_report(row.report), evaluations=evaluations,
@@ -306,11 +306,6 @@ def _program(rows: Sequence[Any]) -> Program:
 
 def _report(raw: str | None) -> EvaluationReport | None:
     return EvaluationReport(**json.loads(raw)) if raw else None
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    """SQLite keeps no time zone; the clock writes UTC, so a naive value read back is UTC."""
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 def _snapshot(p: Program) -> _Snapshot:

@@ -9,7 +9,7 @@ lands once.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import bindparam, select, update
 
@@ -46,8 +46,7 @@ class Schedule:
         row = self.conn.execute(query, {"wid": work_id}).first()
         if row is None:
             return None
-        due = row.due_at if row.due_at.tzinfo else row.due_at.replace(tzinfo=UTC)
-        return Work(row.id, row.program_id, row.action, due, row.done_at is not None)
+        return Work(row.id, row.program_id, row.action, row.due_at, row.done_at is not None)
 
     def mark_done(self, work_id: int, now: datetime, outcome: str) -> bool:
         """True if this call marked it; False if another sweep got there first."""

@@ -9,7 +9,7 @@ and the action is refused (its transaction rolls back).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -123,11 +123,11 @@ class TaskStore:
         # UNION, not UNION ALL: a task claimed by the user in their own queue is in two.
         merged = union(*branches).subquery() if len(branches) > 1 else branches[0].subquery()
         query = select(merged).order_by(merged.c.due_at, merged.c.id).limit(limit)
-        return [_aware(dict(r._mapping)) for r in self.conn.execute(query)]
+        return [dict(r._mapping) for r in self.conn.execute(query)]
 
     def of_program(self, program_id: int) -> list[dict[str, Any]]:
         query = select(tasks).where(_t.program_id == program_id).order_by(_t.id)
-        return [_aware(dict(r._mapping)) for r in self.conn.execute(query)]
+        return [dict(r._mapping) for r in self.conn.execute(query)]
 
 
 def _first(where: ColumnElement[bool], limit: int,
@@ -138,11 +138,3 @@ def _first(where: ColumnElement[bool], limit: int,
     inner = select(tasks).where(where).order_by(_t.due_at, _t.id).limit(limit).subquery()
     return select(inner)  # wrapped: SQLite takes no ORDER BY/LIMIT in a UNION's member
 
-
-def _aware(row: dict[str, Any]) -> dict[str, Any]:
-    """SQLite keeps no time zone; the clock writes UTC."""
-    for key in ("due_at", "created_at", "closed_at"):
-        value = row.get(key)
-        if isinstance(value, datetime) and value.tzinfo is None:
-            row[key] = value.replace(tzinfo=UTC)
-    return row

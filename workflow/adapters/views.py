@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -37,7 +36,7 @@ def program_detail(uow: Any, program_id: int) -> dict[str, Any]:
         "report": _report(p),
         "evaluations": {party: {"verdict": e.verdict, "score": e.score, "by": e.by,
                                 "comment": e.comment} for party, e in p.evaluations.items()},
-        "scheduled": [{"action": w["action"], "due_at": _iso(w["due_at"])}
+        "scheduled": [{"action": w["action"], "due_at": w["due_at"].isoformat()}
                       for w in uow.schedule.pending(program_id)],
         "waiting_on": p.waiting_on(), "created_by": p.created_by,
     }
@@ -50,14 +49,9 @@ def _report(p: Any) -> dict[str, Any] | None:
             "by": p.report.by, "file": p.report.attachment, "round": p.evaluation_round}
 
 
-def _iso(moment: datetime) -> str:
-    """SQLite hands back naive UTC; say so, as PostgreSQL does."""
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
-
-
 def ledger_entries(uow: Any, party: str | None = None,
                    program_id: int | None = None) -> list[dict[str, Any]]:
-    return [{"id": e["id"], "at": _iso(e["created_at"]), "party": e["party"],
+    return [{"id": e["id"], "at": e["created_at"].isoformat(), "party": e["party"],
              "year": e["fiscal_year"], "program": e["program_id"], "kind": e["kind"],
              "source": e["source"], "amount": e["amount"], "key": e["idempotency_key"],
              "actor": e["actor"]}
