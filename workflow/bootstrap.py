@@ -43,7 +43,8 @@ def bootstrap(settings: Settings | None = None,
         upgrade(engine)
     registry = DefinitionRegistry(settings.workflows_dir)
     dispatcher: Dispatcher = InlineDispatcher() if settings.embedded else RelayDispatcher()
-    uow = SqlUnitOfWorkFactory(engine, registry, clock or make_clock(settings))
+    uow = SqlUnitOfWorkFactory(engine, registry, clock or make_clock(settings),
+                               settings.default_workflow)
     return MessageBus(uow, dispatcher)
 
 

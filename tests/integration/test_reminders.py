@@ -31,7 +31,8 @@ from workflow.domain.errors import DefinitionError
 from workflow.domain.machine import GUARDS
 from workflow.domain.reminders import ReminderLadder
 from workflow.service_layer.messagebus import MessageBus
-from workflow.service_layer.reminders import preview, send_due_reminders, sweep_batch
+from workflow.service_layer.reminders import preview, sweep_batch
+from workflow.service_layer.scheduler import send_due_reminders
 from workflow.service_layer.scheduler import run_due_work
 
 OE_APPROVER_EN = "approver2@goepj.kr"  # the same queue as OE_APPROVER, reads English

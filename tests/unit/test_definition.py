@@ -309,7 +309,7 @@ def test_the_and_join_of_a_three_party_definition_needs_all_three_approvals() ->
     program.decide(machine, "city", "approve", "approver@paju.go.kr")
     program.decide(machine, "education_office", "approve", "approver@goepj.kr")
     assert program.state == "in_review"
-    assert program.waiting_on() == ["university"]
+    assert program.pending_parties() == ["university"]
 
     program.decide(machine, "university", "approve", "dean@univ.ac.kr")
     assert program.state == "approved"

@@ -123,7 +123,7 @@ def test_one_funder_committing_turns_its_hold_into_a_commitment_and_waits_for_th
     assert program.scheduled == []
     assert program.holds_expire_at == EXPIRES_AT  # the other hold can still lapse
     assert program.called_off == []
-    assert program.waiting_on() == [other]
+    assert program.pending_parties() == [other]
 
 
 def test_the_program_is_funded_only_when_every_funder_has_committed() -> None:
@@ -143,7 +143,7 @@ def test_the_program_is_funded_only_when_every_funder_has_committed() -> None:
     # Nothing is held any more, so nothing can lapse: the pending expiry is called off.
     assert program.holds_expire_at is None
     assert program.called_off == ["expire"]
-    assert program.waiting_on() == []
+    assert program.pending_parties() == []
 
 
 def test_a_single_funder_program_is_funded_by_its_one_commitment() -> None:
@@ -212,7 +212,7 @@ def test_a_party_that_funds_no_share_cannot_commit() -> None:
                          held={"city": 80_000_000})
     before = snapshot(program)
 
-    with pytest.raises(NotPermitted, match="education_office funds no share of program 7"):
+    with pytest.raises(NotPermitted, match="education_office is not a funding party of program 7"):
         program.commit(MACHINE, "education_office", OE_OFFICER)
 
     assert snapshot(program) == before
@@ -450,7 +450,7 @@ def test_a_report_within_the_bounds_starts_the_evaluation_by_every_party() -> No
         "spent": {"city": 60_000_000, "education_office": 0},
         "summary": "Twelve weekend labs, 240 students", "attachment": attachment}
     assert program.ledger_moves == []  # money moves only at settlement
-    assert program.waiting_on() == list(PARTIES)
+    assert program.pending_parties() == list(PARTIES)
 
 
 @pytest.mark.parametrize(("spent", "message"), [
@@ -515,7 +515,7 @@ def test_one_party_accepting_keeps_the_program_under_evaluation() -> None:
     assert types(program) == [ev.EVALUATION_ACCEPTED]
     assert program.events[0].data == {"party": "city", "score": 4, "comment": "solid",
                                       "round": 1}
-    assert program.waiting_on() == ["education_office"]
+    assert program.pending_parties() == ["education_office"]
 
 
 def test_acceptance_by_every_party_closes_the_program_releasing_the_unspent_commitment(

@@ -5,14 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pytest
+import yaml
 
-from workflow.domain.errors import NotPermitted
+from config.settings import WORKFLOWS_DIR
+from workflow.domain.definition import WorkflowDefinition, parse_definition
+from workflow.domain.errors import NotPermitted, TransitionNotAllowed
+from workflow.domain.machine import GUARDS
 from workflow.domain.permissions import (
     User,
-    ensure_coordinator_of,
     ensure_may_create,
-    ensure_may_decide,
+    ensure_may_fire,
     ensure_may_manage_budget,
+    ensure_member_of,
     ensure_not_own_program,
     require_role,
 )
@@ -46,32 +50,59 @@ class Prog:
     parties: tuple[str, ...] = ("city", "education_office")
 
 
+# -- the definition names who fires each trigger --
+
+def definition(**changes: object) -> WorkflowDefinition:
+    """The shipped joint-program definition, with top-level changes (e.g. parties)."""
+    data = yaml.safe_load((WORKFLOWS_DIR / "joint-program.yaml").read_text(encoding="utf-8"))
+    data.update(changes)
+    return parse_definition(data, "joint-program.yaml", GUARDS)
+
+
+DEFINITION = definition()
+
+
+def fire(who: User, trigger: str, program: Prog | None = None, verb: str = "submit",
+         parties: tuple[str, ...] | None = None, of: WorkflowDefinition = DEFINITION
+         ) -> str | None:
+    return ensure_may_fire(who, of, trigger, program or Prog(), verb, parties, "reviewing")
+
+
+def may_decide(who: User, program: Prog | None = None,
+               of: WorkflowDefinition = DEFINITION) -> str | None:
+    program = program or Prog()
+    return fire(who, "approve", program, "decide on", program.parties, of)
+
+
 # -- coordinators: their own organization only --
 
 def test_a_coordinator_may_create_programs_for_their_own_organization() -> None:
-    ensure_may_create(COORDINATOR, "munsan-high")
+    ensure_may_create(COORDINATOR, DEFINITION, "munsan-high")
 
 
 def test_a_coordinator_may_not_create_programs_for_another_organization() -> None:
     with pytest.raises(NotPermitted, match="for paju-youth: they belong to munsan-high"):
-        ensure_may_create(COORDINATOR, "paju-youth")
+        ensure_may_create(COORDINATOR, DEFINITION, "paju-youth")
 
 
 @pytest.mark.parametrize("someone", [CITY_APPROVER, CITY_OFFICER, ADMIN, NOBODY])
 def test_only_coordinators_create_programs(someone: User) -> None:
     with pytest.raises(NotPermitted, match="needs the coordinator role"):
-        ensure_may_create(someone, someone.org)
+        ensure_may_create(someone, DEFINITION, someone.org)
 
 
-def test_a_coordinator_may_act_on_their_own_organizations_programs() -> None:
-    ensure_coordinator_of(COORDINATOR, Prog(), "submit program 7")
+@pytest.mark.parametrize(("trigger", "verb"), [("submit", "submit"), ("resubmit", "submit"),
+                                               ("withdraw", "withdraw"), ("report", "report on")])
+def test_a_coordinator_may_act_on_their_own_organizations_programs(trigger: str,
+                                                                   verb: str) -> None:
+    assert fire(COORDINATOR, trigger, verb=verb) is None
     colleague = user("teacher@munsan-high.kr", "munsan-high", "coordinator")
-    ensure_coordinator_of(colleague, Prog(), "withdraw program 7")
+    assert fire(colleague, trigger, verb=verb) is None
 
 
 def test_a_coordinator_may_not_touch_another_organizations_program() -> None:
     with pytest.raises(NotPermitted) as refused:
-        ensure_coordinator_of(OTHER_COORDINATOR, Prog(), "submit program 7")
+        fire(OTHER_COORDINATOR, "submit")
     assert str(refused.value) == ("coord@paju-youth.kr may not submit program 7: program 7 "
                                   "belongs to munsan-high, not to paju-youth")
     assert refused.value.context == {"user": "coord@paju-youth.kr", "program": 7}
@@ -81,7 +112,39 @@ def test_a_coordinator_may_not_touch_another_organizations_program() -> None:
 def test_people_without_the_coordinator_role_may_not_edit_submit_or_withdraw(
         someone: User) -> None:
     with pytest.raises(NotPermitted, match="needs the coordinator role"):
-        ensure_coordinator_of(someone, Prog(), "update program 7")
+        ensure_member_of(someone, Prog(), DEFINITION.drafter_role, "update program 7")
+    for trigger in ("submit", "withdraw"):
+        with pytest.raises(NotPermitted, match="needs the coordinator role"):
+            fire(someone, trigger)
+
+
+def test_the_role_a_definition_names_as_a_triggers_actor_is_the_one_that_may_fire_it(
+        ) -> None:
+    data = yaml.safe_load((WORKFLOWS_DIR / "joint-program.yaml").read_text(encoding="utf-8"))
+    withdraw = next(t for t in data["transitions"] if t["trigger"] == "withdraw")
+    withdraw["actor"] = "admin"
+    by_admins = parse_definition(data, "joint-program.yaml", GUARDS)
+    with pytest.raises(NotPermitted, match="needs the admin role"):
+        fire(COORDINATOR, "withdraw", verb="withdraw", of=by_admins)
+    assert fire(ADMIN, "withdraw", verb="withdraw", of=by_admins) is None
+
+
+@pytest.mark.parametrize("trigger", ["hold", "waitlist", "activate", "finish", "expire"])
+def test_nobody_fires_what_the_engine_does_by_itself(trigger: str) -> None:
+    with pytest.raises(NotPermitted, match="the engine does it itself"):
+        fire(ADMIN, trigger, verb=trigger)
+
+
+def test_a_trigger_the_definition_lacks_is_not_allowed() -> None:
+    with pytest.raises(TransitionNotAllowed, match="has no teleport step"):
+        fire(ADMIN, "teleport", verb="teleport")
+
+
+def test_only_admins_cancel_and_on_any_organizations_program() -> None:
+    assert fire(ADMIN, "cancel", verb="cancel") is None
+    for someone in (COORDINATOR, CITY_APPROVER, CITY_OFFICER):
+        with pytest.raises(NotPermitted, match="needs the admin role"):
+            fire(someone, "cancel", verb="cancel")
 
 
 # -- approvers: their own party's side only --
@@ -89,26 +152,28 @@ def test_people_without_the_coordinator_role_may_not_edit_submit_or_withdraw(
 @pytest.mark.parametrize(("approver", "party"), [(CITY_APPROVER, "city"),
                                                  (OE_APPROVER, "education_office")])
 def test_an_approver_decides_for_their_own_party_only(approver: User, party: str) -> None:
-    assert ensure_may_decide(approver, Prog(), "approver") == party
+    assert may_decide(approver) == party
 
 
 def test_an_approver_of_an_organization_that_does_not_review_may_not_decide() -> None:
     with pytest.raises(NotPermitted, match="munsan-high is not one of its reviewing parties"):
-        ensure_may_decide(SCHOOL_APPROVER, Prog(), "approver")
+        may_decide(SCHOOL_APPROVER)
 
 
 @pytest.mark.parametrize("someone", [CITY_OFFICER, ADMIN, NOBODY, COORDINATOR])
 def test_only_approvers_decide(someone: User) -> None:
     with pytest.raises(NotPermitted, match="needs the approver role"):
-        ensure_may_decide(someone, Prog(), "approver")
+        may_decide(someone)
 
 
 def test_a_party_may_name_another_role_as_its_deciders() -> None:
     dean = user("dean@univ.ac.kr", "university", "evaluator")
+    three = definition(parties=[{"key": "city"}, {"key": "education_office"},
+                                {"key": "university", "role": "evaluator"}])
     program = Prog(parties=("city", "education_office", "university"))
-    assert ensure_may_decide(dean, program, "evaluator") == "university"
-    with pytest.raises(NotPermitted):
-        ensure_may_decide(dean, program, "approver")
+    assert may_decide(dean, program, of=three) == "university"
+    with pytest.raises(NotPermitted, match="needs the evaluator role"):
+        may_decide(user("dean2@univ.ac.kr", "university", "approver"), program, of=three)
 
 
 # -- separation of duties --
@@ -116,19 +181,19 @@ def test_a_party_may_name_another_role_as_its_deciders() -> None:
 def test_the_creator_of_a_program_may_not_decide_on_it() -> None:
     program = Prog(org="city", created_by=CITY_STAFF.email, submitted_by=set())
     with pytest.raises(NotPermitted, match=r"created or submitted it \(separation of duties\)"):
-        ensure_may_decide(CITY_STAFF, program, "approver")
+        may_decide(CITY_STAFF, program)
 
 
 def test_the_submitter_of_a_program_may_not_decide_on_it() -> None:
     program = Prog(org="city", created_by="other@paju.go.kr",
                    submitted_by={"other@paju.go.kr", CITY_STAFF.email})
     with pytest.raises(NotPermitted, match="separation of duties"):
-        ensure_may_decide(CITY_STAFF, program, "approver")
+        may_decide(CITY_STAFF, program)
 
 
 def test_a_colleague_who_neither_created_nor_submitted_may_decide() -> None:
     program = Prog(org="city", created_by=CITY_STAFF.email, submitted_by={CITY_STAFF.email})
-    assert ensure_may_decide(CITY_APPROVER, program, "approver") == "city"
+    assert may_decide(CITY_APPROVER, program) == "city"
 
 
 def test_separation_of_duties_is_checked_on_its_own_for_any_action() -> None:

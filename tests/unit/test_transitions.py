@@ -199,7 +199,7 @@ def test_one_party_approving_keeps_the_program_in_review(party: str) -> None:
     assert program.state == "in_review"
     assert program.decisions[party].decision == "approved"
     assert program.decisions[party].by == APPROVER_OF[party]
-    assert program.waiting_on() == [p for p in PARTIES if p != party]
+    assert program.pending_parties() == [p for p in PARTIES if p != party]
     assert types(program) == [ev.PARTY_APPROVED]
     assert program.events[0].data == {"party": party, "comment": "good plan", "round": 1}
 
@@ -216,7 +216,7 @@ def test_both_parties_approving_approves_the_program_with_exactly_one_program_ap
     assert types(program) == [ev.PARTY_APPROVED, ev.PARTY_APPROVED, ev.PROGRAM_APPROVED]
     assert program.holds == REQUESTS
     assert program.ledger_moves == []
-    assert program.waiting_on() == list(PARTIES)  # now each funder's commitment
+    assert program.pending_parties() == list(PARTIES)  # now each funder's commitment
 
 
 @pytest.mark.parametrize("party", PARTIES)
@@ -346,7 +346,7 @@ def test_resubmission_resets_every_party_to_pending_and_starts_a_new_round() -> 
         "city": "pending", "education_office": "pending"}
     assert all(d.by is None for d in program.decisions.values())
     assert program.review_round == 2
-    assert program.waiting_on() == list(PARTIES)
+    assert program.pending_parties() == list(PARTIES)
 
 
 def test_an_unchanged_resubmission_goes_straight_back_to_review_keeping_its_holds() -> None:
@@ -398,7 +398,7 @@ def test_dropping_a_party_from_a_revision_releases_its_hold_at_once() -> None:
     assert program.state == "in_review"
     assert program.holds == {"city": 80_000_000}
     assert program.ledger_moves == []
-    assert program.waiting_on() == ["city", "education_office"]
+    assert program.pending_parties() == ["city", "education_office"]
 
 
 def test_moving_a_revision_to_another_fiscal_year_releases_every_hold_from_the_old_year() -> None:

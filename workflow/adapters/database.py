@@ -50,7 +50,18 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        reading = conn.get_execution_options().get(_READING, False)
+        conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
+
+
+_READING = "jointflow_reading"
+
+
+def read_only_options(engine: Engine) -> dict[str, Any]:
+    """Execution options of a read-only transaction on ``engine``'s backend."""
+    if engine.dialect.name == "postgresql":
+        return {"postgresql_readonly": True}
+    return {_READING: True}
 
 
 @lru_cache(maxsize=8)

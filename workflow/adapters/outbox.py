@@ -9,7 +9,6 @@ message handler is idempotent.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,14 +16,7 @@ from sqlalchemy import bindparam, insert, or_, select, update
 
 from workflow.adapters.batch import BatchingConnection
 from workflow.adapters.orm import outbox
-
-
-@dataclass(frozen=True)
-class OutboxMessage:
-    id: int
-    task: str
-    payload: dict[str, Any]
-
+from workflow.service_layer.ports import OutboxMessage
 
 _ADD = insert(outbox)
 # Taken and marked done in one statement: it locks the row, so a duplicate delivery

@@ -9,11 +9,16 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from workflow.adapters.orm import envelopes, programs, reminders, tasks
-from workflow.domain.calendar import business_days_between, seoul_date
+from workflow.adapters.orm import programs, reminders, tasks
+from workflow.adapters.unit_of_work import SqlUnitOfWork
+from workflow.adapters.views import visible_programs, waiting_fields
+from workflow.domain.calendar import business_days_between, days_overdue, seoul_date
+from workflow.domain.delegation import queues_of
 from workflow.domain.errors import InvalidInput
 from workflow.domain.permissions import User
 from workflow.domain.tasks import LIVE
+from workflow.domain.visibility import Viewer
+from workflow.service_layer.ports import Task
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500  # a page is read whole; a larger one is a report, not an inbox
@@ -28,13 +33,13 @@ class InboxPage:
     more: bool
 
 
-def inbox(uow: Any, user: User, limit: int = DEFAULT_LIMIT,
+def inbox(uow: SqlUnitOfWork, user: User, limit: int = DEFAULT_LIMIT,
           after: int | None = None) -> list[dict[str, Any]]:
     """The rows of ``inbox_page``: one page of the user's tasks, earliest due first."""
     return inbox_page(uow, user, limit, after).rows
 
 
-def inbox_page(uow: Any, user: User, limit: int = DEFAULT_LIMIT,
+def inbox_page(uow: SqlUnitOfWork, user: User, limit: int = DEFAULT_LIMIT,
                after: int | None = None) -> InboxPage:
     """The user's tasks and their queues' tasks, earliest due first (then by task id):
     the first ``limit`` of them, or the ``limit`` that follow task ``after``.
@@ -52,22 +57,20 @@ def inbox_page(uow: Any, user: User, limit: int = DEFAULT_LIMIT,
     if not 1 <= limit <= MAX_LIMIT:
         raise InvalidInput(f"the inbox shows 1 to {MAX_LIMIT} tasks at a time, not {limit}",
                            limit=limit)
-    own = [(user.org, role) for role in sorted(user.roles)]
-    standing_in = {(d.org, role): d.email
-                   for d in uow.directory.delegators_of(user.email, seoul_date(uow.now))
-                   for role in sorted(d.roles)}
+    own, standing_in = queues_of(user, uow.directory.delegators_of(user.email,
+                                                                     seoul_date(uow.now)))
     key = _key_of(uow.tasks.get(after)) if after is not None else None
     found = uow.tasks.live([*own, *standing_in], user.email, limit + 1, key)
     rows = _rows(uow, found[:limit], set(own), standing_in)
     return InboxPage(rows, more=len(found) > limit)
 
 
-def _key_of(task: dict[str, Any]) -> tuple[datetime, int]:
+def _key_of(task: Task) -> tuple[datetime, int]:
     """Where a page that follows ``task`` starts: the inbox's order is (due_at, id)."""
-    return task["due_at"], task["id"]
+    return task.due_at, task.id
 
 
-def _rows(uow: Any, found: list[dict[str, Any]], own: set[tuple[str, str]],
+def _rows(uow: SqlUnitOfWork, found: list[dict[str, Any]], own: set[tuple[str, str]],
           standing_in: dict[tuple[str, str], str]) -> list[dict[str, Any]]:
     """The page's tasks with their programs' titles and what the envelopes keep."""
     if not found:
@@ -76,11 +79,10 @@ def _rows(uow: Any, found: list[dict[str, Any]], own: set[tuple[str, str]],
     info = {p.id: p for p in uow.conn.execute(
         select(programs.c.id, programs.c.title, programs.c.state, programs.c.fiscal_year)
         .where(programs.c.id.in_(ids)))}
-    available = {(e.party, e.fiscal_year): e.amount - e.held - e.committed
-                 for e in uow.conn.execute(select(envelopes))}
+    available = {(e.party, e.year): e.available for e in uow.ledger.report()}
     return [{"task": r["id"], "program": r["program_id"], "title": info[r["program_id"]].title,
              "kind": r["kind"], "party": r["party"], "queue": f"{r['queue_org']}/{r['queue_role']}",
-             "due": r["due_at"].isoformat(), "overdue_days": _overdue(r["due_at"], uow.now),
+             "due": r["due_at"].isoformat(), "overdue_days": days_overdue(r["due_at"], uow.now),
              "claimed_by": r["claimed_by"],
              "acting_for": None if (r["queue_org"], r["queue_role"]) in own
              else standing_in.get((r["queue_org"], r["queue_role"])),
@@ -89,7 +91,7 @@ def _rows(uow: Any, found: list[dict[str, Any]], own: set[tuple[str, str]],
             for r in found]
 
 
-def waiting(uow: Any) -> list[dict[str, Any]]:
+def waiting(uow: SqlUnitOfWork, viewer: Viewer) -> list[dict[str, Any]]:
     """For each program with live tasks: whom it waits on, for how long, against what SLA,
     and when its open tasks were last reminded (ISO 8601, None if never)."""
     t = tasks.c
@@ -97,31 +99,30 @@ def waiting(uow: Any) -> list[dict[str, Any]]:
                 .where(reminders.c.task_id == t.id, reminders.c.status == "sent")
                 .scalar_subquery())
     rows = uow.conn.execute(
-        select(t.program_id, t.queue_org, t.created_at, programs.c.state,
+        select(t.program_id, t.queue_org, t.kind, t.created_at, programs.c.state,
                programs.c.workflow_key, programs.c.workflow_version,
                reminded.label("reminded"))
         .join_from(tasks, programs, programs.c.id == t.program_id)
-        .where(t.state.in_(LIVE)).order_by(t.program_id, t.queue_org)).all()
+        .where(t.state.in_(LIVE), visible_programs(viewer))
+        .order_by(t.program_id, t.kind, t.queue_org)).all()
     board: dict[int, dict[str, Any]] = {}
+    steps: dict[int, list[tuple[str, str]]] = {}
     for r in rows:
         created = r.created_at
         entry = board.setdefault(r.program_id, {
-            "program": r.program_id, "state": r.state, "waiting_on": [], "since": created,
+            "program": r.program_id, "state": r.state, "since": created,
             "sla_days": uow.workflow_of(r.workflow_key, r.workflow_version)
             .definition.states[r.state].sla_days, "last_reminder": None})
-        entry["waiting_on"].append(r.queue_org)
+        steps.setdefault(r.program_id, []).append((r.queue_org, r.kind))
         entry["since"] = min(entry["since"], created)
         if r.reminded is not None:
             entry["last_reminder"] = max(filter(None, [entry["last_reminder"],
                                                        r.reminded.isoformat()]))
     result = []
-    for entry in board.values():
+    for program_id, entry in board.items():
+        entry.update(waiting_fields(steps[program_id]))
         since = entry.pop("since")
         entry["business_days_waiting"] = business_days_between(since, uow.now)
         result.append(entry)
     return result
-
-
-def _overdue(due: datetime, now: datetime) -> int:
-    return business_days_between(due, now) if now > due else 0
 

@@ -19,7 +19,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from workflow.adapters.batch import BatchingConnection
 from workflow.adapters.orm import notifications, program_requests, programs, reminders, tasks
-from workflow.domain.errors import NotFound
 from workflow.domain.reminders import ReminderLadder, rungs_for
 from workflow.domain.tasks import LIVE, OPEN, TaskSpec
 
@@ -135,13 +134,16 @@ class NotificationStore:
                  "updated_at": r.updated_at.isoformat(), "read": r.read_at is not None}
                 for r in rows]
 
-    def mark_read(self, notification_id: int, email: str, now: datetime) -> bool:
-        """False if it was read already; NotFound unless it is ``email``'s."""
-        owner = self.conn.execute(select(_n.user_email).where(_n.id == notification_id)).scalar()
-        if owner != email:
-            raise NotFound(f"no message {notification_id} for {email}", id=notification_id)
-        return self.conn.execute(update(notifications).where(
-            _n.id == notification_id, _n.read_at.is_(None)).values(read_at=now)).rowcount == 1
+    def owner(self, notification_id: int) -> str | None:
+        return self.conn.execute(select(_n.user_email).where(_n.id == notification_id)
+                                 ).scalar()
+
+    def mark_read(self, email: str, notification_id: int | None, now: datetime) -> int:
+        where = [_n.user_email == email, _n.read_at.is_(None)]
+        if notification_id is not None:
+            where.append(_n.id == notification_id)
+        return self.conn.execute(update(notifications).where(*where)
+                                 .values(read_at=now)).rowcount
 
 
 def _insert_ignore(conn: BatchingConnection, table: Any, keys: list[str]) -> Any:

@@ -20,19 +20,17 @@ import dataclasses
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import datetime
 from functools import partial
 from typing import Any
 
 from sqlalchemy import bindparam, delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
 
 from workflow.adapters.batch import BatchingConnection
+from workflow.adapters.directory import Directory, user_of
 from workflow.adapters.event_store import EventStore
 from workflow.adapters.orm import (
-    delegations,
     event_streams,
-    organizations,
     party_decisions,
     party_evaluations,
     program_requests,
@@ -41,7 +39,6 @@ from workflow.adapters.orm import (
     scheduled_work,
     users,
 )
-from workflow.domain.delegation import Delegation, final_delegates
 from workflow.domain.errors import Conflict, NotFound
 from workflow.domain.events import program_stream
 from workflow.domain.permissions import User
@@ -52,6 +49,7 @@ from workflow.domain.program import (
     Program,
     ProgramContent,
 )
+from workflow.service_layer.ports import Asked
 
 _req, _dec, _eval = program_requests.c, party_decisions.c, party_evaluations.c
 _head = event_streams.c
@@ -88,7 +86,6 @@ _SAVE_DECISION = (update(party_decisions)
                          party_decisions.c.party == bindparam("p_party"))
                   .values(decision=bindparam("p_decision"), decided_by=bindparam("p_by"),
                           comment=bindparam("p_comment"), decided_at=bindparam("p_at")))
-_USER = select(users).where(users.c.email == bindparam("email"))
 _CALL_OFF = (update(scheduled_work)
              .where(scheduled_work.c.program_id == bindparam("pid"),
                     scheduled_work.c.action == bindparam("b_action"),
@@ -114,7 +111,7 @@ class _Snapshot:
     holds: dict[str, int]
     decisions: dict[str, Decision]
     evaluations: dict[str, Evaluation]
-    asks: tuple[str, tuple[str, ...]]  # state and the parties it waits on: its tasks
+    asks: Asked  # state and the parties it waits on: its tasks
 
 
 
@@ -144,7 +141,7 @@ class ProgramRepository:
         self._locked.add(program_id)
         rows = self._read(program_id)  # in the lock's round trip, after it
         row = lock.result().first()
-        user = _user(row) if row is not None and row.id is not None else None
+        user = user_of(row) if row is not None and row.id is not None else None
         if user is None:  # a look-up of its own, so an unknown user is reported first
             user = Directory(self.conn).user(email)
         return user, self._build(program_id, rows, locked=True)
@@ -164,7 +161,7 @@ class ProgramRepository:
         self._seen[program_id] = _snapshot(program)
         return program
 
-    def asked_when_loaded(self, program_id: int) -> tuple[str, tuple[str, ...]] | None:
+    def asked_when_loaded(self, program_id: int) -> Asked | None:
         """State and waiting-on parties as last loaded or saved (None: a new program)."""
         seen = self._seen.get(program_id)
         return seen.asks if seen else None
@@ -312,80 +309,4 @@ def _snapshot(p: Program) -> _Snapshot:
     return _Snapshot(dict(p.content.requests), dict(p.holds),
                      {k: replace(v) for k, v in p.decisions.items()},
                      {k: replace(v) for k, v in p.evaluations.items()},
-                     (p.state, tuple(p.waiting_on())))
-
-
-class Directory:
-    """Organizations and users."""
-
-    def __init__(self, conn: BatchingConnection) -> None:
-        self.conn = conn
-
-    def add_organization(self, key: str, name: str, funder: bool, now: datetime) -> None:
-        try:
-            self.conn.execute(insert(organizations).values(
-                key=key, name=name, funder=funder, created_at=now))
-        except IntegrityError as err:
-            raise Conflict(f"organization {key!r} already exists", org=key) from err
-
-    def organization(self, key: str) -> dict[str, Any]:
-        row = self.conn.execute(select(organizations).where(organizations.c.key == key)).first()
-        if row is None:
-            known = ", ".join(self.conn.scalars(select(organizations.c.key)
-                                                .order_by(organizations.c.key)))
-            raise NotFound(f"organization {key!r} does not exist (known: {known or 'none'})",
-                           org=key)
-        return dict(row._mapping)
-
-    def organizations(self) -> list[dict[str, Any]]:
-        rows = self.conn.execute(select(organizations).order_by(organizations.c.key))
-        return [dict(r._mapping) for r in rows]
-
-    def add_user(self, email: str, name: str, org: str, roles: tuple[str, ...], locale: str,
-                 now: datetime) -> int:
-        try:
-            return int(self.conn.execute(insert(users).values(
-                email=email, name=name, org_key=org, roles=",".join(sorted(set(roles))),
-                locale=locale, created_at=now).returning(users.c.id)).scalar_one())
-        except IntegrityError as err:
-            raise Conflict(f"user {email!r} already exists", email=email) from err
-
-    def user(self, email: str) -> User:
-        row = self.conn.execute(_USER, {"email": email.lower()}).first()
-        if row is None:
-            raise NotFound(f"no user with email {email!r}", email=email)
-        return _user(row)
-
-    def add_delegation(self, d: Delegation, now: datetime) -> None:
-        """One delegation per person at a time: a new one replaces the running one."""
-        self.clear_delegation(d.delegator, now)
-        self.conn.execute(insert(delegations).values(
-            delegator=d.delegator, delegate=d.delegate, starts_on=d.starts_on,
-            ends_on=d.ends_on, created_at=now))
-
-    def clear_delegation(self, delegator: str, now: datetime) -> int:
-        return self.conn.execute(update(delegations).where(
-            delegations.c.delegator == delegator, delegations.c.cleared_at.is_(None))
-            .values(cleared_at=now)).rowcount
-
-    def delegations(self) -> list[Delegation]:
-        """Every delegation not cleared (a handful: people on leave)."""
-        rows = self.conn.execute(select(delegations).where(delegations.c.cleared_at.is_(None))
-                                 .order_by(delegations.c.id))
-        return [Delegation(r.delegator, r.delegate, r.starts_on, r.ends_on) for r in rows]
-
-    def delegators_of(self, email: str, day: date) -> list[User]:
-        """The people whose work routes to ``email`` on ``day`` (chains followed)."""
-        routed = final_delegates(self.delegations(), day)
-        return [self.user(who) for who, to in sorted(routed.items()) if to == email]
-
-    def users(self, org: str | None = None) -> list[User]:
-        query = select(users).order_by(users.c.org_key, users.c.email)
-        if org:
-            query = query.where(users.c.org_key == org)
-        return [_user(r) for r in self.conn.execute(query)]
-
-
-def _user(row: Any) -> User:
-    return User(row.id, row.email, row.name, row.org_key,
-                frozenset(r for r in row.roles.split(",") if r), row.locale)
+                     (p.state, tuple(p.pending_parties())))

@@ -8,13 +8,14 @@ lands once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import bindparam, select, update
 
 from workflow.adapters.batch import BatchingConnection
 from workflow.adapters.orm import scheduled_work
+from workflow.service_layer.ports import Work
 
 _w = scheduled_work.c
 _DUE = (select(_w.id).where(_w.done_at.is_(None), _w.due_at <= bindparam("now"))
@@ -22,15 +23,6 @@ _DUE = (select(_w.id).where(_w.done_at.is_(None), _w.due_at <= bindparam("now"))
 _GET = select(scheduled_work).where(_w.id == bindparam("wid"))
 _DONE = (update(scheduled_work).where(_w.id == bindparam("wid"), _w.done_at.is_(None))
          .values(done_at=bindparam("now"), outcome=bindparam("outcome")))
-
-
-@dataclass(frozen=True)
-class Work:
-    id: int
-    program_id: int
-    action: str
-    due_at: datetime
-    done: bool
 
 
 class Schedule:
@@ -53,7 +45,7 @@ class Schedule:
         return self.conn.execute(_DONE, {"wid": work_id, "now": now,
                                          "outcome": outcome}).rowcount == 1
 
-    def pending(self, program_id: int | None = None) -> list[dict[str, object]]:
+    def pending(self, program_id: int | None = None) -> list[dict[str, Any]]:
         """What is still to come (for people: ``program show``, the demo)."""
         query = select(scheduled_work).where(_w.done_at.is_(None)).order_by(_w.due_at, _w.id)
         if program_id is not None:

@@ -30,6 +30,7 @@ from workflow.adapters.batch import BatchingConnection
 from workflow.adapters.orm import tasks
 from workflow.domain.errors import NotFound, NotPermitted
 from workflow.domain.tasks import CLAIMED, LIVE, OPEN, TaskSpec
+from workflow.service_layer.ports import Task
 
 _t = tasks.c
 # Literal states, as the partial indexes' predicate reads: a bound parameter would let a
@@ -86,11 +87,12 @@ class TaskStore:
             "pid": program_id, "b_kind": spec.kind, "org": spec.org, "b_by": by,
             "b_now": now, "b_state": "cancelled"}))
 
-    def get(self, task_id: int) -> dict[str, Any]:
+    def get(self, task_id: int) -> Task:
         row = self.conn.execute(select(tasks).where(_t.id == task_id)).first()
         if row is None:
             raise NotFound(f"task {task_id} does not exist", task=task_id)
-        return dict(row._mapping)
+        return Task(row.id, row.program_id, row.kind, row.party, row.queue_org, row.queue_role,
+                    row.state, row.due_at, row.claimed_by)
 
     def claim(self, task_id: int, email: str) -> bool:
         """True if ``email`` got it; False if it was not open (taken, or closed)."""

@@ -1,4 +1,8 @@
-"""The SQLAlchemy unit of work: one connection, one transaction, every repository on it."""
+"""The SQLAlchemy unit of work: one connection, one transaction, every repository on it.
+
+A reading unit of work runs a read-only transaction (PostgreSQL ``BEGIN READ ONLY``;
+SQLite's deferred ``BEGIN``, which takes no write lock) and can never commit.
+"""
 
 from __future__ import annotations
 
@@ -10,15 +14,20 @@ from sqlalchemy import Connection, Engine, RootTransaction
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from workflow.adapters.batch import BatchingConnection
+from workflow.adapters.database import read_only_options
 from workflow.adapters.definitions import DefinitionRegistry
+from workflow.adapters.directory import Directory
 from workflow.adapters.event_store import EventStore
 from workflow.adapters.ledger import Ledger
 from workflow.adapters.outbox import Outbox
 from workflow.adapters.reminder_store import NotificationStore, ReminderStore
-from workflow.adapters.repositories import Directory, ProgramRepository
+from workflow.adapters.repositories import ProgramRepository
 from workflow.adapters.schedule import Schedule
 from workflow.adapters.task_store import TaskStore
+from workflow.domain.budget import Envelope
+from workflow.domain.definition import DEFAULT_WORKFLOW
 from workflow.domain.machine import WorkflowMachine
+from workflow.domain.program import Program
 from workflow.service_layer.unit_of_work import LostRace
 
 # PostgreSQL SQLSTATEs worth retrying the whole transaction for.
@@ -27,15 +36,20 @@ TRANSIENT_SQLSTATES = {"40001", "40P01", "55P03"}
 
 class SqlUnitOfWork:
     def __init__(self, engine: Engine, registry: DefinitionRegistry,
-                 clock: Callable[[], datetime], contended: bool = False) -> None:
+                 clock: Callable[[], datetime], default_workflow: str,
+                 contended: bool = False, reading: bool = False) -> None:
         self.engine = engine
         self.registry = registry
         self.clock = clock
+        self.default_workflow = default_workflow
         self.contended = contended
+        self.reading = reading
 
     def __enter__(self) -> SqlUnitOfWork:
         self.now = self.clock()
         self.raw: Connection = self.engine.connect()
+        if self.reading:
+            self.raw.execution_options(**read_only_options(self.engine))
         self.tx: RootTransaction = self.raw.begin()
         self.conn = BatchingConnection(self.raw)
         self.events = EventStore(self.conn)
@@ -55,6 +69,8 @@ class SqlUnitOfWork:
         self.raw.close()
 
     def commit(self) -> None:
+        if self.reading:
+            raise RuntimeError("a reading unit of work never commits")
         self.ledger.flush()  # the envelope locks it takes last until this commit only
         self.conn.flush()
         self.tx.commit()
@@ -65,16 +81,28 @@ class SqlUnitOfWork:
     def workflow_of(self, key: str, version: int) -> WorkflowMachine:
         return self.registry.pinned(self.conn, key, version)
 
+    def program_for_holds(self, program_id: int) -> tuple[Program, dict[str, Envelope]]:
+        """The lock, the envelopes and the load go in one round trip, in that order."""
+        self.programs.lock(program_id)
+        self.ledger.prefetch_envelopes(program_id)
+        program = self.programs.get(program_id, lock=True)
+        content = program.content
+        return program, self.ledger.envelopes_to_hold(program_id, content.requests,
+                                                      content.fiscal_year)
+
 
 class SqlUnitOfWorkFactory:
     def __init__(self, engine: Engine, registry: DefinitionRegistry,
-                 clock: Callable[[], datetime]) -> None:
+                 clock: Callable[[], datetime], default_workflow: str = DEFAULT_WORKFLOW
+                 ) -> None:
         self.engine = engine
         self.registry = registry
         self.clock = clock
+        self.default_workflow = default_workflow
 
-    def __call__(self, contended: bool = False) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, self.registry, self.clock, contended)
+    def __call__(self, contended: bool = False, reading: bool = False) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine, self.registry, self.clock, self.default_workflow,
+                             contended, reading)
 
     def is_transient(self, error: BaseException) -> bool:
         """Lost races, deadlocks, serialization failures and a busy SQLite file are worth

@@ -1,7 +1,8 @@
 """Read models for people and scripts: program details, lists, history, budget, pipeline.
 
-Plain dictionaries, the same for ``--json`` and for the human tables the CLI prints.
-They read in a unit of work's transaction and never change anything.
+Plain dictionaries, the same for ``--json``, the API and the human tables. They read in
+a transaction that never commits, and show each viewer what the domain's visibility
+rule lets them see: a program they may not see is "not found".
 """
 
 from __future__ import annotations
@@ -10,16 +11,29 @@ import json
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, or_, select
 
-from workflow.adapters.orm import party_decisions, program_requests, programs
+from workflow.adapters.orm import program_requests, programs, tasks
+from workflow.adapters.unit_of_work import SqlUnitOfWork
 from workflow.domain.errors import NotFound
 from workflow.domain.events import program_stream
+from workflow.domain.program import Program
+from workflow.domain.tasks import LIVE, TaskSpec, waiting_on
+from workflow.domain.visibility import (
+    Viewer,
+    budget_parties,
+    ensure_sees_program,
+    program_scope,
+)
+
+NEVER_SUBMITTED = "[]"  # ``programs.submitted_by`` of a program nobody has submitted
 
 
-def program_detail(uow: Any, program_id: int) -> dict[str, Any]:
+def program_detail(uow: SqlUnitOfWork, viewer: Viewer, program_id: int) -> dict[str, Any]:
     p = uow.programs.get(program_id)
+    ensure_sees_program(viewer, program_id, p.org, bool(p.submitted_by))
     c = p.content
+    steps = waiting_on(uow.workflow_of(p.workflow_key, p.workflow_version).definition, p)
     return {
         "id": p.id, "title": c.title, "state": p.state,
         "workflow": f"{p.workflow_key}@{p.workflow_version}", "org": p.org,
@@ -38,73 +52,110 @@ def program_detail(uow: Any, program_id: int) -> dict[str, Any]:
                                 "comment": e.comment} for party, e in p.evaluations.items()},
         "scheduled": [{"action": w["action"], "due_at": w["due_at"].isoformat()}
                       for w in uow.schedule.pending(program_id)],
-        "waiting_on": p.waiting_on(), "created_by": p.created_by,
+        **waiting_fields(steps), "created_by": p.created_by,
     }
 
 
-def _report(p: Any) -> dict[str, Any] | None:
+def waiting_fields(steps: list[TaskSpec] | list[tuple[str, str]]) -> dict[str, Any]:
+    """``waiting_on``: the organizations a program waits on; ``waiting_for``: each one's
+    step (``review``, ``commit_funds``, ``evaluate``, or the coordinator's own)."""
+    pairs = [(s.org, s.kind) if isinstance(s, TaskSpec) else s for s in steps]
+    return {"waiting_on": list(dict.fromkeys(org for org, _ in pairs)),
+            "waiting_for": [{"org": org, "step": kind} for org, kind in pairs]}
+
+
+def _report(p: Program) -> dict[str, Any] | None:
     if p.report is None:
         return None
     return {"spent": dict(sorted(p.report.spent.items())), "summary": p.report.summary,
             "by": p.report.by, "file": p.report.attachment, "round": p.evaluation_round}
 
 
-def ledger_entries(uow: Any, party: str | None = None,
+def ledger_entries(uow: SqlUnitOfWork, viewer: Viewer, party: str | None = None,
                    program_id: int | None = None) -> list[dict[str, Any]]:
+    """A program's entries as far as the program is visible; otherwise the entries of the
+    budgets the viewer sees."""
+    if program_id is not None:
+        _ensure_visible(uow, viewer, program_id)
+        shown = None
+    else:
+        shown = budget_parties(viewer)
     return [{"id": e["id"], "at": e["created_at"].isoformat(), "party": e["party"],
              "year": e["fiscal_year"], "program": e["program_id"], "kind": e["kind"],
              "source": e["source"], "amount": e["amount"], "key": e["idempotency_key"],
              "actor": e["actor"]}
-            for e in uow.ledger.entries(party, program_id)]
+            for e in uow.ledger.entries(party, program_id)
+            if shown is None or e["party"] in shown]
 
 
-def program_list(uow: Any, state: str | None = None, org: str | None = None,
-                 waiting_on: str | None = None) -> list[dict[str, Any]]:
-    conn = uow.conn
-    query = select(programs.c.id, programs.c.title, programs.c.state, programs.c.org_key,
-                   programs.c.category, programs.c.fiscal_year).order_by(programs.c.id)
+def program_list(uow: SqlUnitOfWork, viewer: Viewer, state: str | None = None,
+                 org: str | None = None, waiting_on: str | None = None
+                 ) -> list[dict[str, Any]]:
+    """Programs the viewer sees; ``waiting_on``: those with a live step owed by that
+    organization (the live tasks are the waiting rule's record)."""
+    query = (select(programs.c.id, programs.c.title, programs.c.state, programs.c.org_key,
+                    programs.c.category, programs.c.fiscal_year)
+             .where(visible_programs(viewer)).order_by(programs.c.id))
     if state:
         query = query.where(programs.c.state == state)
     if org:
         query = query.where(programs.c.org_key == org)
     if waiting_on:
-        pending = select(party_decisions.c.program_id).where(
-            party_decisions.c.party == waiting_on, party_decisions.c.decision == "pending")
-        query = query.where(programs.c.state == "in_review", programs.c.id.in_(pending))
-    rows = conn.execute(query).all()
+        owed = select(tasks.c.program_id).where(tasks.c.state.in_(LIVE),
+                                                tasks.c.queue_org == waiting_on)
+        query = query.where(programs.c.id.in_(owed))
+    rows = uow.conn.execute(query).all()
     ids = [r.id for r in rows]
     requested: dict[int, dict[str, int]] = defaultdict(dict)
-    waiting: dict[int, list[str]] = defaultdict(list)
+    steps: dict[int, list[tuple[str, str]]] = defaultdict(list)
     if ids:
-        for r in conn.execute(select(program_requests).where(
+        for r in uow.conn.execute(select(program_requests).where(
                 program_requests.c.program_id.in_(ids))):
             requested[r.program_id][r.party] = int(r.amount)
-        for d in conn.execute(select(party_decisions.c.program_id, party_decisions.c.party)
-                              .where(party_decisions.c.program_id.in_(ids),
-                                     party_decisions.c.decision == "pending")
-                              .order_by(party_decisions.c.party)):
-            waiting[d.program_id].append(d.party)
+        for t in uow.conn.execute(select(tasks.c.program_id, tasks.c.queue_org, tasks.c.kind)
+                                  .where(tasks.c.program_id.in_(ids), tasks.c.state.in_(LIVE))
+                                  .order_by(tasks.c.program_id, tasks.c.kind,
+                                            tasks.c.queue_org)):
+            steps[t.program_id].append((t.queue_org, t.kind))
     return [{"id": r.id, "title": r.title, "state": r.state, "org": r.org_key,
              "category": r.category, "year": r.fiscal_year,
-             "requested": dict(sorted(requested[r.id].items())),
-             "waiting_on": waiting[r.id] if r.state == "in_review" else []}
+             "requested": dict(sorted(requested[r.id].items())), **waiting_fields(steps[r.id])}
             for r in rows]
 
 
-def program_history(uow: Any, program_id: int) -> list[dict[str, Any]]:
-    if not uow.programs.exists(program_id):
+def visible_programs(viewer: Viewer) -> ColumnElement[bool]:
+    """The visibility rule's scope as a WHERE clause."""
+    scope = program_scope(viewer)
+    if scope.everything:
+        return programs.c.id.is_not(None)
+    own = programs.c.org_key == scope.org
+    return or_(own, programs.c.submitted_by != NEVER_SUBMITTED) if scope.submitted else own
+
+
+def _ensure_visible(uow: SqlUnitOfWork, viewer: Viewer, program_id: int) -> None:
+    row = uow.conn.execute(select(programs.c.org_key, programs.c.submitted_by)
+                           .where(programs.c.id == program_id)).first()
+    if row is None:
         raise NotFound(f"program {program_id} does not exist", program=program_id)
+    ensure_sees_program(viewer, program_id, row.org_key, row.submitted_by != NEVER_SUBMITTED)
+
+
+def program_history(uow: SqlUnitOfWork, viewer: Viewer, program_id: int
+                    ) -> list[dict[str, Any]]:
+    _ensure_visible(uow, viewer, program_id)
     return [{"seq": e.seq, "type": e.type, "actor": e.actor, "at": e.at,
              "data": json.loads(e.data)}
             for e in uow.events.history(program_stream(program_id))]
 
 
-def budget_report(uow: Any, year: int | None = None) -> list[dict[str, Any]]:
+def budget_report(uow: SqlUnitOfWork, viewer: Viewer, year: int | None = None
+                  ) -> list[dict[str, Any]]:
+    shown = budget_parties(viewer)
     return [{"party": e.party, "year": e.year, "amount": e.amount, "held": e.held,
              "committed": e.committed, "disbursed": e.disbursed, "available": e.available}
-            for e in uow.ledger.report(year)]
+            for e in uow.ledger.report(year) if shown is None or e.party in shown]
 
 
-def pipeline(uow: Any) -> dict[str, int]:
+def pipeline(uow: SqlUnitOfWork) -> dict[str, int]:
     rows = uow.conn.execute(select(programs.c.state, func.count()).group_by(programs.c.state))
     return {state: int(n) for state, n in rows}

@@ -180,3 +180,8 @@ def business_days_between(start: datetime, end: datetime) -> int:
     if first <= last:
         return _business_days_after_until(first, last)
     return -_business_days_after_until(last, first)
+
+
+def days_overdue(due: datetime, now: datetime) -> int:
+    """Business days a task is past its due moment (0 while it is not overdue)."""
+    return max(business_days_between(due, now), 0) if now > due else 0

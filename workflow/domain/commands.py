@@ -48,7 +48,7 @@ class CreateProgram(Command):
     end: date | None = None
     year: int | None = None
     description: str = ""
-    workflow: str | None = None
+    workflow: str | None = None  # None: the deployment's default workflow
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,16 @@ class SubmitProgram(Command):
 @dataclass(frozen=True)
 class DecideReview(Command):
     program_id: int
-    decision: str  # approve | reject | request-changes
+    decision: str  # a key of ``program.DECISIONS``
+    comment: str = ""
+
+
+@dataclass(frozen=True)
+class DecideTask(Command):
+    """A decision taken from one's inbox: the review task names the program and party."""
+
+    task_id: int
+    decision: str
     comment: str = ""
 
 
@@ -139,7 +148,7 @@ class SubmitReport(Command):
 @dataclass(frozen=True)
 class EvaluateReport(Command):
     program_id: int
-    verdict: str  # accept | return
+    verdict: str  # a key of ``program.VERDICTS``
     score: int | None = None
     comment: str = ""
 
@@ -193,3 +202,17 @@ class SetDelegation(Command):
 @dataclass(frozen=True)
 class ClearDelegation(Command):
     pass
+
+
+@dataclass(frozen=True)
+class MarkNotificationRead(Command):
+    """The acting user has read one of their messages (``None``: all of them)."""
+
+    notification_id: int | None
+
+
+@dataclass(frozen=True)
+class SendDueReminders(Command):
+    """System: one batch of the reminder sweep (due rows become people's messages)."""
+
+    limit: int = 500

@@ -15,15 +15,40 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workflow.domain.errors import DefinitionError
+from workflow.domain.events import SYSTEM
 from workflow.domain.reminders import ReminderLadder, parse_ladder
 
 DEFAULT_WORKFLOW = "joint-program"  # the district's default definition key (PRODUCT §3)
 ROLES = frozenset({"coordinator", "approver", "budget_officer", "evaluator", "supervisor", "admin"})
-SYSTEM_ACTOR = "system"
+SYSTEM_ACTOR = SYSTEM  # the actor of the triggers the engine fires by itself
 STATE_TYPES = frozenset({"human", "review", "system", "final"})
 HUMAN_TYPES = frozenset({"human", "review"})
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_-]*$")
 EVENT_PATTERN = re.compile(r"^[A-Z][A-Za-z0-9]*$")
+
+
+@dataclass(frozen=True)
+class Step:
+    """Triggers and states the engine's code fires and reads by name: a definition has the
+    review whole, and the funding and the evaluation whole or not at all."""
+
+    name: str
+    by_people: frozenset[str]  # fired by a person: the actor is a role
+    by_system: frozenset[str]  # fired by the engine itself: the actor is 'system'
+    states: frozenset[str]
+    required: bool = False
+
+
+STEPS = (
+    Step("review", frozenset({"submit", "resubmit", "approve", "reject", "request_changes",
+                              "withdraw"}), frozenset({"hold", "waitlist"}),
+         frozenset({"submitted", "waitlisted", "in_review", "revision_requested", "approved",
+                    "rejected"}), required=True),
+    Step("funding", frozenset({"fund", "cancel"}), frozenset({"activate", "finish", "expire"}),
+         frozenset({"funded", "active"})),
+    Step("evaluation", frozenset({"report", "accept", "return_report"}), frozenset(),
+         frozenset({"evaluation_due", "under_evaluation", "closed"})),
+)
 
 
 @dataclass(frozen=True)
@@ -79,6 +104,17 @@ class WorkflowDefinition:
     def actor_of(self, trigger: str) -> str | None:
         return next((t.actor for t in self.transitions if t.trigger == trigger), None)
 
+    def party_role(self, party: str, role: str) -> str:
+        """The role a party's staff act in for a step of ``role``: in the joint review a
+        party's approvers have the party's own role; every other step keeps its role."""
+        found = self.party(party)
+        return found.role if found is not None and role == "approver" else role
+
+    @property
+    def drafter_role(self) -> str:
+        """Who drafts and edits a program: the role of the initial step."""
+        return self.states[self.initial].role or "coordinator"
+
 
 def parse_definition(
     data: Any, source: str = "definition", guards: frozenset[str] = frozenset()
@@ -107,6 +143,7 @@ def parse_definition(
         problems.append(f"hold_expiry_days must be a whole number >= 1, got {expiry!r}")
     reminders = parse_ladder(data.get("reminders"), problems)
     if not problems:
+        _check_steps(states, transitions, problems)
         _check_graph(initial, states, transitions, problems)
     if problems:
         raise DefinitionError(source, problems)
@@ -219,6 +256,35 @@ def _parse_categories(raw: Any, problems: list[str]) -> dict[str, str]:
         problems.append("categories: must map a category key to its description")
         return {}
     return {str(k): str(v) for k, v in raw.items()}
+
+
+def _check_steps(states: dict[str, StateSpec], transitions: tuple[TransitionSpec, ...],
+                 problems: list[str]) -> None:
+    """The states and triggers the engine relies on exist, with the right kind of actor."""
+    actors: dict[str, set[str]] = {}
+    for t in transitions:
+        actors.setdefault(t.trigger, set()).add(t.actor)
+    for name, named in sorted(actors.items()):
+        if len(named) > 1:
+            problems.append(f"trigger {name!r}: its transitions name different actors "
+                            f"({', '.join(sorted(named))})")
+    for step in STEPS:
+        triggers = step.by_people | step.by_system
+        if not step.required and not triggers & set(actors):
+            continue
+        for name in sorted(triggers - set(actors)):
+            problems.append(f"{step.name}: trigger {name!r} is missing (the {step.name} needs "
+                            f"{', '.join(sorted(triggers))})")
+        for name in sorted(step.states - set(states)):
+            problems.append(f"{step.name}: state {name!r} is missing")
+        for name in sorted(step.by_system & set(actors)):
+            if actors[name] != {SYSTEM_ACTOR}:
+                problems.append(f"trigger {name!r}: the engine fires it, so its actor must be "
+                                f"'{SYSTEM_ACTOR}'")
+        for name in sorted(step.by_people & set(actors)):
+            if SYSTEM_ACTOR in actors[name]:
+                problems.append(f"trigger {name!r}: a person fires it, so its actor must be "
+                                "a role")
 
 
 def _check_graph(

@@ -44,6 +44,11 @@ DELEGATION_SET = "DelegationSet"
 DELEGATION_CLEARED = "DelegationCleared"
 
 
+# The actors of what no person does: the engine by itself, and the operator on the server.
+SYSTEM = "system"
+OPERATOR = "operator"
+
+
 @dataclass(frozen=True)
 class Event:
     """A fact to append; ``data`` holds only JSON-safe values (ints, strings, lists, dicts)."""
@@ -59,3 +64,8 @@ def program_stream(program_id: int) -> str:
 
 def envelope_stream(party: str, year: int) -> str:
     return f"envelope:{party}:{year}"
+
+
+def user_stream(email: str) -> str:
+    """A person's stream: the messages they were sent."""
+    return f"user:{email}"

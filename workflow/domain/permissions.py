@@ -10,7 +10,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
-from workflow.domain.errors import NotPermitted
+from workflow.domain.definition import SYSTEM_ACTOR, WorkflowDefinition
+from workflow.domain.errors import NotPermitted, TransitionNotAllowed
 
 
 @dataclass(frozen=True)
@@ -45,9 +46,10 @@ def require_role(user: User, role: str, action: str) -> None:
         )
 
 
-def ensure_coordinator_of(user: User, program: ProgramLike, action: str) -> None:
-    """Coordinators act only on their own organization's programs."""
-    require_role(user, "coordinator", action)
+def ensure_member_of(user: User, program: ProgramLike, role: str, action: str) -> None:
+    """A step of the program's own organization (drafting, submitting, reporting): the
+    role, in that organization."""
+    require_role(user, role, action)
     if user.org != program.org:
         raise NotPermitted(
             f"{user.email} may not {action}: program {program.id} belongs to {program.org}, "
@@ -56,13 +58,44 @@ def ensure_coordinator_of(user: User, program: ProgramLike, action: str) -> None
         )
 
 
-def ensure_may_create(user: User, org: str) -> None:
-    require_role(user, "coordinator", "create programs")
+def ensure_may_create(user: User, definition: WorkflowDefinition, org: str) -> None:
+    """Programs are drafted by the initial step's role, for their own organization."""
+    require_role(user, definition.drafter_role, "create programs")
     if user.org != org:
         raise NotPermitted(
             f"{user.email} may not create programs for {org}: they belong to {user.org}",
             user=user.email,
         )
+
+
+def ensure_may_fire(user: User, definition: WorkflowDefinition, trigger: str,
+                    program: ProgramLike, verb: str,
+                    parties: Iterable[str] | None = None, step: str = "") -> str | None:
+    """The one check of a person's step: the role the definition names as the trigger's
+    actor, in that role's scope. Returns the party acted for (party steps), else None.
+
+    ``verb``: what the user does to the program, for messages ("submit", "decide on").
+    ``parties``: the step is a party's side (review, funding, evaluation): the user's own
+    organization must be one of them, never on their own program. Otherwise an admin
+    acts on any program and every other role on its own organization's.
+    """
+    action = f"{verb} program {program.id}"
+    role = definition.actor_of(trigger)
+    if role is None:
+        raise TransitionNotAllowed(
+            f"cannot {action}: workflow {definition.key}@{definition.version} has no "
+            f"{trigger} step", program=program.id, trigger=trigger)
+    if role == SYSTEM_ACTOR:
+        raise NotPermitted(f"{user.email} may not {action}: the engine does it itself",
+                           user=user.email, trigger=trigger)
+    if parties is not None:
+        return ensure_acts_for_party(user, program, definition.party_role(user.org, role),
+                                     parties, verb, step)
+    if role == "admin":
+        require_role(user, role, action)
+    else:
+        ensure_member_of(user, program, role, action)
+    return None
 
 
 def ensure_not_own_program(user: User, program: ProgramLike, action: str) -> None:
@@ -92,16 +125,6 @@ def ensure_acts_for_party(user: User, program: ProgramLike, role: str, parties: 
         )
     ensure_not_own_program(user, program, action)
     return user.org
-
-
-def ensure_may_decide(user: User, program: ProgramLike, party_role: str) -> str:
-    """Return the party the user decides for: their own organization, if it reviews."""
-    return ensure_acts_for_party(user, program, party_role, program.parties, "decide on",
-                                 "reviewing")
-
-
-def ensure_admin(user: User, action: str) -> None:
-    require_role(user, "admin", action)
 
 
 def ensure_may_manage_budget(user: User, party: str) -> None:

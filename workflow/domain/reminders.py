@@ -136,11 +136,6 @@ def next_overdue(ladder: ReminderLadder, due_at: datetime,
     return overdue_rung(n), send_moment(shift_business_days(seoul_date(due_at), n))
 
 
-def days_late(due_at: datetime, now: datetime) -> int:
-    """Business days past due (0 if not yet overdue)."""
-    return max(business_days_between(due_at, now), 0) if now > due_at else 0
-
-
 # -- the messages people read: Korean by default, English for locale ``en`` --
 
 _KIND_KO = {"submit": "제출", "review": "검토", "revise": "보완", "commit_funds": "예산 확정",

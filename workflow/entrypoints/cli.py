@@ -1,17 +1,16 @@
 """The ``jointflow`` command line: every action a person or operator takes.
 
 The acting user comes from ``--as EMAIL`` or ``JOINTFLOW_USER``; ``db``, ``org`` and
-``user`` are the operator's and need none. Human output by default, ``--json`` per
-command for scripts. Errors are one line on stderr: exit 1 for a refused or invalid
-action (nothing changed), 2 for a usage error.
+``user`` are the operator's and need none. Reads show what the acting user may see;
+without one the CLI is the operator on the server and sees everything. Human output by
+default, ``--json`` per command for scripts. Errors are one line on stderr: exit 1 for
+a refused or invalid action (nothing changed), 2 for a usage error.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -20,48 +19,28 @@ from workflow.adapters import views
 from workflow.adapters.database import current_revision, engine_for, head_revision, upgrade
 from workflow.adapters.definitions import DefinitionRegistry, load_file
 from workflow.domain import commands as c
+from workflow.domain.directory import LOCALES
 from workflow.domain.errors import NotFound, WorkflowError
+from workflow.entrypoints.cli_context import (
+    Context,
+    json_option,
+    pass_ctx,
+    refusal_line,
+)
 from workflow.entrypoints.output import budget_table, emit_json, ledger_table, table
 from workflow.entrypoints.params import KRW
-from workflow.service_layer.messagebus import MessageBus
-from workflow.service_layer.reminders import send_due_reminders
-from workflow.service_layer.scheduler import run_scheduled_work
-
-json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+from workflow.service_layer.scheduler import run_scheduled_work, send_due_reminders
 
 
 class AuditBroken(WorkflowError):
     code = "audit-broken"
 
 
-class Context:
-    """What every command may need: the acting user and a lazily built bus."""
-
-    def __init__(self, actor: str | None) -> None:
-        self.actor = actor
-        self._bus: MessageBus | None = None
-
-    @property
-    def bus(self) -> MessageBus:
-        if self._bus is None:
-            from workflow.bootstrap import bootstrap
-
-            self._bus = bootstrap()
-        return self._bus
-
-    def handle(self, cmd: c.Command) -> Any:
-        return self.bus.handle(cmd)
-
-    def query(self, reader: Callable[[Any], Any]) -> Any:
-        return self.bus.query(reader)
-
-
-pass_ctx = click.make_pass_decorator(Context)
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--as", "actor", metavar="EMAIL", envvar="JOINTFLOW_USER",
-              help="Act as this user (default: $JOINTFLOW_USER).")
+              help="Act as this user (default: $JOINTFLOW_USER). Reads then show what "
+                   "this user may see; without a user you are the operator on the server "
+                   "and see everything.")
 @click.pass_context
 def cli(ctx: click.Context, actor: str | None) -> None:
     """jointflow: joint review, budget holds and audit for jointly funded programs."""
@@ -114,9 +93,9 @@ def org_add(ctx: Context, key: str, name: str, funder: bool, as_json: bool) -> N
 def org_list(ctx: Context, as_json: bool) -> None:
     orgs = ctx.query(lambda uow: uow.directory.organizations())
     if as_json:
-        emit_json([{k: o[k] for k in ("key", "name", "funder")} for o in orgs])
+        emit_json([{"key": o.key, "name": o.name, "funder": o.funder} for o in orgs])
     else:
-        click.echo(table([(o["key"], o["name"], "yes" if o["funder"] else "")
+        click.echo(table([(o.key, o.name, "yes" if o.funder else "")
                           for o in orgs], ["key", "name", "funder"]))
 
 
@@ -130,7 +109,7 @@ def user() -> None:
 @click.option("--name", required=True)
 @click.option("--org", "org_key", required=True, metavar="KEY")
 @click.option("--role", "roles", required=True, multiple=True)
-@click.option("--locale", type=click.Choice(["ko", "en"]), default="ko", show_default=True)
+@click.option("--locale", type=click.Choice(LOCALES), default=LOCALES[0], show_default=True)
 @json_option
 @pass_ctx
 def user_add(ctx: Context, email: str, name: str, org_key: str, roles: tuple[str, ...],
@@ -185,7 +164,7 @@ def envelope_add(ctx: Context, party: str, year: int, amount: int) -> None:
 @pass_ctx
 def budget_report(ctx: Context, year: int | None, as_json: bool) -> None:
     """Amount, held, committed, disbursed and available per party and year."""
-    report = ctx.query(lambda uow: views.budget_report(uow, year))
+    report = ctx.view(lambda uow, who: views.budget_report(uow, who, year))
     emit_json(report) if as_json else click.echo(budget_table(report))
 
 
@@ -197,7 +176,7 @@ def budget_report(ctx: Context, year: int | None, as_json: bool) -> None:
 def budget_ledger(ctx: Context, party: str | None, program_id: int | None,
                   as_json: bool) -> None:
     """Every ledger entry (hold, commit, disburse, release), oldest first."""
-    entries = ctx.query(lambda uow: views.ledger_entries(uow, party, program_id))
+    entries = ctx.view(lambda uow, who: views.ledger_entries(uow, who, party, program_id))
     emit_json(entries) if as_json else click.echo(ledger_table(entries))
 
 
@@ -316,7 +295,7 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("aborted", err=True)
         sys.exit(1)
     except WorkflowError as err:
-        click.echo(f"jointflow: {err.message}", err=True)
+        click.echo(refusal_line(err), err=True)
         sys.exit(1)
     except OSError as err:
         click.echo(f"jointflow: {err}", err=True)

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import click
 
-from config.settings import get_settings
 from workflow.adapters import views
 from workflow.domain import commands as c
 from workflow.domain.money import format_krw
-from workflow.entrypoints.cli import Context, json_option, pass_ctx
+from workflow.domain.program import DECISIONS, SCORES, VERDICTS
+from workflow.entrypoints.cli_context import Context, json_option, pass_ctx
 from workflow.entrypoints.output import emit_json, program_text, splits, table
 from workflow.entrypoints.params import DATE, KRW, SPLIT, splits_to_dict
 
@@ -54,8 +54,7 @@ def create(ctx: Context, org_key: str, workflow_key: str | None, as_json: bool, 
     program_id = ctx.handle(c.CreateProgram(
         actor=ctx.actor, title=title, org=org_key, category=category,
         requests=splits_to_dict(requests), start=start, end=end, year=year,
-        description=description or "",
-        workflow=workflow_key or get_settings().default_workflow))
+        description=description or "", workflow=workflow_key))
     emit_json({"id": program_id}) if as_json else click.echo(f"program {program_id} created")
 
 
@@ -80,7 +79,7 @@ _with(content_options(required=False))(update)
 
 
 def _report_state(ctx: Context, program_id: int, verb: str, as_json: bool) -> None:
-    detail = ctx.query(lambda uow: views.program_detail(uow, program_id))
+    detail = ctx.view(lambda uow, who: views.program_detail(uow, who, program_id))
     if as_json:
         emit_json(detail)
     else:
@@ -99,7 +98,7 @@ def submit(ctx: Context, program_id: int, as_json: bool) -> None:
 
 @program.command("decide")
 @click.argument("program_id", type=int, metavar="ID")
-@click.argument("decision", type=click.Choice(["approve", "reject", "request-changes"]))
+@click.argument("decision", type=click.Choice(list(DECISIONS)))
 @click.option("--comment", default="")
 @json_option
 @pass_ctx
@@ -129,8 +128,8 @@ def withdraw(ctx: Context, program_id: int, reason: str, as_json: bool) -> None:
 @pass_ctx
 def commit(ctx: Context, program_id: int, as_json: bool) -> None:
     """Commit your party's held share of an approved program (budget officer)."""
-    amount = ctx.handle(c.CommitFunds(actor=ctx.actor, program_id=program_id))
-    _report_state(ctx, program_id, f"{format_krw(amount)} committed", as_json)
+    done = ctx.handle(c.CommitFunds(actor=ctx.actor, program_id=program_id))
+    _report_state(ctx, program_id, f"{format_krw(done.amount)} committed", as_json)
 
 
 @program.command("disburse")
@@ -141,10 +140,10 @@ def commit(ctx: Context, program_id: int, as_json: bool) -> None:
 @pass_ctx
 def disburse(ctx: Context, program_id: int, amount: int, memo: str, as_json: bool) -> None:
     """Record a tranche paid out of your party's commitment (budget officer)."""
-    tranche = ctx.handle(c.DisburseFunds(actor=ctx.actor, program_id=program_id,
-                                         amount=amount, memo=memo))
-    _report_state(ctx, program_id, f"tranche {tranche} of {format_krw(amount)} disbursed",
-                  as_json)
+    done = ctx.handle(c.DisburseFunds(actor=ctx.actor, program_id=program_id,
+                                      amount=amount, memo=memo))
+    _report_state(ctx, program_id,
+                  f"tranche {done.tranche} of {format_krw(done.amount)} disbursed", as_json)
 
 
 # -- evaluation --
@@ -169,8 +168,8 @@ def report(ctx: Context, program_id: int, spent: tuple[tuple[str, int], ...], su
 
 @program.command("evaluate")
 @click.argument("program_id", type=int, metavar="ID")
-@click.argument("verdict", type=click.Choice(["accept", "return"]))
-@click.option("--score", type=click.IntRange(1, 5))
+@click.argument("verdict", type=click.Choice(list(VERDICTS)))
+@click.option("--score", type=click.IntRange(SCORES.start, SCORES.stop - 1))
 @click.option("--comment", default="")
 @json_option
 @pass_ctx
@@ -199,20 +198,22 @@ def cancel(ctx: Context, program_id: int, reason: str, as_json: bool) -> None:
 @pass_ctx
 def show(ctx: Context, program_id: int, as_json: bool) -> None:
     """One program: state, decisions, money per funder, evaluation and what is scheduled."""
-    detail = ctx.query(lambda uow: views.program_detail(uow, program_id))
+    detail = ctx.view(lambda uow, who: views.program_detail(uow, who, program_id))
     emit_json(detail) if as_json else click.echo(program_text(detail))
 
 
 @program.command("list")
 @click.option("--state")
 @click.option("--org", "org_key", metavar="KEY")
-@click.option("--waiting-on", metavar="PARTY", help="In review, with PARTY yet to decide.")
+@click.option("--waiting-on", metavar="ORG",
+              help="Those waiting on ORG's step (a review, a commitment, an evaluation, or "
+                   "the coordinator's own).")
 @json_option
 @pass_ctx
 def list_(ctx: Context, state: str | None, org_key: str | None, waiting_on: str | None,
           as_json: bool) -> None:
     """Programs, filtered by state, organization or the party they wait on."""
-    rows = ctx.query(lambda uow: views.program_list(uow, state, org_key, waiting_on))
+    rows = ctx.view(lambda uow, who: views.program_list(uow, who, state, org_key, waiting_on))
     if as_json:
         emit_json(rows)
         return
@@ -227,7 +228,7 @@ def list_(ctx: Context, state: str | None, org_key: str | None, waiting_on: str 
 @pass_ctx
 def history(ctx: Context, program_id: int, as_json: bool) -> None:
     """The program's audit trail, oldest first."""
-    rows = ctx.query(lambda uow: views.program_history(uow, program_id))
+    rows = ctx.view(lambda uow, who: views.program_history(uow, who, program_id))
     if as_json:
         emit_json(rows)
         return

@@ -7,16 +7,11 @@ from typing import Any
 
 import click
 
+from workflow.domain import commands as c
 from workflow.domain.calendar import SEOUL
-from workflow.entrypoints.cli import Context, json_option, pass_ctx
+from workflow.entrypoints.cli_context import Context, json_option, pass_ctx
 from workflow.entrypoints.output import emit_json, table
 from workflow.service_layer.reminders import preview as preview_sweep
-
-
-def _actor(ctx: Context) -> str:
-    if not ctx.actor:
-        raise click.UsageError("give the acting user: --as EMAIL or JOINTFLOW_USER")
-    return ctx.actor
 
 
 @click.group()
@@ -59,7 +54,7 @@ def notifications() -> None:
 @pass_ctx
 def notifications_list(ctx: Context, unread: bool, as_json: bool) -> None:
     """Your messages, newest first."""
-    email = _actor(ctx)
+    email = ctx.require_actor()
     rows: list[dict[str, Any]] = ctx.query(
         lambda uow: uow.notifications.of_user(email, unread_only=unread))
     if as_json:
@@ -75,10 +70,14 @@ def notifications_list(ctx: Context, unread: bool, as_json: bool) -> None:
 
 
 @notifications.command("read")
-@click.argument("message_id", type=int, metavar="ID")
+@click.argument("message_id", type=int, metavar="ID", required=False)
+@click.option("--all", "every", is_flag=True, help="Mark all your messages read.")
 @pass_ctx
-def notifications_read(ctx: Context, message_id: int) -> None:
-    """Mark one of your messages read."""
-    email = _actor(ctx)
-    ctx.query(lambda uow: uow.notifications.mark_read(message_id, email, uow.now))
-    click.echo(f"message {message_id} marked read")
+def notifications_read(ctx: Context, message_id: int | None, every: bool) -> None:
+    """Mark one of your messages read (or --all of them)."""
+    if (message_id is None) == (not every):
+        raise click.UsageError("give a message ID or --all")
+    marked = ctx.handle(c.MarkNotificationRead(actor=ctx.require_actor(),
+                                               notification_id=message_id))
+    click.echo(f"message {message_id} marked read" if message_id is not None
+               else f"{marked} message(s) marked read")

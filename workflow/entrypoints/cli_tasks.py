@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import date, datetime
 
 import click
 
 from workflow.adapters import queues
+from workflow.adapters.unit_of_work import SqlUnitOfWork
 from workflow.domain import commands as c
 from workflow.domain.calendar import SEOUL
 from workflow.domain.money import format_krw
-from workflow.entrypoints.cli import Context, json_option, pass_ctx
-from workflow.entrypoints.output import emit_json, table
+from workflow.domain.visibility import Viewer
+from workflow.entrypoints.cli_context import Context, json_option, pass_ctx
+from workflow.entrypoints.output import emit_json, table, waiting_text
 from workflow.entrypoints.params import DATE
 from workflow.service_layer.bulk import BULK_ACTIONS, bulk
 
@@ -29,15 +32,13 @@ def inbox(ctx: Context, limit: int, after: int | None, as_json: bool) -> None:
     --json prints the page's rows; when it holds --limit rows, --after its last task
     reads on.
     """
-    actor = ctx.actor
+    ctx.require_actor()
 
-    def read(uow: object) -> queues.InboxPage:
-        return queues.inbox_page(uow, uow.directory.user(actor or ""),  # type: ignore[attr-defined]
-                                 limit, after)
+    def read(uow: SqlUnitOfWork, who: Viewer) -> queues.InboxPage:
+        assert who.user is not None  # an acting user was given
+        return queues.inbox_page(uow, who.user, limit, after)
 
-    if not actor:
-        raise click.UsageError("give the acting user: --as EMAIL or JOINTFLOW_USER")
-    page: queues.InboxPage = ctx.query(read)
+    page = ctx.view(read)
     rows = page.rows
     if as_json:
         emit_json(rows)
@@ -101,12 +102,12 @@ def bulk_(ctx: Context, action: str, task_ids: tuple[int, ...], comment: str,
     """Claim or decide several tasks; each is checked on its own. Exit 1 if any failed."""
     results = bulk(ctx.bus, ctx.actor, action, list(task_ids), comment)
     if as_json:
-        emit_json(results)
+        emit_json([asdict(r) for r in results])
     else:
         for r in results:
-            click.echo(f"task {r['task']}: " + (f"{action} done (program {r['program']})"
-                                                 if r["ok"] else f"refused: {r['error']}"))
-    if not all(r["ok"] for r in results):
+            done = f"{action} done" + (f" (program {r.program})" if r.program else "")
+            click.echo(f"task {r.task}: " + (done if r.ok else f"refused: {r.error}"))
+    if not all(r.ok for r in results):
         raise SystemExit(1)
 
 
@@ -115,11 +116,11 @@ def bulk_(ctx: Context, action: str, task_ids: tuple[int, ...], comment: str,
 @pass_ctx
 def waiting(ctx: Context, as_json: bool) -> None:
     """The "waiting on whom" board: each program's open step, whom it waits on, how long."""
-    rows = ctx.query(queues.waiting)
+    rows = ctx.view(queues.waiting)
     if as_json:
         emit_json(rows)
         return
-    click.echo(table([(r["program"], r["state"], ", ".join(r["waiting_on"]),
+    click.echo(table([(r["program"], r["state"], waiting_text(r["waiting_for"]),
                        r["business_days_waiting"], r["sla_days"],
                        _seoul_minute(r["last_reminder"])) for r in rows],
                      ["program", "state", "waiting on", "business days", "sla",

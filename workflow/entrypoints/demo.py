@@ -96,7 +96,8 @@ def _seed(bus: MessageBus) -> None:
 def play_season(bus: MessageBus, clock: SeasonClock, say: Callable[[str], None]
                 ) -> list[int]:
     def state(pid: int) -> dict[str, Any]:
-        detail: dict[str, Any] = bus.query(lambda uow: views.program_detail(uow, pid))
+        detail: dict[str, Any] = bus.view(
+            lambda uow, who: views.program_detail(uow, who, pid), None)
         return detail
 
     def log(pid: int, what: str) -> None:
@@ -183,7 +184,7 @@ def _summary(bus: MessageBus) -> None:
     click.echo("\nPipeline (programs per state):")
     click.echo(table(sorted(pipeline.items()), ["state", "programs"]))
     click.echo("\nBudget position per funder:")
-    click.echo(budget_table(bus.query(lambda uow: views.budget_report(uow, d.YEAR))))
+    click.echo(budget_table(bus.view(lambda uow, who: views.budget_report(uow, who, d.YEAR), None)))
     checked, broken = bus.query(lambda uow: uow.events.verify())
     click.echo(f"\nAudit chain: {checked} events, "
                + ("verified" if broken is None else f"BROKEN at {broken.describe()}"))

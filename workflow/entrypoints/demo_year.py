@@ -43,7 +43,8 @@ class Year:
                      + ", ".join(f"{n} {_ACTIONS.get(a, a)}" for a, n in sorted(moved.items())))
 
     def detail(self, pid: int) -> dict[str, Any]:
-        found: dict[str, Any] = self.bus.query(lambda uow: views.program_detail(uow, pid))
+        found: dict[str, Any] = self.bus.view(
+            lambda uow, who: views.program_detail(uow, who, pid), None)
         return found
 
     def in_state(self, state: str) -> list[int]:

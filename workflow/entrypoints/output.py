@@ -59,9 +59,14 @@ def program_text(p: dict[str, Any]) -> str:
             for k, e in p["evaluations"].items()))
     for work in p["scheduled"]:
         lines.append(f"  scheduled  {work['action']} at {work['due_at'][:16]} UTC")
-    if p["waiting_on"]:
-        lines.append("  waiting on " + ", ".join(p["waiting_on"]))
+    if p["waiting_for"]:
+        lines.append("  waiting on " + waiting_text(p["waiting_for"]))
     return "\n".join(lines)
+
+
+def waiting_text(steps: list[dict[str, str]]) -> str:
+    """``city (review), education_office (review)``."""
+    return ", ".join(f"{s['org']} ({s['step']})" for s in steps)
 
 
 def ledger_table(entries: list[dict[str, Any]]) -> str:

@@ -1,7 +1,9 @@
 """The message bus: runs each command in its own unit of work, then lets the outbox go.
 
-A refused command changes nothing (its transaction rolls back) and is recorded as an
-``ActionRefused`` event in a transaction of its own. Transient database errors
+Every write is a command through ``handle``; reads (``query``, ``view``) run in a
+transaction that never commits, and ``view`` knows who is looking. A refused command
+changes nothing (its transaction rolls back) and is recorded as an ``ActionRefused``
+event in a transaction of its own. Transient database errors
 (lost optimistic races, deadlocks, serialization failures, a busy SQLite file) retry
 the whole command, locking up front the second time.
 After commit the dispatcher takes the outbox: in-process in the embedded default,
@@ -11,17 +13,20 @@ a Celery relay in a deployment.
 from __future__ import annotations
 
 import logging
-from typing import Any, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
 
 from workflow.domain import events as ev
 from workflow.domain.commands import Command
 from workflow.domain.errors import WorkflowError
-from workflow.domain.events import Event, program_stream
-from workflow.service_layer.handlers import HANDLERS, MESSAGE_COMMANDS, OPERATOR
+from workflow.domain.events import OPERATOR, SYSTEM, Event, program_stream
+from workflow.domain.visibility import OPERATOR_VIEW, Viewer
+from workflow.service_layer.handlers import HANDLERS, MESSAGE_COMMANDS
 from workflow.service_layer.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 SYSTEM_STREAM = "system"
+T = TypeVar("T")
 
 
 class Dispatcher(Protocol):
@@ -66,20 +71,29 @@ class MessageBus:
             self._in_transaction(lambda uow: self._dead_letter(uow, message_id, refusal))
 
     def pending_messages(self, limit: int = 100) -> list[int]:
-        pending: list[int] = self._in_transaction(lambda uow: uow.outbox.pending_ids(limit))
-        return pending
+        return self.query(lambda uow: uow.outbox.pending_ids(limit))
 
-    def query(self, reader: Any) -> Any:
-        """Run a read-only function against a fresh unit of work (views, reports)."""
-        return self._in_transaction(reader)
+    def query(self, reader: Callable[[Any], T]) -> T:
+        """Run a read in a transaction of its own that never commits. Read models (views,
+        reports) are the adapters' and take the deployment's own unit of work."""
+        return self._in_transaction(reader, reading=True)
 
-    def _in_transaction(self, work: Any) -> Any:
+    def view(self, reader: Callable[[Any, Viewer], T], viewer: str | None) -> T:
+        """A read as ``viewer`` (an email) may see it; None: the operator, who sees all."""
+        def read(uow: UnitOfWork) -> T:
+            who = OPERATOR_VIEW if viewer is None else uow.directory.viewer(viewer)
+            return reader(uow, who)
+
+        return self.query(read)
+
+    def _in_transaction(self, work: Callable[[UnitOfWork], T], reading: bool = False) -> T:
         for attempt in range(1, self.retries + 1):
             try:
                 # After a lost race or a deadlock, take the locks up front this time.
-                with self.uow(contended=attempt > 1) as uow:
+                with self.uow(contended=attempt > 1, reading=reading) as uow:
                     result = work(uow)
-                    uow.commit()
+                    if not reading:
+                        uow.commit()
                     return result
             except WorkflowError:
                 raise
@@ -114,7 +128,7 @@ class MessageBus:
             return
         uow.events.append(SYSTEM_STREAM, [Event(ev.ACTION_REFUSED, {
             "command": msg.task, "code": err.code, "reason": err.message,
-            "message_id": message_id})], "system", uow.now)
+            "message_id": message_id})], SYSTEM, uow.now)
 
 
 class InlineDispatcher:

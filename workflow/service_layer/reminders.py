@@ -1,7 +1,8 @@
 """The reminder sweep (issue 4 §3): due reminder rows become one message per person per day.
 
-Run by ``run_due_work`` (``jointflow tick`` and beat). Outside quiet hours it takes the
-due rows of live tasks in batches, one transaction per batch:
+Run by ``run_due_work`` (``jointflow tick`` and beat), one ``SendDueReminders`` command
+per batch. Outside quiet hours it takes the due rows of live tasks in batches, one
+transaction per batch:
 
 1. recipients are resolved now: the claimant of a claimed task, else every member of
    its queue (organization + role); an ``escalate`` rung goes to the supervisors of the
@@ -26,16 +27,15 @@ from datetime import datetime
 from typing import Any
 
 from workflow.domain import events as ev
-from workflow.domain.calendar import business_days_between, seoul_date
+from workflow.domain.calendar import business_days_between, days_overdue, seoul_date
 from workflow.domain.errors import NotFound
-from workflow.domain.events import Event
+from workflow.domain.events import SYSTEM, Event, user_stream
 from workflow.domain.permissions import User
 from workflow.domain.reminders import (
     DIGEST,
     ESCALATE,
     ESCALATION,
     OVERDUE,
-    days_late,
     is_quiet,
     next_overdue,
     next_send_time,
@@ -44,13 +44,6 @@ from workflow.domain.reminders import (
 from workflow.service_layer.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
-SWEEPER = "system"
-
-
-def user_stream(email: str) -> str:
-    return f"user:{email}"
-
-
 @dataclass
 class Planned:
     """One due row and whom it goes to."""
@@ -88,7 +81,7 @@ def plan(uow: UnitOfWork, limit: int = 500, at: datetime | None = None) -> list[
     who = _Recipients(uow)
     planned = []
     for row in uow.reminders.due(now, limit):
-        late = days_late(row["task_due"], now)
+        late = days_overdue(row["task_due"], now)
         item = {
             "task": row["task_id"], "program": row["program_id"], "title": row["title"],
             "kind": row["kind"], "party": row["party"], "amount": row["amount"],
@@ -161,20 +154,7 @@ def sweep_batch(uow: UnitOfWork, limit: int = 500) -> Counter[str]:
                  "tasks": sorted(fresh), "rungs": {str(t): i["rungs"] for t, i in
                                                    sorted(fresh.items())},
                  "grown": bool(items)}))
-        uow.events.append(user_stream(email), recorded, SWEEPER, now)
-    return outcomes
-
-
-def send_due_reminders(bus: Any, batch: int = 500, passes: int = 50) -> Counter[str]:
-    """Send everything due at the bus's clock, a batch per transaction."""
-    outcomes: Counter[str] = Counter()
-    for _ in range(passes):
-        done: Counter[str] = bus.query(lambda uow: sweep_batch(uow, batch))
-        outcomes.update(done)
-        taken = sum(n for k, n in done.items() if k.endswith("reminder sent")
-                    or k == "reminder already sent")
-        if taken < batch:
-            break
+        uow.events.append(user_stream(email), recorded, SYSTEM, now)
     return outcomes
 
 

@@ -1,10 +1,11 @@
-"""The sweep of due scheduled work, shared by Celery beat and ``jointflow tick``.
+"""The sweeps of due work, shared by Celery beat and ``jointflow tick``.
 
-Each due row runs as its own command (``RunScheduled``) in its own transaction, so
-one failing row never holds back the others, and two sweeps racing over the same
-rows do each row's work once (the row is marked done with its effect). Work that
-falls due because of other work (a run whose end date has already passed once it
-starts) is picked up by the next pass of the same sweep.
+Each due row of scheduled work runs as its own command (``RunScheduled``) in its own
+transaction, so one failing row never holds back the others, and two sweeps racing
+over the same rows do each row's work once (the row is marked done with its effect).
+Work that falls due because of other work (a run whose end date has already passed
+once it starts) is picked up by the next pass of the same sweep. Due reminders go out
+a batch per command (``SendDueReminders``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from collections import Counter
 from workflow.domain import commands as c
 from workflow.domain.errors import WorkflowError
 from workflow.service_layer.messagebus import MessageBus
-from workflow.service_layer.reminders import send_due_reminders
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +44,21 @@ def run_scheduled_work(bus: MessageBus, batch: int = 200, passes: int = 10) -> C
         for work_id in due:
             tried.add(work_id)
             try:
-                outcomes[bus.handle(c.RunScheduled(actor=None, work_id=work_id))] += 1
+                outcomes[str(bus.handle(c.RunScheduled(actor=None, work_id=work_id)))] += 1
             except WorkflowError as err:  # recorded as ActionRefused; the row stays due
                 log.warning("scheduled work %s refused: %s", work_id, err)
                 outcomes["refused"] += 1
+    return outcomes
+
+
+def send_due_reminders(bus: MessageBus, batch: int = 500, passes: int = 50) -> Counter[str]:
+    """Send everything due at the bus's clock, a batch per transaction."""
+    outcomes: Counter[str] = Counter()
+    for _ in range(passes):
+        done: Counter[str] = bus.handle(c.SendDueReminders(actor=None, limit=batch))
+        outcomes.update(done)
+        taken = sum(n for k, n in done.items() if k.endswith("reminder sent")
+                    or k == "reminder already sent")
+        if taken < batch:
+            break
     return outcomes

@@ -1,15 +1,30 @@
-"""What the service layer needs of a unit of work (implemented in ``adapters``).
+"""What the service layer needs of a unit of work (implemented in ``adapters``, and in
+memory for the handler tests).
 
 A unit of work is one database transaction: it rolls back unless ``commit()`` is
-called, and every repository it hands out works inside that transaction.
+called, and every repository it hands out works inside that transaction. A read-only
+one (``reading=True``) never commits.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
+from workflow.domain.budget import Envelope
 from workflow.domain.machine import WorkflowMachine
+from workflow.domain.program import Program
+from workflow.service_layer.ports import (
+    Directory,
+    EventLog,
+    Ledger,
+    Notifications,
+    Outbox,
+    Programs,
+    Reminders,
+    Schedule,
+    Tasks,
+)
 
 
 class LostRace(Exception):
@@ -19,23 +34,38 @@ class LostRace(Exception):
 
 class UnitOfWork(Protocol):
     now: datetime
-    programs: Any
-    directory: Any
-    ledger: Any
-    events: Any
-    outbox: Any
-    schedule: Any
-    tasks: Any
-    reminders: Any
-    notifications: Any
+    default_workflow: str  # the definition new programs start on unless told otherwise
+
+    # The repositories, as read-only members so that an implementation's own types fit.
+    @property
+    def programs(self) -> Programs: ...
+    @property
+    def directory(self) -> Directory: ...
+    @property
+    def ledger(self) -> Ledger: ...
+    @property
+    def events(self) -> EventLog: ...
+    @property
+    def outbox(self) -> Outbox: ...
+    @property
+    def schedule(self) -> Schedule: ...
+    @property
+    def tasks(self) -> Tasks: ...
+    @property
+    def reminders(self) -> Reminders: ...
+    @property
+    def notifications(self) -> Notifications: ...
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(self, *exc: object) -> None: ...
     def commit(self) -> None: ...
     def current_workflow(self, key: str) -> WorkflowMachine: ...
     def workflow_of(self, key: str, version: int) -> WorkflowMachine: ...
+    def program_for_holds(self, program_id: int) -> tuple[Program, dict[str, Envelope]]:
+        """The program under its row lock, with the envelopes its holds decide on (this
+        transaction's own holds counted)."""
 
 
 class UnitOfWorkFactory(Protocol):
-    def __call__(self, contended: bool = False) -> UnitOfWork: ...
+    def __call__(self, contended: bool = False, reading: bool = False) -> UnitOfWork: ...
     def is_transient(self, error: BaseException) -> bool: ...

@@ -1,29 +1,29 @@
-"""Budget notices carried out by the worker (see ``workflow.domain.notices``).
-
-The action that waitlists a program, places its holds off the waitlist or lets them
-lapse writes a ``jointflow.budget_notice`` outbox message in its own transaction; this
-handler, run once per message, grows each recipient's ``budget_notice`` message of the
-day and records it on the person's stream. A notice already in the message is replaced,
-not repeated.
-"""
+"""In-app messages: budget notices written by the worker, the reminder sweep's batches,
+and a person marking their messages read."""
 
 from __future__ import annotations
 
+from collections import Counter
 from contextlib import suppress
 
 from workflow.domain import commands as c
 from workflow.domain import events as ev
 from workflow.domain.calendar import seoul_date
 from workflow.domain.errors import NotFound
-from workflow.domain.events import Event
+from workflow.domain.events import SYSTEM, Event, user_stream
 from workflow.domain.notices import BUDGET_NOTICE_KIND, render
 from workflow.domain.permissions import User
-from workflow.service_layer.reminders import SWEEPER, user_stream
+from workflow.service_layer.handlers.common import acting_user
+from workflow.service_layer.reminders import sweep_batch
 from workflow.service_layer.unit_of_work import UnitOfWork
 
 
 def send_budget_notice(cmd: c.SendBudgetNotice, uow: UnitOfWork) -> list[str]:
-    """Tell the program's coordinator and the parties' budget officers; their emails."""
+    """Tell the program's coordinator and the parties' budget officers; their emails.
+
+    Each recipient's ``budget_notice`` message of the day grows by the notice (a notice
+    already in it is replaced, not repeated), recorded on the person's stream.
+    """
     program = uow.programs.get(cmd.program_id)
     item = {"program": cmd.program_id, "title": program.content.title, "what": cmd.what,
             "year": program.content.fiscal_year, "details": list(cmd.details)}
@@ -38,7 +38,7 @@ def send_budget_notice(cmd: c.SendBudgetNotice, uow: UnitOfWork) -> list[str]:
         uow.notifications.write(message_id, subject, body, items, uow.now)
         uow.events.append(user_stream(user.email), [Event(ev.BUDGET_NOTICE_SENT, {
             "notification": message_id, "program": cmd.program_id, "what": cmd.what})],
-            SWEEPER, uow.now)
+            SYSTEM, uow.now)
         told.append(user.email)
     return told
 
@@ -49,3 +49,17 @@ def _recipients(uow: UnitOfWork, coordinator: str, parties: tuple[str, ...]) -> 
     with suppress(NotFound):  # a coordinator no longer in the directory is not told
         people.setdefault(coordinator, uow.directory.user(coordinator))
     return [people[email] for email in sorted(people)]
+
+
+def send_due_reminders(cmd: c.SendDueReminders, uow: UnitOfWork) -> Counter[str]:
+    return sweep_batch(uow, cmd.limit)
+
+
+def mark_read(cmd: c.MarkNotificationRead, uow: UnitOfWork) -> int:
+    """How many of the user's messages this marked read (0: they were read already)."""
+    user = acting_user(uow, cmd.actor)
+    if cmd.notification_id is not None and \
+            uow.notifications.owner(cmd.notification_id) != user.email:
+        raise NotFound(f"no message {cmd.notification_id} for {user.email}",
+                       id=cmd.notification_id)
+    return uow.notifications.mark_read(user.email, cmd.notification_id, uow.now)

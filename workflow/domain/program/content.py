@@ -1,0 +1,65 @@
+"""What a coordinator writes: a program's content, and the rules it must keep."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from workflow.domain.definition import WorkflowDefinition
+from workflow.domain.errors import InvalidInput
+from workflow.domain.money import check_amount
+
+EDITABLE_STATES = ("draft", "revision_requested")
+FISCAL_YEARS = range(2000, 2101)  # the fiscal years the engine accepts, for every door
+
+
+@dataclass
+class ProgramContent:
+    """What a coordinator writes and may edit while the program is editable."""
+
+    title: str
+    category: str
+    requests: dict[str, int]
+    fiscal_year: int
+    start: date | None = None
+    end: date | None = None
+    description: str = ""
+
+
+def check_fiscal_year(year: int) -> int:
+    if year not in FISCAL_YEARS:
+        raise InvalidInput(f"fiscal year {year} is out of range "
+                           f"({FISCAL_YEARS.start}-{FISCAL_YEARS.stop - 1})", year=year)
+    return year
+
+
+def check_content(definition: WorkflowDefinition, content: ProgramContent) -> None:
+    """Refuse content the workflow cannot carry: unknown category or party, bad amounts."""
+    if not content.title.strip():
+        raise InvalidInput("title must not be empty")
+    if definition.categories and content.category not in definition.categories:
+        raise InvalidInput(
+            f"unknown category {content.category!r} (known: "
+            f"{', '.join(definition.categories)})", category=content.category)
+    if not content.requests:
+        raise InvalidInput("a program must request a share from at least one funder")
+    for party, amount in content.requests.items():
+        if definition.party(party) is None:
+            raise InvalidInput(
+                f"{party!r} is not a party of workflow {definition.key} "
+                f"(parties: {', '.join(definition.party_keys)})", party=party)
+        check_amount(amount, f"request from {party}")
+    if content.start and content.end and content.end < content.start:
+        raise InvalidInput(f"end date {content.end} is before start date {content.start}")
+    check_fiscal_year(content.fiscal_year)
+
+
+def content_data(content: ProgramContent) -> dict[str, Any]:
+    return {
+        "title": content.title, "category": content.category,
+        "requests": dict(sorted(content.requests.items())), "year": content.fiscal_year,
+        "start": content.start.isoformat() if content.start else None,
+        "end": content.end.isoformat() if content.end else None,
+        "description": content.description,
+    }

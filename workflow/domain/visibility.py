@@ -1,0 +1,66 @@
+"""Who may see what (PRODUCT §2): one rule for the CLI, the API, the pages and the workers.
+
+A coordinator sees their own organization's programs; a funding party's staff see every
+program once it has been submitted, and their own party's budget; drafts (never
+submitted) are seen only by their organization; admins see everything, and so does the
+operator on the server (no acting user). A program someone may not see does not exist
+for them: reads answer "not found", so its existence does not leak.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from workflow.domain.errors import NotFound
+from workflow.domain.permissions import User
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is looking: a person, and whether their organization funds programs; ``None``
+    for the operator."""
+
+    user: User | None
+    funder: bool = False
+
+    @property
+    def sees_everything(self) -> bool:
+        return self.user is None or self.user.has("admin")
+
+
+OPERATOR_VIEW = Viewer(None)
+
+
+@dataclass(frozen=True)
+class ProgramScope:
+    """The programs a viewer sees, as data a query can carry: every program, or those of
+    ``org`` together with (``submitted``) every program submitted at least once."""
+
+    everything: bool
+    org: str | None = None
+    submitted: bool = False
+
+
+def program_scope(viewer: Viewer) -> ProgramScope:
+    if viewer.sees_everything or viewer.user is None:
+        return ProgramScope(everything=True)
+    return ProgramScope(everything=False, org=viewer.user.org, submitted=viewer.funder)
+
+
+def may_see_program(viewer: Viewer, org: str, ever_submitted: bool) -> bool:
+    scope = program_scope(viewer)
+    return scope.everything or org == scope.org or (scope.submitted and ever_submitted)
+
+
+def ensure_sees_program(viewer: Viewer, program_id: int, org: str,
+                        ever_submitted: bool) -> None:
+    """Refuse with the same words as for a program that does not exist."""
+    if not may_see_program(viewer, org, ever_submitted):
+        raise NotFound(f"program {program_id} does not exist", program=program_id)
+
+
+def budget_parties(viewer: Viewer) -> frozenset[str] | None:
+    """The parties whose budget the viewer sees (None: every party's)."""
+    if viewer.sees_everything or viewer.user is None:
+        return None
+    return frozenset({viewer.user.org}) if viewer.funder else frozenset()

@@ -1,0 +1,61 @@
+"""What every ``jointflow`` command shares: the acting user, a lazily built bus, the
+``--json`` option, and the hints the command line adds to the domain's refusals."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from workflow.domain import commands as c
+from workflow.domain.errors import WorkflowError
+from workflow.domain.visibility import Viewer
+from workflow.service_layer.messagebus import MessageBus
+
+T = TypeVar("T")
+json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+
+# What to type to supply what a refusal says is missing (its ``needs`` or ``field``).
+HINTS = {"actor": "--as EMAIL or JOINTFLOW_USER", "year": "--year or --start"}
+
+
+class Context:
+    """The acting user (None: the operator on the server) and a lazily built bus."""
+
+    def __init__(self, actor: str | None) -> None:
+        self.actor = actor
+        self._bus: MessageBus | None = None
+
+    @property
+    def bus(self) -> MessageBus:
+        if self._bus is None:
+            from workflow.bootstrap import bootstrap
+
+            self._bus = bootstrap()
+        return self._bus
+
+    def handle(self, cmd: c.Command) -> Any:
+        return self.bus.handle(cmd)
+
+    def query(self, reader: Callable[[Any], T]) -> T:
+        return self.bus.query(reader)
+
+    def view(self, reader: Callable[[Any, Viewer], T]) -> T:
+        """A read as the acting user sees it; without one, as the operator (everything)."""
+        return self.bus.view(reader, self.actor)
+
+    def require_actor(self) -> str:
+        if not self.actor:
+            raise click.UsageError(f"give the acting user: {HINTS['actor']}")
+        return self.actor
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+def refusal_line(err: WorkflowError) -> str:
+    """The one line a refusal prints, with the flag that supplies what it lacked."""
+    wanted = err.context.get("needs") or err.context.get("field")
+    hint = HINTS.get(str(wanted)) if wanted else None
+    return f"jointflow: {err.message}" + (f" ({hint})" if hint else "")

@@ -1,0 +1,70 @@
+"""One small function per command: load, check rights, ask the domain, save.
+
+Handlers run inside a unit of work the message bus opens and commits. Whatever a
+change sets in motion leaves through the outbox in the same transaction (``common``'s
+reactions): the budget worker's holds after a submission, the waitlist retry after
+money is released, the budget notices. Due times (start, end, hold expiry) are written
+as scheduled-work rows in the same transaction too; the sweeps carry them out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from workflow.domain import commands as c
+from workflow.service_layer.handlers import (
+    delegation,
+    directory,
+    evaluation,
+    funding,
+    messages,
+    programs,
+    review,
+    scheduled,
+    tasks,
+)
+from workflow.service_layer.handlers.common import BUDGET_NOTICE, PLACE_HOLDS, RETRY_WAITLISTED
+from workflow.service_layer.handlers.funding import Committed, Disbursed
+from workflow.service_layer.handlers.scheduled import WorkOutcome
+from workflow.service_layer.unit_of_work import UnitOfWork
+
+HANDLERS: dict[type[c.Command], Callable[[Any, UnitOfWork], Any]] = {
+    c.AddOrganization: directory.add_organization,
+    c.AddUser: directory.add_user,
+    c.AddEnvelope: funding.add_envelope,
+    c.CreateProgram: programs.create_program,
+    c.UpdateProgram: programs.update_program,
+    c.SubmitProgram: programs.submit_program,
+    c.WithdrawProgram: programs.withdraw_program,
+    c.CancelProgram: programs.cancel_program,
+    c.DecideReview: review.decide_review,
+    c.DecideTask: review.decide_task,
+    c.PlaceHolds: funding.place_holds,
+    c.RetryWaitlisted: funding.retry_waitlisted,
+    c.CommitFunds: funding.commit_funds,
+    c.DisburseFunds: funding.disburse_funds,
+    c.SubmitReport: evaluation.submit_report,
+    c.EvaluateReport: evaluation.evaluate_report,
+    c.RunScheduled: scheduled.run_scheduled,
+    c.ClaimTask: tasks.claim_task,
+    c.ReleaseTask: tasks.release_task,
+    c.ReassignTask: tasks.reassign_task,
+    c.SetDelegation: delegation.set_delegation,
+    c.ClearDelegation: delegation.clear_delegation,
+    c.SendBudgetNotice: messages.send_budget_notice,
+    c.SendDueReminders: messages.send_due_reminders,
+    c.MarkNotificationRead: messages.mark_read,
+}
+
+# Outbox task name -> the command a worker carries out for it.
+MESSAGE_COMMANDS: dict[str, Callable[[dict[str, Any]], c.Command]] = {
+    PLACE_HOLDS: lambda p: c.PlaceHolds(actor=None, program_id=int(p["program_id"])),
+    RETRY_WAITLISTED: lambda p: c.RetryWaitlisted(actor=None, year=int(p["year"])),
+    BUDGET_NOTICE: lambda p: c.SendBudgetNotice(
+        actor=None, program_id=int(p["program_id"]), what=str(p["what"]),
+        parties=tuple(p["parties"]), details=tuple(p["details"])),
+}
+
+__all__ = ["BUDGET_NOTICE", "HANDLERS", "MESSAGE_COMMANDS", "PLACE_HOLDS", "RETRY_WAITLISTED",
+           "Committed", "Disbursed", "WorkOutcome"]

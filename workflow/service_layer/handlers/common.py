@@ -1,0 +1,148 @@
+"""What every handler shares: the acting user, the program's machine, and saving a
+program together with everything its change sets in motion."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from workflow.domain.calendar import add_business_days, seoul_date
+from workflow.domain.delegation import act_as
+from workflow.domain.errors import NotPermitted
+from workflow.domain.events import program_stream
+from workflow.domain.machine import WorkflowMachine
+from workflow.domain.notices import budget_notices
+from workflow.domain.permissions import ProgramLike, User
+from workflow.domain.program import Program
+from workflow.domain.tasks import tasks_for
+from workflow.service_layer.ports import Asked
+from workflow.service_layer.unit_of_work import UnitOfWork
+
+T = TypeVar("T")
+
+# Outbox task names: what a worker carries out after the change commits.
+PLACE_HOLDS = "jointflow.place_holds"
+RETRY_WAITLISTED = "jointflow.retry_waitlisted"
+BUDGET_NOTICE = "jointflow.budget_notice"
+DIRECTORY_STREAM = "directory"
+
+
+def actor_email(cmd_actor: str | None) -> str:
+    if not cmd_actor:
+        raise NotPermitted("this action needs an acting user", needs="actor")
+    return cmd_actor
+
+
+def acting_user(uow: UnitOfWork, actor: str | None) -> User:
+    return uow.directory.user(actor_email(actor))
+
+
+def acting_user_and_program(uow: UnitOfWork, actor: str | None, program_id: int
+                            ) -> tuple[User, Program]:
+    """The acting user and the program, locked."""
+    return uow.programs.get_locked_as(actor_email(actor), program_id)
+
+
+def machine_of(uow: UnitOfWork, program: Program) -> WorkflowMachine:
+    """The machine of the definition version the program is pinned to."""
+    return uow.workflow_of(program.workflow_key, program.workflow_version)
+
+
+def acting(uow: UnitOfWork, user: User, program: ProgramLike, check: Callable[[User], T],
+           verb: str) -> tuple[T, str | None]:
+    """``check``'s grant to the user, or to someone they stand in for today (대결)."""
+    return act_as(user, program, check,
+                  lambda: uow.directory.delegators_of(user.email, seoul_date(uow.now)), verb)
+
+
+# -- saving: the change, and the reactions it sets off, in one transaction --
+
+Reaction = Callable[[UnitOfWork, Program, Asked | None, str, str | None], None]
+
+
+def save_program(uow: UnitOfWork, program: Program, actor: str,
+                 actor_org: str | None = None) -> int:
+    """Persist the program and run every reaction to its change (``REACTIONS``).
+
+    ``actor_org``: the acting user's organization (its tasks count as completed)."""
+    asked_before = None if program.id is None else uow.programs.asked_when_loaded(program.id)
+    if program.id is None:
+        uow.programs.add(program, uow.now)
+    else:
+        uow.programs.save(program, uow.now)
+    for react in REACTIONS:
+        react(uow, program, asked_before, actor, actor_org)
+    program.events.clear()
+    program.ledger_moves.clear()
+    assert program.id is not None
+    return program.id
+
+
+def sync_tasks(uow: UnitOfWork, program: Program, before: Asked | None, actor: str,
+               actor_org: str | None) -> None:
+    """Open the tasks the program now asks for and close the ones it no longer does."""
+    asked_now = (program.state, tuple(program.pending_parties()))
+    if asked_now == before:
+        return  # most actions leave the queues as they were: no statement at all
+    assert program.id is not None
+    definition = machine_of(uow, program).definition
+    old = tasks_for(definition, before[0], program.org, before[1]) if before else frozenset()
+    new = tasks_for(definition, program.state, program.org, asked_now[1])
+    closed: list[int] = []
+    for spec in sorted(old - new):
+        close = uow.tasks.complete if spec.org == actor_org else uow.tasks.cancel
+        closed += close(program.id, spec, actor, uow.now)
+    uow.reminders.void(closed)
+    sla = {spec: definition.states[program.state].sla_days or 0 for spec in new - old}
+    opened = uow.tasks.open(program.id, {spec: add_business_days(uow.now, days)
+                                         for spec, days in sla.items()}, uow.now)
+    uow.reminders.schedule(program.id, opened, definition.reminders, uow.now)
+
+
+def write_ledger(uow: UnitOfWork, program: Program, _before: Asked | None, actor: str,
+                 _org: str | None) -> None:
+    assert program.id is not None
+    uow.ledger.apply(program.id, program.ledger_moves, actor, uow.now)
+
+
+def append_events(uow: UnitOfWork, program: Program, _before: Asked | None, actor: str,
+                  _org: str | None) -> None:
+    assert program.id is not None
+    uow.events.append(program_stream(program.id), program.events, actor, uow.now)
+
+
+def route_outbox(uow: UnitOfWork, program: Program, before: Asked | None, _actor: str,
+                 _org: str | None) -> None:
+    """The messages a change sends to the workers, each a row of ``OUTBOX_ROUTES``."""
+    for route in OUTBOX_ROUTES:
+        for task, payload in route(program, before):
+            uow.outbox.add(task, payload, uow.now)
+
+
+Message = tuple[str, dict[str, object]]
+
+
+def holds_wanted(program: Program, _before: Asked | None) -> list[Message]:
+    """A submitted program waits for the budget worker's holds."""
+    assert program.id is not None
+    return [(PLACE_HOLDS, {"program_id": program.id})] if program.state == "submitted" else []
+
+
+def money_freed(program: Program, _before: Asked | None) -> list[Message]:
+    """Released money lets the year's waitlist be retried (a revision that moves a program
+    to another fiscal year frees the old year's)."""
+    years = sorted({m.year for m in program.ledger_moves if m.kind == "release"})
+    return [(RETRY_WAITLISTED, {"year": year}) for year in years]
+
+
+def notices_due(program: Program, before: Asked | None) -> list[Message]:
+    """The budget notices the change's events call for."""
+    return [(BUDGET_NOTICE, {"program_id": program.id, "what": n.what,
+                             "parties": list(n.parties), "details": list(n.details)})
+            for n in budget_notices(before[0] if before else None, program.events,
+                                    program.content.requests)]
+
+
+REACTIONS: tuple[Reaction, ...] = (sync_tasks, write_ledger, append_events, route_outbox)
+OUTBOX_ROUTES: tuple[Callable[[Program, Asked | None], list[Message]], ...] = (
+    holds_wanted, money_freed, notices_due)

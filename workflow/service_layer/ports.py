@@ -1,0 +1,157 @@
+"""The ports a handler works through: what it asks of storage, in the domain's words.
+
+``adapters`` implements them on SQLAlchemy (one transaction per unit of work, round
+trips batched out of sight); ``tests/fakes.py`` implements them in memory, so handlers
+are tested without a database. Methods say what a handler needs ("this program, locked,
+with the envelopes its holds decide on"), never how it is read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Protocol
+
+from workflow.domain.audit import ChainBreak, EventRecord
+from workflow.domain.budget import Envelope
+from workflow.domain.delegation import Delegation
+from workflow.domain.events import Event
+from workflow.domain.permissions import User
+from workflow.domain.program import LedgerMove, Program
+from workflow.domain.reminders import ReminderLadder
+from workflow.domain.tasks import TaskSpec
+from workflow.domain.visibility import Viewer
+
+
+@dataclass(frozen=True)
+class Organization:
+    key: str
+    name: str
+    funder: bool
+
+
+@dataclass(frozen=True)
+class Task:
+    id: int
+    program_id: int
+    kind: str
+    party: str | None
+    queue_org: str
+    queue_role: str
+    state: str
+    due_at: datetime
+    claimed_by: str | None
+
+
+@dataclass(frozen=True)
+class Work:
+    """One row of scheduled work."""
+
+    id: int
+    program_id: int
+    action: str
+    due_at: datetime
+    done: bool
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    id: int
+    task: str
+    payload: dict[str, Any]
+
+
+Asked = tuple[str, tuple[str, ...]]  # a program's state and the parties it waits on
+
+
+class Programs(Protocol):
+    def get(self, program_id: int, lock: bool = False) -> Program: ...
+    def get_locked_as(self, email: str, program_id: int) -> tuple[User, Program]:
+        """The acting user and the program under its row lock; an unknown user first."""
+    def lock(self, program_id: int) -> None: ...
+    def exists(self, program_id: int, lock: bool = False) -> bool: ...
+    def add(self, program: Program, now: datetime) -> int: ...
+    def save(self, program: Program, now: datetime) -> None: ...
+    def asked_when_loaded(self, program_id: int) -> Asked | None:
+        """What the program waited on as last loaded or saved (None: a new program)."""
+    def add_report_file(self, program: Program, name: str, content: bytes, sha256: str,
+                        now: datetime) -> None: ...
+    def waitlisted(self, year: int) -> list[int]:
+        """Waitlisted programs of a fiscal year, oldest first."""
+
+
+class Directory(Protocol):
+    def add_organization(self, key: str, name: str, funder: bool, now: datetime) -> None: ...
+    def organization(self, key: str) -> Organization: ...
+    def organizations(self) -> list[Organization]: ...
+    def add_user(self, email: str, name: str, org: str, roles: tuple[str, ...], locale: str,
+                 now: datetime) -> int: ...
+    def user(self, email: str) -> User: ...
+    def users(self, org: str | None = None) -> list[User]: ...
+    def viewer(self, email: str) -> Viewer: ...
+    def add_delegation(self, delegation: Delegation, now: datetime) -> None: ...
+    def clear_delegation(self, delegator: str, now: datetime) -> int: ...
+    def delegations(self) -> list[Delegation]:
+        """Every delegation not cleared (a handful: people on leave)."""
+    def delegators_of(self, email: str, day: date) -> list[User]:
+        """The people whose work routes to ``email`` on ``day`` (chains followed)."""
+
+
+class Ledger(Protocol):
+    def add_envelope(self, party: str, year: int, amount: int) -> None: ...
+    def apply(self, program_id: int, moves: Iterable[LedgerMove], actor: str,
+              now: datetime) -> None: ...
+    def confirm_waitlisted(self, requests: dict[str, int], year: int) -> None: ...
+    def report(self, year: int | None = None) -> list[Envelope]: ...
+
+
+class EventLog(Protocol):
+    def append(self, stream: str, new: Sequence[Event], actor: str, at: datetime) -> None: ...
+    def history(self, stream: str) -> list[EventRecord]: ...
+    def verify(self) -> tuple[int, ChainBreak | None]: ...
+
+
+class Outbox(Protocol):
+    added: int
+
+    def add(self, task: str, payload: dict[str, Any], now: datetime) -> None: ...
+    def take(self, message_id: int, now: datetime) -> OutboxMessage | None: ...
+    def pending_ids(self, limit: int = 100) -> list[int]: ...
+
+
+class Schedule(Protocol):
+    def due(self, now: datetime, limit: int = 100) -> list[int]: ...
+    def get(self, work_id: int, lock: bool = False) -> Work | None: ...
+    def mark_done(self, work_id: int, now: datetime, outcome: str) -> bool: ...
+
+
+class Tasks(Protocol):
+    def open(self, program_id: int, due: dict[TaskSpec, datetime],
+             now: datetime) -> list[tuple[TaskSpec, datetime]]: ...
+    def complete(self, program_id: int, spec: TaskSpec, by: str, now: datetime) -> list[int]: ...
+    def cancel(self, program_id: int, spec: TaskSpec, by: str, now: datetime) -> list[int]: ...
+    def get(self, task_id: int) -> Task: ...
+    def claim(self, task_id: int, email: str) -> bool: ...
+    def release(self, task_id: int, claimant: str) -> bool: ...
+    def reassign(self, task_id: int, to: str) -> bool: ...
+
+
+class Reminders(Protocol):
+    def schedule(self, program_id: int, opened: list[tuple[TaskSpec, datetime]],
+                 ladder: ReminderLadder | None, now: datetime) -> int: ...
+    def void(self, task_ids: Sequence[int]) -> int: ...
+    def void_stale(self, now: datetime) -> int: ...
+    def due(self, now: datetime, limit: int) -> list[dict[str, Any]]: ...
+    def take(self, reminder_id: int, recipients: Sequence[str], now: datetime) -> bool: ...
+    def add(self, task_id: int, rung: str, due_at: datetime, now: datetime) -> None: ...
+
+
+class Notifications(Protocol):
+    def lock_or_create(self, email: str, kind: str, day: date,
+                       now: datetime) -> tuple[int, list[dict[str, Any]]]: ...
+    def write(self, notification_id: int, subject: str, body: str,
+              items: list[dict[str, Any]], now: datetime) -> None: ...
+    def owner(self, notification_id: int) -> str | None: ...
+    def mark_read(self, email: str, notification_id: int | None, now: datetime) -> int:
+        """Mark one of ``email``'s messages read (None: all of them); how many were unread."""
