@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 
 from workflow.adapters.orm import notifications
 from workflow.domain import commands as c
 from workflow.service_layer.messagebus import MessageBus
+
+T = TypeVar("T")
 
 COORDINATOR = "coord@munsan-high.kr"
 OTHER_COORDINATOR = "coord@paju-youth.kr"
@@ -74,3 +77,12 @@ def budget_notices(bus: MessageBus, email: str) -> list[tuple[int, str]]:
         return [(i["program"], i["what"]) for row in rows for i in json.loads(row[0])]
     found: list[tuple[int, str]] = bus.query(read)
     return found
+
+
+def in_transaction(bus: MessageBus, work: Callable[[Any], T]) -> T:
+    """Run ``work`` on the adapters' unit of work and commit: for tests of the storage
+    itself, below the commands (reads go through ``bus.query``, which never commits)."""
+    with bus.uow() as uow:
+        result = work(uow)
+        uow.commit()
+        return result

@@ -106,8 +106,11 @@ def test_inbox_claim_a_blocked_decision_reassignment_and_the_waiting_board(
     board, coordinator = jf.many(call("waiting", "--json"), call("inbox", "--json", as_=COORD))
     assert board.json == [
         {"program": early, "state": "in_review", "waiting_on": ["education_office"],
+         "waiting_for": [{"org": "education_office", "step": "review"}],
          "business_days_waiting": 11, "sla_days": 10, "last_reminder": None},
         {"program": late, "state": "in_review", "waiting_on": ["city", "education_office"],
+         "waiting_for": [{"org": "city", "step": "review"},
+                         {"org": "education_office", "step": "review"}],
          "business_days_waiting": 8, "sla_days": 10, "last_reminder": None}]
     assert coordinator.json == []
 

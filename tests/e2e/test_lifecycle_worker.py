@@ -218,7 +218,7 @@ def test_a_program_goes_from_submission_to_closed_by_the_clock_alone_and_nothing
     wait_until("both beats to send sweeps while the runs are active",
                lambda: all(sweeps_sent(log) >= 3 for log in beat_logs), procs)
     assert bus.handle(c.DisburseFunds(actor=s.CITY_OFFICER, program_id=a,
-                                      amount=A_TRANCHE, memo="first tranche")) == 1
+                                      amount=A_TRANCHE, memo="first tranche")).tranche == 1
     assert state_of(url)[e] == "in_review" and state_of(url)[w] == "waitlisted"
 
     # -- 30 Apr, the end date: the runs end; A is reported, accepted and settled --

@@ -181,14 +181,14 @@ def test_a_ledger_entry_cannot_be_written_twice_under_one_idempotency_key(
         uow.commit()
 
     with pytest.raises(Conflict, match="ledger entry already written"):
-        bus.query(hold_again)
+        s.in_transaction(bus, hold_again)
 
     def raw_insert(uow: Any) -> None:
         entry = uow.conn.execute(select(ledger_entries).limit(1)).first()._asdict()
         uow.conn.execute(insert(ledger_entries).values({**entry, "id": None}))
 
     with pytest.raises(IntegrityError):
-        bus.query(raw_insert)
+        s.in_transaction(bus, raw_insert)
     assert (ledger(bus), available(bus)) == before
     keys = [k for _, _, _, k in ledger(bus)]
     assert len(keys) == len(set(keys))

@@ -40,10 +40,10 @@ def test_bulk_approval_decides_what_it_may_and_says_why_not_for_the_rest(
 
     results = bulk(bus, s.CITY_APPROVER, "approve", tasks)
 
-    assert [(r["task"], r["ok"]) for r in results] == [
+    assert [(r.task, r.ok) for r in results] == [
         (tasks[0], True), (tasks[1], True), (blocked, False), (office_task, False),
         (submit_task, False), (9999, False)]  # the repeated task is done once
-    errors = {r["task"]: r["error"] for r in results if not r["ok"]}
+    errors = {r.task: r.error for r in results if not r.ok}
     assert "claimed by approver2@paju.go.kr" in errors[blocked]
     assert errors[office_task] == (f"task {office_task} sits in education_office's queue, "
                                    "not city's")
@@ -65,8 +65,8 @@ def test_bulk_claim_takes_the_open_tasks_and_reports_the_taken_ones(bus: Message
 
     results = bulk(bus, s.CITY_APPROVER, "claim", tasks)
 
-    assert [r["ok"] for r in results] == [True, False, True]
-    assert results[1]["error"] == f"task {tasks[1]} is already claimed by {OTHER_CITY_APPROVER}"
+    assert [r.ok for r in results] == [True, False, True]
+    assert results[1].error == f"task {tasks[1]} is already claimed by {OTHER_CITY_APPROVER}"
     claimants = {t["id"]: t["claimed_by"] for p in programs
                  for t in bus.query(lambda uow, p=p: uow.tasks.of_program(p))}
     assert [claimants[t] for t in tasks] == [s.CITY_APPROVER, OTHER_CITY_APPROVER,

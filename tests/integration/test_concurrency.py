@@ -233,7 +233,8 @@ def test_a_stream_writer_skipping_the_program_lock_fails_the_action_not_the_chai
     note = [Event("Note", {})]
     with pg_bus.uow() as uow:
         uow.programs.get(program_id, lock=True)
-        pg_bus.query(lambda other: other.events.append(stream, note, "operator", other.now))
+        s.in_transaction(pg_bus, lambda other: other.events.append(stream, note, "operator",
+                                                                    other.now))
         uow.events.append(stream, note, "operator", uow.now)
         with pytest.raises(Conflict):  # the head is moved, and checked, as the writes go
             uow.commit()

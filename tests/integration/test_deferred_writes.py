@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import bindparam, func, insert, select, update
 
 from tests.conftest import make_settings
+from tests.support import in_transaction
 from workflow.adapters.orm import organizations
 from workflow.bootstrap import bootstrap
 from workflow.domain.errors import Conflict
@@ -56,7 +57,7 @@ def test_a_read_sees_the_writes_deferred_before_it(bus: MessageBus) -> None:
         uow.conn.defer(_ADD, _org("gamma"))
         return before, _count(uow)
 
-    before, after = bus.query(work)
+    before, after = in_transaction(bus, work)
     assert after == before + 3
     assert bus.query(_count) == after
 
@@ -70,7 +71,7 @@ def test_a_failed_check_fails_the_transaction_and_leaves_nothing(bus: MessageBus
         uow.commit()
 
     with pytest.raises(Conflict, match="no such organization"):
-        bus.query(work)
+        in_transaction(bus, work)
     assert bus.query(_count) == before
 
 
@@ -83,13 +84,14 @@ def test_a_broken_unique_key_raises_the_writes_own_error(bus: MessageBus) -> Non
         uow.commit()
 
     with pytest.raises(Conflict, match="alpha twice"):
-        bus.query(work)
+        in_transaction(bus, work)
     assert bus.query(_count) == before
 
 
 def test_a_checked_write_is_one_statement(bus: MessageBus) -> None:
     with pytest.raises(ValueError, match="one statement"):
-        bus.query(lambda uow: uow.conn.defer(_ADD, [_org("a"), _org("b")], check=_refuse))
+        in_transaction(bus, lambda uow: uow.conn.defer(_ADD, [_org("a"), _org("b")],
+                                                   check=_refuse))
 
 
 def test_a_prefetched_read_runs_in_its_place_in_the_queue(bus: MessageBus) -> None:
@@ -102,7 +104,7 @@ def test_a_prefetched_read_runs_in_its_place_in_the_queue(bus: MessageBus) -> No
         return ([r.name for r in names.result()], list(renamed.scalars()),
                 len(uow.conn.fetch(_NAMES, {"keys": ["alpha", "beta"]}).all()))
 
-    assert bus.query(work) == (["Alpha"], ["Beta!"], 2)
+    assert in_transaction(bus, work) == (["Alpha"], ["Beta!"], 2)
 
 
 def test_a_write_sent_with_the_queue_reports_its_row_count(bus: MessageBus) -> None:
@@ -110,7 +112,7 @@ def test_a_write_sent_with_the_queue_reports_its_row_count(bus: MessageBus) -> N
         uow.conn.defer(_ADD, [_org("alpha"), _org("beta")])
         return int(uow.conn.fetch(_FUND, {"keys": ["alpha", "beta"]}).rowcount)
 
-    assert bus.query(work) == 2
+    assert in_transaction(bus, work) == 2
 
 
 @pytest.mark.postgres
@@ -135,7 +137,7 @@ def test_on_postgresql_the_queue_goes_with_the_read_in_one_round_trip(
         count = uow.conn.fetch(_COUNT, {}).scalar_one()
         return count, [r.name for r in names.result()]
 
-    count, names = pg_bus.query(work)
+    count, names = in_transaction(pg_bus, work)
     assert names == ["Alpha", "Beta"]
     assert len(sent) == 1 and sent[0].rstrip().endswith("FROM organizations"), sent
     assert pg_bus.query(_count) == count >= 3

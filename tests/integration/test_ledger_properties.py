@@ -293,7 +293,7 @@ class LedgerMachine(RuleBasedStateMachine):
         amount = self.attempt(c.CommitFunds(actor=OFFICER[party], program_id=program.id), ok)
         if not ok:
             return
-        assert amount == program.held[party]
+        assert amount.amount == program.held[party]
         program.committed[party] = program.held.pop(party)
         if not program.held:
             program.expires_at = None  # nothing left to expire

@@ -168,7 +168,7 @@ def approved(bus: MessageBus, **requests: int) -> int:
 
 
 def commit(bus: MessageBus, program_id: int, officer: str) -> int:
-    amount: int = bus.handle(c.CommitFunds(actor=officer, program_id=program_id))
+    amount: int = bus.handle(c.CommitFunds(actor=officer, program_id=program_id)).amount
     return amount
 
 
@@ -326,13 +326,15 @@ class Overtaken(SqlUnitOfWorkFactory):
 
     def __init__(self, base: SqlUnitOfWorkFactory, meanwhile: Callable[[], Any],
                  after_flush: bool = False) -> None:
-        super().__init__(base.engine, base.registry, base.clock)
+        super().__init__(base.engine, base.registry, base.clock, base.default_workflow)
         self.meanwhile: list[Callable[[], Any]] = [meanwhile]
         self.after_flush = after_flush
         self.attempts: list[bool] = []  # contended?
 
-    def __call__(self, contended: bool = False) -> Any:
-        uow = super().__call__(contended)
+    def __call__(self, contended: bool = False, reading: bool = False) -> Any:
+        uow = super().__call__(contended, reading)
+        if reading:
+            return uow
         self.attempts.append(contended)
         if self.meanwhile and not contended:
             commit = uow.commit
@@ -492,7 +494,7 @@ def test_32_racing_disbursements_never_pay_out_more_than_the_commitment(
 
     results = run_together([
         lambda: bus.handle(c.DisburseFunds(actor=s.CITY_OFFICER, program_id=program_id,
-                                           amount=tranche, memo="tranche"))
+                                           amount=tranche, memo="tranche")).tranche
         for _ in range(RACERS)])
 
     tranches = sorted(r for r in results if isinstance(r, int))
@@ -514,7 +516,8 @@ def test_commitments_and_disbursements_racing_together_pay_out_only_what_was_com
         actions: list[Callable[[], Any]] = [
             lambda p=program_id: commit(bus, p, s.CITY_OFFICER) for _ in range(8)]
         actions += [lambda p=program_id: bus.handle(c.DisburseFunds(
-            actor=s.CITY_OFFICER, program_id=p, amount=tranche)) for _ in range(RACERS - 8)]
+            actor=s.CITY_OFFICER, program_id=p, amount=tranche)).tranche
+            for _ in range(RACERS - 8)]
 
         results = run_together(actions)
 
@@ -557,7 +560,7 @@ def test_the_last_commitment_and_the_hold_expiry_at_the_same_instant_have_one_ou
     for program_id, work_id in programs:
         committed, expired = run_together([
             lambda p=program_id: commit(bus, p, s.CITY_OFFICER),
-            lambda w=work_id: bus.handle(c.RunScheduled(actor=None, work_id=w)),
+            lambda w=work_id: str(bus.handle(c.RunScheduled(actor=None, work_id=w))),
         ])
 
         happened = types(bus, program_id)

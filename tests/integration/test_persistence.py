@@ -187,7 +187,7 @@ def test_saving_an_unchanged_program_and_reloading_it_changes_nothing_but_its_ve
         return program
 
     before = reload(bus, program_id)
-    written = bus.query(resave)
+    written = s.in_transaction(bus, resave)
     loaded = reload(bus, program_id)
     assert loaded == written
     assert loaded == dataclasses.replace(before, version=before.version + 1)

@@ -130,7 +130,7 @@ def test_the_ladder_over_a_month(bus: MessageBus, clock: Clock) -> None:
             ("education_office", "overdue:14", "pending"),
             ("education_office", "escalate", "sent")]}
     # The "waiting on whom" board: still waiting on the office, last reminded on Dec 2.
-    board = bus.query(queues.waiting)
+    board = bus.view(queues.waiting, None)
     assert {(b["program"], tuple(b["waiting_on"]), b["last_reminder"]) for b in board} == {
         (p, ("education_office",), seoul(date(2026, 12, 2), 9).isoformat()) for p in programs}
     # Recorded as events on each person's stream; the audit chain holds.
@@ -204,15 +204,16 @@ def test_claimed_tasks_remind_the_claimant_and_digests_grow(
     assert f"#{second} " in ko["body"] and f"#{first} " not in ko["body"]
     [en] = messages(bus, OE_APPROVER_EN)
     assert "due today (2026-11-16)" in en["body"] and f"#{first} " in en["body"]
-    bus.query(lambda uow: uow.notifications.mark_read(en["id"], OE_APPROVER_EN, uow.now))
+    bus.handle(c.MarkNotificationRead(actor=OE_APPROVER_EN, notification_id=en["id"]))
     # Later the same day another reminder for the same person joins that day's digest:
     # the task it names is already there, so it is updated, not repeated.
     [city] = messages(bus, s.CITY_APPROVER)
-    bus.query(lambda uow: uow.notifications.mark_read(city["id"], s.CITY_APPROVER, uow.now))
+    bus.handle(c.MarkNotificationRead(actor=s.CITY_APPROVER, notification_id=city["id"]))
     other = bus.query(lambda uow: next(t for t in uow.tasks.of_program(second)
                                        if t["queue_org"] == "city"))
     clock.at = seoul(date(2026, 11, 16), 15)
-    bus.query(lambda uow: uow.reminders.add(other["id"], "overdue:98", uow.now, uow.now))
+    s.in_transaction(bus, lambda uow: uow.reminders.add(other["id"], "overdue:98", uow.now,
+                                                     uow.now))
     send_due_reminders(bus)
     [grown] = messages(bus, s.CITY_APPROVER)
     assert grown["id"] == city["id"] and not grown["read"]

@@ -12,7 +12,7 @@ def test_both_parties_approving_moves_program_to_approved_with_holds(bus: Messag
     program_id = s.submitted(bus)
     s.decide(bus, program_id, s.CITY_APPROVER)
     s.decide(bus, program_id, s.OE_APPROVER)
-    detail = bus.query(lambda uow: views.program_detail(uow, program_id))
+    detail = bus.view(lambda uow, who: views.program_detail(uow, who, program_id), None)
     assert detail["state"] == "approved"
     assert detail["holds"] == {"city": 80_000_000, "education_office": 20_000_000}
     checked, broken = bus.query(lambda uow: uow.events.verify())

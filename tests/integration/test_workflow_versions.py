@@ -42,7 +42,7 @@ def add_university(bus: MessageBus, funder: bool) -> None:
 
 
 def detail(bus: MessageBus, program_id: int) -> dict[str, object]:
-    result: dict[str, object] = bus.query(lambda uow: views.program_detail(uow, program_id))
+    result: dict[str, object] = bus.view(lambda uow, who: views.program_detail(uow, who, program_id), None)
     return result
 
 
@@ -187,8 +187,7 @@ def test_editing_a_definition_without_bumping_its_version_is_refused(
     with pytest.raises(DefinitionError, match="bump 'version'"):
         s.create(after)
 
-    assert after.query(lambda uow: views.program_list(uow)) == \
-        before.query(lambda uow: views.program_list(uow))
+    assert after.view(views.program_list, None) == before.view(views.program_list, None)
     # The program already running is untouched by the edited file.
     s.decide(after, started, s.CITY_APPROVER)
     s.decide(after, started, s.OE_APPROVER)

@@ -515,3 +515,38 @@ def test_canonical_json_has_one_spelling_per_value() -> None:
     assert canonical_json({"b": 1, "a": "검토", "c": [1, {"y": 2, "x": 1}]}) == (
         '{"a":"검토","b":1,"c":[1,{"x":1,"y":2}]}')
     assert canonical_json({"a": 1, "b": 2}) == canonical_json({"b": 2, "a": 1})
+
+
+# -- what the engine relies on by name --
+
+@pytest.mark.parametrize("trigger", ["submit", "hold", "approve", "withdraw"])
+def test_a_definition_without_a_trigger_the_review_needs_is_refused(trigger: str) -> None:
+    data = raw()
+    data["transitions"] = [t for t in data["transitions"] if t["trigger"] != trigger]
+    assert any(f"review: trigger {trigger!r} is missing" in p for p in problems_of(data))
+
+
+def test_the_funding_comes_whole_or_not_at_all() -> None:
+    data = raw()
+    data["transitions"] = [t for t in data["transitions"] if t["trigger"] != "activate"]
+    assert any("funding: trigger 'activate' is missing" in p for p in problems_of(data))
+
+
+def test_a_trigger_the_engine_fires_must_name_the_system_as_its_actor() -> None:
+    data = raw()
+    transition(data, "hold")["actor"] = "budget_officer"
+    assert ("trigger 'hold': the engine fires it, so its actor must be 'system'"
+            in problems_of(data))
+
+
+def test_a_trigger_a_person_fires_must_name_a_role() -> None:
+    data = raw()
+    transition(data, "fund")["actor"] = "system"
+    assert "trigger 'fund': a person fires it, so its actor must be a role" in problems_of(data)
+
+
+def test_one_trigger_names_one_actor() -> None:
+    data = raw()
+    next(t for t in data["transitions"] if t["trigger"] == "resubmit")["actor"] = "admin"
+    assert ("trigger 'resubmit': its transitions name different actors (admin, coordinator)"
+            in problems_of(data))

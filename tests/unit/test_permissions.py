@@ -136,7 +136,7 @@ def test_nobody_fires_what_the_engine_does_by_itself(trigger: str) -> None:
 
 
 def test_a_trigger_the_definition_lacks_is_not_allowed() -> None:
-    with pytest.raises(TransitionNotAllowed, match="has no teleport step"):
+    with pytest.raises(TransitionNotAllowed, match="which has no teleport step"):
         fire(ADMIN, "teleport", verb="teleport")
 
 

@@ -83,8 +83,8 @@ def ensure_may_fire(user: User, definition: WorkflowDefinition, trigger: str,
     role = definition.actor_of(trigger)
     if role is None:
         raise TransitionNotAllowed(
-            f"cannot {action}: workflow {definition.key}@{definition.version} has no "
-            f"{trigger} step", program=program.id, trigger=trigger)
+            f"cannot {action}: it follows {definition.key}@{definition.version}, which has "
+            f"no {trigger} step", program=program.id, trigger=trigger)
     if role == SYSTEM_ACTOR:
         raise NotPermitted(f"{user.email} may not {action}: the engine does it itself",
                            user=user.email, trigger=trigger)
