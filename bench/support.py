@@ -1,5 +1,5 @@
 """What the benchmarks share: scratch databases, the bus and its directory, psycopg's
-methods wrapped, alternating sides, and ``name=value`` output.
+methods wrapped, clients raced together, alternating sides, and ``name=value`` output.
 
 Each benchmark imports it before jointflow: it puts this checkout's root ahead of any
 installed copy on ``sys.path``.
@@ -12,7 +12,11 @@ import contextlib
 import os
 import signal
 import sys
+import threading
+import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 from unittest import mock
@@ -181,3 +185,68 @@ def psycopg_wrapped(**wrap: Callable[[Callable[..., Any]], Callable[..., Any]]
             owner = psycopg.Cursor if name.startswith("execute") else psycopg.Connection
             stack.enter_context(mock.patch.object(owner, name, make(getattr(owner, name))))
         yield
+
+
+# -- clients raced together --
+
+@dataclass
+class Raced:
+    """One race: its seconds, the CPU seconds the whole machine (PostgreSQL included) and
+    the clients' own process spent in them, and each item's outcome."""
+
+    seconds: float
+    machine_cpu: float
+    clients_cpu: float
+    outcomes: list[object]
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds every core has spent busy since boot (Linux ``/proc/stat``)."""
+    with open("/proc/stat") as stat:
+        ticks = [int(t) for t in stat.readline().split()[1:]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")  # less idle, iowait
+
+
+Client = Callable[[], contextlib.AbstractContextManager[Callable[[Any], object]]]
+
+
+def race(clients: int, items: list[Any], client: Client) -> Raced:
+    """Carry out ``items`` on ``clients`` threads released together.
+
+    ``client()`` sets up one client (outside the timing) and yields what it does with
+    one item; the threads take items from one shared queue until it is empty.
+    """
+    queue = deque(items)
+    barrier = threading.Barrier(clients + 1)
+    outcomes: list[object] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            with client() as attempt:
+                barrier.wait()
+                while True:
+                    try:
+                        item = queue.popleft()
+                    except IndexError:
+                        return
+                    outcomes.append(attempt(item))
+        except threading.BrokenBarrierError:
+            pass
+        except BaseException as err:  # reported by the main thread
+            errors.append(err)
+            barrier.abort()
+
+    threads = [threading.Thread(target=run, daemon=True) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    with contextlib.suppress(threading.BrokenBarrierError):
+        barrier.wait()
+    start, busy, own = time.perf_counter(), machine_busy_seconds(), time.process_time()
+    for thread in threads:
+        thread.join()
+    raced = Raced(time.perf_counter() - start, machine_busy_seconds() - busy,
+                  time.process_time() - own, outcomes)
+    if errors:
+        raise errors[0]
+    return raced
