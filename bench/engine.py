@@ -44,12 +44,11 @@ from sqlalchemy import text
 from support import (
     CATEGORY,
     CITY_APPROVER,
-    CITY_OFFICER,
     COORDINATOR,
     OE_APPROVER,
-    OE_OFFICER,
     ORG,
     ROOT,
+    STAFF,
     TITLE,
     add_directory,
     analyze,
@@ -75,10 +74,6 @@ from workflow.domain import commands as c
 from workflow.service_layer.messagebus import MessageBus
 
 DB = "jointflow_bench"
-USERS = [(COORDINATOR, ORG, "coordinator"), (CITY_APPROVER, "city", "approver"),
-         (OE_APPROVER, "education_office", "approver"),
-         (CITY_OFFICER, "city", "budget_officer"),
-         (OE_OFFICER, "education_office", "budget_officer")]
 ACTIONS = ("create", "submit", "hold", "decide_city", "decide_education_office")
 HEADLINE = ACTIONS[1:]  # the path: submit -> holds -> both decisions
 ROUND_TRIP_SAMPLE = 20  # programs whose statements are counted (during the warm-up)
@@ -106,7 +101,7 @@ class Phases:
 # -- the database --
 
 def seed(bus: MessageBus) -> None:
-    add_directory(bus, USERS)
+    add_directory(bus, STAFF)
     fund_both(bus, YEAR)
     work_off(bus)  # envelope additions leave retry messages
     store_definition(bus, WORKFLOW[0])

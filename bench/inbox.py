@@ -39,8 +39,8 @@ from support import (
     CITY_OFFICER,
     COORDINATOR,
     OE_APPROVER,
-    OE_OFFICER,
     ORG,
+    STAFF,
     TITLE,
     add_directory,
     analyze,
@@ -62,10 +62,6 @@ from workflow.service_layer.messagebus import MessageBus
 DB = "jointflow_inbox"
 APPROVER = CITY_APPROVER  # whose inbox is timed
 DEPUTY = "deputy@paju.go.kr"
-USERS = [(COORDINATOR, ORG, "coordinator"), (APPROVER, "city", "approver"),
-         (DEPUTY, "city", "approver"), (OE_APPROVER, "education_office", "approver"),
-         (CITY_OFFICER, "city", "budget_officer"),  # on leave: delegates to APPROVER
-         (OE_OFFICER, "education_office", "budget_officer")]
 YEAR = 2026
 REQUESTS = {"city": 50_000_000, "education_office": 10_000_000}
 OWN_CLAIMS = 10
@@ -79,8 +75,9 @@ def log(message: str) -> None:
 # -- the database --
 
 def seed_directory(bus: MessageBus) -> None:
-    add_directory(bus, USERS)
+    add_directory(bus, [*STAFF, (DEPUTY, "city", "approver")])
     fund_both(bus, YEAR)
+    # The city's budget officer, on leave, delegates to the approver (대결).
     today = seoul_date(bus.query(lambda uow: uow.now))
     bus.handle(c.SetDelegation(actor=CITY_OFFICER, to=APPROVER, starts_on=today,
                                ends_on=today + timedelta(days=30)))

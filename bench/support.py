@@ -46,6 +46,12 @@ CITY_OFFICER = "budget@paju.go.kr"
 OE_OFFICER = "budget@goepj.kr"
 TITLE, CATEGORY, ORG = "High school–university linkage", "linkage", "munsan-high"
 ENVELOPE = 9_000_000_000_000  # room for the holds of well over 100,000 programs
+# (email, organization, role): the school's coordinator, each funder's approver and
+# budget officer
+STAFF = [(COORDINATOR, ORG, "coordinator"), (CITY_APPROVER, "city", "approver"),
+         (OE_APPROVER, "education_office", "approver"),
+         (CITY_OFFICER, "city", "budget_officer"),
+         (OE_OFFICER, "education_office", "budget_officer")]
 
 T = TypeVar("T")
 
