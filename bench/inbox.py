@@ -5,98 +5,67 @@ Run from the repository root::
     python bench/inbox.py                      # 1,000 and 100,000 programs, 200 runs each
     python bench/inbox.py --programs-large 20000 --runs 50   # a quicker run
 
-Issue 4 (PostgreSQL; databases created and dropped per run): the time of the city
-approver's ``jointflow inbox`` read, the first page of 50 tasks, with 1,000 and with
-100,000 open programs in review waiting on the city. Goal: the 100,000 case within 2x
-of the 1,000 case, which only an index-ordered read of the page can give.
+Issue 4: the city approver's ``jointflow inbox`` read, the first page of 50 tasks, with
+1,000 and with 100,000 programs in review waiting on the city. Goal: the large case
+within 2x of the small one, which only an index-ordered read of the page can give.
 
-Each size gets a scratch database of its own, migrated with the project's ``upgrade``.
-The directory and the envelopes are seeded through the bus, and one program of each
-kind is taken through the real engine (embedded bus, holds placed in-process): in
-review with both parties pending; in review with the education office's approval
-given; approved by both (commit-funds tasks for the budget officers); rejected by the
-city (every task closed); a draft (the coordinator's submit task). Then the bulk is
-cloned from those programs by hand with INSERT ... SELECT over generate_series: their
-programs, program_requests, party_decisions and tasks rows (what the inbox reads, and
-what the rows it reads hang on), the envelopes' held amounts raised to match. Clones'
-due times are spread over 60 days before the original's (ends of Seoul days, so many
-tasks share a due time, as they do in life). Events, reminders and outbox rows are not
-cloned: the inbox reads none of them.
+Each size gets a database of its own: one program of each kind goes through the engine
+and the bulk is cloned from them in SQL (only the rows the inbox reads, and what they
+hang on); her inbox merges her queue, her claims and a delegating budget officer's
+queue. The sizes alternate in rounds. The large run's tasks query is run once more under
+EXPLAIN ANALYZE: ``tasks_rows_read`` is about three pages when the page is read from the
+indexes, the whole queue when it is not.
 
-For ``N`` = ``--programs-small`` and ``--programs-large``: N programs in review have a
-live task in the city approver queue (a tenth already approved by the education
-office), and a twentieth of those tasks is claimed by a deputy; beside them N/4
-approved programs (whose city commit task sits in the budget officer's queue), N/4
-rejected ones (only closed tasks) and N/4 drafts (a school's queue). The approver has
-claimed 10 tasks herself, and the city's budget officer, on leave, has delegated to her
-(대결), so her inbox merges three ranges: her queue, the budget officer's, her claims.
-Then ANALYZE.
-
-Timed: ``bus.query(lambda uow: queues.inbox(uow, approver))``, the read path of
-``jointflow inbox`` (a unit of work's transaction: the user, the delegations, the page
-of tasks, their programs, the envelopes), ``--runs`` times per size after a warm-up,
-the two sizes alternating in rounds so that whatever else the machine does falls on
-both alike. The next page (``after`` the first page's last task) is timed the same way.
-The tasks query of the large run is run once more under EXPLAIN ANALYZE: its plan's
-node types, whether any node scans ``tasks`` sequentially, and how many task rows the
-index scans returned (about three pages' worth when the page is read from the indexes;
-the whole queue when it is not).
-
-Figures are printed as ``name=value`` lines; the last line is
-``ratio=<median at large / median at small>`` (goal <= 2).
+Figures are ``name=value`` lines; the last is ``ratio=<median at large / median at
+small>`` (goal <= 2).
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import os
-import signal
 import statistics
 import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from sqlalchemy import Connection, event, text
+from support import (
+    CATEGORY,
+    CITY_APPROVER,
+    CITY_OFFICER,
+    COORDINATOR,
+    OE_APPROVER,
+    ORG,
+    STAFF,
+    TITLE,
+    add_directory,
+    analyze,
+    arguments,
+    emit,
+    exit_on_sigterm,
+    fund_both,
+    make_bus,
+    scratch_postgres,
+)
 
-from sqlalchemy import Connection, create_engine, event, text  # noqa: E402
+from workflow.adapters import queues
+from workflow.adapters.database import engine_for
+from workflow.adapters.orm import party_decisions, program_requests, programs, tasks
+from workflow.domain import commands as c
+from workflow.domain.calendar import seoul_date
+from workflow.service_layer.messagebus import MessageBus
 
-from config.settings import Settings  # noqa: E402
-from workflow.adapters import queues  # noqa: E402
-from workflow.adapters.database import engine_for, upgrade  # noqa: E402
-from workflow.adapters.orm import party_decisions, program_requests, programs, tasks  # noqa: E402
-from workflow.bootstrap import bootstrap  # noqa: E402
-from workflow.domain import commands as c  # noqa: E402
-from workflow.domain.calendar import seoul_date  # noqa: E402
-from workflow.service_layer.messagebus import MessageBus  # noqa: E402
-
-PG_ADMIN_URL = os.environ.get("JOINTFLOW_BENCH_PG_ADMIN_URL") or os.environ.get(
-    "JOINTFLOW_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-
-COORDINATOR = "coord@munsan-high.kr"
-APPROVER = "approver@paju.go.kr"  # whose inbox is timed
+DB = "jointflow_inbox"
+APPROVER = CITY_APPROVER  # whose inbox is timed
 DEPUTY = "deputy@paju.go.kr"
-OE_APPROVER = "approver@goepj.kr"
-CITY_OFFICER = "budget@paju.go.kr"  # on leave: delegates to APPROVER
-OE_OFFICER = "budget@goepj.kr"
 YEAR = 2026
 REQUESTS = {"city": 50_000_000, "education_office": 10_000_000}
-ENVELOPE = 9_000_000_000_000  # room for the holds of well over 100,000 programs
-TITLE, CATEGORY, ORG = "High school–university linkage", "linkage", "munsan-high"
 OWN_CLAIMS = 10
 ROUNDS = 10
-
-
-def emit(name: str, value: object) -> None:
-    if isinstance(value, float):
-        value = f"{value:.4g}" if abs(value) < 1 else f"{value:.2f}"
-    print(f"{name}={value}", flush=True)
 
 
 def log(message: str) -> None:
@@ -105,39 +74,10 @@ def log(message: str) -> None:
 
 # -- the database --
 
-@contextlib.contextmanager
-def scratch_postgres(suffix: str) -> Iterator[str]:
-    """A fresh, migrated PostgreSQL database for this run, dropped afterwards."""
-    name = f"jointflow_inbox_{os.getpid()}{suffix}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    try:
-        upgrade(engine_for(url))
-        yield url
-    finally:
-        engine_for(url).dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 def seed_directory(bus: MessageBus) -> None:
-    for key, name, funder in [("city", "Paju City", True),
-                              ("education_office", "Paju Office of Education", True),
-                              (ORG, "Munsan High School", False)]:
-        bus.handle(c.AddOrganization(actor=None, key=key, name=name, funder=funder))
-    for email, org, role in [(COORDINATOR, ORG, "coordinator"), (APPROVER, "city", "approver"),
-                             (DEPUTY, "city", "approver"),
-                             (OE_APPROVER, "education_office", "approver"),
-                             (CITY_OFFICER, "city", "budget_officer"),
-                             (OE_OFFICER, "education_office", "budget_officer")]:
-        bus.handle(c.AddUser(actor=None, email=email, name=email.split("@")[0], org=org,
-                             roles=(role,)))
-    for officer, party in [(CITY_OFFICER, "city"), (OE_OFFICER, "education_office")]:
-        bus.handle(c.AddEnvelope(actor=officer, party=party, year=YEAR, amount=ENVELOPE))
+    add_directory(bus, [*STAFF, (DEPUTY, "city", "approver")])
+    fund_both(bus, YEAR)
+    # The city's budget officer, on leave, delegates to the approver (대결).
     today = seoul_date(bus.query(lambda uow: uow.now))
     bus.handle(c.SetDelegation(actor=CITY_OFFICER, to=APPROVER, starts_on=today,
                                ends_on=today + timedelta(days=30)))
@@ -209,9 +149,11 @@ def claim_some(conn: Connection) -> None:
 
 
 def build(url: str, size: int) -> MessageBus:
-    """The database for ``size`` programs in the approver's queue; its embedded bus."""
+    """The database for ``size`` programs in the approver's queue (a tenth approved by the
+    education office already) and a quarter as many approved, rejected and drafts; its
+    embedded bus."""
     started = time.perf_counter()
-    bus = bootstrap(Settings(database_url=url, broker_url=None, auto_migrate=False))
+    bus = make_bus(url, deployment=False)  # holds placed in-process
     seed_directory(bus)
     made = originals(bus)
     quarter, with_oe = size // 4, size // 10
@@ -222,8 +164,7 @@ def build(url: str, size: int) -> MessageBus:
         for kind, count in counts.items():
             clone(conn, made[kind], count)
         claim_some(conn)
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text("VACUUM ANALYZE"))
+    analyze(engine, vacuum=True)
     log(f"built {size}: {time.perf_counter() - started:.1f} s")
     return bus
 
@@ -302,56 +243,69 @@ def explain(bus: MessageBus, url: str) -> None:
     emit("plan_sorted_rows_max", max((n["Actual Rows"] for n in found
                                       if n["Node Type"] in ("Sort", "Incremental Sort")),
                                      default=0))
-    emit("plan_execution_ms", float(top["Execution Time"]))
+    emit("plan_execution_ms", float(top["Execution Time"]), places=2)
 
 
 # -- main --
 
-def run(args: argparse.Namespace) -> float:
-    sizes = (args.programs_small, args.programs_large)
+Samples = dict[tuple[int, str], list[float]]  # (size, "first" or "next") -> milliseconds
+Page = list[dict[str, Any]]
+
+
+def sample(buses: dict[int, MessageBus], first_page: dict[int, Page], runs: int) -> Samples:
+    """After a warm-up, ``runs`` reads of each page a size, the sizes taking turns."""
+    for size, bus in buses.items():  # warm-up: caches, pools, compiled statements
+        timed(bus, reader(None), 20)
+        timed(bus, reader(first_page[size][-1]["task"]), 20)
+    samples: Samples = {}
+    per_round = max(1, runs // ROUNDS)
+    for _ in range(ROUNDS):
+        for size, bus in buses.items():
+            after = first_page[size][-1]["task"]
+            for page, read in (("first", reader(None)), ("next", reader(after))):
+                samples.setdefault((size, page), []).extend(timed(bus, read, per_round))
+    return samples
+
+
+def report(first_page: dict[int, Page], samples: Samples) -> None:
+    for size, page in first_page.items():
+        emit(f"inbox_{size}_rows", len(page))
+        emit(f"inbox_{size}_median_ms", statistics.median(samples[(size, "first")]), places=2)
+        emit(f"inbox_{size}_p95_ms", p95(samples[(size, "first")]), places=2)
+        emit(f"inbox_{size}_next_page_median_ms",
+             statistics.median(samples[(size, "next")]), places=2)
+    emit("runs_per_size", len(samples[(next(iter(first_page)), "first")]))
+
+
+def run(small: int, large: int, runs: int) -> float:
+    """The large size's median over the small one's; the figures behind it printed."""
     with contextlib.ExitStack() as stack:
-        buses = {}
-        for size in sizes:
-            url = stack.enter_context(scratch_postgres(f"_{size}"))
-            buses[size] = (build(url, size), url)
-            describe(url, size)
-        first_page = {size: bus.query(reader(None)) for size, (bus, _) in buses.items()}
-        samples: dict[tuple[int, str], list[float]] = {}
-        for size, (bus, _) in buses.items():  # warm-up: caches, pools, compiled statements
-            timed(bus, reader(None), 20)
-            timed(bus, reader(first_page[size][-1]["task"]), 20)
-        per_round = max(1, args.runs // ROUNDS)
-        for _ in range(ROUNDS):
-            for size, (bus, _) in buses.items():
-                after = first_page[size][-1]["task"]
-                for page, read in (("first", reader(None)), ("next", reader(after))):
-                    samples.setdefault((size, page), []).extend(timed(bus, read, per_round))
-        for size in sizes:
-            emit(f"inbox_{size}_rows", len(first_page[size]))
-            emit(f"inbox_{size}_median_ms", statistics.median(samples[(size, "first")]))
-            emit(f"inbox_{size}_p95_ms", p95(samples[(size, "first")]))
-            emit(f"inbox_{size}_next_page_median_ms", statistics.median(samples[(size, "next")]))
-        emit("runs_per_size", len(samples[(sizes[0], "first")]))
-        explain(*buses[sizes[1]])
-        return (statistics.median(samples[(sizes[1], "first")])
-                / statistics.median(samples[(sizes[0], "first")]))
+        urls, buses = {}, {}
+        for size in (small, large):
+            urls[size] = stack.enter_context(scratch_postgres(DB, f"_{size}"))
+            buses[size] = build(urls[size], size)
+            describe(urls[size], size)
+        first_page = {size: bus.query(reader(None)) for size, bus in buses.items()}
+        samples = sample(buses, first_page, runs)
+        report(first_page, samples)
+        explain(buses[large], urls[large])
+        return (statistics.median(samples[(large, "first")])
+                / statistics.median(samples[(small, "first")]))
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = arguments(__doc__)
     parser.add_argument("--programs-small", type=int, default=1_000)
     parser.add_argument("--programs-large", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=200, help="timed inbox reads per size")
     args = parser.parse_args()
     if not 100 <= args.programs_small < args.programs_large:
         parser.error("need 100 <= --programs-small < --programs-large")
-    # `timeout` and friends send SIGTERM: exit through the finally blocks, so the scratch
-    # databases are dropped.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    exit_on_sigterm()
     emit("load_before", f"{os.getloadavg()[0]:.2f}")
-    ratio = run(args)
+    ratio = run(args.programs_small, args.programs_large, args.runs)
     emit("load_after", f"{os.getloadavg()[0]:.2f}")
-    emit("ratio", round(ratio, 3))
+    emit("ratio", round(ratio, 3), places=2)
 
 
 if __name__ == "__main__":
