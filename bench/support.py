@@ -172,7 +172,9 @@ def work_off(bus: MessageBus) -> None:
 
 def store_definition(bus: MessageBus, workflow: str) -> None:
     """Store the workflow's definition row now rather than in the first timed action."""
-    bus.query(lambda uow: uow.current_workflow(workflow))
+    with bus.uow() as uow:
+        uow.current_workflow(workflow)
+        uow.commit()
 
 
 # -- psycopg, wrapped --
