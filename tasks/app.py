@@ -7,14 +7,17 @@ outbox's message names; the bus and relay are built lazily in each worker proces
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from config.celery import RELAY_TASK, SWEEP_TASK, make_celery
 from config.settings import get_settings
-from workflow.adapters.relay import OutboxRelay
 from workflow.bootstrap import bootstrap, make_relay
 from workflow.service_layer.handlers import BUDGET_NOTICE, PLACE_HOLDS, RETRY_WAITLISTED
 from workflow.service_layer.messagebus import MessageBus
 from workflow.service_layer.scheduler import run_due_work
+
+if TYPE_CHECKING:
+    from workflow.adapters.relay import OutboxRelay
 
 app = make_celery(get_settings())
 

@@ -23,7 +23,6 @@ handlers rely on it:
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -122,11 +121,14 @@ class FakeStore:
     def fork(self) -> FakeStore:
         """A copy to stage a unit of work on: frozen records (events, ledger entries,
         envelopes, users) are shared, everything mutable is copied."""
-        frozen = {"streams": {s: list(r) for s, r in self.streams.items()},
-                  "entries": list(self.entries), "envelopes": dict(self.envelopes),
-                  "users": dict(self.users), "organizations": dict(self.organizations)}
-        mutable = replace(self, **{k: type(v)() for k, v in frozen.items()})
-        return replace(copy.deepcopy(mutable), **frozen)
+        copied = copy.deepcopy(replace(self, streams={}, entries=[], envelopes={}, users={},
+                                       organizations={}))
+        copied.streams = {stream: list(records) for stream, records in self.streams.items()}
+        copied.entries = list(self.entries)
+        copied.envelopes = dict(self.envelopes)
+        copied.users = dict(self.users)
+        copied.organizations = dict(self.organizations)
+        return copied
 
     def task(self, task_id: int) -> Row | None:
         return next((t for t in self.tasks if t.id == task_id), None)
@@ -552,10 +554,12 @@ class FakeReminders:
         written = 0
         for spec, due_at in opened:
             # The adapter names the task as just opened: same spec, open, this instant.
-            [task] = [t for t in self.store.tasks if t["program_id"] == program_id
-                      and (t["kind"], t["queue_org"], t["queue_role"], t["party"]) ==
-                      (spec.kind, spec.org, spec.role, spec.party)
-                      and t["state"] == OPEN and t["created_at"] == now]
+            found = [t for t in self.store.tasks if t["program_id"] == program_id
+                     and (t["kind"], t["queue_org"], t["queue_role"], t["party"]) ==
+                     (spec.kind, spec.org, spec.role, spec.party)
+                     and t["state"] == OPEN and t["created_at"] == now]
+            _check(len(found) == 1, f"reminder of {spec}: {len(found)} tasks just opened")
+            task = found[0]
             for rung, at in rungs_for(ladder, due_at, now).items():
                 _check(self._find(task.id, rung) is None, f"reminder {task.id}/{rung} twice")
                 self._insert(task.id, rung, at, now)
@@ -795,7 +799,3 @@ def fake_bus(clock: Callable[[], datetime] | None = None,
     registry = WorkflowRegistry([joint_program(), *definitions])
     factory = FakeUnitOfWorkFactory(registry, clock, default_workflow)
     return MessageBus(factory, InlineDispatcher()), factory
-
-
-def sha256(content: bytes) -> str:
-    return hashlib.sha256(content).hexdigest()

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import select
 
+from workflow.adapters import views
 from workflow.adapters.orm import notifications
 from workflow.domain import commands as c
 from workflow.service_layer.messagebus import MessageBus
@@ -86,3 +87,10 @@ def in_transaction(bus: MessageBus, work: Callable[[Any], T]) -> T:
         result = work(uow)
         uow.commit()
         return result
+
+
+def detail(bus: MessageBus, program_id: int, who: str | None = None) -> dict[str, Any]:
+    """``program show --json`` as ``who`` sees it (None: the operator, who sees all)."""
+    found: dict[str, Any] = bus.view(
+        lambda uow, viewer: views.program_detail(uow, viewer, program_id), who)
+    return found

@@ -197,9 +197,7 @@ def funds(city: tuple[int, int, int], oe: tuple[int, int, int]) -> Position:
             "education_office": (*oe, FULL["education_office"] - oe[0] - oe[1])}
 
 
-def detail(bus: MessageBus, program_id: int) -> dict[str, Any]:
-    found: dict[str, Any] = bus.view(lambda uow, who: views.program_detail(uow, who, program_id), None)
-    return found
+detail = s.detail
 
 
 def state(bus: MessageBus, program_id: int) -> str:

@@ -32,8 +32,7 @@ from workflow.domain.machine import GUARDS
 from workflow.domain.reminders import ReminderLadder
 from workflow.service_layer.messagebus import MessageBus
 from workflow.service_layer.reminders import preview, sweep_batch
-from workflow.service_layer.scheduler import send_due_reminders
-from workflow.service_layer.scheduler import run_due_work
+from workflow.service_layer.scheduler import run_due_work, send_due_reminders
 
 OE_APPROVER_EN = "approver2@goepj.kr"  # the same queue as OE_APPROVER, reads English
 CITY_SUPERVISOR = "chief@paju.go.kr"

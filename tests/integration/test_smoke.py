@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from tests import support as s
-from workflow.adapters import views
 from workflow.service_layer.messagebus import MessageBus
 
 
@@ -12,7 +11,7 @@ def test_both_parties_approving_moves_program_to_approved_with_holds(bus: Messag
     program_id = s.submitted(bus)
     s.decide(bus, program_id, s.CITY_APPROVER)
     s.decide(bus, program_id, s.OE_APPROVER)
-    detail = bus.view(lambda uow, who: views.program_detail(uow, who, program_id), None)
+    detail = s.detail(bus, program_id)
     assert detail["state"] == "approved"
     assert detail["holds"] == {"city": 80_000_000, "education_office": 20_000_000}
     checked, broken = bus.query(lambda uow: uow.events.verify())

@@ -41,9 +41,7 @@ def add_university(bus: MessageBus, funder: bool) -> None:
                                  amount=50_000_000))
 
 
-def detail(bus: MessageBus, program_id: int) -> dict[str, object]:
-    result: dict[str, object] = bus.view(lambda uow, who: views.program_detail(uow, who, program_id), None)
-    return result
+detail = s.detail
 
 
 def event_types(bus: MessageBus, program_id: int) -> list[str]:

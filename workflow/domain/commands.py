@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from workflow.domain.directory import DEFAULT_LOCALE
+
 
 @dataclass(frozen=True)
 class Command:
@@ -28,7 +30,7 @@ class AddUser(Command):
     name: str
     org: str
     roles: tuple[str, ...]
-    locale: str = "ko"
+    locale: str = DEFAULT_LOCALE
 
 
 @dataclass(frozen=True)
