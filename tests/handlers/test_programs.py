@@ -96,8 +96,10 @@ def test_submitting_places_the_holds_inline_and_opens_each_partys_review(
     assert (program.state, program.holds) == ("in_review", SHARES)
     assert program.submitted_by == {s.COORDINATOR}
     assert h.position(fakes) == h.funds((80_000_000, 0, 0), (20_000_000, 0, 0))
-    assert [(m["task"], m["done_at"] is not None) for m in fakes.store.outbox] == [
-        (PLACE_HOLDS, True)]  # written with the submission, carried out after it
+    # Written with the submission, carried out after it commits.
+    assert [(m["task"], m["payload"], m["done_at"] is not None)
+            for m in fakes.store.outbox][-1] == (
+        PLACE_HOLDS, f'{{"program_id": {program_id}}}', True)
     assert h.types(fakes, program_id) == [
         ev.PROGRAM_CREATED, ev.PROGRAM_SUBMITTED, ev.BUDGET_HELD, ev.BUDGET_HELD,
         "ReviewStarted"]
