@@ -69,13 +69,18 @@ PARTY = "city"
 AMOUNT = 10_000_000  # every program asks the city for this much
 WORKFLOW = ("joint-program", 1)
 FIRST_YEAR = 2030  # round r races for the envelope of FIRST_YEAR + r; the warm-up, one before
-HOLD_SQL = ("UPDATE envelopes SET held = held + %s WHERE party = %s AND fiscal_year = %s "
-            "AND amount - held - committed >= %s RETURNING id")
-ENTRY_SQL = ("INSERT INTO ledger_entries (envelope_id, program_id, kind, amount, "
-             "idempotency_key, actor, created_at) VALUES (%s, %s, 'hold', %s, %s, 'system', %s)")
+HOLD_SQL = (
+    "UPDATE envelopes SET held = held + %s WHERE party = %s AND fiscal_year = %s "
+    "AND amount - held - committed >= %s RETURNING id"
+)
+ENTRY_SQL = (
+    "INSERT INTO ledger_entries (envelope_id, program_id, kind, amount, "
+    "idempotency_key, actor, created_at) VALUES (%s, %s, 'hold', %s, %s, 'system', %s)"
+)
 
 
 # -- the databases --
+
 
 def racing_bus(url: str, clients: int) -> tuple[MessageBus, Engine]:
     """The deployment bus of ``bootstrap``, on an engine whose pool has room for every client.
@@ -91,8 +96,7 @@ def racing_bus(url: str, clients: int) -> tuple[MessageBus, Engine]:
 
 
 def seed_directory(bus: MessageBus) -> None:
-    add_directory(bus, [(COORDINATOR, ORG, "coordinator"),
-                        (CITY_OFFICER, PARTY, "budget_officer")])
+    add_directory(bus, [(COORDINATOR, ORG, "coordinator"), (CITY_OFFICER, PARTY, "budget_officer")])
     store_definition(bus, WORKFLOW[0])
 
 
@@ -103,6 +107,7 @@ def add_envelope(bus: MessageBus, year: int, fit: int) -> None:
 
 
 # -- a side of the race --
+
 
 class Side:
     """One side's database, its figures over the timed rounds and its failed checks."""
@@ -147,16 +152,22 @@ class Side:
         self.failures += [f"{label}: {f}" for f in failures]
         if timed:
             self.count(raced, len(items), placed, waitlisted)
-        print(f"{label}: {len(items)} attempts in {raced.seconds:.2f} s "
-              f"({len(items) / raced.seconds:.0f}/s), {placed} placed, {waitlisted} waitlisted",
-              file=sys.stderr, flush=True)
+        print(
+            f"{label}: {len(items)} attempts in {raced.seconds:.2f} s "
+            f"({len(items) / raced.seconds:.0f}/s), {placed} placed, {waitlisted} waitlisted",
+            file=sys.stderr,
+            flush=True,
+        )
 
     def check(self, year: int, fit: int, placed: int) -> list[str]:
         """The round's envelope, and no envelope over-committed (counted, too)."""
         with self.connect() as conn:
             failures = check_envelope(conn, year, fit, placed)
-            over = int(conn.execute(text(
-                "SELECT count(*) FROM envelopes WHERE held + committed > amount")).scalar_one())
+            over = int(
+                conn.execute(
+                    text("SELECT count(*) FROM envelopes WHERE held + committed > amount")
+                ).scalar_one()
+            )
         if over:
             failures.append(f"{over} over-committed envelope(s)")
         self.overcommitments += over
@@ -174,24 +185,34 @@ class Side:
 
 def check_envelope(conn: Connection, year: int, fit: int, placed: int) -> list[str]:
     """The envelope's balance against its entries, and exactly ``fit`` holds in it."""
-    row = conn.execute(text("SELECT id, amount, held, committed FROM envelopes "
-                            "WHERE party = :p AND fiscal_year = :y"),
-                       {"p": PARTY, "y": year}).one()
-    entries, total = conn.execute(text(
-        "SELECT count(*), coalesce(sum(amount), 0) FROM ledger_entries "
-        "WHERE envelope_id = :e AND kind = 'hold'"), {"e": row.id}).one()
+    row = conn.execute(
+        text(
+            "SELECT id, amount, held, committed FROM envelopes "
+            "WHERE party = :p AND fiscal_year = :y"
+        ),
+        {"p": PARTY, "y": year},
+    ).one()
+    entries, total = conn.execute(
+        text(
+            "SELECT count(*), coalesce(sum(amount), 0) FROM ledger_entries "
+            "WHERE envelope_id = :e AND kind = 'hold'"
+        ),
+        {"e": row.id},
+    ).one()
     failures = []
     if row.held != total:
         failures.append(f"envelope held {row.held} != sum of hold entries {total}")
     if not entries == placed == fit:
         failures.append(f"{entries} hold entries, {placed} placed; exactly {fit} fit")
     if row.held + row.committed > row.amount:
-        failures.append(f"envelope over-committed: held {row.held} + committed "
-                        f"{row.committed} > {row.amount}")
+        failures.append(
+            f"envelope over-committed: held {row.held} + committed {row.committed} > {row.amount}"
+        )
     return failures
 
 
 # -- the engine --
+
 
 class EngineSide(Side):
     """Submitted programs' place_holds messages, carried out by the clients through the bus."""
@@ -203,8 +224,9 @@ class EngineSide(Side):
         self.bus, self.engine = racing_bus(url, clients)
         # What an attempt runs and what wraps a race: budget_replay records through them.
         self.attempt: Callable[[Any], object] = self.bus.handle_message
-        self.recording: Callable[[], contextlib.AbstractContextManager[object]] = \
+        self.recording: Callable[[], contextlib.AbstractContextManager[object]] = (
             contextlib.nullcontext
+        )
         seed_directory(self.bus)
 
     def connect(self) -> Connection:
@@ -214,14 +236,24 @@ class EngineSide(Side):
         """The envelope, and ``attempts`` submitted programs: their place_holds messages."""
         add_envelope(self.bus, year, fit)
         for _ in range(attempts):
-            program_id = self.bus.handle(c.CreateProgram(
-                actor=COORDINATOR, title=TITLE, org=ORG, category=CATEGORY,
-                requests={PARTY: AMOUNT}, year=year))
+            program_id = self.bus.handle(
+                c.CreateProgram(
+                    actor=COORDINATOR,
+                    title=TITLE,
+                    org=ORG,
+                    category=CATEGORY,
+                    requests={PARTY: AMOUNT},
+                    year=year,
+                )
+            )
             self.bus.handle(c.SubmitProgram(actor=COORDINATOR, program_id=program_id))
         with self.connect() as conn:
-            message_ids = list(conn.execute(text(
-                "SELECT id FROM outbox WHERE task = :t AND done_at IS NULL ORDER BY id"),
-                {"t": PLACE_HOLDS}).scalars())
+            message_ids = list(
+                conn.execute(
+                    text("SELECT id FROM outbox WHERE task = :t AND done_at IS NULL ORDER BY id"),
+                    {"t": PLACE_HOLDS},
+                ).scalars()
+            )
         assert len(message_ids) == attempts, (len(message_ids), attempts)
         analyze(self.engine)
         self.engine.dispose()
@@ -248,20 +280,27 @@ class EngineSide(Side):
 
 def engine_outcome(conn: Connection, year: int) -> tuple[int, int, list[str]]:
     """(placed, waitlisted, failed checks) of the engine's programs of ``year``."""
-    states: dict[str, int] = dict(conn.execute(text(
-        "SELECT state, count(*) FROM programs WHERE fiscal_year = :y GROUP BY state"),
-        {"y": year}).all())
+    states: dict[str, int] = dict(
+        conn.execute(
+            text("SELECT state, count(*) FROM programs WHERE fiscal_year = :y GROUP BY state"),
+            {"y": year},
+        ).all()
+    )
     # The waitlistings' budget notices are left for a worker that isn't racing.
-    pending = conn.execute(text(
-        "SELECT count(*) FROM outbox WHERE task = :t AND done_at IS NULL"),
-        {"t": PLACE_HOLDS}).scalar_one()
-    refused = conn.execute(text("SELECT count(*) FROM events WHERE type = :t"),
-                           {"t": ev.ACTION_REFUSED}).scalar_one()
-    requests_held, envelope_held = conn.execute(text(
-        "SELECT (SELECT coalesce(sum(r.held), 0) FROM program_requests r "
-        "JOIN programs p ON p.id = r.program_id WHERE p.fiscal_year = :y), "
-        "(SELECT held FROM envelopes WHERE party = :p AND fiscal_year = :y)"),
-        {"y": year, "p": PARTY}).one()
+    pending = conn.execute(
+        text("SELECT count(*) FROM outbox WHERE task = :t AND done_at IS NULL"), {"t": PLACE_HOLDS}
+    ).scalar_one()
+    refused = conn.execute(
+        text("SELECT count(*) FROM events WHERE type = :t"), {"t": ev.ACTION_REFUSED}
+    ).scalar_one()
+    requests_held, envelope_held = conn.execute(
+        text(
+            "SELECT (SELECT coalesce(sum(r.held), 0) FROM program_requests r "
+            "JOIN programs p ON p.id = r.program_id WHERE p.fiscal_year = :y), "
+            "(SELECT held FROM envelopes WHERE party = :p AND fiscal_year = :y)"
+        ),
+        {"y": year, "p": PARTY},
+    ).one()
     placed, waitlisted = states.pop("in_review", 0), states.pop("waitlisted", 0)
     failures = []
     if states:
@@ -276,6 +315,7 @@ def engine_outcome(conn: Connection, year: int) -> tuple[int, int, list[str]]:
 
 
 # -- the baseline --
+
 
 class BaselineSide(Side):
     """The same envelope and bare program rows; psycopg clients hold by hand."""
@@ -294,14 +334,28 @@ class BaselineSide(Side):
         """The envelope (through the bus) and bare program rows for the entries to name."""
         add_envelope(self.bus, year, fit)
         with self.engine.begin() as conn:
-            program_ids = list(conn.execute(text(
-                "INSERT INTO programs (title, description, category, org_key, workflow_key, "
-                "workflow_version, state, fiscal_year, review_round, created_by, "
-                "submitted_by, version, created_at, updated_at) "
-                "SELECT :title, '', :category, :org, :wf, :wfv, 'submitted', :y, 1, :by, "
-                "'[]', 1, now(), now() FROM generate_series(1, :n) RETURNING id"),
-                {"title": TITLE, "category": CATEGORY, "org": ORG, "wf": WORKFLOW[0],
-                 "wfv": WORKFLOW[1], "y": year, "by": COORDINATOR, "n": attempts}).scalars())
+            program_ids = list(
+                conn.execute(
+                    text(
+                        "INSERT INTO programs (title, description, category, org_key, "
+                        "workflow_key, workflow_version, state, fiscal_year, review_round, "
+                        "created_by, "
+                        "submitted_by, version, created_at, updated_at) "
+                        "SELECT :title, '', :category, :org, :wf, :wfv, 'submitted', :y, 1, :by, "
+                        "'[]', 1, now(), now() FROM generate_series(1, :n) RETURNING id"
+                    ),
+                    {
+                        "title": TITLE,
+                        "category": CATEGORY,
+                        "org": ORG,
+                        "wf": WORKFLOW[0],
+                        "wfv": WORKFLOW[1],
+                        "y": year,
+                        "by": COORDINATOR,
+                        "n": attempts,
+                    },
+                ).scalars()
+            )
         analyze(self.engine)
         self.engine.dispose()
         return program_ids
@@ -326,8 +380,10 @@ def hold_by_hand(conn: psycopg.Connection[Any], year: int, program_id: int) -> b
     """One transaction: the conditional hold and, if it landed, its ledger entry."""
     row = conn.execute(HOLD_SQL, (AMOUNT, PARTY, year, AMOUNT)).fetchone()
     if row is not None:
-        conn.execute(ENTRY_SQL, (row[0], program_id, AMOUNT, f"hold:{program_id}:1:{PARTY}",
-                                 datetime.now(UTC)))
+        conn.execute(
+            ENTRY_SQL,
+            (row[0], program_id, AMOUNT, f"hold:{program_id}:1:{PARTY}", datetime.now(UTC)),
+        )
     conn.commit()
     return row is not None
 
@@ -346,8 +402,10 @@ def run(args: argparse.Namespace, follower: Follower | None = None) -> list[str]
         raise SystemExit("--rounds must be 1..60 (one fiscal year each)")
     load_before = os.getloadavg()[0]
     traces: dict[str, LockTrace] | None = {} if args.trace else None
-    with scratch_postgres(DB, "_engine") as engine_url, \
-            scratch_postgres(DB, "_baseline") as base_url:
+    with (
+        scratch_postgres(DB, "_engine") as engine_url,
+        scratch_postgres(DB, "_baseline") as base_url,
+    ):
         engine, base = EngineSide(engine_url, clients), BaselineSide(base_url, clients)
         racers: list[Side] = [engine, base]
         followers: list[Side] = []
@@ -376,8 +434,14 @@ def warm_up(sides: list[Side], clients: int, attempts: int) -> None:
         side.round(side.prepare(FIRST_YEAR - 1, warm, fit), FIRST_YEAR - 1, fit, timed=False)
 
 
-def race_round(racers: list[Side], followers: list[Side], r: int, attempts: int, fit: int,
-               traces: dict[str, LockTrace] | None) -> None:
+def race_round(
+    racers: list[Side],
+    followers: list[Side],
+    r: int,
+    attempts: int,
+    fit: int,
+    traces: dict[str, LockTrace] | None,
+) -> None:
     """Round ``r``, a fiscal year of its own: every side prepared, the racers in turn
     (traced if asked), then the followers on what the engine's race left."""
     year = FIRST_YEAR + r
@@ -401,9 +465,11 @@ def report(sides: list[Side], traces: dict[str, LockTrace]) -> list[str]:
         emit(f"{side.name}_seconds", side.seconds)
         emit(f"{side.name}_holds_per_s_rounds", " ".join(f"{r:.0f}" for r in side.round_rates))
         emit(f"{side.name}_holds_per_s", rate(side))
-        emit(f"{side.name}_cpu_ms_per_attempt",
-             f"machine:{1000 * side.machine_cpu / side.attempts:.2f} "
-             f"clients:{1000 * side.clients_cpu / side.attempts:.2f}")
+        emit(
+            f"{side.name}_cpu_ms_per_attempt",
+            f"machine:{1000 * side.machine_cpu / side.attempts:.2f} "
+            f"clients:{1000 * side.clients_cpu / side.attempts:.2f}",
+        )
         if side.name in traces:  # --trace: the engine and the baseline, not a follower
             traces[side.name].report(side.name, side.seconds)
     engine, base = sides[:2]
@@ -424,14 +490,23 @@ def rate(side: Side) -> float:
 def main(doc: str | None = __doc__, follower: Follower | None = None) -> None:
     parser = arguments(doc)
     parser.add_argument("--clients", type=int, default=32, help="concurrent clients a side")
-    parser.add_argument("--attempts", type=int, default=900,
-                        help="hold attempts (programs) per side per round")
-    parser.add_argument("--fit", type=int, default=0,
-                        help="holds the envelope has room for (default: a third of attempts)")
-    parser.add_argument("--rounds", type=int, default=4,
-                        help="timed rounds; the sides alternate which goes first")
-    parser.add_argument("--trace", action="store_true",
-                        help="time what each transaction does under the envelope lock")
+    parser.add_argument(
+        "--attempts", type=int, default=900, help="hold attempts (programs) per side per round"
+    )
+    parser.add_argument(
+        "--fit",
+        type=int,
+        default=0,
+        help="holds the envelope has room for (default: a third of attempts)",
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=4, help="timed rounds; the sides alternate which goes first"
+    )
+    parser.add_argument(
+        "--trace",
+        action="store_true",
+        help="time what each transaction does under the envelope lock",
+    )
     args = parser.parse_args()
     exit_on_sigterm()
     failures = run(args, follower)

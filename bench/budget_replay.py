@@ -62,6 +62,7 @@ class Capture:
 
     def attempt(self, handle: Callable[[Any], object]) -> Callable[[Any], object]:
         """``handle`` with what it sends recorded as one attempt (while installed)."""
+
         def recorded(item: Any) -> object:
             if not self.active:
                 return handle(item)
@@ -73,6 +74,7 @@ class Capture:
                 self.local.attempt = None
                 with self.mutex:
                     self.attempts.append(transactions)
+
         return recorded
 
     def _sent(self, entry: Sent) -> None:
@@ -89,6 +91,7 @@ class Capture:
             def recorded(cursor: Any, query: Any, params: Any = None, **kwargs: Any) -> Any:
                 self._sent((sql_text(query), params, isinstance(cursor, psycopg.ClientCursor)))
                 return real(cursor, query, params, **kwargs)
+
             return recorded
 
         def end(word: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -96,11 +99,12 @@ class Capture:
                 def recorded(conn: Any) -> None:
                     self._sent((word, None, False))
                     real(conn)
+
                 return recorded
+
             return wrap
 
-        with psycopg_wrapped(execute=execute, commit=end("COMMIT"),
-                             rollback=end("ROLLBACK")):
+        with psycopg_wrapped(execute=execute, commit=end("COMMIT"), rollback=end("ROLLBACK")):
             self.active = True
             try:
                 yield self

@@ -25,7 +25,7 @@ LOCKING = ("SELECT envelopes FOR UPDATE", "SELECT envelopes FOR SHARE", "UPDATE 
 
 
 def statement_label(query: Any) -> str:
-    """"VERB table [lock]"; a batch of statements (the engine's deferred writes and
+    """ "VERB table [lock]"; a batch of statements (the engine's deferred writes and
     queued reads) goes by the first of them that locks the envelope, else its first."""
     sql = sql_text(query)
     parts = [_one_label(part) for part in sql.split(";\n")]
@@ -35,8 +35,14 @@ def statement_label(query: Any) -> str:
 def _one_label(sql: str) -> str:
     verb = sql.split(None, 1)[0].upper()
     table = _TABLE.search(sql)
-    lock = next((f" {kind}" for kind in ("FOR UPDATE", "FOR SHARE")
-                 if verb == "SELECT" and kind in sql.upper()), "")
+    lock = next(
+        (
+            f" {kind}"
+            for kind in ("FOR UPDATE", "FOR SHARE")
+            if verb == "SELECT" and kind in sql.upper()
+        ),
+        "",
+    )
     return f"{verb} {table.group(1) if table else '?'}{lock}"
 
 
@@ -54,21 +60,24 @@ class LockTrace:
         self.mutex = threading.Lock()
         self.spans: dict[str, list[float]] = {"placed": [], "waitlisted": []}
         self.parts: dict[str, defaultdict[str, float]] = {
-            "placed": defaultdict(float), "waitlisted": defaultdict(float)}
+            "placed": defaultdict(float),
+            "waitlisted": defaultdict(float),
+        }
         self.labels: dict[Any, tuple[str, bool]] = {}  # query -> label, writes an entry
 
     def _statement(self, query: Any, started: float, rowcount: int) -> None:
         now = time.perf_counter()
         known = self.labels.get(query)
         if known is None:
-            known = self.labels[query] = (statement_label(query),
-                                          "INSERT INTO ledger_entries" in str(query))
+            known = self.labels[query] = (
+                statement_label(query),
+                "INSERT INTO ledger_entries" in str(query),
+            )
         label, writes_entry = known
         state = self.local.__dict__
         if state.get("locked_at") is None:
             if label in LOCKING and rowcount > 0:  # a batch: its hold's entry is in it
-                state.update(locked_at=now, last=now, parts=defaultdict(float),
-                             placed=writes_entry)
+                state.update(locked_at=now, last=now, parts=defaultdict(float), placed=writes_entry)
             return
         parts: defaultdict[str, float] = state["parts"]
         parts[f"py> {label}"] += started - state["last"]
@@ -101,6 +110,7 @@ class LockTrace:
                 result = real(cursor, query, *args, **kwargs)
                 self._statement(query, started, cursor.rowcount)
                 return result
+
             return timed
 
         def end(word: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -109,11 +119,14 @@ class LockTrace:
                     started = time.perf_counter()
                     real(conn)
                     self._end(started, word)
+
                 return timed
+
             return wrap
 
-        with psycopg_wrapped(execute=statement, executemany=statement,
-                             commit=end("COMMIT"), rollback=end("ROLLBACK")):
+        with psycopg_wrapped(
+            execute=statement, executemany=statement, commit=end("COMMIT"), rollback=end("ROLLBACK")
+        ):
             yield self
 
     def report(self, side: str, seconds: float) -> None:
@@ -123,15 +136,21 @@ class LockTrace:
             if not spans:
                 continue
             spans = sorted(spans)
-            emit(f"{side}_lock_held_ms_{outcome}",
-                 f"mean:{1000 * sum(spans) / len(spans):.3f} "
-                 f"p50:{1000 * spans[len(spans) // 2]:.3f} "
-                 f"p95:{1000 * spans[int(len(spans) * 0.95)]:.3f} n:{len(spans)}")
+            emit(
+                f"{side}_lock_held_ms_{outcome}",
+                f"mean:{1000 * sum(spans) / len(spans):.3f} "
+                f"p50:{1000 * spans[len(spans) // 2]:.3f} "
+                f"p95:{1000 * spans[int(len(spans) * 0.95)]:.3f} n:{len(spans)}",
+            )
             parts = self.parts[outcome]
             sql = sum(v for k, v in parts.items() if k.startswith("sql "))
-            emit(f"{side}_lock_{outcome}_split_ms",
-                 f"sql:{1000 * sql / len(spans):.3f} "
-                 f"python:{1000 * (sum(parts.values()) - sql) / len(spans):.3f}")
+            emit(
+                f"{side}_lock_{outcome}_split_ms",
+                f"sql:{1000 * sql / len(spans):.3f} "
+                f"python:{1000 * (sum(parts.values()) - sql) / len(spans):.3f}",
+            )
             ranked = sorted(parts.items(), key=lambda kv: -kv[1])
-            emit(f"{side}_lock_{outcome}_parts_ms", " | ".join(
-                f"{k}:{1000 * v / len(spans):.3f}" for k, v in ranked))
+            emit(
+                f"{side}_lock_{outcome}_parts_ms",
+                " | ".join(f"{k}:{1000 * v / len(spans):.3f}" for k, v in ranked),
+            )

@@ -100,6 +100,7 @@ class Phases:
 
 # -- the database --
 
+
 def seed(bus: MessageBus) -> None:
     add_directory(bus, STAFF)
     fund_both(bus, YEAR)
@@ -120,9 +121,16 @@ def reset(url: str) -> MessageBus:
 
 # -- the two sides --
 
+
 def create_command() -> c.CreateProgram:
-    return c.CreateProgram(actor=COORDINATOR, title=TITLE, org=ORG, category=CATEGORY,
-                           requests=dict(REQUESTS), year=YEAR)
+    return c.CreateProgram(
+        actor=COORDINATOR,
+        title=TITLE,
+        org=ORG,
+        category=CATEGORY,
+        requests=dict(REQUESTS),
+        year=YEAR,
+    )
 
 
 def run_engine(bus: MessageBus, n: int, phase: Phases) -> None:
@@ -136,12 +144,15 @@ def run_engine(bus: MessageBus, n: int, phase: Phases) -> None:
     with phase("hold"):
         for message_id in message_ids:
             bus.handle_message(message_id)
-    for name, approver in [("decide_city", CITY_APPROVER),
-                           ("decide_education_office", OE_APPROVER)]:
+    for name, approver in [
+        ("decide_city", CITY_APPROVER),
+        ("decide_education_office", OE_APPROVER),
+    ]:
         with phase(name):
             for program_id in ids:
-                bus.handle(c.DecideReview(actor=approver, program_id=program_id,
-                                          decision="approve"))
+                bus.handle(
+                    c.DecideReview(actor=approver, program_id=program_id, decision="approve")
+                )
 
 
 def one_program(bus: MessageBus) -> None:
@@ -160,23 +171,24 @@ def run_baseline(base: Baseline, n: int, phase: Phases) -> None:
     with phase("submit"):
         for program_id in ids:
             base.submit(program_id)
-    message_ids = [r[0] for r in base.conn.execute(
-        "SELECT id FROM outbox WHERE done_at IS NULL ORDER BY id")]
+    message_ids = [
+        r[0] for r in base.conn.execute("SELECT id FROM outbox WHERE done_at IS NULL ORDER BY id")
+    ]
     base.conn.commit()
     with phase("hold"):
         for message_id in message_ids:
             base.hold(message_id)
-    for name, party, approver in [("decide_city", "city", CITY_APPROVER),
-                                  ("decide_education_office", "education_office",
-                                   OE_APPROVER)]:
+    for name, party, approver in [
+        ("decide_city", "city", CITY_APPROVER),
+        ("decide_education_office", "education_office", OE_APPROVER),
+    ]:
         with phase(name):
             for program_id in ids:
                 base.decide(program_id, party, approver)
 
 
-
-
 # -- what each side sent to the server, and left in it --
+
 
 def statement_kind(query: Any) -> str:
     sql = sql_text(query)
@@ -197,6 +209,7 @@ def counting_round_trips() -> Iterator[Counter[str]]:
         def send(self: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
             counts[statement_kind(query)] += 1
             return real(self, query, *args, **kwargs)
+
         return send
 
     with psycopg_wrapped(execute=counting, executemany=counting, _exec_command=counting):
@@ -214,19 +227,27 @@ def counted(drive: Callable[[Phases], None]) -> dict[str, Counter[str]]:
 def table_fingerprint(url: str) -> dict[str, Any]:
     """Row counts per table and a digest of the events' content, plus the chains' check."""
     with engine_for(url).connect() as conn:
-        counts = {t.name: conn.execute(text(f'SELECT count(*) FROM "{t.name}"')).scalar()
-                  for t in metadata.sorted_tables}
+        counts = {
+            t.name: conn.execute(text(f'SELECT count(*) FROM "{t.name}"')).scalar()
+            for t in metadata.sorted_tables
+        }
         digest = hashlib.sha256()
-        for row in conn.execute(text("SELECT stream, seq, type, actor, data FROM events "
-                                     "ORDER BY stream, seq")):
+        for row in conn.execute(
+            text("SELECT stream, seq, type, actor, data FROM events ORDER BY stream, seq")
+        ):
             digest.update(repr(tuple(row)).encode())
         held = conn.execute(text("SELECT party, held FROM envelopes ORDER BY party")).all()
         checked, broken = EventStore(conn).verify()
-    return {"rows": counts, "events": digest.hexdigest(), "held": [tuple(r) for r in held],
-            "chain_ok": broken is None and checked == counts["events"]}
+    return {
+        "rows": counts,
+        "events": digest.hexdigest(),
+        "held": [tuple(r) for r in held],
+        "chain_ok": broken is None and checked == counts["events"],
+    }
 
 
 # -- throughput --
+
 
 @dataclass
 class Measured:
@@ -238,25 +259,29 @@ class Measured:
     rows: dict[str, Any]
 
 
-def timed_chunks(bus: MessageBus, base: Baseline, n: int, chunks: int,
-                 profiler: cProfile.Profile | None) -> tuple[Phases, Phases]:
+def timed_chunks(
+    bus: MessageBus, base: Baseline, n: int, chunks: int, profiler: cProfile.Profile | None
+) -> tuple[Phases, Phases]:
     """``n`` programs a side in ``chunks`` chunks, the sides taking turns to go first."""
     engine_phase, base_phase = Phases(), Phases()
     for chunk in range(chunks):
         size = n // chunks + (1 if chunk < n % chunks else 0)
-        sides = [partial(run_baseline, base, size, base_phase),
-                 partial(profiled, profiler, partial(run_engine, bus, size, engine_phase))]
+        sides = [
+            partial(run_baseline, base, size, base_phase),
+            partial(profiled, profiler, partial(run_engine, bus, size, engine_phase)),
+        ]
         for side in in_turn(sides, chunk):
             side()
     return engine_phase, base_phase
 
 
-def measure(n: int, chunks: int, profiler: cProfile.Profile | None
-            ) -> tuple[Measured, Measured]:
+def measure(n: int, chunks: int, profiler: cProfile.Profile | None) -> tuple[Measured, Measured]:
     """Engine and baseline, each on a database of its own from freshly emptied tables."""
-    with scratch_postgres(DB, "_engine") as engine_url, \
-            scratch_postgres(DB, "_baseline") as base_url, \
-            psycopg.connect(psycopg_url(base_url)) as conn:
+    with (
+        scratch_postgres(DB, "_engine") as engine_url,
+        scratch_postgres(DB, "_baseline") as base_url,
+        psycopg.connect(psycopg_url(base_url)) as conn,
+    ):
         bus, base = reset(engine_url), Baseline(conn)
         engine_sent = counted(lambda phase: run_engine(bus, ROUND_TRIP_SAMPLE, phase))
         reset(base_url)
@@ -279,8 +304,7 @@ def report_rates(side: str, seconds: dict[str, float], programs: int) -> float:
     emit(f"{side}_seconds", total)
     rate = programs * len(HEADLINE) / total
     emit(f"{side}_actions_per_s", rate)
-    emit(f"{side}_actions_per_s_with_create",
-         programs * len(ACTIONS) / sum(seconds.values()))
+    emit(f"{side}_actions_per_s_with_create", programs * len(ACTIONS) / sum(seconds.values()))
     return rate
 
 
@@ -293,12 +317,15 @@ def report_counts(side: str, per_action: dict[str, Counter[str]], programs: int)
         counts = per_action[action]
         detail = ",".join(f"{k}:{v / programs:g}" for k, v in sorted(counts.items()))
         emit(f"{side}_statements_{action}", statements(action) / programs)
-        emit(f"{side}_round_trips_{action}",
-             f"{sum(counts.values()) / programs:g} ({detail})")
-    emit(f"{side}_statements_per_action",
-         sum(statements(a) for a in HEADLINE) / (programs * len(HEADLINE)))
-    emit(f"{side}_round_trips_per_action",
-         sum(sum(per_action[a].values()) for a in HEADLINE) / (programs * len(HEADLINE)))
+        emit(f"{side}_round_trips_{action}", f"{sum(counts.values()) / programs:g} ({detail})")
+    emit(
+        f"{side}_statements_per_action",
+        sum(statements(a) for a in HEADLINE) / (programs * len(HEADLINE)),
+    )
+    emit(
+        f"{side}_round_trips_per_action",
+        sum(sum(per_action[a].values()) for a in HEADLINE) / (programs * len(HEADLINE)),
+    )
 
 
 def throughput(programs: int, rounds: int, profiler: cProfile.Profile | None) -> float:
@@ -309,14 +336,19 @@ def throughput(programs: int, rounds: int, profiler: cProfile.Profile | None) ->
     emit_machine(load_before)
     emit("programs", programs)
     emit("rounds", chunks)
-    emit("actions_counted", "submit+hold+decide_city+decide_education_office "
-         "(4 per program; create reported apart and in *_with_create)")
+    emit(
+        "actions_counted",
+        "submit+hold+decide_city+decide_education_office "
+        "(4 per program; create reported apart and in *_with_create)",
+    )
     engine_rate = report_rates("engine", engine.seconds, programs)
     base_rate = report_rates("baseline", baseline.seconds, programs)
     report_counts("engine", engine.sent, ROUND_TRIP_SAMPLE)
     report_counts("baseline", baseline.sent, ROUND_TRIP_SAMPLE)
-    emit("same_rows_written",
-         all(engine.rows[k] == baseline.rows[k] for k in ("rows", "events", "held")))
+    emit(
+        "same_rows_written",
+        all(engine.rows[k] == baseline.rows[k] for k in ("rows", "events", "held")),
+    )
     emit("rows_per_table", ",".join(f"{k}:{v}" for k, v in engine.rows["rows"].items()))
     emit("event_chains_valid", engine.rows["chain_ok"] and baseline.rows["chain_ok"])
     emit("ratio_with_create", sum(baseline.seconds.values()) / sum(engine.seconds.values()))
@@ -344,6 +376,7 @@ def print_profile(profiler: cProfile.Profile) -> None:
 
 
 # -- memory, in a child process --
+
 
 def rss_kb(field: str = "VmRSS") -> int:
     for line in Path("/proc/self/status").read_text().splitlines():
@@ -383,17 +416,33 @@ def memory_worker(n: int, backend: str) -> None:
                 print(f"memory: {samples[-1]}", file=sys.stderr, flush=True)
         elapsed = time.perf_counter() - start
         gc.collect()
-        report = {"rss_before_kb": before, "rss_after_kb": rss_kb(),
-                  "rss_peak_kb": rss_kb("VmHWM"), "seconds": elapsed, "samples": samples}
+        report = {
+            "rss_before_kb": before,
+            "rss_after_kb": rss_kb(),
+            "rss_peak_kb": rss_kb("VmHWM"),
+            "seconds": elapsed,
+            "samples": samples,
+        }
         engine_for(url).dispose()
     print(json.dumps(report), flush=True)
 
 
 def measure_memory(n: int, backend: str) -> None:
     out = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve()), "--memory-worker",
-         "--memory-programs", str(n), "--memory-backend", backend],
-        check=True, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+        [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--memory-worker",
+            "--memory-programs",
+            str(n),
+            "--memory-backend",
+            backend,
+        ],
+        check=True,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
     report = json.loads(out.stdout.strip().splitlines()[-1])
     emit("memory_backend", "postgresql" if backend == "postgresql" else "sqlite-file-in-tmp")
     emit("memory_programs", n)
@@ -404,20 +453,25 @@ def measure_memory(n: int, backend: str) -> None:
     emit("rss_after_mb", report["rss_after_kb"] / 1024)
     emit("rss_peak_mb", report["rss_peak_kb"] / 1024)
     emit("rss_growth_mb", (report["rss_peak_kb"] - report["rss_before_kb"]) / 1024)
-    emit("rss_samples_mb", " ".join(f"{done}:{kb / 1024:.1f}"
-                                    for done, _, kb in report["samples"]))
+    emit("rss_samples_mb", " ".join(f"{done}:{kb / 1024:.1f}" for done, _, kb in report["samples"]))
 
 
 def main() -> None:
     parser = arguments(__doc__)
     parser.add_argument("--programs", type=int, default=1000)
-    parser.add_argument("--rounds", type=int, default=10,
-                        help="alternate engine and baseline in this many chunks")
-    parser.add_argument("--memory-programs", type=int, default=100_000,
-                        help="programs for the memory run (0 skips it)")
+    parser.add_argument(
+        "--rounds", type=int, default=10, help="alternate engine and baseline in this many chunks"
+    )
+    parser.add_argument(
+        "--memory-programs",
+        type=int,
+        default=100_000,
+        help="programs for the memory run (0 skips it)",
+    )
     parser.add_argument("--memory-backend", choices=("sqlite", "postgresql"), default="sqlite")
-    parser.add_argument("--profile", action="store_true",
-                        help="cProfile the engine's timed run (report on stderr)")
+    parser.add_argument(
+        "--profile", action="store_true", help="cProfile the engine's timed run (report on stderr)"
+    )
     parser.add_argument("--memory-worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     exit_on_sigterm()

@@ -74,21 +74,33 @@ def log(message: str) -> None:
 
 # -- the database --
 
+
 def seed_directory(bus: MessageBus) -> None:
     add_directory(bus, [*STAFF, (DEPUTY, "city", "approver")])
     fund_both(bus, YEAR)
     # The city's budget officer, on leave, delegates to the approver (대결).
     today = seoul_date(bus.query(lambda uow: uow.now))
-    bus.handle(c.SetDelegation(actor=CITY_OFFICER, to=APPROVER, starts_on=today,
-                               ends_on=today + timedelta(days=30)))
+    bus.handle(
+        c.SetDelegation(
+            actor=CITY_OFFICER, to=APPROVER, starts_on=today, ends_on=today + timedelta(days=30)
+        )
+    )
 
 
 def originals(bus: MessageBus) -> dict[str, int]:
     """One program of each kind, through the real engine: the clones' originals."""
+
     def created() -> int:
-        program_id: int = bus.handle(c.CreateProgram(
-            actor=COORDINATOR, title=TITLE, org=ORG, category=CATEGORY, requests=REQUESTS,
-            year=YEAR))
+        program_id: int = bus.handle(
+            c.CreateProgram(
+                actor=COORDINATOR,
+                title=TITLE,
+                org=ORG,
+                category=CATEGORY,
+                requests=REQUESTS,
+                year=YEAR,
+            )
+        )
         return program_id
 
     def in_review() -> int:
@@ -100,11 +112,13 @@ def originals(bus: MessageBus) -> dict[str, int]:
         bus.handle(c.DecideReview(actor=actor, program_id=program_id, decision=decision))
         return program_id
 
-    return {"pending": in_review(),
-            "oe_approved": decided(in_review(), OE_APPROVER),
-            "approved": decided(decided(in_review(), OE_APPROVER), APPROVER),
-            "rejected": decided(in_review(), APPROVER, "reject"),
-            "draft": created()}
+    return {
+        "pending": in_review(),
+        "oe_approved": decided(in_review(), OE_APPROVER),
+        "approved": decided(decided(in_review(), OE_APPROVER), APPROVER),
+        "rejected": decided(in_review(), APPROVER, "reject"),
+        "draft": created(),
+    }
 
 
 def clone(conn: Connection, original: int, count: int) -> None:
@@ -112,40 +126,63 @@ def clone(conn: Connection, original: int, count: int) -> None:
     if count <= 0:
         return
     columns = [col.name for col in programs.columns if col.name != "id"]
-    first, last = conn.execute(text(
-        f"WITH new AS (INSERT INTO programs ({', '.join(columns)}) "
-        f"SELECT {', '.join('p.' + name for name in columns)} FROM programs p "
-        "CROSS JOIN generate_series(1, :n) WHERE p.id = :o RETURNING id) "
-        "SELECT min(id), max(id) FROM new"), {"n": count, "o": original}).one()
+    first, last = conn.execute(
+        text(
+            f"WITH new AS (INSERT INTO programs ({', '.join(columns)}) "
+            f"SELECT {', '.join('p.' + name for name in columns)} FROM programs p "
+            "CROSS JOIN generate_series(1, :n) WHERE p.id = :o RETURNING id) "
+            "SELECT min(id), max(id) FROM new"
+        ),
+        {"n": count, "o": original},
+    ).one()
     span = {"o": original, "lo": first, "hi": last}
     for table in (program_requests, party_decisions):
         names = [col.name for col in table.columns if col.name != "program_id"]
-        conn.execute(text(
-            f"INSERT INTO {table.name} (program_id, {', '.join(names)}) "
-            f"SELECT p.id, {', '.join('x.' + name for name in names)} FROM programs p "
-            f"JOIN {table.name} x ON x.program_id = :o WHERE p.id BETWEEN :lo AND :hi"), span)
+        conn.execute(
+            text(
+                f"INSERT INTO {table.name} (program_id, {', '.join(names)}) "
+                f"SELECT p.id, {', '.join('x.' + name for name in names)} FROM programs p "
+                f"JOIN {table.name} x ON x.program_id = :o WHERE p.id BETWEEN :lo AND :hi"
+            ),
+            span,
+        )
     names = [col.name for col in tasks.columns if col.name not in ("id", "program_id")]
-    shifted = {"due_at": "t.due_at - (p.id % 60) * interval '1 day'",
-               "created_at": "t.created_at - (p.id % 60) * interval '1 day'"}
-    conn.execute(text(
-        f"INSERT INTO tasks (program_id, {', '.join(names)}) "
-        f"SELECT p.id, {', '.join(shifted.get(n, 't.' + n) for n in names)} FROM programs p "
-        "JOIN tasks t ON t.program_id = :o WHERE p.id BETWEEN :lo AND :hi ORDER BY p.id, t.id"),
-        span)
-    conn.execute(text(
-        "UPDATE envelopes e SET held = e.held + :n * r.held FROM program_requests r "
-        "WHERE r.program_id = :o AND e.party = r.party AND e.fiscal_year = :y"),
-        {"n": count, "o": original, "y": YEAR})
+    shifted = {
+        "due_at": "t.due_at - (p.id % 60) * interval '1 day'",
+        "created_at": "t.created_at - (p.id % 60) * interval '1 day'",
+    }
+    conn.execute(
+        text(
+            f"INSERT INTO tasks (program_id, {', '.join(names)}) "
+            f"SELECT p.id, {', '.join(shifted.get(n, 't.' + n) for n in names)} FROM programs p "
+            "JOIN tasks t ON t.program_id = :o WHERE p.id BETWEEN :lo AND :hi ORDER BY p.id, t.id"
+        ),
+        span,
+    )
+    conn.execute(
+        text(
+            "UPDATE envelopes e SET held = e.held + :n * r.held FROM program_requests r "
+            "WHERE r.program_id = :o AND e.party = r.party AND e.fiscal_year = :y"
+        ),
+        {"n": count, "o": original, "y": YEAR},
+    )
 
 
 def claim_some(conn: Connection) -> None:
     """A twentieth of the city approver queue claimed by the deputy, 10 by the approver."""
     queue = "queue_org = 'city' AND queue_role = 'approver' AND state = 'open'"
-    conn.execute(text(f"UPDATE tasks SET state = 'claimed', claimed_by = :d "
-                      f"WHERE {queue} AND id % 20 = 0"), {"d": DEPUTY})
-    conn.execute(text(f"UPDATE tasks SET state = 'claimed', claimed_by = :a WHERE id IN "
-                      f"(SELECT id FROM tasks WHERE {queue} AND id % 20 = 7 "
-                      "ORDER BY id DESC LIMIT :n)"), {"a": APPROVER, "n": OWN_CLAIMS})
+    conn.execute(
+        text(f"UPDATE tasks SET state = 'claimed', claimed_by = :d WHERE {queue} AND id % 20 = 0"),
+        {"d": DEPUTY},
+    )
+    conn.execute(
+        text(
+            f"UPDATE tasks SET state = 'claimed', claimed_by = :a WHERE id IN "
+            f"(SELECT id FROM tasks WHERE {queue} AND id % 20 = 7 "
+            "ORDER BY id DESC LIMIT :n)"
+        ),
+        {"a": APPROVER, "n": OWN_CLAIMS},
+    )
 
 
 def build(url: str, size: int) -> MessageBus:
@@ -157,8 +194,13 @@ def build(url: str, size: int) -> MessageBus:
     seed_directory(bus)
     made = originals(bus)
     quarter, with_oe = size // 4, size // 10
-    counts = {"pending": size - with_oe - 1, "oe_approved": with_oe - 1,
-              "approved": quarter - 1, "rejected": quarter - 1, "draft": quarter - 1}
+    counts = {
+        "pending": size - with_oe - 1,
+        "oe_approved": with_oe - 1,
+        "approved": quarter - 1,
+        "rejected": quarter - 1,
+        "draft": quarter - 1,
+    }
     engine = engine_for(url)
     with engine.begin() as conn:
         for kind, count in counts.items():
@@ -171,10 +213,13 @@ def build(url: str, size: int) -> MessageBus:
 
 def describe(url: str, size: int) -> None:
     with engine_for(url).connect() as conn:
-        queue, live, total = conn.execute(text(
-            "SELECT count(*) FILTER (WHERE queue_org = 'city' AND queue_role = 'approver' "
-            "AND state IN ('open', 'claimed')), "
-            "count(*) FILTER (WHERE state IN ('open', 'claimed')), count(*) FROM tasks")).one()
+        queue, live, total = conn.execute(
+            text(
+                "SELECT count(*) FILTER (WHERE queue_org = 'city' AND queue_role = 'approver' "
+                "AND state IN ('open', 'claimed')), "
+                "count(*) FILTER (WHERE state IN ('open', 'claimed')), count(*) FROM tasks"
+            )
+        ).one()
     emit(f"queue_tasks_{size}", queue)
     emit(f"live_tasks_{size}", live)
     emit(f"tasks_{size}", total)
@@ -182,9 +227,11 @@ def describe(url: str, size: int) -> None:
 
 # -- timing --
 
+
 def reader(after: int | None) -> Callable[[Any], list[dict[str, Any]]]:
     def read(uow: Any) -> list[dict[str, Any]]:
         return queues.inbox(uow, uow.directory.user(APPROVER), after=after)
+
     return read
 
 
@@ -202,6 +249,7 @@ def p95(samples: list[float]) -> float:
 
 
 # -- the plan --
+
 
 def tasks_statement(bus: MessageBus, url: str) -> tuple[str, Any]:
     """The SQL and parameters the inbox sends for its page of tasks."""
@@ -231,7 +279,8 @@ def explain(bus: MessageBus, url: str) -> None:
     statement, parameters = tasks_statement(bus, url)
     with engine_for(url).connect() as conn:
         [[result]] = conn.exec_driver_sql(
-            "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + statement, parameters).all()
+            "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + statement, parameters
+        ).all()
     top = (json.loads(result) if isinstance(result, str) else result)[0]
     plan = top["Plan"]
     found = list(nodes(plan))
@@ -240,9 +289,13 @@ def explain(bus: MessageBus, url: str) -> None:
     emit("plan_tasks_indexes", ",".join(sorted({n.get("Index Name", "-") for n in on_tasks})))
     emit("seq_scan_on_tasks", any(n["Node Type"] == "Seq Scan" for n in on_tasks))
     emit("tasks_rows_read", sum(n["Actual Rows"] * n["Actual Loops"] for n in on_tasks))
-    emit("plan_sorted_rows_max", max((n["Actual Rows"] for n in found
-                                      if n["Node Type"] in ("Sort", "Incremental Sort")),
-                                     default=0))
+    emit(
+        "plan_sorted_rows_max",
+        max(
+            (n["Actual Rows"] for n in found if n["Node Type"] in ("Sort", "Incremental Sort")),
+            default=0,
+        ),
+    )
     emit("plan_execution_ms", float(top["Execution Time"]), places=2)
 
 
@@ -272,8 +325,11 @@ def report(first_page: dict[int, Page], samples: Samples) -> None:
         emit(f"inbox_{size}_rows", len(page))
         emit(f"inbox_{size}_median_ms", statistics.median(samples[(size, "first")]), places=2)
         emit(f"inbox_{size}_p95_ms", p95(samples[(size, "first")]), places=2)
-        emit(f"inbox_{size}_next_page_median_ms",
-             statistics.median(samples[(size, "next")]), places=2)
+        emit(
+            f"inbox_{size}_next_page_median_ms",
+            statistics.median(samples[(size, "next")]),
+            places=2,
+        )
     emit("runs_per_size", len(samples[(next(iter(first_page)), "first")]))
 
 
@@ -289,8 +345,9 @@ def run(small: int, large: int, runs: int) -> float:
         samples = sample(buses, first_page, runs)
         report(first_page, samples)
         explain(buses[large], urls[large])
-        return (statistics.median(samples[(large, "first")])
-                / statistics.median(samples[(small, "first")]))
+        return statistics.median(samples[(large, "first")]) / statistics.median(
+            samples[(small, "first")]
+        )
 
 
 def main() -> None:

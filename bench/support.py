@@ -35,7 +35,8 @@ from workflow.domain import commands as c  # noqa: E402
 from workflow.service_layer.messagebus import MessageBus  # noqa: E402
 
 PG_ADMIN_URL = os.environ.get("JOINTFLOW_BENCH_PG_ADMIN_URL") or os.environ.get(
-    "JOINTFLOW_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    "JOINTFLOW_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 # Never contacted: a broker URL only switches the bus to the deployment dispatcher.
 DUMMY_BROKER = "redis://127.0.0.1:6379/14"
 
@@ -48,15 +49,19 @@ TITLE, CATEGORY, ORG = "High school–university linkage", "linkage", "munsan-hi
 ENVELOPE = 9_000_000_000_000  # room for the holds of well over 100,000 programs
 # (email, organization, role): the school's coordinator, each funder's approver and
 # budget officer
-STAFF = [(COORDINATOR, ORG, "coordinator"), (CITY_APPROVER, "city", "approver"),
-         (OE_APPROVER, "education_office", "approver"),
-         (CITY_OFFICER, "city", "budget_officer"),
-         (OE_OFFICER, "education_office", "budget_officer")]
+STAFF = [
+    (COORDINATOR, ORG, "coordinator"),
+    (CITY_APPROVER, "city", "approver"),
+    (OE_APPROVER, "education_office", "approver"),
+    (CITY_OFFICER, "city", "budget_officer"),
+    (OE_OFFICER, "education_office", "budget_officer"),
+]
 
 T = TypeVar("T")
 
 
 # -- output and the run --
+
 
 def emit(name: str, value: object, places: int = 1) -> None:
     """One ``name=value`` line; a float to 4 significant digits below 1, else ``places``."""
@@ -90,6 +95,7 @@ def in_turn(sides: Sequence[T], round_: int) -> list[T]:
 
 
 # -- scratch databases --
+
 
 def database_url(name: str) -> str:
     return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
@@ -141,6 +147,7 @@ def analyze(engine: Engine, vacuum: bool = False) -> None:
 
 # -- the bus and its directory --
 
+
 def make_bus(url: str, deployment: bool = True) -> MessageBus:
     """``bootstrap``'s bus; a deployment's leaves the work of messages to a worker."""
     broker = DUMMY_BROKER if deployment else None
@@ -149,13 +156,16 @@ def make_bus(url: str, deployment: bool = True) -> MessageBus:
 
 def add_directory(bus: MessageBus, users: Iterable[tuple[str, str, str]]) -> None:
     """The two funders and the school, and ``users`` as (email, organization, role)."""
-    for key, name, funder in [("city", "Paju City", True),
-                              ("education_office", "Paju Office of Education", True),
-                              (ORG, "Munsan High School", False)]:
+    for key, name, funder in [
+        ("city", "Paju City", True),
+        ("education_office", "Paju Office of Education", True),
+        (ORG, "Munsan High School", False),
+    ]:
         bus.handle(c.AddOrganization(actor=None, key=key, name=name, funder=funder))
     for email, org, role in users:
-        bus.handle(c.AddUser(actor=None, email=email, name=email.split("@")[0], org=org,
-                             roles=(role,)))
+        bus.handle(
+            c.AddUser(actor=None, email=email, name=email.split("@")[0], org=org, roles=(role,))
+        )
 
 
 def fund_both(bus: MessageBus, year: int) -> None:
@@ -179,13 +189,13 @@ def store_definition(bus: MessageBus, workflow: str) -> None:
 
 # -- psycopg, wrapped --
 
+
 def sql_text(query: Any) -> str:
     return query.decode() if isinstance(query, bytes) else str(query)
 
 
 @contextlib.contextmanager
-def psycopg_wrapped(**wrap: Callable[[Callable[..., Any]], Callable[..., Any]]
-                    ) -> Iterator[None]:
+def psycopg_wrapped(**wrap: Callable[[Callable[..., Any]], Callable[..., Any]]) -> Iterator[None]:
     """psycopg's cursor (``execute*``) and connection (any other name) methods replaced
     while inside: ``wrap[name](original)`` makes each stand-in."""
     with contextlib.ExitStack() as stack:
@@ -196,6 +206,7 @@ def psycopg_wrapped(**wrap: Callable[[Callable[..., Any]], Callable[..., Any]]
 
 
 # -- clients raced together --
+
 
 @dataclass
 class Raced:
@@ -253,8 +264,12 @@ def race(clients: int, items: list[Any], client: Client) -> Raced:
     start, busy, own = time.perf_counter(), machine_busy_seconds(), time.process_time()
     for thread in threads:
         thread.join()
-    raced = Raced(time.perf_counter() - start, machine_busy_seconds() - busy,
-                  time.process_time() - own, outcomes)
+    raced = Raced(
+        time.perf_counter() - start,
+        machine_busy_seconds() - busy,
+        time.process_time() - own,
+        outcomes,
+    )
     if errors:
         raise errors[0]
     return raced

@@ -25,7 +25,8 @@ from workflow.bootstrap import bootstrap
 from workflow.service_layer.messagebus import MessageBus
 
 PG_ADMIN_URL = os.environ.get(
-    "JOINTFLOW_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    "JOINTFLOW_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 REDIS_URL = os.environ.get("JOINTFLOW_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 

@@ -25,13 +25,14 @@ ADMIN = "admin@jointflow.kr"
 YEAR = 2026
 
 
-def seed(bus: MessageBus, city: int = 1_930_000_000, education_office: int = 530_000_000
-         ) -> None:
+def seed(bus: MessageBus, city: int = 1_930_000_000, education_office: int = 530_000_000) -> None:
     """Two funders with envelopes for YEAR, two schools, and one person per role."""
-    for key, name, funder in [("city", "Paju City", True),
-                              ("education_office", "Paju Office of Education", True),
-                              ("munsan-high", "Munsan High School", False),
-                              ("paju-youth", "Paju Youth Centre", False)]:
+    for key, name, funder in [
+        ("city", "Paju City", True),
+        ("education_office", "Paju Office of Education", True),
+        ("munsan-high", "Munsan High School", False),
+        ("paju-youth", "Paju Youth Centre", False),
+    ]:
         bus.handle(c.AddOrganization(actor=None, key=key, name=name, funder=funder))
     for email, org, roles in [
         (COORDINATOR, "munsan-high", ("coordinator",)),
@@ -42,26 +43,43 @@ def seed(bus: MessageBus, city: int = 1_930_000_000, education_office: int = 530
         (OE_OFFICER, "education_office", ("budget_officer",)),
         (ADMIN, "city", ("admin",)),
     ]:
-        bus.handle(c.AddUser(actor=None, email=email, name=email.split("@")[0], org=org,
-                             roles=roles))
+        bus.handle(
+            c.AddUser(actor=None, email=email, name=email.split("@")[0], org=org, roles=roles)
+        )
     bus.handle(c.AddEnvelope(actor=CITY_OFFICER, party="city", year=YEAR, amount=city))
-    bus.handle(c.AddEnvelope(actor=OE_OFFICER, party="education_office", year=YEAR,
-                             amount=education_office))
+    bus.handle(
+        c.AddEnvelope(
+            actor=OE_OFFICER, party="education_office", year=YEAR, amount=education_office
+        )
+    )
 
 
-def create(bus: MessageBus, city: int = 80_000_000, education_office: int = 20_000_000,
-           actor: str = COORDINATOR, org: str = "munsan-high", **extra: object) -> int:
+def create(
+    bus: MessageBus,
+    city: int = 80_000_000,
+    education_office: int = 20_000_000,
+    actor: str = COORDINATOR,
+    org: str = "munsan-high",
+    **extra: object,
+) -> int:
     requests = {k: v for k, v in (("city", city), ("education_office", education_office)) if v}
-    program_id: int = bus.handle(c.CreateProgram(
-        actor=actor, title="High school–university linkage", org=org, category="linkage",
-        requests=requests, year=YEAR, **extra))  # type: ignore[arg-type]
+    program_id: int = bus.handle(
+        c.CreateProgram(
+            actor=actor,
+            title="High school–university linkage",
+            org=org,
+            category="linkage",
+            requests=requests,
+            year=YEAR,
+            **extra,
+        )
+    )  # type: ignore[arg-type]
     return program_id
 
 
 def submitted(bus: MessageBus, **kwargs: object) -> int:
     program_id = create(bus, **kwargs)  # type: ignore[arg-type]
-    bus.handle(c.SubmitProgram(actor=str(kwargs.get("actor", COORDINATOR)),
-                               program_id=program_id))
+    bus.handle(c.SubmitProgram(actor=str(kwargs.get("actor", COORDINATOR)), program_id=program_id))
     return program_id
 
 
@@ -71,11 +89,15 @@ def decide(bus: MessageBus, program_id: int, actor: str, decision: str = "approv
 
 def budget_notices(bus: MessageBus, email: str) -> list[tuple[int, str]]:
     """(program, what) of every budget notice ``email`` was sent, day by day, in order."""
+
     def read(uow: Any) -> list[tuple[int, str]]:
-        rows = uow.conn.execute(select(notifications.c["items"]).where(
-            notifications.c.user_email == email, notifications.c.kind == "budget_notice")
-            .order_by(notifications.c.day))
+        rows = uow.conn.execute(
+            select(notifications.c["items"])
+            .where(notifications.c.user_email == email, notifications.c.kind == "budget_notice")
+            .order_by(notifications.c.day)
+        )
         return [(i["program"], i["what"]) for row in rows for i in json.loads(row[0])]
+
     found: list[tuple[int, str]] = bus.query(read)
     return found
 
@@ -92,5 +114,6 @@ def in_transaction(bus: MessageBus, work: Callable[[Any], T]) -> T:
 def detail(bus: MessageBus, program_id: int, who: str | None = None) -> dict[str, Any]:
     """``program show --json`` as ``who`` sees it (None: the operator, who sees all)."""
     found: dict[str, Any] = bus.view(
-        lambda uow, viewer: views.program_detail(uow, viewer, program_id), who)
+        lambda uow, viewer: views.program_detail(uow, viewer, program_id), who
+    )
     return found

@@ -26,6 +26,7 @@ from workflow.service_layer.messagebus import (
 if TYPE_CHECKING:
     from workflow.adapters.relay import OutboxRelay
 
+
 def make_clock(settings: Settings) -> Callable[[], datetime]:
     """``JOINTFLOW_NOW`` fixes the clock for a whole command; naive times are Seoul time."""
     if settings.now is None:
@@ -35,16 +36,18 @@ def make_clock(settings: Settings) -> Callable[[], datetime]:
     return lambda: fixed
 
 
-def bootstrap(settings: Settings | None = None,
-              clock: Callable[[], datetime] | None = None) -> MessageBus:
+def bootstrap(
+    settings: Settings | None = None, clock: Callable[[], datetime] | None = None
+) -> MessageBus:
     settings = settings or get_settings()
     engine = engine_for(settings.database_url)
     if settings.auto_migrate and not is_current(engine):
         upgrade(engine)
     registry = DefinitionRegistry(settings.workflows_dir)
     dispatcher: Dispatcher = InlineDispatcher() if settings.embedded else RelayDispatcher()
-    uow = SqlUnitOfWorkFactory(engine, registry, clock or make_clock(settings),
-                               settings.default_workflow)
+    uow = SqlUnitOfWorkFactory(
+        engine, registry, clock or make_clock(settings), settings.default_workflow
+    )
     return MessageBus(uow, dispatcher)
 
 
@@ -54,5 +57,9 @@ def make_relay(settings: Settings | None = None) -> OutboxRelay:
     from workflow.adapters.relay import OutboxRelay
 
     settings = settings or get_settings()
-    return OutboxRelay(engine_for(settings.database_url), make_celery(settings),
-                       settings.outbox_redeliver_seconds, settings.outbox_batch_size)
+    return OutboxRelay(
+        engine_for(settings.database_url),
+        make_celery(settings),
+        settings.outbox_redeliver_seconds,
+        settings.outbox_batch_size,
+    )

@@ -62,43 +62,60 @@ def test_an_untouched_audit_log_verifies(bus: MessageBus) -> None:
     reviewed_program(bus)
     checked, broken = verify(bus)
     assert broken is None
-    total = bus.query(lambda uow: uow.conn.execute(text("SELECT count(*) FROM events"))
-                      .scalar_one())
+    total = bus.query(
+        lambda uow: uow.conn.execute(text("SELECT count(*) FROM events")).scalar_one()
+    )
     assert checked == total
 
 
 def test_editing_an_events_data_is_reported_as_the_first_broken_event(
-        bus: MessageBus, database_url: str) -> None:
+    bus: MessageBus, database_url: str
+) -> None:
     program_id = reviewed_program(bus)
-    held = next(e for e in history(bus, program_stream(program_id))
-                if e.type == ev.BUDGET_HELD)
-    forged = json.dumps({**json.loads(held.data), "amount": 8_000_000},
-                        sort_keys=True, separators=(",", ":"))
+    held = next(e for e in history(bus, program_stream(program_id)) if e.type == ev.BUDGET_HELD)
+    forged = json.dumps(
+        {**json.loads(held.data), "amount": 8_000_000}, sort_keys=True, separators=(",", ":")
+    )
 
     with as_database_owner(database_url) as conn:
-        conn.execute(text("UPDATE events SET data = :data WHERE id = :id"),
-                     {"data": forged, "id": held.id})
+        conn.execute(
+            text("UPDATE events SET data = :data WHERE id = :id"), {"data": forged, "id": held.id}
+        )
 
     checked, broken = verify(bus)
     assert broken is not None
     assert (broken.event_id, broken.stream, broken.seq) == (
-        held.id, program_stream(program_id), held.seq)
+        held.id,
+        program_stream(program_id),
+        held.seq,
+    )
     assert "does not match its hash" in broken.reason
 
 
 def test_an_edit_with_a_recomputed_hash_is_caught_at_the_next_link(
-        bus: MessageBus, database_url: str) -> None:
+    bus: MessageBus, database_url: str
+) -> None:
     program_id = reviewed_program(bus)
     events = history(bus, program_stream(program_id))
-    target, following = next((e, events[i + 1]) for i, e in enumerate(events)
-                             if e.type == ev.PARTY_APPROVED)
+    target, following = next(
+        (e, events[i + 1]) for i, e in enumerate(events) if e.type == ev.PARTY_APPROVED
+    )
     forged_actor = "someone-else@paju.go.kr"
-    rehashed = event_hash(target.prev_hash, target.stream, target.seq, target.type,
-                          forged_actor, target.at, target.data)
+    rehashed = event_hash(
+        target.prev_hash,
+        target.stream,
+        target.seq,
+        target.type,
+        forged_actor,
+        target.at,
+        target.data,
+    )
 
     with as_database_owner(database_url) as conn:
-        conn.execute(text("UPDATE events SET actor = :actor, hash = :hash WHERE id = :id"),
-                     {"actor": forged_actor, "hash": rehashed, "id": target.id})
+        conn.execute(
+            text("UPDATE events SET actor = :actor, hash = :hash WHERE id = :id"),
+            {"actor": forged_actor, "hash": rehashed, "id": target.id},
+        )
 
     _, broken = verify(bus)
     assert broken is not None
@@ -107,7 +124,8 @@ def test_an_edit_with_a_recomputed_hash_is_caught_at_the_next_link(
 
 
 def test_deleting_the_last_event_of_a_stream_is_detected(
-        bus: MessageBus, database_url: str) -> None:
+    bus: MessageBus, database_url: str
+) -> None:
     program_id = reviewed_program(bus)
     last = history(bus, program_stream(program_id))[-1]
     assert last.type == ev.PROGRAM_APPROVED
@@ -122,7 +140,8 @@ def test_deleting_the_last_event_of_a_stream_is_detected(
 
 
 def test_deleting_an_event_in_the_middle_of_a_stream_is_detected(
-        bus: MessageBus, database_url: str) -> None:
+    bus: MessageBus, database_url: str
+) -> None:
     program_id = reviewed_program(bus)
     events = history(bus, program_stream(program_id))
     middle = events[len(events) // 2]
@@ -136,12 +155,14 @@ def test_deleting_an_event_in_the_middle_of_a_stream_is_detected(
 
 
 def refusals(bus: MessageBus, stream: str) -> list[tuple[str, dict[str, Any]]]:
-    return [(e.actor, json.loads(e.data)) for e in history(bus, stream)
-            if e.type == ev.ACTION_REFUSED]
+    return [
+        (e.actor, json.loads(e.data)) for e in history(bus, stream) if e.type == ev.ACTION_REFUSED
+    ]
 
 
 def test_a_refused_decision_by_the_wrong_role_is_recorded_on_the_programs_stream(
-        bus: MessageBus) -> None:
+    bus: MessageBus,
+) -> None:
     s.seed(bus)
     program_id = s.submitted(bus)
     before = bus.query(lambda uow: uow.programs.get(program_id))
@@ -159,7 +180,8 @@ def test_a_refused_decision_by_the_wrong_role_is_recorded_on_the_programs_stream
 
 
 def test_a_refused_action_on_an_unknown_program_is_recorded_on_the_system_stream(
-        bus: MessageBus) -> None:
+    bus: MessageBus,
+) -> None:
     s.seed(bus)
 
     with pytest.raises(NotFound, match="program 4242 does not exist"):
@@ -167,14 +189,17 @@ def test_a_refused_action_on_an_unknown_program_is_recorded_on_the_system_stream
 
     [(actor, data)] = refusals(bus, SYSTEM_STREAM)
     assert actor == s.COORDINATOR
-    assert data == {"command": "SubmitProgram", "code": "not-found",
-                    "reason": "program 4242 does not exist", "program_id": 4242}
+    assert data == {
+        "command": "SubmitProgram",
+        "code": "not-found",
+        "reason": "program 4242 does not exist",
+        "program_id": 4242,
+    }
     assert history(bus, program_stream(4242)) == []
     assert verify(bus)[1] is None
 
 
-def test_an_unknown_acting_user_is_refused_before_the_program_is_looked_at(
-        bus: MessageBus) -> None:
+def test_an_unknown_acting_user_is_refused_before_the_program_is_looked_at(bus: MessageBus) -> None:
     s.seed(bus)
     program_id = s.submitted(bus)
 
@@ -185,19 +210,36 @@ def test_an_unknown_acting_user_is_refused_before_the_program_is_looked_at(
         bus.handle(c.SubmitProgram(actor=None, program_id=program_id))
 
     assert [d["code"] for _, d in refusals(bus, program_stream(program_id))] == [
-        "not-found", "not-permitted"]
+        "not-found",
+        "not-permitted",
+    ]
     assert bus.query(lambda uow: uow.programs.get(program_id).state) == "in_review"
     assert verify(bus)[1] is None
 
 
 def test_refusals_of_self_approval_and_of_another_organizations_program_are_recorded(
-        bus: MessageBus) -> None:
+    bus: MessageBus,
+) -> None:
     s.seed(bus)
-    bus.handle(c.AddUser(actor=None, email="teacher-approver@paju.go.kr", name="Dual role",
-                         org="city", roles=("coordinator", "approver")))
-    own = bus.handle(c.CreateProgram(
-        actor="teacher-approver@paju.go.kr", title="City youth lab", org="city",
-        category="future-competency", requests={"city": 10_000_000}, year=s.YEAR))
+    bus.handle(
+        c.AddUser(
+            actor=None,
+            email="teacher-approver@paju.go.kr",
+            name="Dual role",
+            org="city",
+            roles=("coordinator", "approver"),
+        )
+    )
+    own = bus.handle(
+        c.CreateProgram(
+            actor="teacher-approver@paju.go.kr",
+            title="City youth lab",
+            org="city",
+            category="future-competency",
+            requests={"city": 10_000_000},
+            year=s.YEAR,
+        )
+    )
     bus.handle(c.SubmitProgram(actor="teacher-approver@paju.go.kr", program_id=own))
     other_org = s.submitted(bus)
 
@@ -207,8 +249,10 @@ def test_refusals_of_self_approval_and_of_another_organizations_program_are_reco
         bus.handle(c.WithdrawProgram(actor=s.OTHER_COORDINATOR, program_id=other_org))
 
     assert [(a, d["command"]) for a, d in refusals(bus, program_stream(own))] == [
-        ("teacher-approver@paju.go.kr", "DecideReview")]
+        ("teacher-approver@paju.go.kr", "DecideReview")
+    ]
     assert [(a, d["command"]) for a, d in refusals(bus, program_stream(other_org))] == [
-        (s.OTHER_COORDINATOR, "WithdrawProgram")]
+        (s.OTHER_COORDINATOR, "WithdrawProgram")
+    ]
     assert bus.query(lambda uow: uow.programs.get(other_org).state) == "in_review"
     assert verify(bus)[1] is None

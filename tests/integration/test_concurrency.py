@@ -73,18 +73,23 @@ def decision(actor: str, program_id: int, verdict: str) -> c.DecideReview:
 
 
 def test_both_parties_approving_at_the_same_instant_approve_the_program_exactly_once(
-        pg_bus: MessageBus) -> None:
+    pg_bus: MessageBus,
+) -> None:
     for _ in range(ROUNDS):
         program_id = s.submitted(pg_bus)
-        results = run_together([
-            lambda pid=program_id: pg_bus.handle(decision(s.CITY_APPROVER, pid, "approve")),
-            lambda pid=program_id: pg_bus.handle(decision(s.OE_APPROVER, pid, "approve")),
-        ])
+        results = run_together(
+            [
+                lambda pid=program_id: pg_bus.handle(decision(s.CITY_APPROVER, pid, "approve")),
+                lambda pid=program_id: pg_bus.handle(decision(s.OE_APPROVER, pid, "approve")),
+            ]
+        )
         assert results == [program_id, program_id]
         program = pg_bus.query(lambda uow, pid=program_id: uow.programs.get(pid))
         assert program.state == "approved"
         assert {p: d.by for p, d in program.decisions.items()} == {
-            "city": s.CITY_APPROVER, "education_office": s.OE_APPROVER}
+            "city": s.CITY_APPROVER,
+            "education_office": s.OE_APPROVER,
+        }
         happened = types(pg_bus, program_id)
         assert happened.count(ev.PROGRAM_APPROVED) == 1
         assert happened.count(ev.PARTY_APPROVED) == 2
@@ -94,24 +99,33 @@ def test_both_parties_approving_at_the_same_instant_approve_the_program_exactly_
 
 
 def test_two_approvers_of_the_same_party_at_the_same_instant_one_wins_the_other_conflicts(
-        pg_bus: MessageBus) -> None:
-    pg_bus.handle(c.AddUser(actor=None, email=SECOND_CITY_APPROVER, name="Deputy",
-                            org="city", roles=("approver",)))
+    pg_bus: MessageBus,
+) -> None:
+    pg_bus.handle(
+        c.AddUser(
+            actor=None, email=SECOND_CITY_APPROVER, name="Deputy", org="city", roles=("approver",)
+        )
+    )
     for i in range(ROUNDS):
         program_id = s.submitted(pg_bus)
         # Different verdicts, so the program's state shows whose decision stood.
         first, second = ("approve", "reject") if i % 2 else ("reject", "approve")
-        results = run_together([
-            lambda pid=program_id, v=first: pg_bus.handle(decision(s.CITY_APPROVER, pid, v)),
-            lambda pid=program_id, v=second: pg_bus.handle(
-                decision(SECOND_CITY_APPROVER, pid, v)),
-        ])
+        results = run_together(
+            [
+                lambda pid=program_id, v=first: pg_bus.handle(decision(s.CITY_APPROVER, pid, v)),
+                lambda pid=program_id, v=second: pg_bus.handle(
+                    decision(SECOND_CITY_APPROVER, pid, v)
+                ),
+            ]
+        )
         conflicts = [r for r in results if isinstance(r, Conflict)]
         assert len(conflicts) == 1, results
         assert results.count(program_id) == 1, results
-        winner, loser, verdict = ((s.CITY_APPROVER, SECOND_CITY_APPROVER, first)
-                                  if results[0] == program_id
-                                  else (SECOND_CITY_APPROVER, s.CITY_APPROVER, second))
+        winner, loser, verdict = (
+            (s.CITY_APPROVER, SECOND_CITY_APPROVER, first)
+            if results[0] == program_id
+            else (SECOND_CITY_APPROVER, s.CITY_APPROVER, second)
+        )
 
         program = pg_bus.query(lambda uow, pid=program_id: uow.programs.get(pid))
         assert program.decisions["city"].by == winner
@@ -135,23 +149,35 @@ def test_two_approvers_of_the_same_party_at_the_same_instant_one_wins_the_other_
 
 def envelope_position(bus: MessageBus, year: int) -> dict[str, dict[str, int]]:
     """Each party's envelope balances, next to what its ledger entries add up to."""
+
     def read(uow: Any) -> dict[str, dict[str, int]]:
         totals = uow.ledger.entry_totals()
         rows = uow.conn.execute(select(envelopes).where(envelopes.c.fiscal_year == year))
-        return {r.party: {"amount": r.amount, "held": r.held,
-                          "available": r.amount - r.held - r.committed,
-                          "entries": totals.get((r.id, "hold"), 0)
-                          - totals.get((r.id, "release"), 0)}
-                for r in rows}
+        return {
+            r.party: {
+                "amount": r.amount,
+                "held": r.held,
+                "available": r.amount - r.held - r.committed,
+                "entries": totals.get((r.id, "hold"), 0) - totals.get((r.id, "release"), 0),
+            }
+            for r in rows
+        }
+
     result: dict[str, dict[str, int]] = bus.query(read)
     return result
 
 
 def new_program(bus: MessageBus, year: int, city: int, education_office: int) -> int:
-    program_id: int = bus.handle(c.CreateProgram(
-        actor=s.COORDINATOR, title="Career guidance fair", org="munsan-high",
-        category="career-guidance", requests={"city": city, "education_office": education_office},
-        year=year))
+    program_id: int = bus.handle(
+        c.CreateProgram(
+            actor=s.COORDINATOR,
+            title="Career guidance fair",
+            org="munsan-high",
+            category="career-guidance",
+            requests={"city": city, "education_office": education_office},
+            year=year,
+        )
+    )
     return program_id
 
 
@@ -159,7 +185,8 @@ RACERS, FITS, SHARE = 16, 5, 20_000_000
 
 
 def test_programs_racing_for_the_last_money_of_an_envelope_never_overdraw_it(
-        pg_bus: MessageBus) -> None:
+    pg_bus: MessageBus,
+) -> None:
     for year in (2027, 2028, 2029):
         race_for_the_last_money(pg_bus, year)
     checked, broken = pg_bus.query(lambda uow: uow.events.verify())
@@ -167,18 +194,21 @@ def test_programs_racing_for_the_last_money_of_an_envelope_never_overdraw_it(
 
 
 def race_for_the_last_money(bus: MessageBus, year: int) -> None:
-    bus.handle(c.AddEnvelope(actor=s.CITY_OFFICER, party="city", year=year,
-                             amount=1_000_000_000))
-    bus.handle(c.AddEnvelope(actor=s.OE_OFFICER, party="education_office", year=year,
-                             amount=500_000_000))
+    bus.handle(c.AddEnvelope(actor=s.CITY_OFFICER, party="city", year=year, amount=1_000_000_000))
+    bus.handle(
+        c.AddEnvelope(actor=s.OE_OFFICER, party="education_office", year=year, amount=500_000_000)
+    )
     # A big program takes most of the Office of Education's money first.
     big = new_program(bus, year, 100_000_000, 500_000_000 - FITS * SHARE)
     bus.handle(c.SubmitProgram(actor=s.COORDINATOR, program_id=big))
     racers = [new_program(bus, year, 30_000_000, SHARE) for _ in range(RACERS)]
 
-    results = run_together([
-        lambda pid=pid: bus.handle(c.SubmitProgram(actor=s.COORDINATOR, program_id=pid))
-        for pid in racers])
+    results = run_together(
+        [
+            lambda pid=pid: bus.handle(c.SubmitProgram(actor=s.COORDINATOR, program_id=pid))
+            for pid in racers
+        ]
+    )
 
     assert results == racers
     assert bus.pending_messages() == []
@@ -187,8 +217,7 @@ def race_for_the_last_money(bus: MessageBus, year: int) -> None:
     waitlisted = [pid for pid, p in states.items() if p.state == "waitlisted"]
     assert len(held) == FITS
     assert len(waitlisted) == RACERS - FITS
-    assert all(states[pid].holds == {"city": 30_000_000, "education_office": SHARE}
-               for pid in held)
+    assert all(states[pid].holds == {"city": 30_000_000, "education_office": SHARE} for pid in held)
     assert all(states[pid].holds == {} for pid in waitlisted)  # all funders or none
     for pid in waitlisted:
         happened = types(bus, pid)
@@ -200,22 +229,31 @@ def race_for_the_last_money(bus: MessageBus, year: int) -> None:
     for party in position.values():
         assert party["available"] >= 0
         assert party["held"] == party["entries"]
-    hold_owners = bus.query(lambda uow: uow.conn.execute(
-        select(ledger_entries.c.program_id).where(ledger_entries.c.kind == "hold")).scalars()
-        .all())
+    hold_owners = bus.query(
+        lambda uow: (
+            uow.conn.execute(
+                select(ledger_entries.c.program_id).where(ledger_entries.c.kind == "hold")
+            )
+            .scalars()
+            .all()
+        )
+    )
     assert set(hold_owners) >= {big, *held}
     assert not set(hold_owners) & set(waitlisted)
 
 
 def test_refusals_recorded_while_a_program_is_acted_on_keep_its_audit_chain_whole(
-        pg_bus: MessageBus) -> None:
+    pg_bus: MessageBus,
+) -> None:
     """A refusal appends to the program's stream too; it takes the program's lock first."""
     for _ in range(ROUNDS):
         program_id = s.submitted(pg_bus)
-        results = run_together([
-            lambda pid=program_id: pg_bus.handle(decision(s.CITY_APPROVER, pid, "approve")),
-            lambda pid=program_id: pg_bus.handle(decision(s.COORDINATOR, pid, "approve")),
-        ])
+        results = run_together(
+            [
+                lambda pid=program_id: pg_bus.handle(decision(s.CITY_APPROVER, pid, "approve")),
+                lambda pid=program_id: pg_bus.handle(decision(s.COORDINATOR, pid, "approve")),
+            ]
+        )
         assert results[0] == program_id, results
         assert isinstance(results[1], NotPermitted), results
         happened = types(pg_bus, program_id)
@@ -226,15 +264,17 @@ def test_refusals_recorded_while_a_program_is_acted_on_keep_its_audit_chain_whol
 
 
 def test_a_stream_writer_skipping_the_program_lock_fails_the_action_not_the_chain(
-        pg_bus: MessageBus) -> None:
+    pg_bus: MessageBus,
+) -> None:
     """The head read with the locked program is moved only from where it was read."""
     program_id = s.submitted(pg_bus)
     stream = program_stream(program_id)
     note = [Event("Note", {})]
     with pg_bus.uow() as uow:
         uow.programs.get(program_id, lock=True)
-        s.in_transaction(pg_bus, lambda other: other.events.append(stream, note, "operator",
-                                                                    other.now))
+        s.in_transaction(
+            pg_bus, lambda other: other.events.append(stream, note, "operator", other.now)
+        )
         uow.events.append(stream, note, "operator", uow.now)
         with pytest.raises(Conflict):  # the head is moved, and checked, as the writes go
             uow.commit()

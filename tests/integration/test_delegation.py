@@ -30,26 +30,39 @@ def clock() -> list[datetime]:
 def office(database_url: str, clock: list[datetime]) -> MessageBus:
     bus = bootstrap(make_settings(database_url), clock=lambda: clock[0])
     s.seed(bus)
-    for email, org in ((DEPUTY, "education_office"), (BACKUP, "education_office"),
-                       (CITY_STAFF, "city")):
-        bus.handle(c.AddUser(actor=None, email=email, name=email.split("@")[0], org=org,
-                             roles=("supervisor",)))
+    for email, org in (
+        (DEPUTY, "education_office"),
+        (BACKUP, "education_office"),
+        (CITY_STAFF, "city"),
+    ):
+        bus.handle(
+            c.AddUser(
+                actor=None, email=email, name=email.split("@")[0], org=org, roles=("supervisor",)
+            )
+        )
     return bus
 
 
-def away(bus: MessageBus, who: str, to: str, start: date = date(2026, 9, 21),
-         until: date = date(2026, 9, 30)) -> None:
+def away(
+    bus: MessageBus,
+    who: str,
+    to: str,
+    start: date = date(2026, 9, 21),
+    until: date = date(2026, 9, 30),
+) -> None:
     bus.handle(c.SetDelegation(actor=who, to=to, starts_on=start, ends_on=until))
 
 
 def inbox(bus: MessageBus, email: str) -> list[dict[str, object]]:
     found: list[dict[str, object]] = bus.query(
-        lambda uow: queues.inbox(uow, uow.directory.user(email)))
+        lambda uow: queues.inbox(uow, uow.directory.user(email))
+    )
     return found
 
 
 def test_the_delegate_sees_and_decides_the_delegators_work_and_the_audit_says_so(
-        office: MessageBus) -> None:
+    office: MessageBus,
+) -> None:
     program_id = s.submitted(office)
     with pytest.raises(NotPermitted, match="needs the approver role"):
         s.decide(office, program_id, DEPUTY)
@@ -57,24 +70,34 @@ def test_the_delegate_sees_and_decides_the_delegators_work_and_the_audit_says_so
 
     [task] = inbox(office, DEPUTY)
     assert (task["program"], task["party"], task["acting_for"]) == (
-        program_id, "education_office", s.OE_APPROVER)
+        program_id,
+        "education_office",
+        s.OE_APPROVER,
+    )
     s.decide(office, program_id, DEPUTY)
 
     program = office.query(lambda uow: uow.programs.get(program_id))
     assert program.decisions["education_office"].by == DEPUTY
-    approved = [json.loads(e.data) for e in office.query(
-        lambda uow: uow.events.history(program_stream(program_id)))
-        if e.type == "PartyApproved"]
-    assert approved == [{"party": "education_office", "comment": "", "round": 1,
-                         "acting_for": s.OE_APPROVER}]
-    closed = {t["party"]: t for t in office.query(lambda uow: uow.tasks.of_program(program_id))
-              if t["kind"] == "review"}
+    approved = [
+        json.loads(e.data)
+        for e in office.query(lambda uow: uow.events.history(program_stream(program_id)))
+        if e.type == "PartyApproved"
+    ]
+    assert approved == [
+        {"party": "education_office", "comment": "", "round": 1, "acting_for": s.OE_APPROVER}
+    ]
+    closed = {
+        t["party"]: t
+        for t in office.query(lambda uow: uow.tasks.of_program(program_id))
+        if t["kind"] == "review"
+    }
     assert (closed["education_office"]["state"], closed["education_office"]["closed_by"]) == (
-        "completed", DEPUTY)
+        "completed",
+        DEPUTY,
+    )
 
 
-def test_a_delegation_only_runs_in_its_period(office: MessageBus,
-                                              clock: list[datetime]) -> None:
+def test_a_delegation_only_runs_in_its_period(office: MessageBus, clock: list[datetime]) -> None:
     program_id = s.submitted(office)
     away(office, s.OE_APPROVER, DEPUTY, start=date(2026, 9, 24), until=date(2026, 9, 25))
     assert inbox(office, DEPUTY) == []
@@ -91,8 +114,11 @@ def test_a_delegation_only_runs_in_its_period(office: MessageBus,
 
 def test_separation_of_duties_binds_the_delegate(office: MessageBus) -> None:
     team = "team@goepj.kr"  # an Office of Education coordinator with a program of their own
-    office.handle(c.AddUser(actor=None, email=team, name="team", org="education_office",
-                            roles=("coordinator",)))
+    office.handle(
+        c.AddUser(
+            actor=None, email=team, name="team", org="education_office", roles=("coordinator",)
+        )
+    )
     theirs = s.submitted(office, actor=team, org="education_office")
     other = s.submitted(office)
     away(office, s.OE_APPROVER, team)
@@ -100,8 +126,10 @@ def test_separation_of_duties_binds_the_delegate(office: MessageBus) -> None:
     with pytest.raises(NotPermitted, match="separation of duties"):
         s.decide(office, theirs, team)
     s.decide(office, other, team)
-    assert office.query(lambda uow: uow.programs.get(theirs)).decisions[
-        "education_office"].decision == "pending"
+    assert (
+        office.query(lambda uow: uow.programs.get(theirs)).decisions["education_office"].decision
+        == "pending"
+    )
 
 
 def test_a_chain_routes_to_its_end_and_a_loop_is_refused(office: MessageBus) -> None:
@@ -112,16 +140,19 @@ def test_a_chain_routes_to_its_end_and_a_loop_is_refused(office: MessageBus) -> 
     assert inbox(office, DEPUTY) == []
     [task] = inbox(office, BACKUP)
     assert task["acting_for"] == s.OE_APPROVER
-    with pytest.raises(InvalidInput, match="delegation loop: backup@goepj.kr -> "
-                                           "approver@goepj.kr -> deputy@goepj.kr"):
+    with pytest.raises(
+        InvalidInput,
+        match="delegation loop: backup@goepj.kr -> approver@goepj.kr -> deputy@goepj.kr",
+    ):
         away(office, BACKUP, s.OE_APPROVER)
     s.decide(office, program_id, BACKUP)
-    assert office.query(lambda uow: uow.programs.get(program_id)).decisions[
-        "education_office"].by == BACKUP
+    assert (
+        office.query(lambda uow: uow.programs.get(program_id)).decisions["education_office"].by
+        == BACKUP
+    )
 
 
-def test_delegation_stays_inside_the_organization_and_never_to_oneself(
-        office: MessageBus) -> None:
+def test_delegation_stays_inside_the_organization_and_never_to_oneself(office: MessageBus) -> None:
     with pytest.raises(NotPermitted, match="may only delegate to a colleague"):
         away(office, s.OE_APPROVER, CITY_STAFF)
     with pytest.raises(InvalidInput, match="themselves"):

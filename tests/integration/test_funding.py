@@ -98,12 +98,14 @@ def bus(database_url: str, clock: Clock) -> MessageBus:
     bus = bootstrap(make_settings(database_url), clock=clock)
     s.seed(bus)
     for email, org, roles in [
-            (CITY_EVALUATOR, "city", ("evaluator",)),
-            (OE_EVALUATOR, "education_office", ("evaluator",)),
-            (YOUTH_EVALUATOR, "paju-youth", ("evaluator",)),
-            (CITY_STAFF, "city", ("coordinator", "budget_officer", "evaluator"))]:
-        bus.handle(c.AddUser(actor=None, email=email, name=email.split("@")[0], org=org,
-                             roles=roles))
+        (CITY_EVALUATOR, "city", ("evaluator",)),
+        (OE_EVALUATOR, "education_office", ("evaluator",)),
+        (YOUTH_EVALUATOR, "paju-youth", ("evaluator",)),
+        (CITY_STAFF, "city", ("coordinator", "budget_officer", "evaluator")),
+    ]:
+        bus.handle(
+            c.AddUser(actor=None, email=email, name=email.split("@")[0], org=org, roles=roles)
+        )
     return bus
 
 
@@ -128,15 +130,16 @@ class Books:
     def check(self, bus: MessageBus) -> None:
         def read(uow: Any) -> tuple[Any, ...]:
             shares = uow.conn.execute(
-                select(program_requests, programs.c.fiscal_year)
-                .join_from(program_requests, programs,
-                           program_requests.c.program_id == programs.c.id)).all()
+                select(program_requests, programs.c.fiscal_year).join_from(
+                    program_requests, programs, program_requests.c.program_id == programs.c.id
+                )
+            ).all()
             return (uow.ledger.report(), uow.ledger.entries(), shares, uow.events.verify())
 
         report, entries, shares, (checked, broken) = bus.query(read)
         assert broken is None, broken.describe()
         assert checked > 0
-        assert entries[:len(self.seen)] == self.seen, "a ledger entry was changed or deleted"
+        assert entries[: len(self.seen)] == self.seen, "a ledger entry was changed or deleted"
         self.seen = entries
 
         by_envelope: dict[tuple[str, int], Counter[str]] = defaultdict(Counter)
@@ -151,26 +154,35 @@ class Books:
             by_share[e["program_id"], e["party"]][bucket] += e["amount"]
 
         def balances(moved: Counter[str]) -> tuple[int, int, int]:
-            return (moved["hold"] - moved["release:held"] - moved["commit"],
-                    moved["commit"] - moved["release:committed"], moved["disburse"])
+            return (
+                moved["hold"] - moved["release:held"] - moved["commit"],
+                moved["commit"] - moved["release:committed"],
+                moved["disburse"],
+            )
 
         summed: dict[tuple[str, int], Counter[str]] = defaultdict(Counter)
         for r in shares:
             assert min(r.held, r.committed, r.disbursed) >= 0, r
             assert r.disbursed <= r.committed, r
             assert (r.held, r.committed, r.disbursed) == balances(
-                by_share[r.program_id, r.party]), r
+                by_share[r.program_id, r.party]
+            ), r
             summed[r.party, r.fiscal_year].update(
-                {"held": r.held, "committed": r.committed, "disbursed": r.disbursed})
+                {"held": r.held, "committed": r.committed, "disbursed": r.disbursed}
+            )
         for env in report:
             assert min(env.held, env.committed, env.disbursed, env.available) >= 0, env
             assert env.held + env.committed <= env.amount, env
             assert env.disbursed <= env.committed, env
             assert (env.held, env.committed, env.disbursed) == balances(
-                by_envelope[env.party, env.year]), env
+                by_envelope[env.party, env.year]
+            ), env
             total = summed[env.party, env.year]
             assert (env.held, env.committed, env.disbursed) == (
-                total["held"], total["committed"], total["disbursed"]), env
+                total["held"],
+                total["committed"],
+                total["disbursed"],
+            ), env
 
 
 @pytest.fixture
@@ -187,14 +199,15 @@ Position = dict[str, tuple[int, int, int, int]]
 def position(bus: MessageBus) -> Position:
     """Per funder, to the won: (held, committed, disbursed, available)."""
     rows = bus.view(lambda uow, who: views.budget_report(uow, who, s.YEAR), None)
-    return {r["party"]: (r["held"], r["committed"], r["disbursed"], r["available"])
-            for r in rows}
+    return {r["party"]: (r["held"], r["committed"], r["disbursed"], r["available"]) for r in rows}
 
 
 def funds(city: tuple[int, int, int], oe: tuple[int, int, int]) -> Position:
     """The expected position from (held, committed, disbursed) per funder."""
-    return {"city": (*city, FULL["city"] - city[0] - city[1]),
-            "education_office": (*oe, FULL["education_office"] - oe[0] - oe[1])}
+    return {
+        "city": (*city, FULL["city"] - city[0] - city[1]),
+        "education_office": (*oe, FULL["education_office"] - oe[0] - oe[1]),
+    }
 
 
 detail = s.detail
@@ -205,8 +218,10 @@ def state(bus: MessageBus, program_id: int) -> str:
 
 
 def history(bus: MessageBus, program_id: int) -> list[tuple[str, dict[str, Any]]]:
-    return [(e.type, json.loads(e.data)) for e in
-            bus.query(lambda uow: uow.events.history(program_stream(program_id)))]
+    return [
+        (e.type, json.loads(e.data))
+        for e in bus.query(lambda uow: uow.events.history(program_stream(program_id)))
+    ]
 
 
 def types(bus: MessageBus, program_id: int) -> list[str]:
@@ -214,32 +229,50 @@ def types(bus: MessageBus, program_id: int) -> list[str]:
 
 
 def entries(bus: MessageBus, program_id: int) -> list[tuple[str, str | None, str, int, str]]:
-    return [(e["kind"], e["source"], e["party"], e["amount"], e["idempotency_key"])
-            for e in bus.query(lambda uow: uow.ledger.entries(program_id=program_id))]
+    return [
+        (e["kind"], e["source"], e["party"], e["amount"], e["idempotency_key"])
+        for e in bus.query(lambda uow: uow.ledger.entries(program_id=program_id))
+    ]
 
 
 def work(bus: MessageBus, program_id: int) -> list[tuple[str, datetime, str | None]]:
     """Every scheduled-work row of the program: (action, due at in UTC, outcome)."""
-    rows = bus.query(lambda uow: uow.conn.execute(
-        select(scheduled_work.c.action, scheduled_work.c.due_at, scheduled_work.c.outcome)
-        .where(scheduled_work.c.program_id == program_id).order_by(scheduled_work.c.id)).all())
-    return [(r.action, r.due_at if r.due_at.tzinfo else r.due_at.replace(tzinfo=UTC),
-             r.outcome) for r in rows]
+    rows = bus.query(
+        lambda uow: uow.conn.execute(
+            select(scheduled_work.c.action, scheduled_work.c.due_at, scheduled_work.c.outcome)
+            .where(scheduled_work.c.program_id == program_id)
+            .order_by(scheduled_work.c.id)
+        ).all()
+    )
+    return [
+        (r.action, r.due_at if r.due_at.tzinfo else r.due_at.replace(tzinfo=UTC), r.outcome)
+        for r in rows
+    ]
 
 
 def everything(bus: MessageBus, program_id: int) -> tuple[Any, ...]:
     """What a refused action must leave untouched."""
-    return (detail(bus, program_id), position(bus), entries(bus, program_id),
-            work(bus, program_id), types(bus, program_id))
+    return (
+        detail(bus, program_id),
+        position(bus),
+        entries(bus, program_id),
+        work(bus, program_id),
+        types(bus, program_id),
+    )
 
 
 # -- acting ---------------------------------------------------------------------------
 
 
-def new_program(bus: MessageBus, city: int = 80_000_000, education_office: int = 20_000_000,
-                actor: str = s.COORDINATOR, org: str = "munsan-high",
-                start: date | None = date(2026, 3, 2), end: date | None = date(2026, 11, 30)
-                ) -> int:
+def new_program(
+    bus: MessageBus,
+    city: int = 80_000_000,
+    education_office: int = 20_000_000,
+    actor: str = s.COORDINATOR,
+    org: str = "munsan-high",
+    start: date | None = date(2026, 3, 2),
+    end: date | None = date(2026, 11, 30),
+) -> int:
     return s.create(bus, city, education_office, actor=actor, org=org, start=start, end=end)
 
 
@@ -258,8 +291,9 @@ def commit(bus: MessageBus, program_id: int, officer: str) -> int:
 
 
 def disburse(bus: MessageBus, program_id: int, officer: str, amount: int) -> int:
-    tranche: int = bus.handle(c.DisburseFunds(actor=officer, program_id=program_id,
-                                              amount=amount, memo=f"{amount:,}")).tranche
+    tranche: int = bus.handle(
+        c.DisburseFunds(actor=officer, program_id=program_id, amount=amount, memo=f"{amount:,}")
+    ).tranche
     return tranche
 
 
@@ -273,16 +307,34 @@ def funded(bus: MessageBus, program_id: int, actor: str = s.COORDINATOR) -> int:
     return program_id
 
 
-def report(bus: MessageBus, program_id: int, spent: dict[str, int],
-           file: c.ReportFile | None = None, actor: str = s.COORDINATOR) -> None:
-    bus.handle(c.SubmitReport(actor=actor, program_id=program_id, spent=spent,
-                              summary="Twelve weekend labs with 240 students", file=file))
+def report(
+    bus: MessageBus,
+    program_id: int,
+    spent: dict[str, int],
+    file: c.ReportFile | None = None,
+    actor: str = s.COORDINATOR,
+) -> None:
+    bus.handle(
+        c.SubmitReport(
+            actor=actor,
+            program_id=program_id,
+            spent=spent,
+            summary="Twelve weekend labs with 240 students",
+            file=file,
+        )
+    )
 
 
-def evaluate(bus: MessageBus, program_id: int, evaluator: str, verdict: str = "accept",
-             score: int | None = None) -> None:
-    bus.handle(c.EvaluateReport(actor=evaluator, program_id=program_id, verdict=verdict,
-                                score=score))
+def evaluate(
+    bus: MessageBus,
+    program_id: int,
+    evaluator: str,
+    verdict: str = "accept",
+    score: int | None = None,
+) -> None:
+    bus.handle(
+        c.EvaluateReport(actor=evaluator, program_id=program_id, verdict=verdict, score=score)
+    )
 
 
 def run_to_evaluation(bus: MessageBus, clock: Clock, program_id: int) -> None:
@@ -295,7 +347,8 @@ def run_to_evaluation(bus: MessageBus, clock: Clock, program_id: int) -> None:
 
 
 def test_a_program_goes_from_submission_to_closed_with_every_won_accounted_for(
-        bus: MessageBus, clock: Clock, books: Books) -> None:
+    bus: MessageBus, clock: Clock, books: Books
+) -> None:
     program_id = new_program(bus)
     submit(bus, program_id)
     assert state(bus, program_id) == "in_review"
@@ -316,8 +369,10 @@ def test_a_program_goes_from_submission_to_closed_with_every_won_accounted_for(
     assert commit(bus, program_id, s.OE_OFFICER) == 20_000_000
     assert state(bus, program_id) == "funded"
     assert position(bus) == funds((0, 80_000_000, 0), (0, 20_000_000, 0))
-    assert work(bus, program_id) == [("expire", START + timedelta(days=HOLD_DAYS), "called off"),
-                                     ("activate", RUN_STARTS, None)]
+    assert work(bus, program_id) == [
+        ("expire", START + timedelta(days=HOLD_DAYS), "called off"),
+        ("activate", RUN_STARTS, None),
+    ]
     books.check(bus)
 
     assert disburse(bus, program_id, s.CITY_OFFICER, 30_000_000) == 1
@@ -329,7 +384,8 @@ def test_a_program_goes_from_submission_to_closed_with_every_won_accounted_for(
     assert sweep(bus, clock, RUN_STARTS) == Counter({"activate: done": 1})
     assert state(bus, program_id) == "active"
     assert detail(bus, program_id)["scheduled"] == [
-        {"action": "finish", "due_at": RUN_ENDS.isoformat()}]
+        {"action": "finish", "due_at": RUN_ENDS.isoformat()}
+    ]
     happened = (types(bus, program_id), entries(bus, program_id))
     assert sweep(bus, clock, RUN_STARTS + timedelta(days=1)) == Counter()  # nothing twice
     assert (types(bus, program_id), entries(bus, program_id)) == happened
@@ -345,15 +401,23 @@ def test_a_program_goes_from_submission_to_closed_with_every_won_accounted_for(
     books.check(bus)
 
     content = b"%PDF-1.7\n% evaluation 2026\n" + bytes(range(256))
-    report(bus, program_id, {"city": 60_000_000, "education_office": 20_000_000},
-           c.ReportFile("evaluation-2026.pdf", content))
+    report(
+        bus,
+        program_id,
+        {"city": 60_000_000, "education_office": 20_000_000},
+        c.ReportFile("evaluation-2026.pdf", content),
+    )
     assert state(bus, program_id) == "under_evaluation"
     digest = hashlib.sha256(content).hexdigest()
     files = bus.query(lambda uow: uow.conn.execute(select(report_files)).all())
-    assert [(f.program_id, f.evaluation_round, f.name, bytes(f.content), f.sha256)
-            for f in files] == [(program_id, 1, "evaluation-2026.pdf", content, digest)]
+    assert [
+        (f.program_id, f.evaluation_round, f.name, bytes(f.content), f.sha256) for f in files
+    ] == [(program_id, 1, "evaluation-2026.pdf", content, digest)]
     assert detail(bus, program_id)["report"]["file"] == {
-        "name": "evaluation-2026.pdf", "size": len(content), "sha256": digest}
+        "name": "evaluation-2026.pdf",
+        "size": len(content),
+        "sha256": digest,
+    }
     assert position(bus) == funds((0, 80_000_000, 50_000_000), (0, 20_000_000, 20_000_000))
 
     evaluate(bus, program_id, CITY_EVALUATOR, score=4)
@@ -362,8 +426,10 @@ def test_a_program_goes_from_submission_to_closed_with_every_won_accounted_for(
     evaluate(bus, program_id, OE_EVALUATOR, score=5)
     assert state(bus, program_id) == "closed"
     assert position(bus) == funds((0, 60_000_000, 50_000_000), (0, 20_000_000, 20_000_000))
-    assert detail(bus, program_id)["committed"] == {"city": 60_000_000,
-                                                    "education_office": 20_000_000}
+    assert detail(bus, program_id)["committed"] == {
+        "city": 60_000_000,
+        "education_office": 20_000_000,
+    }
     books.check(bus)
 
     # What was spent but not yet paid can still be paid out after closing; no more.
@@ -376,8 +442,7 @@ def test_a_program_goes_from_submission_to_closed_with_every_won_accounted_for(
         ("hold", None, "city", 80_000_000, f"hold:{program_id}:1:city"),
         ("hold", None, "education_office", 20_000_000, f"hold:{program_id}:1:education_office"),
         ("commit", None, "city", 80_000_000, f"commit:{program_id}:city"),
-        ("commit", None, "education_office", 20_000_000,
-         f"commit:{program_id}:education_office"),
+        ("commit", None, "education_office", 20_000_000, f"commit:{program_id}:education_office"),
         ("disburse", None, "city", 30_000_000, f"disburse:{program_id}:1"),
         ("disburse", None, "education_office", 20_000_000, f"disburse:{program_id}:2"),
         ("disburse", None, "city", 20_000_000, f"disburse:{program_id}:3"),
@@ -385,18 +450,28 @@ def test_a_program_goes_from_submission_to_closed_with_every_won_accounted_for(
         ("disburse", None, "city", 10_000_000, f"disburse:{program_id}:4"),
     ]
     milestones = types(bus, program_id)
-    for milestone in ("ProgramFunded", "ProgramActivated", "EvaluationDue",
-                      "EvaluationReportSubmitted", "ProgramClosed"):
+    for milestone in (
+        "ProgramFunded",
+        "ProgramActivated",
+        "EvaluationDue",
+        "EvaluationReportSubmitted",
+        "ProgramClosed",
+    ):
         assert milestones.count(milestone) == 1, milestone
     assert [d for t, d in history(bus, program_id) if t == ev.COMMITMENT_RELEASED] == [
-        {"party": "city", "amount": 20_000_000, "reason": "unspent at closing"}]
+        {"party": "city", "amount": 20_000_000, "reason": "unspent at closing"}
+    ]
     assert [(a, o) for a, _, o in work(bus, program_id)] == [
-        ("expire", "called off"), ("activate", "done"), ("finish", "done")]
+        ("expire", "called off"),
+        ("activate", "done"),
+        ("finish", "done"),
+    ]
     books.check(bus)
 
 
 def test_a_returned_report_is_submitted_again_and_the_second_one_is_settled(
-        bus: MessageBus, clock: Clock, books: Books) -> None:
+    bus: MessageBus, clock: Clock, books: Books
+) -> None:
     program_id = funded(bus, new_program(bus))
     run_to_evaluation(bus, clock, program_id)
     report(bus, program_id, {"city": 0, "education_office": 0})
@@ -405,22 +480,30 @@ def test_a_returned_report_is_submitted_again_and_the_second_one_is_settled(
     assert state(bus, program_id) == "evaluation_due"
     assert position(bus) == funds((0, 80_000_000, 0), (0, 20_000_000, 0))
 
-    report(bus, program_id, {"city": 70_000_000, "education_office": 0},
-           c.ReportFile("receipts.zip", b"PK\x03\x04"))
+    report(
+        bus,
+        program_id,
+        {"city": 70_000_000, "education_office": 0},
+        c.ReportFile("receipts.zip", b"PK\x03\x04"),
+    )
     assert detail(bus, program_id)["evaluations"]["city"]["verdict"] == "pending"
     evaluate(bus, program_id, CITY_EVALUATOR)
     evaluate(bus, program_id, OE_EVALUATOR)
 
     assert state(bus, program_id) == "closed"
     assert position(bus) == funds((0, 70_000_000, 0), (0, 0, 0))
-    rounds = bus.query(lambda uow: uow.conn.execute(
-        select(report_files.c.evaluation_round, report_files.c.name)).all())
+    rounds = bus.query(
+        lambda uow: uow.conn.execute(
+            select(report_files.c.evaluation_round, report_files.c.name)
+        ).all()
+    )
     assert [tuple(r) for r in rounds] == [(2, "receipts.zip")]
     books.check(bus)
 
 
 def test_a_tranche_beyond_the_commitment_is_refused_and_moves_nothing(
-        bus: MessageBus, books: Books) -> None:
+    bus: MessageBus, books: Books
+) -> None:
     program_id = funded(bus, new_program(bus))
     disburse(bus, program_id, s.OE_OFFICER, 15_000_000)
     before = everything(bus, program_id)
@@ -434,8 +517,7 @@ def test_a_tranche_beyond_the_commitment_is_refused_and_moves_nothing(
     books.check(bus)
 
 
-def test_a_second_commitment_of_the_same_party_is_a_conflict(bus: MessageBus,
-                                                              books: Books) -> None:
+def test_a_second_commitment_of_the_same_party_is_a_conflict(bus: MessageBus, books: Books) -> None:
     program_id = new_program(bus)
     submit(bus, program_id)
     approve(bus, program_id)
@@ -458,57 +540,90 @@ City = "city-only"  # a program funded by the city alone
 REFUSALS: dict[str, tuple[str, str, Callable[[int], c.Command], str]] = {
     # name: (where the program is, which program, the command, what the refusal says)
     "another party's budget officer commits": (
-        "approved", City, lambda p: c.CommitFunds(actor=s.OE_OFFICER, program_id=p),
+        "approved",
+        City,
+        lambda p: c.CommitFunds(actor=s.OE_OFFICER, program_id=p),
         r"budget@goepj.kr may not commit funds to program \d+: education_office is not one "
-        r"of its funding parties \(city\)"),
+        r"of its funding parties \(city\)",
+    ),
     "a coordinator commits": (
-        "approved", "joint", lambda p: c.CommitFunds(actor=s.COORDINATOR, program_id=p),
-        "needs the budget_officer role"),
+        "approved",
+        "joint",
+        lambda p: c.CommitFunds(actor=s.COORDINATOR, program_id=p),
+        "needs the budget_officer role",
+    ),
     "an approver commits": (
-        "approved", "joint", lambda p: c.CommitFunds(actor=s.CITY_APPROVER, program_id=p),
-        "needs the budget_officer role"),
+        "approved",
+        "joint",
+        lambda p: c.CommitFunds(actor=s.CITY_APPROVER, program_id=p),
+        "needs the budget_officer role",
+    ),
     "another party's budget officer disburses": (
-        "funded", City, lambda p: c.DisburseFunds(actor=s.OE_OFFICER, program_id=p,
-                                                  amount=1_000_000),
-        "education_office is not one of its funding parties"),
+        "funded",
+        City,
+        lambda p: c.DisburseFunds(actor=s.OE_OFFICER, program_id=p, amount=1_000_000),
+        "education_office is not one of its funding parties",
+    ),
     "an admin disburses": (
-        "funded", "joint", lambda p: c.DisburseFunds(actor=s.ADMIN, program_id=p,
-                                                     amount=1_000_000),
-        "needs the budget_officer role"),
+        "funded",
+        "joint",
+        lambda p: c.DisburseFunds(actor=s.ADMIN, program_id=p, amount=1_000_000),
+        "needs the budget_officer role",
+    ),
     "another organization's coordinator reports": (
-        "evaluation_due", "joint", lambda p: c.SubmitReport(
-            actor=s.OTHER_COORDINATOR, program_id=p, spent={"city": 80_000_000,
-                                                            "education_office": 20_000_000},
-            summary="not mine"),
-        "belongs to munsan-high, not to paju-youth"),
+        "evaluation_due",
+        "joint",
+        lambda p: c.SubmitReport(
+            actor=s.OTHER_COORDINATOR,
+            program_id=p,
+            spent={"city": 80_000_000, "education_office": 20_000_000},
+            summary="not mine",
+        ),
+        "belongs to munsan-high, not to paju-youth",
+    ),
     "a budget officer evaluates": (
-        "under_evaluation", "joint",
+        "under_evaluation",
+        "joint",
         lambda p: c.EvaluateReport(actor=s.CITY_OFFICER, program_id=p, verdict="accept"),
-        "needs the evaluator role"),
+        "needs the evaluator role",
+    ),
     "an evaluator of an organization that is no party evaluates": (
-        "under_evaluation", "joint",
+        "under_evaluation",
+        "joint",
         lambda p: c.EvaluateReport(actor=YOUTH_EVALUATOR, program_id=p, verdict="accept"),
-        r"paju-youth is not one of its evaluating parties \(city, education_office\)"),
+        r"paju-youth is not one of its evaluating parties \(city, education_office\)",
+    ),
     "a budget officer cancels": (
-        "funded", "joint", lambda p: c.CancelProgram(actor=s.CITY_OFFICER, program_id=p,
-                                                     reason="no"),
-        "needs the admin role"),
+        "funded",
+        "joint",
+        lambda p: c.CancelProgram(actor=s.CITY_OFFICER, program_id=p, reason="no"),
+        "needs the admin role",
+    ),
     "the coordinator cancels": (
-        "funded", "joint", lambda p: c.CancelProgram(actor=s.COORDINATOR, program_id=p,
-                                                     reason="no"),
-        "needs the admin role"),
+        "funded",
+        "joint",
+        lambda p: c.CancelProgram(actor=s.COORDINATOR, program_id=p, reason="no"),
+        "needs the admin role",
+    ),
     "the city team commits to its own program": (
-        "approved", "own", lambda p: c.CommitFunds(actor=CITY_STAFF, program_id=p),
+        "approved",
+        "own",
+        lambda p: c.CommitFunds(actor=CITY_STAFF, program_id=p),
         r"youth-team@paju.go.kr may not commit funds to program \d+: they created or "
-        r"submitted it \(separation of duties\)"),
+        r"submitted it \(separation of duties\)",
+    ),
     "the city team disburses to its own program": (
-        "funded", "own", lambda p: c.DisburseFunds(actor=CITY_STAFF, program_id=p,
-                                                   amount=1_000_000),
-        "separation of duties"),
+        "funded",
+        "own",
+        lambda p: c.DisburseFunds(actor=CITY_STAFF, program_id=p, amount=1_000_000),
+        "separation of duties",
+    ),
     "the city team evaluates its own program": (
-        "under_evaluation", "own",
+        "under_evaluation",
+        "own",
         lambda p: c.EvaluateReport(actor=CITY_STAFF, program_id=p, verdict="accept"),
-        r"may not evaluate program \d+: they created or submitted it"),
+        r"may not evaluate program \d+: they created or submitted it",
+    ),
 }
 
 
@@ -543,7 +658,8 @@ def program_at(bus: MessageBus, clock: Clock, where: str, which: str) -> int:
 
 @pytest.mark.parametrize("case", list(REFUSALS))
 def test_a_refused_action_says_why_changes_nothing_and_is_audited(
-        bus: MessageBus, clock: Clock, books: Books, case: str) -> None:
+    bus: MessageBus, clock: Clock, books: Books, case: str
+) -> None:
     where, which, make, message = REFUSALS[case]
     program_id = program_at(bus, clock, where, which)
     before = everything(bus, program_id)
@@ -555,17 +671,22 @@ def test_a_refused_action_says_why_changes_nothing_and_is_audited(
     after = everything(bus, program_id)
     assert after[:4] == before[:4]
     assert after[4] == [*before[4], ev.ACTION_REFUSED]
-    assert history(bus, program_id)[-1] == (ev.ACTION_REFUSED, {
-        "command": type(cmd).__name__, "code": "not-permitted",
-        "reason": str(refused.value)})
+    assert history(bus, program_id)[-1] == (
+        ev.ACTION_REFUSED,
+        {"command": type(cmd).__name__, "code": "not-permitted", "reason": str(refused.value)},
+    )
     books.check(bus)
 
 
-def test_an_evaluator_acts_only_for_their_own_party(bus: MessageBus, clock: Clock,
-                                                    books: Books) -> None:
+def test_an_evaluator_acts_only_for_their_own_party(
+    bus: MessageBus, clock: Clock, books: Books
+) -> None:
     program_id = program_at(bus, clock, "under_evaluation", "joint")
-    bus.handle(c.AddUser(actor=None, email="eval2@paju.go.kr", name="eval2", org="city",
-                         roles=("evaluator",)))
+    bus.handle(
+        c.AddUser(
+            actor=None, email="eval2@paju.go.kr", name="eval2", org="city", roles=("evaluator",)
+        )
+    )
     evaluate(bus, program_id, CITY_EVALUATOR)
 
     # A second city evaluator's verdict is the city's again, never the other party's.
@@ -582,19 +703,26 @@ def test_an_evaluator_acts_only_for_their_own_party(bus: MessageBus, clock: Cloc
 
 def waitlisted_behind(bus: MessageBus) -> tuple[int, int]:
     """The education office can hold only one of two programs: the second waits."""
-    bus.handle(c.AddEnvelope(actor=s.OE_OFFICER, party="education_office", year=2027,
-                             amount=1_000_000))  # another year: never touched
+    bus.handle(
+        c.AddEnvelope(actor=s.OE_OFFICER, party="education_office", year=2027, amount=1_000_000)
+    )  # another year: never touched
     first = new_program(bus)
     submit(bus, first)
-    second = new_program(bus, city=10_000_000, education_office=520_000_000,
-                         actor=s.OTHER_COORDINATOR, org="paju-youth")
+    second = new_program(
+        bus,
+        city=10_000_000,
+        education_office=520_000_000,
+        actor=s.OTHER_COORDINATOR,
+        org="paju-youth",
+    )
     bus.handle(c.SubmitProgram(actor=s.OTHER_COORDINATOR, program_id=second))
     assert state(bus, second) == "waitlisted"
     return first, second
 
 
 def test_cancelling_returns_undisbursed_money_and_the_waitlisted_program_gets_its_holds(
-        bus: MessageBus, books: Books) -> None:
+    bus: MessageBus, books: Books
+) -> None:
     first, second = waitlisted_behind(bus)
     funded(bus, first)
     disburse(bus, first, s.OE_OFFICER, 5_000_000)
@@ -603,22 +731,23 @@ def test_cancelling_returns_undisbursed_money_and_the_waitlisted_program_gets_it
     bus.handle(c.CancelProgram(actor=s.ADMIN, program_id=first, reason="partner withdrew"))
 
     assert state(bus, first) == "cancelled"
-    assert detail(bus, first)["committed"] == {"city": 30_000_000,
-                                               "education_office": 5_000_000}
+    assert detail(bus, first)["committed"] == {"city": 30_000_000, "education_office": 5_000_000}
     assert [d for t, d in history(bus, first) if t == ev.COMMITMENT_RELEASED] == [
         {"party": "city", "amount": 50_000_000, "reason": "cancelled"},
-        {"party": "education_office", "amount": 15_000_000, "reason": "cancelled"}]
+        {"party": "education_office", "amount": 15_000_000, "reason": "cancelled"},
+    ]
     # 530M - 5M disbursed = 525M free: the waitlisted 520M request now fits.
     assert state(bus, second) == "in_review"
-    assert detail(bus, second)["holds"] == {"city": 10_000_000,
-                                            "education_office": 520_000_000}
-    assert position(bus) == funds((10_000_000, 30_000_000, 30_000_000),
-                                  (520_000_000, 5_000_000, 5_000_000))
+    assert detail(bus, second)["holds"] == {"city": 10_000_000, "education_office": 520_000_000}
+    assert position(bus) == funds(
+        (10_000_000, 30_000_000, 30_000_000), (520_000_000, 5_000_000, 5_000_000)
+    )
     books.check(bus)
 
 
 def test_settlement_returns_unspent_money_and_the_waitlisted_program_gets_its_holds(
-        bus: MessageBus, clock: Clock, books: Books) -> None:
+    bus: MessageBus, clock: Clock, books: Books
+) -> None:
     first, second = waitlisted_behind(bus)
     funded(bus, first)
     run_to_evaluation(bus, clock, first)
@@ -631,15 +760,18 @@ def test_settlement_returns_unspent_money_and_the_waitlisted_program_gets_its_ho
 
     assert state(bus, first) == "closed"
     assert state(bus, second) == "in_review"
-    assert detail(bus, second)["holds_expire_at"] == (
-        RUN_ENDS + timedelta(days=HOLD_DAYS)).isoformat()
-    assert position(bus) == funds((10_000_000, 80_000_000, 0),
-                                  (520_000_000, 10_000_000, 10_000_000))
+    assert (
+        detail(bus, second)["holds_expire_at"] == (RUN_ENDS + timedelta(days=HOLD_DAYS)).isoformat()
+    )
+    assert position(bus) == funds(
+        (10_000_000, 80_000_000, 0), (520_000_000, 10_000_000, 10_000_000)
+    )
     books.check(bus)
 
 
 def test_expired_holds_are_released_and_the_waitlisted_program_gets_them(
-        bus: MessageBus, clock: Clock, books: Books) -> None:
+    bus: MessageBus, clock: Clock, books: Books
+) -> None:
     first, second = waitlisted_behind(bus)
     s.decide(bus, first, s.CITY_APPROVER)
     expires = START + timedelta(days=HOLD_DAYS)
@@ -648,8 +780,9 @@ def test_expired_holds_are_released_and_the_waitlisted_program_gets_them(
 
     assert state(bus, first) == "expired"
     assert state(bus, second) == "in_review"
-    assert detail(bus, second)["holds_expire_at"] == (
-        expires + timedelta(days=HOLD_DAYS)).isoformat()
+    assert (
+        detail(bus, second)["holds_expire_at"] == (expires + timedelta(days=HOLD_DAYS)).isoformat()
+    )
     assert position(bus) == funds((10_000_000, 0, 0), (520_000_000, 0, 0))
     books.check(bus)
 
@@ -658,7 +791,8 @@ def test_expired_holds_are_released_and_the_waitlisted_program_gets_them(
 
 
 def test_the_sweep_expires_lapsed_holds_once_with_notice_and_leaves_funded_programs_alone(
-        bus: MessageBus, clock: Clock, books: Books) -> None:
+    bus: MessageBus, clock: Clock, books: Books
+) -> None:
     reviewing = new_program(bus)
     submit(bus, reviewing)
     half_committed = new_program(bus)
@@ -667,8 +801,7 @@ def test_the_sweep_expires_lapsed_holds_once_with_notice_and_leaves_funded_progr
     commit(bus, half_committed, s.CITY_OFFICER)
     running_later = funded(bus, new_program(bus, start=date(2026, 9, 1), end=None))
     expires = START + timedelta(days=HOLD_DAYS)
-    assert position(bus) == funds((80_000_000, 160_000_000, 0),
-                                  (40_000_000, 20_000_000, 0))
+    assert position(bus) == funds((80_000_000, 160_000_000, 0), (40_000_000, 20_000_000, 0))
 
     assert sweep(bus, clock, expires - timedelta(seconds=1)) == Counter()
     assert state(bus, reviewing) == "in_review"
@@ -676,17 +809,32 @@ def test_the_sweep_expires_lapsed_holds_once_with_notice_and_leaves_funded_progr
     assert sweep(bus, clock, expires) == Counter({"expire: done": 2})
 
     assert [state(bus, p) for p in (reviewing, half_committed, running_later)] == [
-        "expired", "expired", "funded"]
+        "expired",
+        "expired",
+        "funded",
+    ]
     assert position(bus) == funds((0, 80_000_000, 0), (0, 20_000_000, 0))
     assert history(bus, reviewing)[-4:] == [
-        (ev.HOLDS_EXPIRED, {"expired_at": expires.isoformat(),
-                            "holds": {"city": 80_000_000, "education_office": 20_000_000}}),
+        (
+            ev.HOLDS_EXPIRED,
+            {
+                "expired_at": expires.isoformat(),
+                "holds": {"city": 80_000_000, "education_office": 20_000_000},
+            },
+        ),
         (ev.HOLD_RELEASED, {"party": "city", "amount": 80_000_000, "reason": "hold expired"}),
-        (ev.HOLD_RELEASED, {"party": "education_office", "amount": 20_000_000,
-                            "reason": "hold expired"}),
-        ("ProgramExpired", {"trigger": "expire", "from": "in_review", "to": "expired"})]
+        (
+            ev.HOLD_RELEASED,
+            {"party": "education_office", "amount": 20_000_000, "reason": "hold expired"},
+        ),
+        ("ProgramExpired", {"trigger": "expire", "from": "in_review", "to": "expired"}),
+    ]
     assert [t for t, _ in history(bus, half_committed)][-4:] == [
-        ev.HOLDS_EXPIRED, ev.HOLD_RELEASED, ev.COMMITMENT_RELEASED, "ProgramExpired"]
+        ev.HOLDS_EXPIRED,
+        ev.HOLD_RELEASED,
+        ev.COMMITMENT_RELEASED,
+        "ProgramExpired",
+    ]
     assert work(bus, reviewing) == [("expire", expires, "done")]
     assert [o for a, _, o in work(bus, running_later) if a == "expire"] == ["called off"]
     # The coordinator and every funder's budget officer are told, once.
@@ -695,16 +843,26 @@ def test_the_sweep_expires_lapsed_holds_once_with_notice_and_leaves_funded_progr
         assert sorted(s.budget_notices(bus, person)) == lapsed
 
     # Running the sweep again, or the same row again, does nothing twice.
-    happened = ({p: types(bus, p) for p in (reviewing, half_committed)},
-                bus.query(lambda uow: uow.ledger.entries()))
+    happened = (
+        {p: types(bus, p) for p in (reviewing, half_committed)},
+        bus.query(lambda uow: uow.ledger.entries()),
+    )
     assert sweep(bus, clock, expires + timedelta(days=1)) == Counter()
-    work_ids = bus.query(lambda uow: uow.conn.scalars(
-        select(scheduled_work.c.id).where(scheduled_work.c.action == "expire",
-                                          scheduled_work.c.outcome == "done")).all())
+    work_ids = bus.query(
+        lambda uow: uow.conn.scalars(
+            select(scheduled_work.c.id).where(
+                scheduled_work.c.action == "expire", scheduled_work.c.outcome == "done"
+            )
+        ).all()
+    )
     assert [str(bus.handle(c.RunScheduled(actor=None, work_id=w))) for w in work_ids] == [
-        "already done", "already done"]
-    assert ({p: types(bus, p) for p in (reviewing, half_committed)},
-            bus.query(lambda uow: uow.ledger.entries())) == happened
+        "already done",
+        "already done",
+    ]
+    assert (
+        {p: types(bus, p) for p in (reviewing, half_committed)},
+        bus.query(lambda uow: uow.ledger.entries()),
+    ) == happened
     assert sorted(s.budget_notices(bus, s.COORDINATOR)) == lapsed  # nobody told twice
     with pytest.raises(WorkflowError):
         commit(bus, half_committed, s.OE_OFFICER)
@@ -713,8 +871,11 @@ def test_the_sweep_expires_lapsed_holds_once_with_notice_and_leaves_funded_progr
 
 def test_scheduled_work_run_before_it_is_due_waits(bus: MessageBus, books: Books) -> None:
     program_id = funded(bus, new_program(bus))
-    work_id = bus.query(lambda uow: uow.conn.scalar(
-        select(scheduled_work.c.id).where(scheduled_work.c.action == "activate")))
+    work_id = bus.query(
+        lambda uow: uow.conn.scalar(
+            select(scheduled_work.c.id).where(scheduled_work.c.action == "activate")
+        )
+    )
 
     assert str(bus.handle(c.RunScheduled(actor=None, work_id=work_id))) == "not due"
 
@@ -724,7 +885,8 @@ def test_scheduled_work_run_before_it_is_due_waits(bus: MessageBus, books: Books
 
 
 def test_a_run_whose_end_has_passed_by_its_start_is_finished_by_the_same_sweep(
-        bus: MessageBus, clock: Clock, books: Books) -> None:
+    bus: MessageBus, clock: Clock, books: Books
+) -> None:
     program_id = funded(bus, new_program(bus))
 
     outcomes = sweep(bus, clock, RUN_ENDS + timedelta(days=3))
@@ -804,51 +966,100 @@ def hold_money_as_revision_0001_did(bus: MessageBus, workflow_version: int) -> i
     def write(uow: Any) -> int:
         conn, now = uow.conn, uow.now
         if workflow_version == 1:
-            conn.execute(insert(workflow_definitions).values(
-                key="joint-program", version=1, source=WORKFLOW_V1, created_at=now,
-                checksum=hashlib.sha256(WORKFLOW_V1.encode()).hexdigest()))
+            conn.execute(
+                insert(workflow_definitions).values(
+                    key="joint-program",
+                    version=1,
+                    source=WORKFLOW_V1,
+                    created_at=now,
+                    checksum=hashlib.sha256(WORKFLOW_V1.encode()).hexdigest(),
+                )
+            )
         else:
             uow.current_workflow("joint-program")
-        program_id = int(conn.execute(insert(programs).values(
-            title="Linkage camp", description="", category="linkage", org_key="munsan-high",
-            workflow_key="joint-program", workflow_version=workflow_version,
-            state="in_review", fiscal_year=s.YEAR, start_date=date(2026, 3, 2),
-            end_date=date(2026, 11, 30), review_round=1, created_by=s.COORDINATOR,
-            submitted_by=json.dumps([s.COORDINATOR]), version=3, created_at=now,
-            updated_at=now).returning(programs.c.id)).scalar_one())
+        program_id = int(
+            conn.execute(
+                insert(programs)
+                .values(
+                    title="Linkage camp",
+                    description="",
+                    category="linkage",
+                    org_key="munsan-high",
+                    workflow_key="joint-program",
+                    workflow_version=workflow_version,
+                    state="in_review",
+                    fiscal_year=s.YEAR,
+                    start_date=date(2026, 3, 2),
+                    end_date=date(2026, 11, 30),
+                    review_round=1,
+                    created_by=s.COORDINATOR,
+                    submitted_by=json.dumps([s.COORDINATOR]),
+                    version=3,
+                    created_at=now,
+                    updated_at=now,
+                )
+                .returning(programs.c.id)
+            ).scalar_one()
+        )
         for party, amount in requests.items():
-            conn.execute(insert(program_requests).values(
-                program_id=program_id, party=party, amount=amount, held=amount))
-            conn.execute(insert(party_decisions).values(
-                program_id=program_id, party=party, decision="pending", comment=""))
+            conn.execute(
+                insert(program_requests).values(
+                    program_id=program_id, party=party, amount=amount, held=amount
+                )
+            )
+            conn.execute(
+                insert(party_decisions).values(
+                    program_id=program_id, party=party, decision="pending", comment=""
+                )
+            )
             envelope_id = conn.execute(
-                update(envelopes).where(envelopes.c.party == party,
-                                        envelopes.c.fiscal_year == s.YEAR)
-                .values(held=envelopes.c.held + amount).returning(envelopes.c.id)).scalar_one()
-            conn.execute(insert(ledger_entries).values(
-                envelope_id=envelope_id, program_id=program_id, kind="hold", amount=amount,
-                idempotency_key=f"hold:{program_id}:1:{party}", actor="system",
-                created_at=now))
-        uow.events.append(program_stream(program_id), [
-            Event(ev.PROGRAM_CREATED, {"org": "munsan-high"}),
-            Event(ev.PROGRAM_SUBMITTED, {}),
-            *[Event(ev.BUDGET_HELD, {"party": p, "amount": a, "year": s.YEAR})
-              for p, a in requests.items()],
-            Event("ReviewStarted", {})], "system", now)
+                update(envelopes)
+                .where(envelopes.c.party == party, envelopes.c.fiscal_year == s.YEAR)
+                .values(held=envelopes.c.held + amount)
+                .returning(envelopes.c.id)
+            ).scalar_one()
+            conn.execute(
+                insert(ledger_entries).values(
+                    envelope_id=envelope_id,
+                    program_id=program_id,
+                    kind="hold",
+                    amount=amount,
+                    idempotency_key=f"hold:{program_id}:1:{party}",
+                    actor="system",
+                    created_at=now,
+                )
+            )
+        uow.events.append(
+            program_stream(program_id),
+            [
+                Event(ev.PROGRAM_CREATED, {"org": "munsan-high"}),
+                Event(ev.PROGRAM_SUBMITTED, {}),
+                *[
+                    Event(ev.BUDGET_HELD, {"party": p, "amount": a, "year": s.YEAR})
+                    for p, a in requests.items()
+                ],
+                Event("ReviewStarted", {}),
+            ],
+            "system",
+            now,
+        )
         return program_id
 
     program_id: int = s.in_transaction(bus, write)
     return program_id
 
 
-CURRENT_VERSION = int(yaml.safe_load(
-    (WORKFLOWS_DIR / "joint-program.yaml").read_text(encoding="utf-8"))["version"])
+CURRENT_VERSION = int(
+    yaml.safe_load((WORKFLOWS_DIR / "joint-program.yaml").read_text(encoding="utf-8"))["version"]
+)
 
 
-@pytest.mark.parametrize("workflow_version", [1, CURRENT_VERSION],
-                         ids=["pinned-to-v1", "on-the-current-version"])
+@pytest.mark.parametrize(
+    "workflow_version", [1, CURRENT_VERSION], ids=["pinned-to-v1", "on-the-current-version"]
+)
 def test_a_database_holding_money_at_revision_0001_upgrades_and_its_program_carries_on(
-        old_database: str, clock: Clock, books: Books, workflow_version: int) -> None:
+    old_database: str, clock: Clock, books: Books, workflow_version: int
+) -> None:
     """A program stays on the version it started with: on v1 the review ends at approved."""
     old = bootstrap(make_settings(old_database), clock=clock)
     s.seed(old)
@@ -860,11 +1071,12 @@ def test_a_database_holding_money_at_revision_0001_upgrades_and_its_program_carr
     assert current_revision(engine_for(old_database)) == head_revision()
     bus = bootstrap(make_settings(old_database), clock=clock)
     loaded = detail(bus, program_id)
-    assert (loaded["state"], loaded["workflow"]) == ("in_review",
-                                                     f"joint-program@{workflow_version}")
+    assert (loaded["state"], loaded["workflow"]) == (
+        "in_review",
+        f"joint-program@{workflow_version}",
+    )
     assert loaded["holds"] == {"city": 80_000_000, "education_office": 20_000_000}
-    assert (loaded["committed"], loaded["disbursed"], loaded["holds_expire_at"]) == ({}, {},
-                                                                                    None)
+    assert (loaded["committed"], loaded["disbursed"], loaded["holds_expire_at"]) == ({}, {}, None)
     assert position(bus) == funds((80_000_000, 0, 0), (20_000_000, 0, 0))
     assert [(k, src) for k, src, *_ in entries(bus, program_id)] == [("hold", None)] * 2
     books.check(bus)

@@ -60,15 +60,20 @@ def city(database_url: str, clock: Clock) -> MessageBus:
         approved = s.submitted(bus)
         s.decide(bus, approved, s.OE_APPROVER)
         s.decide(bus, approved, APPROVER)
-    bus.handle(c.SetDelegation(actor=OFFICER, to=APPROVER, starts_on=date(2026, 9, 17),
-                               ends_on=date(2026, 9, 30)))
+    bus.handle(
+        c.SetDelegation(
+            actor=OFFICER, to=APPROVER, starts_on=date(2026, 9, 17), ends_on=date(2026, 9, 30)
+        )
+    )
     return bus
 
 
-def page(bus: MessageBus, email: str, limit: int = queues.DEFAULT_LIMIT,
-         after: int | None = None) -> queues.InboxPage:
-    found: queues.InboxPage = bus.query(lambda uow: queues.inbox_page(
-        uow, uow.directory.user(email), limit, after))
+def page(
+    bus: MessageBus, email: str, limit: int = queues.DEFAULT_LIMIT, after: int | None = None
+) -> queues.InboxPage:
+    found: queues.InboxPage = bus.query(
+        lambda uow: queues.inbox_page(uow, uow.directory.user(email), limit, after)
+    )
     return found
 
 
@@ -82,12 +87,18 @@ def walk(bus: MessageBus, email: str, limit: int) -> list[queues.InboxPage]:
 
 def live_task_ids(bus: MessageBus, queues_: set[str], claimed_by: str) -> set[int]:
     """What the inbox must show, read straight from the tasks table."""
+
     def read(uow: Any) -> set[int]:
         rows = uow.conn.exec_driver_sql(
             "SELECT id, queue_org, queue_role, claimed_by FROM tasks "
-            "WHERE state IN ('open', 'claimed')").all()
-        return {r.id for r in rows
-                if f"{r.queue_org}/{r.queue_role}" in queues_ or r.claimed_by == claimed_by}
+            "WHERE state IN ('open', 'claimed')"
+        ).all()
+        return {
+            r.id
+            for r in rows
+            if f"{r.queue_org}/{r.queue_role}" in queues_ or r.claimed_by == claimed_by
+        }
+
     found: set[int] = bus.query(read)
     return found
 
@@ -98,13 +109,15 @@ def order_key(row: dict[str, Any]) -> tuple[datetime, int]:
 
 @pytest.mark.parametrize("limit", [1, 3, 4, 9, 10, 11])
 def test_pages_give_the_whole_inbox_in_due_order_without_gaps_or_repeats(
-        city: MessageBus, limit: int) -> None:
+    city: MessageBus, limit: int
+) -> None:
     whole = queues.MAX_LIMIT
     everything = page(city, APPROVER, whole)
     assert not everything.more
     rows = everything.rows
     assert {r["task"] for r in rows} == live_task_ids(
-        city, {"city/approver", "city/budget_officer"}, APPROVER)
+        city, {"city/approver", "city/budget_officer"}, APPROVER
+    )
     assert len(rows) == 10 and rows == sorted(rows, key=order_key)
     assert [r["queue"] for r in rows].count("city/budget_officer") == 2
     assert {r["acting_for"] for r in rows if r["queue"] == "city/budget_officer"} == {OFFICER}
@@ -119,19 +132,23 @@ def test_pages_give_the_whole_inbox_in_due_order_without_gaps_or_repeats(
 
 
 def test_the_first_page_is_the_default_fifty_and_the_whole_list_for_older_callers(
-        city: MessageBus) -> None:
+    city: MessageBus,
+) -> None:
     first = page(city, APPROVER)
     assert queues.DEFAULT_LIMIT == 50 and len(first.rows) == 10 and not first.more
     listed: list[dict[str, Any]] = city.query(
-        lambda uow: queues.inbox(uow, uow.directory.user(APPROVER), limit=4))
+        lambda uow: queues.inbox(uow, uow.directory.user(APPROVER), limit=4)
+    )
     assert listed == first.rows[:4]
 
 
 def test_a_task_claimed_for_a_delegator_stays_in_the_inbox_after_the_delegation_ends(
-        city: MessageBus, clock: Clock) -> None:
+    city: MessageBus, clock: Clock
+) -> None:
     clock.at = seoul(2026, 9, 18, 10, 0)
-    commit_tasks = [r["task"] for r in page(city, APPROVER).rows
-                    if r["queue"] == "city/budget_officer"]
+    commit_tasks = [
+        r["task"] for r in page(city, APPROVER).rows if r["queue"] == "city/budget_officer"
+    ]
     city.handle(c.ClaimTask(actor=APPROVER, task_id=commit_tasks[1]))
     city.handle(c.ClearDelegation(actor=OFFICER))
 
@@ -143,7 +160,9 @@ def test_a_task_claimed_for_a_delegator_stays_in_the_inbox_after_the_delegation_
     assert len(rows) == 9 and rows == sorted(rows, key=order_key)
     # The budget officer sees his queue again, the claimed task with who holds it.
     assert [(r["task"], r["claimed_by"]) for r in page(city, OFFICER).rows] == [
-        (commit_tasks[0], None), (commit_tasks[1], APPROVER)]
+        (commit_tasks[0], None),
+        (commit_tasks[1], APPROVER),
+    ]
 
 
 def test_a_claim_in_her_own_queue_is_listed_once(city: MessageBus) -> None:
@@ -161,16 +180,17 @@ def test_the_next_page_goes_on_from_a_task_done_in_the_meantime(city: MessageBus
     s.decide(city, first.rows[-1]["program"], APPROVER)  # its task is completed
     assert page(city, APPROVER, 50, first.rows[-1]["task"]).rows == rest
     assert [r["task"] for r in page(city, APPROVER).rows] == [
-        r["task"] for r in first.rows[:2] + rest]
+        r["task"] for r in first.rows[:2] + rest
+    ]
 
 
-def test_the_page_size_is_checked_and_the_task_to_page_after_must_exist(
-        city: MessageBus) -> None:
+def test_the_page_size_is_checked_and_the_task_to_page_after_must_exist(city: MessageBus) -> None:
     for limit in (0, -1, queues.MAX_LIMIT + 1):
         with pytest.raises(InvalidInput) as caught:
             page(city, APPROVER, limit)
         assert caught.value.message == (
-            f"the inbox shows 1 to {queues.MAX_LIMIT} tasks at a time, not {limit}")
+            f"the inbox shows 1 to {queues.MAX_LIMIT} tasks at a time, not {limit}"
+        )
     with pytest.raises(NotFound, match="task 999999 does not exist"):
         page(city, APPROVER, 5, 999999)
     assert page(city, s.OTHER_COORDINATOR, 1) == queues.InboxPage([], more=False)

@@ -61,8 +61,12 @@ from workflow.service_layer.scheduler import run_due_work
 
 PARTIES = ("city", "education_office")
 YEARS = (2026, 2027)
-ENVELOPES = {("city", 2026): 100_000_000, ("education_office", 2026): 50_000_000,
-             ("city", 2027): 60_000_000, ("education_office", 2027): 30_000_000}
+ENVELOPES = {
+    ("city", 2026): 100_000_000,
+    ("education_office", 2026): 50_000_000,
+    ("city", 2027): 60_000_000,
+    ("education_office", 2027): 30_000_000,
+}
 APPROVER = {"city": s.CITY_APPROVER, "education_office": s.OE_APPROVER}
 OFFICER = {"city": s.CITY_OFFICER, "education_office": s.OE_OFFICER}
 EVALUATOR = {"city": "evaluator@paju.go.kr", "education_office": "evaluator@goepj.kr"}
@@ -73,8 +77,16 @@ MAX_PROGRAMS = 6
 HOLDS_BEFORE_FUNDING = ("in_review", "revision_requested", "approved")
 WITHDRAWABLE = ("draft", "submitted", "waitlisted", *HOLDS_BEFORE_FUNDING)
 DISBURSING = ("funded", "active", "evaluation_due", "under_evaluation", "closed")
-MOVING = ("draft", "revision_requested", "in_review", "approved", "funded", "active",
-          "evaluation_due", "under_evaluation")
+MOVING = (
+    "draft",
+    "revision_requested",
+    "in_review",
+    "approved",
+    "funded",
+    "active",
+    "evaluation_due",
+    "under_evaluation",
+)
 
 
 def seoul_midnight(day: date) -> datetime:
@@ -100,8 +112,7 @@ class Program:
     expires_at: datetime | None = None
 
     def share(self, party: str) -> tuple[int, int, int]:
-        return (self.held.get(party, 0), self.committed.get(party, 0),
-                self.disbursed.get(party, 0))
+        return (self.held.get(party, 0), self.committed.get(party, 0), self.disbursed.get(party, 0))
 
 
 @dataclass
@@ -124,8 +135,11 @@ class Model:
     def balances(self, party: str, year: int) -> tuple[int, int, int]:
         """(held, committed, disbursed) of one envelope: the sum of its programs' shares."""
         shares = [p.share(party) for p in self.programs.values() if p.year == year]
-        return (sum(h for h, _, _ in shares), sum(cm for _, cm, _ in shares),
-                sum(d for _, _, d in shares))
+        return (
+            sum(h for h, _, _ in shares),
+            sum(cm for _, cm, _ in shares),
+            sum(d for _, _, d in shares),
+        )
 
     def available(self, party: str, year: int) -> int:
         held, committed, _ = self.balances(party, year)
@@ -135,8 +149,10 @@ class Model:
         self.work.append(Work(due, len(self.work), program, action))
 
     def place_holds(self, program: Program) -> None:
-        if all(self.available(party, program.year) >= amount
-               for party, amount in program.requests.items()):
+        if all(
+            self.available(party, program.year) >= amount
+            for party, amount in program.requests.items()
+        ):
             program.held = dict(program.requests)
             program.state, program.waitlisted_at = "in_review", None
             program.expires_at = self.now + HOLD_EXPIRY
@@ -145,14 +161,19 @@ class Model:
             program.state, program.waitlisted_at = "waitlisted", self.now
 
     def retry_waitlisted(self, year: int) -> None:
-        waiting = sorted((p for p in self.programs.values()
-                          if p.state == "waitlisted" and p.year == year),
-                         key=lambda p: (p.waitlisted_at, p.id))
+        waiting = sorted(
+            (p for p in self.programs.values() if p.state == "waitlisted" and p.year == year),
+            key=lambda p: (p.waitlisted_at, p.id),
+        )
         for program in waiting:
             self.place_holds(program)
 
-    def release(self, program: Program, holds: bool = True,
-                commitments_down_to: dict[str, int] | None = None) -> None:
+    def release(
+        self,
+        program: Program,
+        holds: bool = True,
+        commitments_down_to: dict[str, int] | None = None,
+    ) -> None:
         """Give back the holds and/or commitments (down to the amounts given), then retry."""
         released = bool(holds and program.held)
         if holds:
@@ -169,8 +190,9 @@ class Model:
     def sweep(self) -> Counter[str]:
         """What ``run_due_work`` does: due rows in (due, id) order, pass after pass."""
         done: Counter[str] = Counter()
-        while due := sorted((w for w in self.work if not w.done and w.due <= self.now),
-                            key=lambda w: (w.due, w.seq)):
+        while due := sorted(
+            (w for w in self.work if not w.done and w.due <= self.now), key=lambda w: (w.due, w.seq)
+        ):
             for work in due:
                 work.done = True
                 if self.run(work):
@@ -186,8 +208,12 @@ class Model:
         if work.action == "finish" and program.state == "active":
             program.state = "evaluation_due"
             return True
-        if (work.action == "expire" and program.state in HOLDS_BEFORE_FUNDING
-                and program.expires_at is not None and program.expires_at <= self.now):
+        if (
+            work.action == "expire"
+            and program.state in HOLDS_BEFORE_FUNDING
+            and program.expires_at is not None
+            and program.expires_at <= self.now
+        ):
             program.state = "expired"
             self.release(program, commitments_down_to=self.undisbursed_released(program))
             return True
@@ -239,9 +265,17 @@ class LedgerMachine(RuleBasedStateMachine):
     def create(self, year: int, city: int, office: int) -> None:
         requests = {p: a for p, a in (("city", city), ("education_office", office)) if a}
         requests = requests or {"city": 10_000_000}
-        program_id = self.attempt(c.CreateProgram(
-            actor=s.COORDINATOR, title="Program", org="munsan-high", category="linkage",
-            requests=requests, year=year), expected=True)
+        program_id = self.attempt(
+            c.CreateProgram(
+                actor=s.COORDINATOR,
+                title="Program",
+                org="munsan-high",
+                category="linkage",
+                requests=requests,
+                year=year,
+            ),
+            expected=True,
+        )
         self.model.programs[program_id] = Program(program_id, year, requests)
 
     @precondition(has_programs)
@@ -262,15 +296,19 @@ class LedgerMachine(RuleBasedStateMachine):
             program.decisions = dict.fromkeys(PARTIES, "pending")
 
     @precondition(has_programs)
-    @rule(data=st.data(), party=parties,
-          decision=st.sampled_from(["approve"] * 8 + ["reject", "request-changes"]))
+    @rule(
+        data=st.data(),
+        party=parties,
+        decision=st.sampled_from(["approve"] * 8 + ["reject", "request-changes"]),
+    )
     def decide(self, data: st.DataObject, party: str, decision: str) -> None:
         self._decide(self.pick(data, ("in_review",)), party, decision)
 
     def _decide(self, program: Program, party: str, decision: str) -> None:
         ok = program.state == "in_review" and program.decisions[party] == "pending"
-        self.attempt(c.DecideReview(actor=APPROVER[party], program_id=program.id,
-                                    decision=decision), ok)
+        self.attempt(
+            c.DecideReview(actor=APPROVER[party], program_id=program.id, decision=decision), ok
+        )
         if not ok:
             return
         program.decisions[party] = decision
@@ -288,8 +326,11 @@ class LedgerMachine(RuleBasedStateMachine):
         self._commit(self.pick(data, ("approved",)), party)
 
     def _commit(self, program: Program, party: str) -> None:
-        ok = (program.state == "approved" and party in program.requests
-              and not program.committed.get(party))
+        ok = (
+            program.state == "approved"
+            and party in program.requests
+            and not program.committed.get(party)
+        )
         amount = self.attempt(c.CommitFunds(actor=OFFICER[party], program_id=program.id), ok)
         if not ok:
             return
@@ -302,8 +343,11 @@ class LedgerMachine(RuleBasedStateMachine):
             self.model.schedule(program, "activate", seoul_midnight(date(program.year, 1, 1)))
 
     @precondition(has_programs)
-    @rule(data=st.data(), party=parties,
-          amount=st.sampled_from([1_000_000, 5_000_000, 10_000_000, 25_000_000]))
+    @rule(
+        data=st.data(),
+        party=parties,
+        amount=st.sampled_from([1_000_000, 5_000_000, 10_000_000, 25_000_000]),
+    )
     def disburse(self, data: st.DataObject, party: str, amount: int) -> None:
         self._disburse(self.pick(data, DISBURSING), party, amount)
 
@@ -313,8 +357,9 @@ class LedgerMachine(RuleBasedStateMachine):
             payable = min(payable, program.spent.get(party, 0))
         left = payable - program.disbursed.get(party, 0)
         ok = program.state in DISBURSING and party in program.requests and amount <= left
-        self.attempt(c.DisburseFunds(actor=OFFICER[party], program_id=program.id,
-                                     amount=amount), ok)
+        self.attempt(
+            c.DisburseFunds(actor=OFFICER[party], program_id=program.id, amount=amount), ok
+        )
         if ok:
             program.disbursed[party] = program.disbursed.get(party, 0) + amount
 
@@ -323,24 +368,29 @@ class LedgerMachine(RuleBasedStateMachine):
     def withdraw(self, data: st.DataObject) -> None:
         program = self.pick(data, ())  # any program: a bias here would end most of them
         ok = program.state in WITHDRAWABLE
-        self.attempt(c.WithdrawProgram(actor=s.COORDINATOR, program_id=program.id,
-                                       reason="plans changed"), ok)
+        self.attempt(
+            c.WithdrawProgram(actor=s.COORDINATOR, program_id=program.id, reason="plans changed"),
+            ok,
+        )
         if ok:
             program.state = "withdrawn"
-            self.model.release(program,
-                               commitments_down_to=self.model.undisbursed_released(program))
+            self.model.release(
+                program, commitments_down_to=self.model.undisbursed_released(program)
+            )
 
     @precondition(has_programs)
     @rule(data=st.data())
     def cancel(self, data: st.DataObject) -> None:
         program = self.pick(data, ())  # any program: mostly refused, now and then a stop
         ok = program.state in ("funded", "active")
-        self.attempt(c.CancelProgram(actor=s.ADMIN, program_id=program.id,
-                                     reason="the school closed"), ok)
+        self.attempt(
+            c.CancelProgram(actor=s.ADMIN, program_id=program.id, reason="the school closed"), ok
+        )
         if ok:
             program.state = "cancelled"
-            self.model.release(program, holds=False,
-                               commitments_down_to=self.model.undisbursed_released(program))
+            self.model.release(
+                program, holds=False, commitments_down_to=self.model.undisbursed_released(program)
+            )
 
     @precondition(has_programs)
     @rule(data=st.data(), how=st.sampled_from(["none", "half", "all", "all", "over", "under"]))
@@ -351,14 +401,23 @@ class LedgerMachine(RuleBasedStateMachine):
         spent = {}
         for party in program.requests:
             committed, paid = program.share(party)[1:]
-            spent[party] = {"none": paid, "half": paid + (committed - paid) // 2,
-                            "all": committed, "over": committed + 1_000_000,
-                            "under": paid - 1_000_000 if paid else paid}[how]
+            spent[party] = {
+                "none": paid,
+                "half": paid + (committed - paid) // 2,
+                "all": committed,
+                "over": committed + 1_000_000,
+                "under": paid - 1_000_000 if paid else paid,
+            }[how]
         ok = program.state == "evaluation_due" and all(
             program.disbursed.get(p, 0) <= v <= program.committed.get(p, 0)
-            for p, v in spent.items())
-        self.attempt(c.SubmitReport(actor=s.COORDINATOR, program_id=program.id, spent=spent,
-                                    summary="what we did"), ok)
+            for p, v in spent.items()
+        )
+        self.attempt(
+            c.SubmitReport(
+                actor=s.COORDINATOR, program_id=program.id, spent=spent, summary="what we did"
+            ),
+            ok,
+        )
         if ok:
             program.state, program.spent = "under_evaluation", spent
             program.evaluations = dict.fromkeys(PARTIES, "pending")
@@ -369,10 +428,13 @@ class LedgerMachine(RuleBasedStateMachine):
         self._evaluate(self.pick(data, ("under_evaluation",)), party, verdict)
 
     def _evaluate(self, program: Program, party: str, verdict: str) -> None:
-        ok = (program.state == "under_evaluation"
-              and program.evaluations.get(party) == "pending")
-        self.attempt(c.EvaluateReport(actor=EVALUATOR[party], program_id=program.id,
-                                      verdict=verdict, score=4), ok)
+        ok = program.state == "under_evaluation" and program.evaluations.get(party) == "pending"
+        self.attempt(
+            c.EvaluateReport(
+                actor=EVALUATOR[party], program_id=program.id, verdict=verdict, score=4
+            ),
+            ok,
+        )
         if not ok:
             return
         program.evaluations[party] = verdict
@@ -395,8 +457,11 @@ class LedgerMachine(RuleBasedStateMachine):
             funders = sorted(p for p in program.requests if not program.committed.get(p))
             self._commit(program, data.draw(st.sampled_from(funders)))
         elif state in ("funded", "active"):
-            self._disburse(program, data.draw(st.sampled_from(sorted(program.requests))),
-                           data.draw(st.sampled_from([2_000_000, 5_000_000])))
+            self._disburse(
+                program,
+                data.draw(st.sampled_from(sorted(program.requests))),
+                data.draw(st.sampled_from([2_000_000, 5_000_000])),
+            )
         elif state == "evaluation_due":
             self._report(program, data.draw(st.sampled_from(["half", "all"])))
         elif state == "under_evaluation":
@@ -418,23 +483,24 @@ class LedgerMachine(RuleBasedStateMachine):
 
     # Twice as often, and often far: a run ends on the last day of its fiscal year.
     let_time_pass = rule(days=st.sampled_from([1, 20, 45, 121, 200, 400]))(_let_time_pass)
-    let_more_time_pass = rule(days=st.sampled_from([1, 20, 45, 121, 200, 400]))(
-        _let_time_pass)
+    let_more_time_pass = rule(days=st.sampled_from([1, 20, 45, 121, 200, 400]))(_let_time_pass)
 
     # -- what must hold after every step --
     @invariant()
     def ledger_matches_the_model_and_its_entries(self) -> None:
         def read(uow: Any) -> tuple[Any, ...]:
             conn = uow.conn
-            return (conn.execute(select(envelopes)).all(),
-                    conn.execute(select(ledger_entries).order_by(ledger_entries.c.id)).all(),
-                    conn.execute(select(program_requests)).all(),
-                    dict(conn.execute(select(programs.c.id, programs.c.state)).all()),
-                    uow.events.verify())
+            return (
+                conn.execute(select(envelopes)).all(),
+                conn.execute(select(ledger_entries).order_by(ledger_entries.c.id)).all(),
+                conn.execute(select(program_requests)).all(),
+                dict(conn.execute(select(programs.c.id, programs.c.state)).all()),
+                uow.events.verify(),
+            )
 
         envelope_rows, entries, shares, states, (checked, broken) = self.bus.query(read)
         assert broken is None, broken.describe()
-        assert entries[:len(self.entries)] == self.entries, "a ledger entry changed or vanished"
+        assert entries[: len(self.entries)] == self.entries, "a ledger entry changed or vanished"
         self.entries = entries
         assert states == {p.id: p.state for p in self.model.programs.values()}
 
@@ -462,7 +528,8 @@ class LedgerMachine(RuleBasedStateMachine):
             program = self.model.programs[row.program_id]
             assert row.disbursed <= row.committed
             assert (row.held, row.committed, row.disbursed) == program.share(row.party), (
-                f"program {program.id} ({program.state}) {row.party}")
+                f"program {program.id} ({program.state}) {row.party}"
+            )
 
 
 # -- running it ---------------------------------------------------------------------------
@@ -471,11 +538,13 @@ class LedgerMachine(RuleBasedStateMachine):
 def seed(bus: MessageBus) -> None:
     s.seed(bus, city=ENVELOPES["city", 2026], education_office=ENVELOPES["education_office", 2026])
     for party, officer in OFFICER.items():
-        bus.handle(c.AddEnvelope(actor=officer, party=party, year=2027,
-                                 amount=ENVELOPES[party, 2027]))
+        bus.handle(
+            c.AddEnvelope(actor=officer, party=party, year=2027, amount=ENVELOPES[party, 2027])
+        )
     for party, email in EVALUATOR.items():
-        bus.handle(c.AddUser(actor=None, email=email, name="evaluator", org=party,
-                             roles=("evaluator",)))
+        bus.handle(
+            c.AddUser(actor=None, email=email, name="evaluator", org=party, roles=("evaluator",))
+        )
 
 
 @pytest.fixture(scope="module")
@@ -492,14 +561,19 @@ def run_machine(factory: BusFactory, examples: int, steps: int) -> None:
     # No "explain" phase: tracing coverage through shrinking helps nobody here.
     # A factory stands in for the class (hypothesis calls it once per example).
     machine: Any = lambda: LedgerMachine(factory)  # noqa: E731
-    run_state_machine_as_test(machine, settings=settings(
-        max_examples=examples, stateful_step_count=steps, deadline=None,
-        suppress_health_check=[HealthCheck.too_slow],
-        phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink]))
+    run_state_machine_as_test(
+        machine,
+        settings=settings(
+            max_examples=examples,
+            stateful_step_count=steps,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow],
+            phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
+        ),
+    )
 
 
-def test_random_money_interleavings_keep_the_ledger_exact_on_sqlite(
-        seeded_template: Path) -> None:
+def test_random_money_interleavings_keep_the_ledger_exact_on_sqlite(seeded_template: Path) -> None:
     @contextmanager
     def fresh_bus(clock: Callable[[], datetime]) -> Iterator[MessageBus]:
         with tempfile.TemporaryDirectory(prefix="jointflow-ledger-") as folder:
@@ -515,8 +589,7 @@ def test_random_money_interleavings_keep_the_ledger_exact_on_sqlite(
 
 
 @pytest.mark.postgres
-def test_random_money_interleavings_keep_the_ledger_exact_on_postgresql(
-        postgres_url: str) -> None:
+def test_random_money_interleavings_keep_the_ledger_exact_on_postgresql(postgres_url: str) -> None:
     @contextmanager
     def fresh_bus(clock: Callable[[], datetime]) -> Iterator[MessageBus]:
         _empty_postgres(postgres_url)

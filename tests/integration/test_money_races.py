@@ -84,8 +84,7 @@ class Racing:
 def racing(postgres_url: str) -> Iterator[Racing]:
     s.seed(bootstrap(make_settings(postgres_url)))  # embedded: the envelopes' messages run
     now = [T0]
-    deployed = bootstrap(make_settings(postgres_url, broker_url=REDIS_URL),
-                         clock=lambda: now[0])
+    deployed = bootstrap(make_settings(postgres_url, broker_url=REDIS_URL), clock=lambda: now[0])
     assert isinstance(deployed.dispatcher, RelayDispatcher)
     # The same composition with a pool big enough for every racer at once.
     engine = make_engine(postgres_url, pool_size=POOL_SIZE, max_overflow=0, pool_timeout=60)
@@ -131,18 +130,32 @@ def drain(bus: MessageBus) -> None:
 
 def messages(bus: MessageBus, task: str) -> list[int]:
     """Ids of the pending outbox messages of one task, oldest first."""
-    rows: list[int] = bus.query(lambda uow: list(uow.conn.scalars(
-        select(outbox.c.id).where(outbox.c.task == task, outbox.c.done_at.is_(None))
-        .order_by(outbox.c.id))))
+    rows: list[int] = bus.query(
+        lambda uow: list(
+            uow.conn.scalars(
+                select(outbox.c.id)
+                .where(outbox.c.task == task, outbox.c.done_at.is_(None))
+                .order_by(outbox.c.id)
+            )
+        )
+    )
     return rows
 
 
-def create(bus: MessageBus, city: int = CITY_SHARE, education_office: int = OE_SHARE,
-           year: int = s.YEAR) -> int:
+def create(
+    bus: MessageBus, city: int = CITY_SHARE, education_office: int = OE_SHARE, year: int = s.YEAR
+) -> int:
     requests = {k: v for k, v in (("city", city), ("education_office", education_office)) if v}
-    program_id: int = bus.handle(c.CreateProgram(
-        actor=s.COORDINATOR, title="Creative science club", org="munsan-high",
-        category="creative-experience", requests=requests, year=year))
+    program_id: int = bus.handle(
+        c.CreateProgram(
+            actor=s.COORDINATOR,
+            title="Creative science club",
+            org="munsan-high",
+            category="creative-experience",
+            requests=requests,
+            year=year,
+        )
+    )
     return program_id
 
 
@@ -186,39 +199,49 @@ def state(bus: MessageBus, program_id: int) -> str:
 
 
 def types(bus: MessageBus, program_id: int) -> list[str]:
-    return [e.type for e in bus.query(
-        lambda uow: uow.events.history(program_stream(program_id)))]
+    return [e.type for e in bus.query(lambda uow: uow.events.history(program_stream(program_id)))]
 
 
 def add_envelopes(bus: MessageBus, year: int, city: int, education_office: int) -> None:
     bus.handle(c.AddEnvelope(actor=s.CITY_OFFICER, party="city", year=year, amount=city))
-    bus.handle(c.AddEnvelope(actor=s.OE_OFFICER, party="education_office", year=year,
-                             amount=education_office))
+    bus.handle(
+        c.AddEnvelope(
+            actor=s.OE_OFFICER, party="education_office", year=year, amount=education_office
+        )
+    )
     drain(bus)
 
 
 def shares(bus: MessageBus, program_id: int) -> dict[str, tuple[int, int, int]]:
     """Per party of the program: (held, committed, disbursed)."""
     req = program_requests.c
-    rows = bus.query(lambda uow: uow.conn.execute(
-        select(req.party, req.held, req.committed, req.disbursed)
-        .where(req.program_id == program_id)).all())
+    rows = bus.query(
+        lambda uow: uow.conn.execute(
+            select(req.party, req.held, req.committed, req.disbursed).where(
+                req.program_id == program_id
+            )
+        ).all()
+    )
     return {r.party: (r.held, r.committed, r.disbursed) for r in rows}
 
 
 def entries_of(bus: MessageBus, program_id: int) -> list[tuple[str, str, int, str | None]]:
     """(kind, party, amount, source) of the program's ledger entries, oldest first."""
-    return [(e["kind"], e["party"], e["amount"], e["source"]) for e in
-            bus.query(lambda uow: uow.ledger.entries(program_id=program_id))]
+    return [
+        (e["kind"], e["party"], e["amount"], e["source"])
+        for e in bus.query(lambda uow: uow.ledger.entries(program_id=program_id))
+    ]
 
 
 def check_ledger(bus: MessageBus) -> None:
     """Balances == sums of entries == sums of the programs' shares; nothing overdrawn."""
+
     def read(uow: Any) -> tuple[list[Any], list[Any], list[Any]]:
         e, r = ledger_entries.c, program_requests.c
         sums = uow.conn.execute(select(e.envelope_id, e.kind, e.source, e.amount)).all()
-        shares = uow.conn.execute(select(r.party, r.held, r.committed, r.disbursed,
-                                         r.program_id)).all()
+        shares = uow.conn.execute(
+            select(r.party, r.held, r.committed, r.disbursed, r.program_id)
+        ).all()
         return uow.conn.execute(select(envelopes)).all(), sums, shares
 
     rows, entries, program_shares = bus.query(read)
@@ -248,9 +271,13 @@ def check_ledger(bus: MessageBus) -> None:
 
 def snapshot(bus: MessageBus) -> dict[str, list[Any]]:
     """Every row of every table: what a delivery could have changed."""
+
     def read(uow: Any) -> dict[str, list[Any]]:
-        return {t.name: uow.conn.execute(select(t).order_by(*t.primary_key.columns)).all()
-                for t in metadata.sorted_tables}
+        return {
+            t.name: uow.conn.execute(select(t).order_by(*t.primary_key.columns)).all()
+            for t in metadata.sorted_tables
+        }
+
     result: dict[str, list[Any]] = bus.query(read)
     return result
 
@@ -258,10 +285,12 @@ def snapshot(bus: MessageBus) -> dict[str, list[Any]]:
 # -- the last money of one envelope -----------------------------------------------------
 
 
-@pytest.mark.parametrize(("fits", "via"), [(1, "message"), (7, "command"), (16, "message"),
-                                            (31, "command")])
+@pytest.mark.parametrize(
+    ("fits", "via"), [(1, "message"), (7, "command"), (16, "message"), (31, "command")]
+)
 def test_32_workers_racing_for_the_last_money_of_an_envelope_hold_exactly_the_ones_that_fit(
-        racing: Racing, fits: int, via: str) -> None:
+    racing: Racing, fits: int, via: str
+) -> None:
     bus, year = racing.bus, 2027
     city_envelope = 2_000_000_000
     add_envelopes(bus, year, city=city_envelope, education_office=fits * OE_SHARE)
@@ -277,23 +306,28 @@ def test_32_workers_racing_for_the_last_money_of_an_envelope_hold_exactly_the_on
         assert results == [None] * RACERS
         assert messages(bus, PLACE_HOLDS) == []
     else:
-        results = run_together([lambda p=p: bus.handle(c.PlaceHolds(actor=None, program_id=p))
-                                for p in racers])
-        assert sorted(results, key=str) == sorted([True] * fits + [False] * (RACERS - fits),
-                                                  key=str)
+        results = run_together(
+            [lambda p=p: bus.handle(c.PlaceHolds(actor=None, program_id=p)) for p in racers]
+        )
+        assert sorted(results, key=str) == sorted(
+            [True] * fits + [False] * (RACERS - fits), key=str
+        )
 
     states = {p: state(bus, p) for p in racers}
     winners = [p for p in racers if states[p] == "in_review"]
     assert len(winners) == fits
     assert [p for p in racers if states[p] == "waitlisted"] == [
-        p for p in racers if p not in winners]
+        p for p in racers if p not in winners
+    ]
     for program_id in racers:
         happened = types(bus, program_id)
         if program_id in winners:
             assert happened.count(ev.BUDGET_HELD) == 2
             assert ev.BUDGET_UNAVAILABLE not in happened
-            assert shares(bus, program_id) == {"city": (CITY_SHARE // 4, 0, 0),
-                                               "education_office": (OE_SHARE, 0, 0)}
+            assert shares(bus, program_id) == {
+                "city": (CITY_SHARE // 4, 0, 0),
+                "education_office": (OE_SHARE, 0, 0),
+            }
         else:
             assert happened.count(ev.BUDGET_UNAVAILABLE) == 1
             assert ev.BUDGET_HELD not in happened
@@ -311,7 +345,8 @@ def test_32_workers_racing_for_the_last_money_of_an_envelope_hold_exactly_the_on
         assert after == before
     else:  # the messages were still pending: now marked done, nothing else moved
         assert {k: v for k, v in after.items() if k != "outbox"} == {
-            k: v for k, v in before.items() if k != "outbox"}
+            k: v for k, v in before.items() if k != "outbox"
+        }
     assert messages(bus, PLACE_HOLDS) == []
     check_ledger(bus)
 
@@ -324,8 +359,9 @@ class Overtaken(SqlUnitOfWorkFactory):
     commit: the moment between a worker's unlocked read and its flush (see ``ledger``),
     or with ``after_flush`` the one between the flush and the COMMIT."""
 
-    def __init__(self, base: SqlUnitOfWorkFactory, meanwhile: Callable[[], Any],
-                 after_flush: bool = False) -> None:
+    def __init__(
+        self, base: SqlUnitOfWorkFactory, meanwhile: Callable[[], Any], after_flush: bool = False
+    ) -> None:
         super().__init__(base.engine, base.registry, base.clock, base.default_workflow)
         self.meanwhile: list[Callable[[], Any]] = [meanwhile]
         self.after_flush = after_flush
@@ -345,19 +381,22 @@ class Overtaken(SqlUnitOfWorkFactory):
                         uow.ledger.flush()  # the commit's own flush finds nothing left
                     self.meanwhile.pop()()
                 commit()
+
             uow.commit = overtaken_commit  # type: ignore[method-assign]
         return uow
 
 
-def overtaken(bus: MessageBus, meanwhile: Callable[[], Any], after_flush: bool = False
-              ) -> tuple[MessageBus, Overtaken]:
+def overtaken(
+    bus: MessageBus, meanwhile: Callable[[], Any], after_flush: bool = False
+) -> tuple[MessageBus, Overtaken]:
     assert isinstance(bus.uow, SqlUnitOfWorkFactory)
     factory = Overtaken(bus.uow, meanwhile, after_flush)
     return MessageBus(factory, bus.dispatcher), factory
 
 
 def test_a_hold_decided_on_a_read_another_hold_overtook_is_redone_under_the_lock(
-        racing: Racing) -> None:
+    racing: Racing,
+) -> None:
     bus, year = racing.bus, 2027
     add_envelopes(bus, year, city=CITY_SHARE, education_office=2 * OE_SHARE)  # room for one
     late, early = create(bus, year=year), create(bus, year=year)
@@ -377,7 +416,8 @@ def test_a_hold_decided_on_a_read_another_hold_overtook_is_redone_under_the_lock
 
 
 def test_a_waitlisting_decided_before_a_release_is_redone_and_the_program_held(
-        racing: Racing) -> None:
+    racing: Racing,
+) -> None:
     bus, year = racing.bus, 2027
     add_envelopes(bus, year, city=CITY_SHARE, education_office=2 * OE_SHARE)  # room for one
     holder = held(bus, year=year)
@@ -401,7 +441,8 @@ def test_a_waitlisting_decided_before_a_release_is_redone_and_the_program_held(
 
 
 def test_a_retry_placing_one_program_and_leaving_the_next_waiting_commits_first_time(
-        racing: Racing) -> None:
+    racing: Racing,
+) -> None:
     """The waitlisting confirmed at flush counts the same transaction's holds: nothing
     was overtaken, so nothing is done twice."""
     bus, year = racing.bus, 2027
@@ -423,20 +464,21 @@ def test_a_retry_placing_one_program_and_leaving_the_next_waiting_commits_first_
 
 
 def test_an_envelope_added_while_a_program_is_waitlisted_for_want_of_it_reaches_it(
-        racing: Racing) -> None:
+    racing: Racing,
+) -> None:
     """No envelope row to lock: adding one waits for the waitlisting's commit, so the
     retry it sets off finds the program waitlisted instead of not yet."""
     bus, year = racing.bus, 2027
-    bus.handle(c.AddEnvelope(actor=s.CITY_OFFICER, party="city", year=year,
-                             amount=CITY_SHARE))
+    bus.handle(c.AddEnvelope(actor=s.CITY_OFFICER, party="city", year=year, amount=CITY_SHARE))
     drain(bus)
     program_id = create(bus, year=year)
     submit(bus, program_id)
     (holds_message,) = messages(bus, PLACE_HOLDS)
 
     def add_envelope_and_retry() -> None:
-        bus.handle(c.AddEnvelope(actor=s.OE_OFFICER, party="education_office", year=year,
-                                 amount=OE_SHARE))
+        bus.handle(
+            c.AddEnvelope(actor=s.OE_OFFICER, party="education_office", year=year, amount=OE_SHARE)
+        )
         for retry in messages(bus, RETRY_WAITLISTED):
             bus.handle_message(retry)
 
@@ -462,22 +504,26 @@ def test_an_envelope_added_while_a_program_is_waitlisted_for_want_of_it_reaches_
 
 @pytest.mark.parametrize("last_funder", [True, False])
 def test_32_racing_commitments_of_one_party_commit_once_and_the_rest_conflict(
-        racing: Racing, last_funder: bool) -> None:
+    racing: Racing, last_funder: bool
+) -> None:
     bus = racing.bus
     for _ in range(3):
         program_id = approved(bus)
         if last_funder:  # the city's commitment is the one that funds the program
             commit(bus, program_id, s.OE_OFFICER)
 
-        results = run_together([lambda p=program_id: commit(bus, p, s.CITY_OFFICER)
-                                for _ in range(RACERS)])
+        results = run_together(
+            [lambda p=program_id: commit(bus, p, s.CITY_OFFICER) for _ in range(RACERS)]
+        )
 
         assert results.count(CITY_SHARE) == 1, results
         assert all(isinstance(r, Conflict) for r in results if r != CITY_SHARE), results
         assert state(bus, program_id) == ("funded" if last_funder else "approved")
         assert shares(bus, program_id)["city"] == (0, CITY_SHARE, 0)
         assert [e for e in entries_of(bus, program_id) if e[1] == "city"] == [
-            ("hold", "city", CITY_SHARE, None), ("commit", "city", CITY_SHARE, None)]
+            ("hold", "city", CITY_SHARE, None),
+            ("commit", "city", CITY_SHARE, None),
+        ]
         happened = types(bus, program_id)
         assert happened.count(ev.FUNDS_COMMITTED) == 1 + last_funder
         assert happened.count(ev.ACTION_REFUSED) == RACERS - 1
@@ -485,39 +531,57 @@ def test_32_racing_commitments_of_one_party_commit_once_and_the_rest_conflict(
         check_ledger(bus)
 
 
-@pytest.mark.parametrize(("tranche", "paid"), [(7_000_000, 11), (CITY_SHARE, 1),
-                                               (2_500_000, 32), (3_000_000, 26)])
+@pytest.mark.parametrize(
+    ("tranche", "paid"), [(7_000_000, 11), (CITY_SHARE, 1), (2_500_000, 32), (3_000_000, 26)]
+)
 def test_32_racing_disbursements_never_pay_out_more_than_the_commitment(
-        racing: Racing, tranche: int, paid: int) -> None:
+    racing: Racing, tranche: int, paid: int
+) -> None:
     bus = racing.bus
     program_id = funded(bus)
 
-    results = run_together([
-        lambda: bus.handle(c.DisburseFunds(actor=s.CITY_OFFICER, program_id=program_id,
-                                           amount=tranche, memo="tranche")).tranche
-        for _ in range(RACERS)])
+    results = run_together(
+        [
+            lambda: (
+                bus.handle(
+                    c.DisburseFunds(
+                        actor=s.CITY_OFFICER, program_id=program_id, amount=tranche, memo="tranche"
+                    )
+                ).tranche
+            )
+            for _ in range(RACERS)
+        ]
+    )
 
     tranches = sorted(r for r in results if isinstance(r, int))
     assert tranches == list(range(1, paid + 1)), results
     assert all(isinstance(r, InvalidInput) for r in results if not isinstance(r, int))
     assert shares(bus, program_id)["city"] == (0, CITY_SHARE, paid * tranche)
     assert [e for e in entries_of(bus, program_id) if e[0] == "disburse"] == [
-        ("disburse", "city", tranche, None)] * paid
+        ("disburse", "city", tranche, None)
+    ] * paid
     assert types(bus, program_id).count(ev.FUNDS_DISBURSED) == paid
     check_ledger(bus)
 
 
 def test_commitments_and_disbursements_racing_together_pay_out_only_what_was_committed(
-        racing: Racing) -> None:
+    racing: Racing,
+) -> None:
     bus, tranche = racing.bus, 6_000_000
     for _ in range(3):
         program_id = approved(bus)
         commit(bus, program_id, s.OE_OFFICER)
         actions: list[Callable[[], Any]] = [
-            lambda p=program_id: commit(bus, p, s.CITY_OFFICER) for _ in range(8)]
-        actions += [lambda p=program_id: bus.handle(c.DisburseFunds(
-            actor=s.CITY_OFFICER, program_id=p, amount=tranche)).tranche
-            for _ in range(RACERS - 8)]
+            lambda p=program_id: commit(bus, p, s.CITY_OFFICER) for _ in range(8)
+        ]
+        actions += [
+            lambda p=program_id: (
+                bus.handle(
+                    c.DisburseFunds(actor=s.CITY_OFFICER, program_id=p, amount=tranche)
+                ).tranche
+            )
+            for _ in range(RACERS - 8)
+        ]
 
         results = run_together(actions)
 
@@ -527,8 +591,11 @@ def test_commitments_and_disbursements_racing_together_pay_out_only_what_was_com
         paid = sorted(r for r in disbursements if isinstance(r, int))
         assert paid == list(range(1, len(paid) + 1))
         # Too early (still approved) or too much (the commitment is paid out).
-        assert all(isinstance(r, TransitionNotAllowed | InvalidInput)
-                   for r in disbursements if not isinstance(r, int))
+        assert all(
+            isinstance(r, TransitionNotAllowed | InvalidInput)
+            for r in disbursements
+            if not isinstance(r, int)
+        )
         held_, committed, disbursed = shares(bus, program_id)["city"]
         assert (held_, committed, disbursed) == (0, CITY_SHARE, len(paid) * tranche)
         assert disbursed <= committed
@@ -540,14 +607,17 @@ def test_commitments_and_disbursements_racing_together_pay_out_only_what_was_com
 
 def pending_work(bus: MessageBus, program_id: int, action: str) -> int:
     w = scheduled_work.c
-    work_id: int = bus.query(lambda uow: uow.conn.execute(
-        select(w.id).where(w.program_id == program_id, w.action == action,
-                           w.done_at.is_(None))).scalar_one())
+    work_id: int = bus.query(
+        lambda uow: uow.conn.execute(
+            select(w.id).where(w.program_id == program_id, w.action == action, w.done_at.is_(None))
+        ).scalar_one()
+    )
     return work_id
 
 
 def test_the_last_commitment_and_the_hold_expiry_at_the_same_instant_have_one_outcome(
-        racing: Racing) -> None:
+    racing: Racing,
+) -> None:
     bus, rounds = racing.bus, 20
     programs = []
     for _ in range(rounds):
@@ -558,18 +628,22 @@ def test_the_last_commitment_and_the_hold_expiry_at_the_same_instant_have_one_ou
     outcomes: Counter[str] = Counter()
 
     for program_id, work_id in programs:
-        committed, expired = run_together([
-            lambda p=program_id: commit(bus, p, s.CITY_OFFICER),
-            lambda w=work_id: str(bus.handle(c.RunScheduled(actor=None, work_id=w))),
-        ])
+        committed, expired = run_together(
+            [
+                lambda p=program_id: commit(bus, p, s.CITY_OFFICER),
+                lambda w=work_id: str(bus.handle(c.RunScheduled(actor=None, work_id=w))),
+            ]
+        )
 
         happened = types(bus, program_id)
         if committed == CITY_SHARE:  # funded: the expiry found nothing left to expire
             assert expired in ("already done", "expire: nothing to do"), expired
             assert state(bus, program_id) == "funded"
             assert ev.HOLDS_EXPIRED not in happened and "ProgramExpired" not in happened
-            assert shares(bus, program_id) == {"city": (0, CITY_SHARE, 0),
-                                               "education_office": (0, OE_SHARE, 0)}
+            assert shares(bus, program_id) == {
+                "city": (0, CITY_SHARE, 0),
+                "education_office": (0, OE_SHARE, 0),
+            }
             assert ev.COMMITMENT_RELEASED not in happened
         else:  # expired: the commitment came too late
             assert expired == "expire: done", (committed, expired)
@@ -577,14 +651,17 @@ def test_the_last_commitment_and_the_hold_expiry_at_the_same_instant_have_one_ou
             assert state(bus, program_id) == "expired"
             assert happened.count(ev.HOLDS_EXPIRED) == 1
             assert happened.count(ev.FUNDS_COMMITTED) == 1  # the Office of Education's
-            assert shares(bus, program_id) == {"city": (0, 0, 0),
-                                               "education_office": (0, 0, 0)}
+            assert shares(bus, program_id) == {"city": (0, 0, 0), "education_office": (0, 0, 0)}
             assert entries_of(bus, program_id)[-2:] == [
                 ("release", "city", CITY_SHARE, "held"),
-                ("release", "education_office", OE_SHARE, "committed")]
+                ("release", "education_office", OE_SHARE, "committed"),
+            ]
         outcomes[state(bus, program_id)] += 1
-        assert not [w for w in bus.query(lambda uow, p=program_id: uow.schedule.pending(p))
-                    if w["action"] == "expire"]
+        assert not [
+            w
+            for w in bus.query(lambda uow, p=program_id: uow.schedule.pending(p))
+            if w["action"] == "expire"
+        ]
     assert sum(outcomes.values()) == rounds
     check_ledger(bus)
 
@@ -598,7 +675,8 @@ GROUP = 10
 
 @pytest.mark.parametrize("sweeps", [2, 8])
 def test_sweeps_racing_over_the_same_due_rows_do_each_rows_work_once(
-        racing: Racing, sweeps: int) -> None:
+    racing: Racing, sweeps: int
+) -> None:
     bus, now = racing.bus, racing.now
     running = [funded(bus, **SMALL) for _ in range(GROUP)]
     now[0] = datetime(2026, 1, 2, 9, 0, tzinfo=SEOUL).astimezone(UTC)
@@ -613,7 +691,10 @@ def test_sweeps_racing_over_the_same_due_rows_do_each_rows_work_once(
 
     total: Counter[str] = sum(results, Counter())
     assert {k: v for k, v in total.items() if k.endswith(": done")} == {
-        "activate: done": GROUP, "finish: done": 2 * GROUP, "expire: done": GROUP}, results
+        "activate: done": GROUP,
+        "finish: done": 2 * GROUP,
+        "expire: done": GROUP,
+    }, results
     assert set(total) <= {"activate: done", "finish: done", "expire: done", "already done"}
     for program_id in running + to_start:
         happened = types(bus, program_id)
@@ -642,8 +723,10 @@ def place_holds_case(racing: Racing) -> tuple[Callable[[], Any], Callable[[], No
 
     def check() -> None:
         assert state(bus, program_id) == "in_review"
-        assert shares(bus, program_id) == {"city": (CITY_SHARE, 0, 0),
-                                           "education_office": (OE_SHARE, 0, 0)}
+        assert shares(bus, program_id) == {
+            "city": (CITY_SHARE, 0, 0),
+            "education_office": (OE_SHARE, 0, 0),
+        }
         assert [e[0] for e in entries_of(bus, program_id)] == ["hold", "hold"]
         assert types(bus, program_id).count(ev.BUDGET_HELD) == 2
         assert pending_work(bus, program_id, "expire")
@@ -688,9 +771,13 @@ def sweep_case(racing: Racing) -> tuple[Callable[[], Any], Callable[[], None]]:
         assert state(bus, lapsing) == "expired"
         assert types(bus, lapsing).count(ev.HOLDS_EXPIRED) == 1
         assert [e[0] for e in entries_of(bus, lapsing)] == [
-            "hold", "hold", "commit", "release", "release"]
-        assert [w["action"] for w in bus.query(lambda uow: uow.schedule.pending())] == [
-            "finish"]
+            "hold",
+            "hold",
+            "commit",
+            "release",
+            "release",
+        ]
+        assert [w["action"] for w in bus.query(lambda uow: uow.schedule.pending())] == ["finish"]
 
     return lambda: run_due_work(bus), check
 
@@ -714,14 +801,19 @@ def budget_notice_case(racing: Racing) -> tuple[Callable[[], Any], Callable[[], 
     return lambda: bus.handle_message(message_id), check
 
 
-CASES = {PLACE_HOLDS: place_holds_case, RETRY_WAITLISTED: retry_waitlisted_case,
-         SWEEP_TASK: sweep_case, BUDGET_NOTICE: budget_notice_case}
+CASES = {
+    PLACE_HOLDS: place_holds_case,
+    RETRY_WAITLISTED: retry_waitlisted_case,
+    SWEEP_TASK: sweep_case,
+    BUDGET_NOTICE: budget_notice_case,
+}
 
 
 @pytest.mark.parametrize("mode", ["one after the other", "at once"])
 @pytest.mark.parametrize("task", sorted(CASES))
 def test_a_money_task_delivered_twice_changes_nothing_the_second_time(
-        racing: Racing, task: str, mode: str) -> None:
+    racing: Racing, task: str, mode: str
+) -> None:
     bus = racing.bus
     deliver, check = CASES[task](racing)
 

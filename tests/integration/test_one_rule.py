@@ -46,12 +46,16 @@ def approved(bus: MessageBus) -> int:
 
 # -- waiting on whom --
 
+
 def test_an_approved_program_waits_on_each_funders_commitment_in_every_view(
-        bus: MessageBus) -> None:
+    bus: MessageBus,
+) -> None:
     s.seed(bus)
     program_id = approved(bus)
-    owed = [{"org": "city", "step": "commit_funds"},
-            {"org": "education_office", "step": "commit_funds"}]
+    owed = [
+        {"org": "city", "step": "commit_funds"},
+        {"org": "education_office", "step": "commit_funds"},
+    ]
 
     shown = detail(bus, program_id)
     assert (shown["waiting_on"], shown["waiting_for"]) == (["city", "education_office"], owed)
@@ -66,7 +70,8 @@ def test_an_approved_program_waits_on_each_funders_commitment_in_every_view(
 
 
 def test_a_program_in_review_waits_on_the_parties_yet_to_decide_in_every_view(
-        bus: MessageBus) -> None:
+    bus: MessageBus,
+) -> None:
     s.seed(bus)
     program_id = s.submitted(bus)
     s.decide(bus, program_id, s.CITY_APPROVER)
@@ -90,8 +95,8 @@ def test_a_draft_waits_on_its_own_organization_in_every_view(bus: MessageBus) ->
 
 # -- who sees what --
 
-def test_each_person_sees_the_programs_the_visibility_rule_gives_them(
-        bus: MessageBus) -> None:
+
+def test_each_person_sees_the_programs_the_visibility_rule_gives_them(bus: MessageBus) -> None:
     s.seed(bus)
     draft = s.create(bus)
     submitted = s.submitted(bus)
@@ -107,8 +112,7 @@ def test_each_person_sees_the_programs_the_visibility_rule_gives_them(
 
 
 @pytest.mark.parametrize("read", ["show", "history", "ledger"])
-def test_a_program_someone_may_not_see_does_not_exist_for_them(bus: MessageBus,
-                                                               read: str) -> None:
+def test_a_program_someone_may_not_see_does_not_exist_for_them(bus: MessageBus, read: str) -> None:
     s.seed(bus)
     draft = s.create(bus)
     readers = {
@@ -127,12 +131,14 @@ def test_funding_staff_see_their_own_partys_budget_and_schools_none(bus: Message
     s.submitted(bus)
 
     def parties(who: str | None) -> set[str]:
-        return {r["party"] for r in bus.view(
-            lambda uow, viewer: views.budget_report(uow, viewer), who)}
+        return {
+            r["party"] for r in bus.view(lambda uow, viewer: views.budget_report(uow, viewer), who)
+        }
 
     def ledger_parties(who: str | None) -> set[str]:
-        return {r["party"] for r in bus.view(
-            lambda uow, viewer: views.ledger_entries(uow, viewer), who)}
+        return {
+            r["party"] for r in bus.view(lambda uow, viewer: views.ledger_entries(uow, viewer), who)
+        }
 
     assert parties(None) == parties(s.ADMIN) == {"city", "education_office"}
     assert parties(s.CITY_OFFICER) == ledger_parties(s.CITY_OFFICER) == {"city"}
@@ -141,6 +147,7 @@ def test_funding_staff_see_their_own_partys_budget_and_schools_none(bus: Message
 
 
 # -- reads never commit; writes are audited commands --
+
 
 def test_a_read_never_commits_what_it_wrote(bus: MessageBus, database_url: str) -> None:
     """PostgreSQL refuses the write in a read-only transaction; SQLite rolls it back."""
@@ -174,12 +181,16 @@ def test_every_refused_item_of_a_bulk_action_is_audited(bus: MessageBus) -> None
     results = bulk(bus, s.CITY_APPROVER, "approve", [submit_task])
 
     assert not results[0].ok
-    refusals = [e for e in bus.query(lambda uow: uow.events.history("system"))
-                if e.type == ev.ACTION_REFUSED]
+    refusals = [
+        e
+        for e in bus.query(lambda uow: uow.events.history("system"))
+        if e.type == ev.ACTION_REFUSED
+    ]
     assert '"command":"DecideTask"' in refusals[-1].data
     assert own  # the program itself was untouched
-    assert ev.ACTION_REFUSED not in [e.type for e in bus.query(
-        lambda uow: uow.events.history(program_stream(own)))]
+    assert ev.ACTION_REFUSED not in [
+        e.type for e in bus.query(lambda uow: uow.events.history(program_stream(own)))
+    ]
 
 
 def test_the_handler_chooses_the_deployments_default_workflow(database_url: str) -> None:

@@ -71,12 +71,18 @@ def assert_round_trips(bus: MessageBus, saved: dict[int, Program], program_id: i
 
 
 def new_program(bus: MessageBus, **requests: int) -> int:
-    program_id: int = bus.handle(c.CreateProgram(
-        actor=s.COORDINATOR, title="Munsan–Gyeongin linkage camp", org="munsan-high",
-        category="linkage", requests=requests or {"city": 80_000_000,
-                                                  "education_office": 20_000_000},
-        start=date(2026, 3, 2), end=date(2026, 12, 18),
-        description="Weekend lab sessions with university mentors"))
+    program_id: int = bus.handle(
+        c.CreateProgram(
+            actor=s.COORDINATOR,
+            title="Munsan–Gyeongin linkage camp",
+            org="munsan-high",
+            category="linkage",
+            requests=requests or {"city": 80_000_000, "education_office": 20_000_000},
+            start=date(2026, 3, 2),
+            end=date(2026, 12, 18),
+            description="Weekend lab sessions with university mentors",
+        )
+    )
     return program_id
 
 
@@ -84,8 +90,9 @@ def submit(bus: MessageBus, program_id: int) -> None:
     bus.handle(c.SubmitProgram(actor=s.COORDINATOR, program_id=program_id))
 
 
-def test_a_draft_reloads_exactly_as_it_was_saved(bus: MessageBus, saved: dict[int, Program]
-                                                 ) -> None:
+def test_a_draft_reloads_exactly_as_it_was_saved(
+    bus: MessageBus, saved: dict[int, Program]
+) -> None:
     s.seed(bus)
     program_id = new_program(bus)
     loaded = assert_round_trips(bus, saved, program_id)
@@ -97,7 +104,8 @@ def test_a_draft_reloads_exactly_as_it_was_saved(bus: MessageBus, saved: dict[in
 
 
 def test_a_program_in_review_reloads_with_its_holds_and_submitter(
-        bus: MessageBus, saved: dict[int, Program]) -> None:
+    bus: MessageBus, saved: dict[int, Program]
+) -> None:
     s.seed(bus)
     program_id = new_program(bus)
     submit(bus, program_id)
@@ -108,13 +116,20 @@ def test_a_program_in_review_reloads_with_its_holds_and_submitter(
 
 
 def test_a_program_sent_back_for_revision_reloads_with_the_decisions_made(
-        bus: MessageBus, saved: dict[int, Program]) -> None:
+    bus: MessageBus, saved: dict[int, Program]
+) -> None:
     s.seed(bus)
     program_id = new_program(bus)
     submit(bus, program_id)
     s.decide(bus, program_id, s.CITY_APPROVER)
-    bus.handle(c.DecideReview(actor=s.OE_APPROVER, program_id=program_id,
-                              decision="request-changes", comment="명확한 성과 지표를 추가하세요"))
+    bus.handle(
+        c.DecideReview(
+            actor=s.OE_APPROVER,
+            program_id=program_id,
+            decision="request-changes",
+            comment="명확한 성과 지표를 추가하세요",
+        )
+    )
     loaded = assert_round_trips(bus, saved, program_id)
     assert loaded.state == "revision_requested"
     assert loaded.decisions["city"].decision == "approved"
@@ -123,13 +138,19 @@ def test_a_program_sent_back_for_revision_reloads_with_the_decisions_made(
 
 
 def test_a_resubmitted_revision_reloads_in_its_next_round_with_every_party_pending(
-        bus: MessageBus, saved: dict[int, Program]) -> None:
+    bus: MessageBus, saved: dict[int, Program]
+) -> None:
     s.seed(bus)
     program_id = new_program(bus)
     submit(bus, program_id)
     s.decide(bus, program_id, s.CITY_APPROVER, "request-changes")
-    bus.handle(c.UpdateProgram(actor=s.COORDINATOR, program_id=program_id,
-                               requests={"city": 70_000_000, "education_office": 30_000_000}))
+    bus.handle(
+        c.UpdateProgram(
+            actor=s.COORDINATOR,
+            program_id=program_id,
+            requests={"city": 70_000_000, "education_office": 30_000_000},
+        )
+    )
     assert_round_trips(bus, saved, program_id)
     submit(bus, program_id)
     loaded = assert_round_trips(bus, saved, program_id)
@@ -141,7 +162,8 @@ def test_a_resubmitted_revision_reloads_in_its_next_round_with_every_party_pendi
 
 
 def test_an_approved_program_reloads_with_both_approvals(
-        bus: MessageBus, saved: dict[int, Program]) -> None:
+    bus: MessageBus, saved: dict[int, Program]
+) -> None:
     s.seed(bus)
     program_id = new_program(bus)
     submit(bus, program_id)
@@ -150,11 +172,14 @@ def test_an_approved_program_reloads_with_both_approvals(
     loaded = assert_round_trips(bus, saved, program_id)
     assert loaded.state == "approved"
     assert {p: d.by for p, d in loaded.decisions.items()} == {
-        "city": s.CITY_APPROVER, "education_office": s.OE_APPROVER}
+        "city": s.CITY_APPROVER,
+        "education_office": s.OE_APPROVER,
+    }
 
 
 def test_a_withdrawn_program_reloads_without_holds(
-        bus: MessageBus, saved: dict[int, Program]) -> None:
+    bus: MessageBus, saved: dict[int, Program]
+) -> None:
     s.seed(bus)
     program_id = new_program(bus)
     submit(bus, program_id)
@@ -165,7 +190,8 @@ def test_a_withdrawn_program_reloads_without_holds(
 
 
 def test_a_waitlisted_program_reloads_with_the_time_it_was_waitlisted(
-        bus: MessageBus, saved: dict[int, Program]) -> None:
+    bus: MessageBus, saved: dict[int, Program]
+) -> None:
     s.seed(bus, education_office=10_000_000)
     program_id = new_program(bus)
     submit(bus, program_id)
@@ -176,7 +202,8 @@ def test_a_waitlisted_program_reloads_with_the_time_it_was_waitlisted(
 
 
 def test_saving_an_unchanged_program_and_reloading_it_changes_nothing_but_its_version(
-        bus: MessageBus) -> None:
+    bus: MessageBus,
+) -> None:
     s.seed(bus)
     program_id = new_program(bus)
     submit(bus, program_id)
@@ -226,8 +253,7 @@ def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[E
     engine.dispose()
 
 
-def test_upgrading_an_empty_database_builds_exactly_the_orm_schema(empty_database: Engine
-                                                                   ) -> None:
+def test_upgrading_an_empty_database_builds_exactly_the_orm_schema(empty_database: Engine) -> None:
     upgrade(empty_database)
     assert schema_differences(empty_database) == []
     with empty_database.connect() as conn:
@@ -253,10 +279,12 @@ APPEND_ONLY_STATEMENTS = {
 }
 
 
-@pytest.mark.parametrize("statement", list(APPEND_ONLY_STATEMENTS.values()),
-                         ids=list(APPEND_ONLY_STATEMENTS))
+@pytest.mark.parametrize(
+    "statement", list(APPEND_ONLY_STATEMENTS.values()), ids=list(APPEND_ONLY_STATEMENTS)
+)
 def test_the_database_refuses_to_edit_the_audit_log_or_the_ledger(
-        bus: MessageBus, database_url: str, statement: str) -> None:
+    bus: MessageBus, database_url: str, statement: str
+) -> None:
     write_one_event_and_one_ledger_entry(bus)
     engine = make_engine(database_url)
     try:
@@ -274,11 +302,13 @@ def test_the_database_refuses_to_edit_the_audit_log_or_the_ledger(
 
 
 def test_a_brand_new_database_refuses_edits_of_the_audit_log_from_its_first_event(
-        empty_database: Engine) -> None:
+    empty_database: Engine,
+) -> None:
     upgrade(empty_database)
     insert_event = text(
         "INSERT INTO events (stream, seq, type, actor, at, data, prev_hash, hash) "
-        "VALUES ('probe', 1, 'Probe', 'operator', '2026-01-01T00:00:00', '{}', :h, :h)")
+        "VALUES ('probe', 1, 'Probe', 'operator', '2026-01-01T00:00:00', '{}', :h, :h)"
+    )
     with empty_database.begin() as conn:
         conn.execute(insert_event, {"h": "0" * 64})
     for statement in ("UPDATE events SET type = 'Edited'", "DELETE FROM events"):
@@ -286,4 +316,3 @@ def test_a_brand_new_database_refuses_edits_of_the_audit_log_from_its_first_even
             conn.execute(text(statement))
     with empty_database.connect() as conn:
         assert conn.execute(text("SELECT type FROM events")).scalars().all() == ["Probe"]
-

@@ -65,9 +65,12 @@ from workflow.service_layer.messagebus import MessageBus
 
 DEFINITION = parse_definition(
     yaml.safe_load((WORKFLOWS_DIR / "joint-program.yaml").read_text(encoding="utf-8")),
-    "joint-program.yaml", GUARDS)
-TRANSITIONS = {(src, t.trigger, t.dest): t.records
-               for t in DEFINITION.transitions for src in t.sources}
+    "joint-program.yaml",
+    GUARDS,
+)
+TRANSITIONS = {
+    (src, t.trigger, t.dest): t.records for t in DEFINITION.transitions for src in t.sources
+}
 PARTIES = ("city", "education_office")
 
 CITY_STAFF = "staff@paju.go.kr"  # runs a city programme and approves for the city
@@ -92,8 +95,11 @@ PEOPLE = {
     s.ADMIN: Person("city", frozenset({"admin"})),
 }
 ANYONE = sorted(PEOPLE)
-COORDINATOR_OF = {"munsan-high": s.COORDINATOR, "paju-youth": s.OTHER_COORDINATOR,
-                  "city": CITY_STAFF}
+COORDINATOR_OF = {
+    "munsan-high": s.COORDINATOR,
+    "paju-youth": s.OTHER_COORDINATOR,
+    "city": CITY_STAFF,
+}
 APPROVER_OF = {"city": s.CITY_APPROVER, "education_office": s.OE_APPROVER}
 OFFICER_OF = {"city": s.CITY_OFFICER, "education_office": s.OE_OFFICER}
 # Small 2026 envelopes so that requests often do not fit; 2027 has none until added.
@@ -104,8 +110,7 @@ YEARS = (2026, 2027)
 COORDINATOR_ACTIONS = {
     "update": {"draft", "revision_requested"},
     "submit": {"draft", "revision_requested"},
-    "withdraw": {"draft", "submitted", "waitlisted", "in_review", "revision_requested",
-                 "approved"},
+    "withdraw": {"draft", "submitted", "waitlisted", "in_review", "revision_requested", "approved"},
 }
 REVIEW_OUTCOMES = {"approved", "revision_requested", "rejected"}
 HOLDS_WHOLE_REQUEST = {"in_review", "approved"}
@@ -116,17 +121,26 @@ HOLDS_NOTHING = {"draft", "waitlisted", "rejected", "withdrawn"}
 
 # Shares of a few sizes: two or three programs fill an envelope, a big one never fits.
 millions = st.sampled_from([10, 40, 80, 150, 250, 450]).map(lambda m: m * 1_000_000)
-maybe_millions = st.sampled_from([None, 5, 20, 45, 70, 200]).map(
-    lambda m: m and m * 1_000_000)
+maybe_millions = st.sampled_from([None, 5, 20, 45, 70, 200]).map(lambda m: m and m * 1_000_000)
 years = st.sampled_from(YEARS)
 # Kinds of action, weighted; "revise" and "resubmit" are an update and a submission aimed
 # at a program sent back for changes.
-KINDS = (["decide"] * 6 + ["submit"] * 3 + ["revise"] * 3 + ["resubmit"] + ["create"] * 2
-         + ["update", "withdraw", "envelope"])
+KINDS = (
+    ["decide"] * 6
+    + ["submit"] * 3
+    + ["revise"] * 3
+    + ["resubmit"]
+    + ["create"] * 2
+    + ["update", "withdraw", "envelope"]
+)
 MAX_PROGRAMS = 8
 # The states in which each kind of action can go ahead.
-NEEDS = {**COORDINATOR_ACTIONS, "decide": {"in_review"}, "revise": {"revision_requested"},
-         "resubmit": {"revision_requested"}}
+NEEDS = {
+    **COORDINATOR_ACTIONS,
+    "decide": {"in_review"},
+    "revise": {"revision_requested"},
+    "resubmit": {"revision_requested"},
+}
 
 
 def mostly(right: str) -> st.SearchStrategy[str]:
@@ -135,24 +149,41 @@ def mostly(right: str) -> st.SearchStrategy[str]:
 
 
 @st.composite
-def next_action(draw: st.DrawFn, before: dict[str, Any], known: dict[int, Known]
-                ) -> tuple[Any, ...]:
+def next_action(
+    draw: st.DrawFn, before: dict[str, Any], known: dict[int, Known]
+) -> tuple[Any, ...]:
     """Four times in five an action some program's state allows, on such a program."""
-    fitting = {kind: [p for p in sorted(known) if before["states"][p] in states]
-               for kind, states in NEEDS.items()}
-    kinds = [k for k in KINDS if (k != "create" or len(known) < MAX_PROGRAMS)
-             and (k in ("create", "envelope") or known)]
+    fitting = {
+        kind: [p for p in sorted(known) if before["states"][p] in states]
+        for kind, states in NEEDS.items()
+    }
+    kinds = [
+        k
+        for k in KINDS
+        if (k != "create" or len(known) < MAX_PROGRAMS) and (k in ("create", "envelope") or known)
+    ]
     useful = [k for k in kinds if k in ("create", "envelope") or fitting[k]]
     anything = draw(st.integers(0, 4)) == 0
     kind = draw(st.sampled_from(kinds if anything else useful))
     if kind == "create":
         org = draw(st.sampled_from(sorted(COORDINATOR_OF)))
-        return ("create", draw(mostly(COORDINATOR_OF[org])), org, draw(years), draw(millions),
-                draw(maybe_millions))
+        return (
+            "create",
+            draw(mostly(COORDINATOR_OF[org])),
+            org,
+            draw(years),
+            draw(millions),
+            draw(maybe_millions),
+        )
     if kind == "envelope":
         party = draw(st.sampled_from(PARTIES))
-        return ("envelope", draw(mostly(OFFICER_OF[party])), party, draw(years),
-                draw(st.sampled_from([50, 200, 600])) * 1_000_000)
+        return (
+            "envelope",
+            draw(mostly(OFFICER_OF[party])),
+            party,
+            draw(years),
+            draw(st.sampled_from([50, 200, 600])) * 1_000_000,
+        )
     anywhere = draw(st.integers(0, 4)) == 0
     pool = fitting[kind] if fitting[kind] and not anywhere else sorted(known)
     program_id = draw(st.sampled_from(pool))
@@ -164,8 +195,14 @@ def next_action(draw: st.DrawFn, before: dict[str, Any], known: dict[int, Known]
         return ("decide", draw(mostly(APPROVER_OF[party])), program_id, decision)
     actor = draw(mostly(COORDINATOR_OF[known[program_id].org]))
     if kind == "update":
-        return ("update", actor, program_id, draw(st.sampled_from([None, *YEARS])), draw(millions),
-                draw(maybe_millions))
+        return (
+            "update",
+            actor,
+            program_id,
+            draw(st.sampled_from([None, *YEARS])),
+            draw(millions),
+            draw(maybe_millions),
+        )
     return (kind, actor, program_id)
 
 
@@ -184,8 +221,9 @@ class Known:
 OK, REFUSED = "ok", NotPermitted
 
 
-def expected_outcome(action: tuple[Any, ...], known: dict[int, Known], before: dict[str, Any]
-                     ) -> str | type[WorkflowError]:
+def expected_outcome(
+    action: tuple[Any, ...], known: dict[int, Known], before: dict[str, Any]
+) -> str | type[WorkflowError]:
     kind, actor = action[0], action[1]
     person = PEOPLE[actor]
     if kind == "create":
@@ -194,7 +232,8 @@ def expected_outcome(action: tuple[Any, ...], known: dict[int, Known], before: d
     if kind == "envelope":
         party, year = action[2], action[3]
         if "admin" not in person.roles and not (
-                "budget_officer" in person.roles and person.org == party):
+            "budget_officer" in person.roles and person.org == party
+        ):
             return REFUSED
         return Conflict if (party, year) in before["envelopes"] else OK
     program_id = action[2]
@@ -204,8 +243,12 @@ def expected_outcome(action: tuple[Any, ...], known: dict[int, Known], before: d
             return REFUSED
         return OK if state in COORDINATOR_ACTIONS[kind] else TransitionNotAllowed
     assert kind == "decide"
-    if ("approver" not in person.roles or person.org not in PARTIES
-            or actor == program.created_by or actor in program.submitted_by):
+    if (
+        "approver" not in person.roles
+        or person.org not in PARTIES
+        or actor == program.created_by
+        or actor in program.submitted_by
+    ):
         return REFUSED
     decided = before["decisions"][(program_id, person.org)] != "pending"
     if state != "in_review":
@@ -227,8 +270,15 @@ def seeded_template(sqlite_template: Path, tmp_path_factory: pytest.TempPathFact
     s.seed(bus, **ENVELOPES)
     for email in (CITY_STAFF, SCHOOL_APPROVER):
         person = PEOPLE[email]
-        bus.handle(c.AddUser(actor=None, email=email, name=email.split("@")[0],
-                             org=person.org, roles=tuple(sorted(person.roles))))
+        bus.handle(
+            c.AddUser(
+                actor=None,
+                email=email,
+                name=email.split("@")[0],
+                org=person.org,
+                roles=tuple(sorted(person.roles)),
+            )
+        )
     engine_for(url).dispose()  # the last connection closed folds the WAL into the file
     assert not Path(f"{path}-wal").exists()
     return path
@@ -281,8 +331,9 @@ class Example:
     def check_histories(self) -> None:
         states = self.bus.query(observe)["states"]
         for program_id in self.known:
-            history = self.bus.query(lambda uow, pid=program_id:
-                                     uow.events.history(program_stream(pid)))
+            history = self.bus.query(
+                lambda uow, pid=program_id: uow.events.history(program_stream(pid))
+            )
             walk_definition(program_id, history, states[program_id])
             for record in history:
                 event(f"reached {json.loads(record.data).get('to', 'draft')}")
@@ -292,15 +343,22 @@ def command_for(action: tuple[Any, ...]) -> c.Command:
     kind, actor = action[0], action[1]
     if kind == "create":
         _, _, org, year, city, office = action
-        return c.CreateProgram(actor=actor, title="Program", org=org, category="linkage",
-                               requests=requests(city, office), year=year)
+        return c.CreateProgram(
+            actor=actor,
+            title="Program",
+            org=org,
+            category="linkage",
+            requests=requests(city, office),
+            year=year,
+        )
     if kind == "envelope":
         _, _, party, year, amount = action
         return c.AddEnvelope(actor=actor, party=party, year=year, amount=amount)
     if kind == "update":
         _, _, program_id, year, city, office = action
-        return c.UpdateProgram(actor=actor, program_id=program_id, year=year,
-                               requests=requests(city, office))
+        return c.UpdateProgram(
+            actor=actor, program_id=program_id, year=year, requests=requests(city, office)
+        )
     if kind == "submit":
         return c.SubmitProgram(actor=actor, program_id=action[2])
     if kind == "decide":
@@ -315,9 +373,10 @@ def requests(city: int, office: int | None) -> dict[str, int]:
 def observe(uow: Any) -> dict[str, Any]:
     """Everything an action could change, read in one transaction."""
     conn = uow.conn
-    tables = {t.name: conn.execute(select(t).order_by(*t.primary_key.columns)).all()
-              for t in (programs, program_requests, party_decisions, envelopes, ledger_entries,
-                        outbox)}
+    tables = {
+        t.name: conn.execute(select(t).order_by(*t.primary_key.columns)).all()
+        for t in (programs, program_requests, party_decisions, envelopes, ledger_entries, outbox)
+    }
     last = conn.execute(select(events.c.type).order_by(events.c.id.desc()).limit(1)).scalar()
     return {
         "tables": tables,
@@ -336,10 +395,16 @@ def check_invariants(uow: Any) -> None:
     assert checked > 0
 
     held_by_programs: dict[tuple[str, int], int] = defaultdict(int)
-    for row in conn.execute(select(programs.c.id, programs.c.state, programs.c.fiscal_year,
-                                   program_requests.c.party, program_requests.c.amount,
-                                   program_requests.c.held)
-                            .join(program_requests)):
+    for row in conn.execute(
+        select(
+            programs.c.id,
+            programs.c.state,
+            programs.c.fiscal_year,
+            program_requests.c.party,
+            program_requests.c.amount,
+            program_requests.c.held,
+        ).join(program_requests)
+    ):
         held_by_programs[(row.party, row.fiscal_year)] += row.held
         assert row.state != "submitted", f"program {row.id} left waiting for its holds"
         assert row.state in DEFINITION.states
@@ -349,11 +414,16 @@ def check_invariants(uow: Any) -> None:
             assert row.held == 0, f"program {row.id} ({row.state}) still holds {row.held}"
 
     ledger: dict[tuple[str, int], int] = defaultdict(int)
-    for row in conn.execute(select(envelopes.c.party, envelopes.c.fiscal_year,
-                                   ledger_entries.c.kind, func.sum(ledger_entries.c.amount))
-                            .join(envelopes)
-                            .group_by(envelopes.c.party, envelopes.c.fiscal_year,
-                                      ledger_entries.c.kind)):
+    for row in conn.execute(
+        select(
+            envelopes.c.party,
+            envelopes.c.fiscal_year,
+            ledger_entries.c.kind,
+            func.sum(ledger_entries.c.amount),
+        )
+        .join(envelopes)
+        .group_by(envelopes.c.party, envelopes.c.fiscal_year, ledger_entries.c.kind)
+    ):
         sign = {"hold": 1, "release": -1}[row.kind]
         ledger[(row.party, row.fiscal_year)] += sign * int(row[3])
 
@@ -363,7 +433,8 @@ def check_invariants(uow: Any) -> None:
         assert env.committed == 0
         assert env.held == held_by_programs.get(where, 0) == ledger.get(where, 0), (
             f"{where}: envelope holds {env.held}, programs {held_by_programs.get(where, 0)}, "
-            f"ledger {ledger.get(where, 0)}")
+            f"ledger {ledger.get(where, 0)}"
+        )
     holding = {where for where, amount in held_by_programs.items() if amount}
     assert holding <= {(e.party, e.year) for e in uow.ledger.report()}
 
@@ -387,11 +458,16 @@ def walk_definition(program_id: int, history: list[Any], state: str) -> None:
 
 
 # No "explain" phase: tracing coverage through a minute of shrinking helps nobody here.
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow],
-          phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink])
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
+)
 @given(data=st.data())
 def test_random_people_doing_random_things_never_break_the_rules(
-        seeded_template: Path, data: st.DataObject) -> None:
+    seeded_template: Path, data: st.DataObject
+) -> None:
     with fresh_bus(seeded_template) as bus:
         example = Example(bus)
         for _ in range(data.draw(st.integers(10, 35), label="steps")):

@@ -55,11 +55,20 @@ def make_bus(url: str, clock: Clock) -> MessageBus:
     bus = bootstrap(make_settings(url), clock=clock)
     s.seed(bus)
     for email, org, roles, locale in [
-            (OE_APPROVER_EN, "education_office", ("approver",), "en"),
-            (CITY_SUPERVISOR, "city", ("supervisor",), "ko"),
-            (OE_SUPERVISOR, "education_office", ("supervisor",), "en")]:
-        bus.handle(c.AddUser(actor=None, email=email, name=email.split("@")[0], org=org,
-                             roles=roles, locale=locale))
+        (OE_APPROVER_EN, "education_office", ("approver",), "en"),
+        (CITY_SUPERVISOR, "city", ("supervisor",), "ko"),
+        (OE_SUPERVISOR, "education_office", ("supervisor",), "en"),
+    ]:
+        bus.handle(
+            c.AddUser(
+                actor=None,
+                email=email,
+                name=email.split("@")[0],
+                org=org,
+                roles=roles,
+                locale=locale,
+            )
+        )
     return bus
 
 
@@ -94,10 +103,18 @@ def test_the_ladder_over_a_month(bus: MessageBus, clock: Clock) -> None:
             for program_id in programs:
                 s.decide(bus, program_id, s.CITY_APPROVER)
         day += timedelta(days=1)
-    for who in (s.CITY_APPROVER, s.OE_APPROVER, OE_APPROVER_EN, CITY_SUPERVISOR,
-                OE_SUPERVISOR, s.COORDINATOR, s.CITY_OFFICER):
-        sent_days[who] = sorted(date.fromisoformat(m["created_at"][:10]) for m in
-                                messages(bus, who))
+    for who in (
+        s.CITY_APPROVER,
+        s.OE_APPROVER,
+        OE_APPROVER_EN,
+        CITY_SUPERVISOR,
+        OE_SUPERVISOR,
+        s.COORDINATOR,
+        s.CITY_OFFICER,
+    ):
+        sent_days[who] = sorted(
+            date.fromisoformat(m["created_at"][:10]) for m in messages(bus, who)
+        )
     nov = [date(2026, 11, d) for d in (13, 16, 18)]
     oe_days = [*nov, *(date(2026, 11, d) for d in (20, 24, 26, 30)), date(2026, 12, 2)]
     # created_at is UTC: 09:00 Seoul is the same calendar day.
@@ -113,25 +130,38 @@ def test_the_ladder_over_a_month(bus: MessageBus, clock: Clock) -> None:
     # Digests: both programs' tasks in each of the day's one message.
     for m in every:
         assert all(f"#{p} " in m["body"] for p in programs), m["body"]
+
     # Each (task, rung) once; the next overdue rung is the only row waiting.
     def rungs(uow: Any) -> Counter[tuple[str, str, str]]:
-        return Counter((task["queue_org"], row["rung"], row["status"])
-                       for program_id in programs for task in uow.tasks.of_program(program_id)
-                       for row in uow.reminders.of_task(task["id"]))
+        return Counter(
+            (task["queue_org"], row["rung"], row["status"])
+            for program_id in programs
+            for task in uow.tasks.of_program(program_id)
+            for row in uow.reminders.of_task(task["id"])
+        )
+
     found = bus.query(rungs)
     assert {status for org, _, status in found if org == "munsan-high"} == {"void"}
     assert {k: n for k, n in found.items() if k[0] != "munsan-high"} == {
-        (org, rung, status): 2 for org, rung, status in [
-            ("city", "before", "sent"), ("city", "due", "sent"), ("city", "overdue:2", "sent"),
-            ("city", "overdue:4", "void"), ("city", "escalate", "void"),
-            ("education_office", "before", "sent"), ("education_office", "due", "sent"),
+        (org, rung, status): 2
+        for org, rung, status in [
+            ("city", "before", "sent"),
+            ("city", "due", "sent"),
+            ("city", "overdue:2", "sent"),
+            ("city", "overdue:4", "void"),
+            ("city", "escalate", "void"),
+            ("education_office", "before", "sent"),
+            ("education_office", "due", "sent"),
             *(("education_office", f"overdue:{n}", "sent") for n in (2, 4, 6, 8, 10, 12)),
             ("education_office", "overdue:14", "pending"),
-            ("education_office", "escalate", "sent")]}
+            ("education_office", "escalate", "sent"),
+        ]
+    }
     # The "waiting on whom" board: still waiting on the office, last reminded on Dec 2.
     board = bus.view(queues.waiting, None)
     assert {(b["program"], tuple(b["waiting_on"]), b["last_reminder"]) for b in board} == {
-        (p, ("education_office",), seoul(date(2026, 12, 2), 9).isoformat()) for p in programs}
+        (p, ("education_office",), seoul(date(2026, 12, 2), 9).isoformat()) for p in programs
+    }
     # Recorded as events on each person's stream; the audit chain holds.
     history = bus.query(lambda uow: uow.events.history(f"user:{OE_SUPERVISOR}"))
     assert [e.type for e in history] == [ev.TASK_ESCALATED]
@@ -144,10 +174,14 @@ def test_quiet_hours_hold_everything_until_eight(bus: MessageBus, clock: Clock) 
     clock.at = seoul(friday, 22, 30)
     assert send_due_reminders(bus) == Counter()
     waiting = bus.query(preview)
-    assert waiting["quiet"] and waiting["sends_at"] == seoul(friday + timedelta(days=1),
-                                                             8).isoformat()
-    assert {m["to"] for m in waiting["messages"]} == {s.CITY_APPROVER, s.OE_APPROVER,
-                                                     OE_APPROVER_EN}
+    assert (
+        waiting["quiet"] and waiting["sends_at"] == seoul(friday + timedelta(days=1), 8).isoformat()
+    )
+    assert {m["to"] for m in waiting["messages"]} == {
+        s.CITY_APPROVER,
+        s.OE_APPROVER,
+        OE_APPROVER_EN,
+    }
     clock.at = seoul(friday + timedelta(days=1), 7, 59)
     assert send_due_reminders(bus) == Counter()
     assert messages(bus, s.CITY_APPROVER) == []
@@ -166,13 +200,17 @@ def test_korean_and_english_bodies(bus: MessageBus, clock: Clock) -> None:
     send_due_reminders(bus)
     [ko] = messages(bus, s.OE_APPROVER)
     assert ko["subject"] == "[jointflow] 처리할 업무 2건 알림 (2026-11-18)"
-    assert f"#{first} High school–university linkage (20,000,000원) 검토, " \
-           "마감 2영업일 경과 (마감일 2026-11-16)" in ko["body"]
+    assert (
+        f"#{first} High school–university linkage (20,000,000원) 검토, "
+        "마감 2영업일 경과 (마감일 2026-11-16)" in ko["body"]
+    )
     assert "(30,000,000원)" in ko["body"] and "확인: jointflow inbox" in ko["body"]
     [en] = messages(bus, OE_APPROVER_EN)
     assert en["subject"] == "[jointflow] 2 tasks need your attention (2026-11-18)"
-    assert f"review of #{second} High school–university linkage (30,000,000원), " \
-           "overdue 2 business days (due 2026-11-16)" in en["body"]
+    assert (
+        f"review of #{second} High school–university linkage (30,000,000원), "
+        "overdue 2 business days (due 2026-11-16)" in en["body"]
+    )
     # A late sweep sends one reminder per task, not one per missed rung, and the next
     # overdue rung is the next multiple still ahead.
     clock.at = seoul(date(2026, 11, 25), 9)  # 7 business days overdue: escalate too
@@ -186,16 +224,23 @@ def test_korean_and_english_bodies(bus: MessageBus, clock: Clock) -> None:
     [city_chief] = messages(bus, CITY_SUPERVISOR)
     assert city_chief["subject"] == "[jointflow] 기한 초과 업무 2건 상위 보고 (2026-11-25)"
     assert "상위 보고: city/approver 대기열 처리 대기" in city_chief["body"]
-    pending = bus.query(lambda uow: [r["rung"] for r in uow.reminders.of_task(
-        uow.tasks.of_program(first)[-1]["id"]) if r["status"] == "pending"])
+    pending = bus.query(
+        lambda uow: [
+            r["rung"]
+            for r in uow.reminders.of_task(uow.tasks.of_program(first)[-1]["id"])
+            if r["status"] == "pending"
+        ]
+    )
     assert pending == ["overdue:8"]
 
 
-def test_claimed_tasks_remind_the_claimant_and_digests_grow(
-        bus: MessageBus, clock: Clock) -> None:
+def test_claimed_tasks_remind_the_claimant_and_digests_grow(bus: MessageBus, clock: Clock) -> None:
     first, second = two_programs(bus)
-    task = bus.query(lambda uow: next(t for t in uow.tasks.of_program(first)
-                                      if t["queue_org"] == "education_office"))
+    task = bus.query(
+        lambda uow: next(
+            t for t in uow.tasks.of_program(first) if t["queue_org"] == "education_office"
+        )
+    )
     bus.handle(c.ClaimTask(actor=OE_APPROVER_EN, task_id=task["id"]))
     clock.at = seoul(date(2026, 11, 16), 9)  # the due day
     send_due_reminders(bus)
@@ -208,11 +253,13 @@ def test_claimed_tasks_remind_the_claimant_and_digests_grow(
     # the task it names is already there, so it is updated, not repeated.
     [city] = messages(bus, s.CITY_APPROVER)
     bus.handle(c.MarkNotificationRead(actor=s.CITY_APPROVER, notification_id=city["id"]))
-    other = bus.query(lambda uow: next(t for t in uow.tasks.of_program(second)
-                                       if t["queue_org"] == "city"))
+    other = bus.query(
+        lambda uow: next(t for t in uow.tasks.of_program(second) if t["queue_org"] == "city")
+    )
     clock.at = seoul(date(2026, 11, 16), 15)
-    s.in_transaction(bus, lambda uow: uow.reminders.add(other["id"], "overdue:98", uow.now,
-                                                     uow.now))
+    s.in_transaction(
+        bus, lambda uow: uow.reminders.add(other["id"], "overdue:98", uow.now, uow.now)
+    )
     send_due_reminders(bus)
     [grown] = messages(bus, s.CITY_APPROVER)
     assert grown["id"] == city["id"] and not grown["read"]
@@ -220,8 +267,7 @@ def test_claimed_tasks_remind_the_claimant_and_digests_grow(
     assert grown["subject"].startswith("[jointflow] 처리할 업무 2건")
 
 
-def test_a_crash_mid_sweep_sends_nothing_and_loses_nothing(
-        bus: MessageBus, clock: Clock) -> None:
+def test_a_crash_mid_sweep_sends_nothing_and_loses_nothing(bus: MessageBus, clock: Clock) -> None:
     two_programs(bus)
     clock.at = seoul(date(2026, 11, 13), 9)
     with bus.uow() as uow:  # the worker dies before its transaction commits

@@ -30,40 +30,67 @@ UNIVERSITY_OFFICER = "budget@gyeongin.ac.kr"
 
 
 def add_university(bus: MessageBus, funder: bool) -> None:
-    bus.handle(c.AddOrganization(actor=None, key="university", name="Gyeongin University",
-                                 funder=funder))
-    bus.handle(c.AddUser(actor=None, email=UNIVERSITY_APPROVER, name="Dean", org="university",
-                         roles=("approver",)))
+    bus.handle(
+        c.AddOrganization(actor=None, key="university", name="Gyeongin University", funder=funder)
+    )
+    bus.handle(
+        c.AddUser(
+            actor=None,
+            email=UNIVERSITY_APPROVER,
+            name="Dean",
+            org="university",
+            roles=("approver",),
+        )
+    )
     if funder:
-        bus.handle(c.AddUser(actor=None, email=UNIVERSITY_OFFICER, name="Budget",
-                             org="university", roles=("budget_officer",)))
-        bus.handle(c.AddEnvelope(actor=UNIVERSITY_OFFICER, party="university", year=s.YEAR,
-                                 amount=50_000_000))
+        bus.handle(
+            c.AddUser(
+                actor=None,
+                email=UNIVERSITY_OFFICER,
+                name="Budget",
+                org="university",
+                roles=("budget_officer",),
+            )
+        )
+        bus.handle(
+            c.AddEnvelope(
+                actor=UNIVERSITY_OFFICER, party="university", year=s.YEAR, amount=50_000_000
+            )
+        )
 
 
 detail = s.detail
 
 
 def event_types(bus: MessageBus, program_id: int) -> list[str]:
-    return [e.type for e in bus.query(
-        lambda uow: uow.events.history(program_stream(program_id)))]
+    return [e.type for e in bus.query(lambda uow: uow.events.history(program_stream(program_id)))]
 
 
 # -- three approving parties ---------------------------------------------------------
 
 
-@pytest.mark.parametrize("university_funds", [False, True],
-                         ids=["university-reviews-only", "university-also-funds"])
+@pytest.mark.parametrize(
+    "university_funds", [False, True], ids=["university-reviews-only", "university-also-funds"]
+)
 def test_a_linkage_program_needs_the_approval_of_all_three_parties(
-        bus: MessageBus, university_funds: bool) -> None:
+    bus: MessageBus, university_funds: bool
+) -> None:
     s.seed(bus)
     add_university(bus, funder=university_funds)
     requests = {"city": 60_000_000, "education_office": 30_000_000}
     if university_funds:
         requests["university"] = 10_000_000
-    program_id = bus.handle(c.CreateProgram(
-        actor=s.COORDINATOR, title="Munsan High × Gyeongin University AI lab", org="munsan-high",
-        category="linkage", requests=requests, year=s.YEAR, workflow="linkage-program"))
+    program_id = bus.handle(
+        c.CreateProgram(
+            actor=s.COORDINATOR,
+            title="Munsan High × Gyeongin University AI lab",
+            org="munsan-high",
+            category="linkage",
+            requests=requests,
+            year=s.YEAR,
+            workflow="linkage-program",
+        )
+    )
     bus.handle(c.SubmitProgram(actor=s.COORDINATOR, program_id=program_id))
     assert detail(bus, program_id)["workflow"] == "linkage-program@4"
     assert detail(bus, program_id)["holds"] == requests
@@ -74,8 +101,11 @@ def test_a_linkage_program_needs_the_approval_of_all_three_parties(
     after_two = detail(bus, program_id)
     assert after_two["state"] == "in_review"
     assert after_two["waiting_on"] == ["university"]
-    assert after_two["parties"] == {"city": "approved", "education_office": "approved",
-                                    "university": "pending"}
+    assert after_two["parties"] == {
+        "city": "approved",
+        "education_office": "approved",
+        "university": "pending",
+    }
 
     s.decide(bus, program_id, UNIVERSITY_APPROVER)
 
@@ -88,9 +118,17 @@ def test_a_linkage_program_needs_the_approval_of_all_three_parties(
 def test_the_university_alone_can_reject_a_linkage_program(bus: MessageBus) -> None:
     s.seed(bus)
     add_university(bus, funder=False)
-    program_id = bus.handle(c.CreateProgram(
-        actor=s.COORDINATOR, title="Campus week", org="munsan-high", category="linkage",
-        requests={"city": 60_000_000}, year=s.YEAR, workflow="linkage-program"))
+    program_id = bus.handle(
+        c.CreateProgram(
+            actor=s.COORDINATOR,
+            title="Campus week",
+            org="munsan-high",
+            category="linkage",
+            requests={"city": 60_000_000},
+            year=s.YEAR,
+            workflow="linkage-program",
+        )
+    )
     bus.handle(c.SubmitProgram(actor=s.COORDINATOR, program_id=program_id))
     s.decide(bus, program_id, s.CITY_APPROVER)
 
@@ -140,14 +178,16 @@ THREE_PARTIES = [
 
 
 def test_a_running_program_stays_on_its_version_when_a_new_version_replaces_the_file(
-        database_url: str, workflows_dir: Path) -> None:
+    database_url: str, workflows_dir: Path
+) -> None:
     before = bus_reading(database_url, workflows_dir)
     s.seed(before)
     add_university(before, funder=False)
     on_v1 = s.submitted(before)
     # Version 2 adds the university as a third reviewer; the file replaces version 1.
     (workflows_dir / "joint-program.yaml").write_text(
-        joint_program_source(2, parties=THREE_PARTIES), encoding="utf-8")
+        joint_program_source(2, parties=THREE_PARTIES), encoding="utf-8"
+    )
     after = bus_reading(database_url, workflows_dir)
 
     on_v2 = s.submitted(after)
@@ -165,21 +205,25 @@ def test_a_running_program_stays_on_its_version_when_a_new_version_replaces_the_
 
 
 def test_a_new_version_in_a_second_file_beside_the_old_one_is_the_one_new_programs_use(
-        database_url: str, workflows_dir: Path) -> None:
+    database_url: str, workflows_dir: Path
+) -> None:
     (workflows_dir / "joint-program-v2.yaml").write_text(
-        joint_program_source(2, title="Joint program, 2027 rules"), encoding="utf-8")
+        joint_program_source(2, title="Joint program, 2027 rules"), encoding="utf-8"
+    )
     bus = bus_reading(database_url, workflows_dir)
     s.seed(bus)
     assert detail(bus, s.create(bus))["workflow"] == "joint-program@2"
 
 
 def test_editing_a_definition_without_bumping_its_version_is_refused(
-        database_url: str, workflows_dir: Path) -> None:
+    database_url: str, workflows_dir: Path
+) -> None:
     before = bus_reading(database_url, workflows_dir)
     s.seed(before)
     started = s.submitted(before)
     (workflows_dir / "joint-program.yaml").write_text(
-        joint_program_source(1, title="Quietly edited"), encoding="utf-8")
+        joint_program_source(1, title="Quietly edited"), encoding="utf-8"
+    )
     after = bus_reading(database_url, workflows_dir)
 
     with pytest.raises(DefinitionError, match="bump 'version'"):
@@ -193,7 +237,8 @@ def test_editing_a_definition_without_bumping_its_version_is_refused(
 
 
 def test_programs_keep_working_from_the_stored_copy_of_their_version_when_the_file_is_gone(
-        database_url: str, workflows_dir: Path) -> None:
+    database_url: str, workflows_dir: Path
+) -> None:
     v1 = (workflows_dir / "joint-program.yaml").read_text(encoding="utf-8")
     bus = bus_reading(database_url, workflows_dir)
     s.seed(bus)

@@ -52,6 +52,7 @@ def transition(data: dict[str, Any], trigger: str) -> dict[str, Any]:
 
 # -- the default definition --
 
+
 def test_the_default_definition_is_valid_with_the_city_and_the_office_of_education() -> None:
     definition = parse_definition(raw(), "joint-program.yaml", GUARDS)
     assert definition.key == "joint-program"
@@ -68,6 +69,7 @@ def test_the_default_definition_is_valid_with_the_city_and_the_office_of_educati
 
 
 # -- states --
+
 
 def test_an_unknown_source_state_is_named() -> None:
     data = raw()
@@ -96,10 +98,16 @@ def test_an_unreachable_state_is_named() -> None:
 def test_a_non_final_state_with_no_way_out_is_a_dead_end() -> None:
     data = raw()
     data["states"]["parked"] = {"type": "system"}
-    data["transitions"].append({"trigger": "park", "source": "waitlisted", "dest": "parked",
-                                "actor": "system", "records": "ProgramParked"})
-    assert problems_of(data) == [
-        "state 'parked': dead end (not final and no transition leaves it)"]
+    data["transitions"].append(
+        {
+            "trigger": "park",
+            "source": "waitlisted",
+            "dest": "parked",
+            "actor": "system",
+            "records": "ProgramParked",
+        }
+    )
+    assert problems_of(data) == ["state 'parked': dead end (not final and no transition leaves it)"]
 
 
 def test_a_cycle_with_no_way_to_a_final_state_is_a_dead_end() -> None:
@@ -107,24 +115,46 @@ def test_a_cycle_with_no_way_to_a_final_state_is_a_dead_end() -> None:
     data["states"]["limbo_a"] = {"type": "system"}
     data["states"]["limbo_b"] = {"type": "system"}
     data["transitions"] += [
-        {"trigger": "drift", "source": "approved", "dest": "limbo_a", "actor": "system",
-         "records": "ProgramDrifted"},
-        {"trigger": "drift", "source": "limbo_a", "dest": "limbo_b", "actor": "system",
-         "records": "ProgramDrifted"},
-        {"trigger": "drift_back", "source": "limbo_b", "dest": "limbo_a", "actor": "system",
-         "records": "ProgramDrifted"},
+        {
+            "trigger": "drift",
+            "source": "approved",
+            "dest": "limbo_a",
+            "actor": "system",
+            "records": "ProgramDrifted",
+        },
+        {
+            "trigger": "drift",
+            "source": "limbo_a",
+            "dest": "limbo_b",
+            "actor": "system",
+            "records": "ProgramDrifted",
+        },
+        {
+            "trigger": "drift_back",
+            "source": "limbo_b",
+            "dest": "limbo_a",
+            "actor": "system",
+            "records": "ProgramDrifted",
+        },
     ]
     assert sorted(problems_of(data)) == [
         "state 'limbo_a': dead end (no final state can be reached from it)",
-        "state 'limbo_b': dead end (no final state can be reached from it)"]
+        "state 'limbo_b': dead end (no final state can be reached from it)",
+    ]
 
 
 def test_a_final_state_may_not_have_a_way_out() -> None:
     data = raw()
-    data["transitions"].append({"trigger": "reopen", "source": "rejected", "dest": "draft",
-                                "actor": "admin", "records": "ProgramReopened"})
-    assert problems_of(data) == [
-        "state 'rejected': a final state cannot have outgoing transitions"]
+    data["transitions"].append(
+        {
+            "trigger": "reopen",
+            "source": "rejected",
+            "dest": "draft",
+            "actor": "admin",
+            "records": "ProgramReopened",
+        }
+    )
+    assert problems_of(data) == ["state 'rejected': a final state cannot have outgoing transitions"]
 
 
 def test_a_definition_without_any_final_state_is_refused() -> None:
@@ -139,11 +169,13 @@ def test_a_definition_without_any_final_state_is_refused() -> None:
 def test_an_unknown_state_type_is_named() -> None:
     data = raw()
     data["states"]["submitted"] = {"type": "automatic"}
-    assert any(p.startswith("state 'submitted': unknown type 'automatic'")
-               for p in problems_of(data))
+    assert any(
+        p.startswith("state 'submitted': unknown type 'automatic'") for p in problems_of(data)
+    )
 
 
 # -- human steps: a role and an SLA --
+
 
 def test_a_human_step_without_a_role_is_named() -> None:
     data = raw()
@@ -165,44 +197,49 @@ def test_a_human_step_without_a_whole_positive_sla_is_named(sla: object) -> None
     else:
         data["states"]["revision_requested"]["sla_days"] = sla
     assert problems_of(data) == [
-        f"state 'revision_requested': a human step needs sla_days >= 1, got {sla!r}"]
+        f"state 'revision_requested': a human step needs sla_days >= 1, got {sla!r}"
+    ]
 
 
 # -- transitions: guards, events, actors --
 
+
 def test_an_unknown_guard_is_named_with_its_transition() -> None:
     data = raw()
     transition(data, "approve")["when"] = "moon_is_full"
-    assert problems_of(data) == [
-        "transitions[3] (approve): unknown guard 'moon_is_full' in 'when'"]
+    assert problems_of(data) == ["transitions[3] (approve): unknown guard 'moon_is_full' in 'when'"]
 
 
 def test_an_unknown_unless_guard_is_named_too() -> None:
     data = raw()
     data["transitions"][7]["unless"] = "holds_are_nice"
     assert problems_of(data) == [
-        "transitions[7] (resubmit): unknown guard 'holds_are_nice' in 'unless'"]
+        "transitions[7] (resubmit): unknown guard 'holds_are_nice' in 'unless'"
+    ]
 
 
 def test_a_transition_that_records_no_event_is_named() -> None:
     data = raw()
     del transition(data, "withdraw")["records"]
     assert problems_of(data) == [
-        "transitions[16] (withdraw): 'records' must name the event it records, got None"]
+        "transitions[16] (withdraw): 'records' must name the event it records, got None"
+    ]
 
 
 def test_an_event_name_must_be_a_past_tense_type_name() -> None:
     data = raw()
     transition(data, "submit")["records"] = "program submitted"
-    assert problems_of(data) == ["transitions[0] (submit): 'records' must name the event it "
-                                 "records, got 'program submitted'"]
+    assert problems_of(data) == [
+        "transitions[0] (submit): 'records' must name the event it records, got 'program submitted'"
+    ]
 
 
 def test_an_unknown_actor_is_named() -> None:
     data = raw()
     transition(data, "reject")["actor"] = "janitor"
     assert problems_of(data) == [
-        "transitions[5] (reject): actor must be a role or 'system', got 'janitor'"]
+        "transitions[5] (reject): actor must be a role or 'system', got 'janitor'"
+    ]
 
 
 def test_a_transition_without_a_trigger_is_named() -> None:
@@ -212,6 +249,7 @@ def test_a_transition_without_a_trigger_is_named() -> None:
 
 
 # -- parties --
+
 
 def test_a_party_listed_twice_is_named() -> None:
     data = raw()
@@ -229,29 +267,43 @@ def test_a_definition_without_parties_is_refused(parties: object) -> None:
 def test_a_party_without_a_key_or_with_an_unknown_role_is_named() -> None:
     data = raw()
     data["parties"] += [{"name": "Nameless"}, {"key": "university", "role": "rector"}]
-    assert problems_of(data) == ["parties[2]: needs a 'key'",
-                                 "parties[3] (university): unknown role 'rector'"]
+    assert problems_of(data) == [
+        "parties[2]: needs a 'key'",
+        "parties[3] (university): unknown role 'rector'",
+    ]
 
 
 def test_a_request_from_a_party_the_definition_does_not_have_is_refused() -> None:
     definition = parse_definition(raw(), "joint-program.yaml", GUARDS)
-    content = ProgramContent(title="Linkage", category="linkage", fiscal_year=2026,
-                             requests={"city": 1_000_000, "university": 5_000_000})
-    with pytest.raises(InvalidInput, match=r"'university' is not a party of workflow "
-                                           r"joint-program \(parties: city, education_office\)"):
+    content = ProgramContent(
+        title="Linkage",
+        category="linkage",
+        fiscal_year=2026,
+        requests={"city": 1_000_000, "university": 5_000_000},
+    )
+    with pytest.raises(
+        InvalidInput,
+        match=r"'university' is not a party of workflow "
+        r"joint-program \(parties: city, education_office\)",
+    ):
         Program.create(definition, "munsan-high", content, "coord@munsan-high.kr")
 
 
 def test_an_unknown_category_is_refused_with_the_known_ones() -> None:
     definition = parse_definition(raw(), "joint-program.yaml", GUARDS)
-    content = ProgramContent(title="Robots", category="robotics", fiscal_year=2026,
-                             requests={"city": 1_000_000})
-    with pytest.raises(InvalidInput, match=r"unknown category 'robotics' \(known: linkage, "
-                                           r"career-guidance, creative-experience"):
+    content = ProgramContent(
+        title="Robots", category="robotics", fiscal_year=2026, requests={"city": 1_000_000}
+    )
+    with pytest.raises(
+        InvalidInput,
+        match=r"unknown category 'robotics' \(known: linkage, "
+        r"career-guidance, creative-experience",
+    ):
         Program.create(definition, "munsan-high", content, "coord@munsan-high.kr")
 
 
 # -- the file as a whole --
+
 
 def test_every_problem_is_reported_in_one_pass() -> None:
     data = raw()
@@ -273,7 +325,8 @@ def test_a_key_must_be_lower_case() -> None:
     data = raw()
     data["key"] = "Joint Program"
     assert problems_of(data) == [
-        "key 'Joint Program' must be lower-case letters, digits, '-' or '_'"]
+        "key 'Joint Program' must be lower-case letters, digits, '-' or '_'"
+    ]
 
 
 @pytest.mark.parametrize("data", [None, [], "joint-program"])
@@ -283,11 +336,11 @@ def test_a_file_without_a_mapping_is_refused(data: object) -> None:
 
 # -- a third approving party is data only --
 
+
 def three_party_definition() -> WorkflowDefinition:
     data = raw()
     data["key"] = "linkage-program"
-    data["parties"].append({"key": "university", "name": "Partner university",
-                            "role": "approver"})
+    data["parties"].append({"key": "university", "name": "Partner university", "role": "approver"})
     return parse_definition(data, "linkage-program.yaml", GUARDS)
 
 
@@ -299,8 +352,12 @@ def test_a_definition_with_a_third_party_validates() -> None:
 def test_the_and_join_of_a_three_party_definition_needs_all_three_approvals() -> None:
     definition = three_party_definition()
     machine = WorkflowMachine(definition)
-    content = ProgramContent(title="Linkage", category="linkage", fiscal_year=2026,
-                             requests={"city": 60_000_000, "education_office": 15_000_000})
+    content = ProgramContent(
+        title="Linkage",
+        category="linkage",
+        fiscal_year=2026,
+        requests={"city": 60_000_000, "education_office": 15_000_000},
+    )
     program = Program.create(definition, "munsan-high", content, "coord@munsan-high.kr")
     program.id = 3
     program.state = "in_review"
@@ -319,8 +376,9 @@ def test_the_and_join_of_a_three_party_definition_needs_all_three_approvals() ->
 def test_in_a_three_party_definition_the_third_party_may_reject_alone() -> None:
     definition = three_party_definition()
     machine = WorkflowMachine(definition)
-    content = ProgramContent(title="Linkage", category="linkage", fiscal_year=2026,
-                             requests={"city": 60_000_000})
+    content = ProgramContent(
+        title="Linkage", category="linkage", fiscal_year=2026, requests={"city": 60_000_000}
+    )
     program = Program.create(definition, "munsan-high", content, "coord@munsan-high.kr")
     program.id, program.state, program.holds = 3, "in_review", {"city": 60_000_000}
 
@@ -332,59 +390,70 @@ def test_in_a_three_party_definition_the_third_party_may_reject_alone() -> None:
 
 # -- KRW amounts --
 
+
 @pytest.mark.parametrize("amount", [1, 80_000_000, MAX_AMOUNT - 1])
 def test_a_whole_positive_amount_below_ten_trillion_is_accepted(amount: int) -> None:
     assert check_amount(amount) == amount
 
 
-@pytest.mark.parametrize(("amount", "reason"), [
-    (0, "must be greater than 0 KRW, got 0"),
-    (-1, "must be greater than 0 KRW, got -1"),
-    (-80_000_000, "must be greater than 0 KRW"),
-    (10**13, "must be below 10^13 KRW, got 10000000000000"),
-    (10**20, "must be below 10^13 KRW"),
-    (True, "must be a whole number of KRW, got True"),
-    (False, "must be a whole number of KRW, got False"),
-    (1.0, "must be a whole number of KRW, got 1.0"),
-    (80_000_000.5, "must be a whole number of KRW"),
-    ("80000000", "must be a whole number of KRW, got '80000000'"),
-    (None, "must be a whole number of KRW, got None"),
-])
+@pytest.mark.parametrize(
+    ("amount", "reason"),
+    [
+        (0, "must be greater than 0 KRW, got 0"),
+        (-1, "must be greater than 0 KRW, got -1"),
+        (-80_000_000, "must be greater than 0 KRW"),
+        (10**13, "must be below 10^13 KRW, got 10000000000000"),
+        (10**20, "must be below 10^13 KRW"),
+        (True, "must be a whole number of KRW, got True"),
+        (False, "must be a whole number of KRW, got False"),
+        (1.0, "must be a whole number of KRW, got 1.0"),
+        (80_000_000.5, "must be a whole number of KRW"),
+        ("80000000", "must be a whole number of KRW, got '80000000'"),
+        (None, "must be a whole number of KRW, got None"),
+    ],
+)
 def test_an_amount_that_is_not_whole_positive_krw_below_ten_trillion_is_refused(
-        amount: object, reason: str) -> None:
+    amount: object, reason: str
+) -> None:
     with pytest.raises(InvalidInput, match=f"^request from city {re.escape(reason)}"):
         check_amount(amount, "request from city")
 
 
-@pytest.mark.parametrize(("text", "amount"), [
-    ("80000000", 80_000_000),
-    ("80,000,000", 80_000_000),
-    ("80_000_000", 80_000_000),
-    ("80,000,000원", 80_000_000),
-    ("80000000 KRW", 80_000_000),
-    ("  1  ", 1),
-    ("9999999999999", MAX_AMOUNT - 1),
-])
+@pytest.mark.parametrize(
+    ("text", "amount"),
+    [
+        ("80000000", 80_000_000),
+        ("80,000,000", 80_000_000),
+        ("80_000_000", 80_000_000),
+        ("80,000,000원", 80_000_000),
+        ("80000000 KRW", 80_000_000),
+        ("  1  ", 1),
+        ("9999999999999", MAX_AMOUNT - 1),
+    ],
+)
 def test_krw_text_in_the_usual_spellings_is_parsed(text: str, amount: int) -> None:
     assert parse_krw(text) == amount
 
 
-@pytest.mark.parametrize(("text", "reason"), [
-    ("0", "greater than 0"),
-    ("-5", "greater than 0"),
-    ("-80,000,000", "greater than 0"),
-    ("10000000000000", "below 10^13"),
-    ("1.5", "whole number"),
-    ("1e9", "whole number"),
-    ("0x10", "whole number"),
-    ("", "whole number"),
-    ("원", "whole number"),
-    ("eighty", "whole number"),
-    ("--5", "whole number"),
-    ("5-", "whole number"),
-    ("²", "whole number"),
-    ("٣", "whole number"),
-])
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("0", "greater than 0"),
+        ("-5", "greater than 0"),
+        ("-80,000,000", "greater than 0"),
+        ("10000000000000", "below 10^13"),
+        ("1.5", "whole number"),
+        ("1e9", "whole number"),
+        ("0x10", "whole number"),
+        ("", "whole number"),
+        ("원", "whole number"),
+        ("eighty", "whole number"),
+        ("--5", "whole number"),
+        ("5-", "whole number"),
+        ("²", "whole number"),
+        ("٣", "whole number"),
+    ],
+)
 def test_malformed_or_out_of_range_krw_text_is_invalid_input(text: str, reason: str) -> None:
     with pytest.raises(InvalidInput, match=re.escape(reason)):
         parse_krw(text)
@@ -405,8 +474,19 @@ def chain(length: int, stream: str = STREAM) -> list[EventRecord]:
     for seq in range(1, length + 1):
         data = canonical_json({"step": seq, "note": "검토"})
         digest = event_hash(prev, stream, seq, "PartyApproved", "approver@paju.go.kr", AT, data)
-        records.append(EventRecord(seq * 10, stream, seq, "PartyApproved",
-                                   "approver@paju.go.kr", AT, data, prev, digest))
+        records.append(
+            EventRecord(
+                seq * 10,
+                stream,
+                seq,
+                "PartyApproved",
+                "approver@paju.go.kr",
+                AT,
+                data,
+                prev,
+                digest,
+            )
+        )
         prev = digest
     return records
 
@@ -418,8 +498,18 @@ def head_of(records: list[EventRecord]) -> tuple[int, str]:
 def rehashed(rec: EventRecord, **changes: Any) -> EventRecord:
     """An event edited by someone who also recomputed its own hash."""
     edited = replace(rec, **changes)
-    return replace(edited, hash=event_hash(edited.prev_hash, edited.stream, edited.seq,
-                                           edited.type, edited.actor, edited.at, edited.data))
+    return replace(
+        edited,
+        hash=event_hash(
+            edited.prev_hash,
+            edited.stream,
+            edited.seq,
+            edited.type,
+            edited.actor,
+            edited.at,
+            edited.data,
+        ),
+    )
 
 
 def test_an_untouched_chain_verifies_against_its_head() -> None:
@@ -432,16 +522,18 @@ def test_an_untouched_chain_verifies_against_its_head() -> None:
 @pytest.mark.parametrize("field", ["data", "type", "actor", "at"])
 def test_an_edited_event_no_longer_matches_its_hash(field: str) -> None:
     records = chain(4)
-    edit: dict[str, Any] = {field: records[1].data.replace("2", "3")
-                            if field == "data" else "tampered"}
+    edit: dict[str, Any] = {
+        field: records[1].data.replace("2", "3") if field == "data" else "tampered"
+    }
     records[1] = replace(records[1], **edit)
 
     broken = verify_stream(STREAM, records, head_of(chain(4)))
 
     assert broken == ChainBreak(STREAM, 2, 20, "content does not match its hash")
     assert broken is not None
-    assert broken.describe() == ("event 20 (stream program:7, seq 2): "
-                                 "content does not match its hash")
+    assert broken.describe() == (
+        "event 20 (stream program:7, seq 2): content does not match its hash"
+    )
 
 
 def test_an_edited_event_with_a_recomputed_hash_breaks_the_next_link() -> None:
@@ -513,11 +605,13 @@ def test_an_event_moved_to_another_stream_no_longer_matches_its_hash() -> None:
 
 def test_canonical_json_has_one_spelling_per_value() -> None:
     assert canonical_json({"b": 1, "a": "검토", "c": [1, {"y": 2, "x": 1}]}) == (
-        '{"a":"검토","b":1,"c":[1,{"x":1,"y":2}]}')
+        '{"a":"검토","b":1,"c":[1,{"x":1,"y":2}]}'
+    )
     assert canonical_json({"a": 1, "b": 2}) == canonical_json({"b": 2, "a": 1})
 
 
 # -- what the engine relies on by name --
+
 
 @pytest.mark.parametrize("trigger", ["submit", "hold", "approve", "withdraw"])
 def test_a_definition_without_a_trigger_the_review_needs_is_refused(trigger: str) -> None:
@@ -535,8 +629,7 @@ def test_the_funding_comes_whole_or_not_at_all() -> None:
 def test_a_trigger_the_engine_fires_must_name_the_system_as_its_actor() -> None:
     data = raw()
     transition(data, "hold")["actor"] = "budget_officer"
-    assert ("trigger 'hold': the engine fires it, so its actor must be 'system'"
-            in problems_of(data))
+    assert "trigger 'hold': the engine fires it, so its actor must be 'system'" in problems_of(data)
 
 
 def test_a_trigger_a_person_fires_must_name_a_role() -> None:
@@ -548,5 +641,7 @@ def test_a_trigger_a_person_fires_must_name_a_role() -> None:
 def test_one_trigger_names_one_actor() -> None:
     data = raw()
     next(t for t in data["transitions"] if t["trigger"] == "resubmit")["actor"] = "admin"
-    assert ("trigger 'resubmit': its transitions name different actors (admin, coordinator)"
-            in problems_of(data))
+    assert (
+        "trigger 'resubmit': its transitions name different actors (admin, coordinator)"
+        in problems_of(data)
+    )

@@ -16,7 +16,8 @@ from workflow.domain.errors import InvalidInput
 
 @pytest.mark.parametrize("key", ["city", "education_office", "munsan-high", "2nd-school"])
 def test_an_organization_key_is_lower_case_ascii_letters_digits_dashes_underscores(
-        key: str) -> None:
+    key: str,
+) -> None:
     assert check_org_key(f" {key} ") == key
 
 

@@ -46,14 +46,26 @@ EXPIRES_AT = HELD_AT + timedelta(days=120)
 STATES = tuple(DEFINITION.states)
 
 
-def program_in(state: str, *, requests: dict[str, int] | None = None,
-               held: dict[str, int] | None = None, committed: dict[str, int] | None = None,
-               disbursed: dict[str, int] | None = None, start: date | None = None,
-               end: date | None = None, expires_at: datetime | None = None) -> Program:
+def program_in(
+    state: str,
+    *,
+    requests: dict[str, int] | None = None,
+    held: dict[str, int] | None = None,
+    committed: dict[str, int] | None = None,
+    disbursed: dict[str, int] | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    expires_at: datetime | None = None,
+) -> Program:
     """A saved-looking program (id 7) put straight into ``state`` with the given money."""
-    content = ProgramContent(title="High school–university linkage", category="linkage",
-                             requests=dict(requests or REQUESTS), fiscal_year=YEAR,
-                             start=start, end=end)
+    content = ProgramContent(
+        title="High school–university linkage",
+        category="linkage",
+        requests=dict(requests or REQUESTS),
+        fiscal_year=YEAR,
+        start=start,
+        end=end,
+    )
     program = Program.create(DEFINITION, "munsan-high", content, COORDINATOR)
     program.id = 7
     program.state = state
@@ -68,16 +80,14 @@ def program_in(state: str, *, requests: dict[str, int] | None = None,
 
 def approved(**kwargs: object) -> Program:
     """Approved by both parties, every share held, its holds due to lapse 120 days on."""
-    return program_in("approved", held=dict(REQUESTS), expires_at=EXPIRES_AT,
-                      **kwargs)  # type: ignore[arg-type]
+    return program_in("approved", held=dict(REQUESTS), expires_at=EXPIRES_AT, **kwargs)  # type: ignore[arg-type]
 
 
 def funded(state: str = "funded", **kwargs: object) -> Program:
     return program_in(state, committed=dict(REQUESTS), **kwargs)  # type: ignore[arg-type]
 
 
-def under_evaluation(spent: dict[str, int], disbursed: dict[str, int] | None = None
-                     ) -> Program:
+def under_evaluation(spent: dict[str, int], disbursed: dict[str, int] | None = None) -> Program:
     program = funded("evaluation_due", disbursed=disbursed)
     program.submit_report(MACHINE, EvaluationReport(dict(spent), "done", COORDINATOR))
     program.events.clear()
@@ -94,10 +104,18 @@ def seoul_midnight(day: date) -> datetime:
 
 
 def snapshot(program: Program) -> tuple[object, ...]:
-    return (program.state, dict(program.holds), dict(program.committed),
-            dict(program.disbursed), program.tranches, list(program.events),
-            list(program.ledger_moves), list(program.scheduled), program.holds_expire_at,
-            {p: (e.verdict, e.by) for p, e in program.evaluations.items()})
+    return (
+        program.state,
+        dict(program.holds),
+        dict(program.committed),
+        dict(program.disbursed),
+        program.tranches,
+        list(program.events),
+        list(program.ledger_moves),
+        list(program.scheduled),
+        program.holds_expire_at,
+        {p: (e.verdict, e.by) for p, e in program.evaluations.items()},
+    )
 
 
 # -- commitment ---------------------------------------------------------------------
@@ -105,7 +123,8 @@ def snapshot(program: Program) -> tuple[object, ...]:
 
 @pytest.mark.parametrize("party", PARTIES)
 def test_one_funder_committing_turns_its_hold_into_a_commitment_and_waits_for_the_other(
-        party: str) -> None:
+    party: str,
+) -> None:
     program = approved()
 
     amount = program.commit(MACHINE, party, OFFICER_OF[party])
@@ -116,7 +135,8 @@ def test_one_funder_committing_turns_its_hold_into_a_commitment_and_waits_for_th
     assert program.committed == {party: REQUESTS[party]}
     assert program.holds == {other: REQUESTS[other]}
     assert program.ledger_moves == [
-        LedgerMove("commit", party, YEAR, REQUESTS[party], f"commit:7:{party}")]
+        LedgerMove("commit", party, YEAR, REQUESTS[party], f"commit:7:{party}")
+    ]
     assert program.events[0].type == ev.FUNDS_COMMITTED
     assert program.events[0].data == {"party": party, "amount": REQUESTS[party]}
     assert ev.FUNDS_COMMITTED in types(program) and "ProgramFunded" not in types(program)
@@ -138,8 +158,8 @@ def test_the_program_is_funded_only_when_every_funder_has_committed() -> None:
     assert types(program) == [ev.FUNDS_COMMITTED, ev.FUNDS_COMMITTED, "ProgramFunded"]
     assert program.ledger_moves == [
         LedgerMove("commit", "city", YEAR, 80_000_000, "commit:7:city"),
-        LedgerMove("commit", "education_office", YEAR, 20_000_000,
-                   "commit:7:education_office")]
+        LedgerMove("commit", "education_office", YEAR, 20_000_000, "commit:7:education_office"),
+    ]
     # Nothing is held any more, so nothing can lapse: the pending expiry is called off.
     assert program.holds_expire_at is None
     assert program.called_off == ["expire"]
@@ -147,8 +167,9 @@ def test_the_program_is_funded_only_when_every_funder_has_committed() -> None:
 
 
 def test_a_single_funder_program_is_funded_by_its_one_commitment() -> None:
-    program = program_in("approved", requests={"city": 50_000_000},
-                         held={"city": 50_000_000}, expires_at=EXPIRES_AT)
+    program = program_in(
+        "approved", requests={"city": 50_000_000}, held={"city": 50_000_000}, expires_at=EXPIRES_AT
+    )
 
     program.commit(MACHINE, "city", CITY_OFFICER)
 
@@ -156,13 +177,17 @@ def test_a_single_funder_program_is_funded_by_its_one_commitment() -> None:
     assert program.committed == {"city": 50_000_000}
 
 
-@pytest.mark.parametrize(("start", "due"), [
-    (date(2026, 3, 2), datetime(2026, 3, 1, 15, 0, tzinfo=UTC)),
-    (date(2026, 9, 1), datetime(2026, 8, 31, 15, 0, tzinfo=UTC)),
-    (None, datetime(2025, 12, 31, 15, 0, tzinfo=UTC)),  # Jan 1 of the fiscal year
-])
+@pytest.mark.parametrize(
+    ("start", "due"),
+    [
+        (date(2026, 3, 2), datetime(2026, 3, 1, 15, 0, tzinfo=UTC)),
+        (date(2026, 9, 1), datetime(2026, 8, 31, 15, 0, tzinfo=UTC)),
+        (None, datetime(2025, 12, 31, 15, 0, tzinfo=UTC)),  # Jan 1 of the fiscal year
+    ],
+)
 def test_funding_schedules_the_activation_at_the_start_of_the_start_day_in_seoul(
-        start: date | None, due: datetime) -> None:
+    start: date | None, due: datetime
+) -> None:
     program = approved(start=start)
 
     program.commit(MACHINE, "education_office", OE_OFFICER)
@@ -175,7 +200,8 @@ def test_funding_schedules_the_activation_at_the_start_of_the_start_day_in_seoul
 
 @pytest.mark.parametrize("party", PARTIES)
 def test_a_second_commitment_of_the_same_party_is_a_conflict_that_changes_nothing(
-        party: str) -> None:
+    party: str,
+) -> None:
     program = approved()
     program.commit(MACHINE, party, OFFICER_OF[party])
     before = snapshot(program)
@@ -208,8 +234,7 @@ def test_committing_outside_approved_is_refused(state: str) -> None:
 
 
 def test_a_party_that_funds_no_share_cannot_commit() -> None:
-    program = program_in("approved", requests={"city": 80_000_000},
-                         held={"city": 80_000_000})
+    program = program_in("approved", requests={"city": 80_000_000}, held={"city": 80_000_000})
     before = snapshot(program)
 
     with pytest.raises(NotPermitted, match="education_office is not a funding party of program 7"):
@@ -224,9 +249,11 @@ def test_a_party_that_funds_no_share_cannot_commit() -> None:
 def test_tranches_are_numbered_per_program_across_funders() -> None:
     program = funded()
 
-    tranches = [program.disburse("city", 30_000_000, "spring term"),
-                program.disburse("education_office", 20_000_000),
-                program.disburse("city", 50_000_000, "autumn term")]
+    tranches = [
+        program.disburse("city", 30_000_000, "spring term"),
+        program.disburse("education_office", 20_000_000),
+        program.disburse("city", 50_000_000, "autumn term"),
+    ]
 
     assert tranches == [1, 2, 3]
     assert program.tranches == 3
@@ -235,11 +262,13 @@ def test_tranches_are_numbered_per_program_across_funders() -> None:
     assert program.ledger_moves == [
         LedgerMove("disburse", "city", YEAR, 30_000_000, "disburse:7:1"),
         LedgerMove("disburse", "education_office", YEAR, 20_000_000, "disburse:7:2"),
-        LedgerMove("disburse", "city", YEAR, 50_000_000, "disburse:7:3")]
+        LedgerMove("disburse", "city", YEAR, 50_000_000, "disburse:7:3"),
+    ]
     assert [e.data for e in program.events] == [
         {"party": "city", "amount": 30_000_000, "tranche": 1, "memo": "spring term"},
         {"party": "education_office", "amount": 20_000_000, "tranche": 2, "memo": ""},
-        {"party": "city", "amount": 50_000_000, "tranche": 3, "memo": "autumn term"}]
+        {"party": "city", "amount": 50_000_000, "tranche": 3, "memo": "autumn term"},
+    ]
     assert set(types(program)) == {ev.FUNDS_DISBURSED}
 
 
@@ -257,12 +286,12 @@ def test_a_tranche_may_take_exactly_what_is_left_of_the_commitment_and_no_more()
     assert program.disbursed["city"] == 80_000_000
 
 
-def test_while_a_report_stands_a_tranche_may_not_pay_out_more_than_the_reported_spend(
-        ) -> None:
+def test_while_a_report_stands_a_tranche_may_not_pay_out_more_than_the_reported_spend() -> None:
     """Else settlement, which keeps the reported spend committed, would leave more paid
     out than committed (hypothesis found it: report 0 spent, then pay 1,000,000)."""
-    program = under_evaluation({"city": 60_000_000, "education_office": 0},
-                               disbursed={"city": 50_000_000})
+    program = under_evaluation(
+        {"city": 60_000_000, "education_office": 0}, disbursed={"city": 50_000_000}
+    )
     before = snapshot(program)
 
     with pytest.raises(InvalidInput, match="only 10,000,000 KRW of the reported spend is left"):
@@ -298,7 +327,8 @@ def test_money_is_paid_out_from_funding_to_after_closing(state: str) -> None:
 
 @pytest.mark.parametrize("state", [s for s in STATES if s not in DISBURSING_STATES])
 def test_money_is_not_paid_out_before_funding_or_after_the_program_ended_otherwise(
-        state: str) -> None:
+    state: str,
+) -> None:
     program = funded(state)
     before = snapshot(program)
 
@@ -308,21 +338,29 @@ def test_money_is_not_paid_out_before_funding_or_after_the_program_ended_otherwi
     assert snapshot(program) == before
 
 
-def test_disbursement_states_are_exactly_those_after_funding_but_not_cancelled_or_expired(
-        ) -> None:
-    assert set(DISBURSING_STATES) == {"funded", "active", "evaluation_due",
-                                      "under_evaluation", "closed"}
+def test_disbursement_states_are_exactly_those_after_funding_but_not_cancelled_or_expired() -> None:
+    assert set(DISBURSING_STATES) == {
+        "funded",
+        "active",
+        "evaluation_due",
+        "under_evaluation",
+        "closed",
+    }
 
 
 # -- the run, moved by the scheduled worker -----------------------------------------
 
 
-@pytest.mark.parametrize(("end", "finish_due"), [
-    (date(2026, 11, 30), datetime(2026, 11, 29, 15, 0, tzinfo=UTC)),
-    (None, datetime(2026, 12, 30, 15, 0, tzinfo=UTC)),  # Dec 31 of the fiscal year
-])
+@pytest.mark.parametrize(
+    ("end", "finish_due"),
+    [
+        (date(2026, 11, 30), datetime(2026, 11, 29, 15, 0, tzinfo=UTC)),
+        (None, datetime(2026, 12, 30, 15, 0, tzinfo=UTC)),  # Dec 31 of the fiscal year
+    ],
+)
 def test_activation_starts_the_run_and_schedules_its_end_at_seoul_midnight_of_the_end_date(
-        end: date | None, finish_due: datetime) -> None:
+    end: date | None, finish_due: datetime
+) -> None:
     program = funded(start=date(2026, 3, 2), end=end)
 
     assert program.run_scheduled(MACHINE, "activate", seoul_midnight(date(2026, 3, 2))) is True
@@ -343,11 +381,18 @@ def test_the_end_of_the_run_makes_the_evaluation_due() -> None:
     assert program.scheduled == []
 
 
-@pytest.mark.parametrize(("action", "state"), [
-    ("activate", "cancelled"), ("activate", "active"), ("activate", "approved"),
-    ("finish", "funded"), ("finish", "cancelled"), ("finish", "evaluation_due"),
-    ("unknown", "funded"),
-])
+@pytest.mark.parametrize(
+    ("action", "state"),
+    [
+        ("activate", "cancelled"),
+        ("activate", "active"),
+        ("activate", "approved"),
+        ("finish", "funded"),
+        ("finish", "cancelled"),
+        ("finish", "evaluation_due"),
+        ("unknown", "funded"),
+    ],
+)
 def test_work_for_a_program_that_has_moved_on_does_nothing(action: str, state: str) -> None:
     program = funded(state)
     before = snapshot(program)
@@ -368,17 +413,26 @@ def test_expiry_when_due_releases_every_hold_and_ends_the_program(state: str) ->
     assert program.holds_expire_at is None
     assert program.ledger_moves == [
         LedgerMove("release", "city", YEAR, 80_000_000, "release:7:1:city", source="held"),
-        LedgerMove("release", "education_office", YEAR, 20_000_000,
-                   "release:7:1:education_office", source="held")]
-    assert types(program) == [ev.HOLDS_EXPIRED, ev.HOLD_RELEASED, ev.HOLD_RELEASED,
-                              "ProgramExpired"]
-    assert program.events[0].data == {"expired_at": EXPIRES_AT.isoformat(),
-                                      "holds": REQUESTS}
+        LedgerMove(
+            "release",
+            "education_office",
+            YEAR,
+            20_000_000,
+            "release:7:1:education_office",
+            source="held",
+        ),
+    ]
+    assert types(program) == [
+        ev.HOLDS_EXPIRED,
+        ev.HOLD_RELEASED,
+        ev.HOLD_RELEASED,
+        "ProgramExpired",
+    ]
+    assert program.events[0].data == {"expired_at": EXPIRES_AT.isoformat(), "holds": REQUESTS}
     assert {e.data["reason"] for e in program.events[1:3]} == {"hold expired"}
 
 
-def test_expiry_of_an_approved_program_with_one_commitment_also_releases_the_commitment(
-        ) -> None:
+def test_expiry_of_an_approved_program_with_one_commitment_also_releases_the_commitment() -> None:
     program = approved()
     program.commit(MACHINE, "city", CITY_OFFICER)
     program.ledger_moves.clear()
@@ -390,12 +444,24 @@ def test_expiry_of_an_approved_program_with_one_commitment_also_releases_the_com
     assert program.holds == {}
     assert program.committed == {"city": 0}
     assert program.ledger_moves == [
-        LedgerMove("release", "education_office", YEAR, 20_000_000,
-                   "release:7:1:education_office", source="held"),
-        LedgerMove("release", "city", YEAR, 80_000_000, "release-commitment:7:city",
-                   source="committed")]
-    assert types(program) == [ev.HOLDS_EXPIRED, ev.HOLD_RELEASED, ev.COMMITMENT_RELEASED,
-                              "ProgramExpired"]
+        LedgerMove(
+            "release",
+            "education_office",
+            YEAR,
+            20_000_000,
+            "release:7:1:education_office",
+            source="held",
+        ),
+        LedgerMove(
+            "release", "city", YEAR, 80_000_000, "release-commitment:7:city", source="committed"
+        ),
+    ]
+    assert types(program) == [
+        ev.HOLDS_EXPIRED,
+        ev.HOLD_RELEASED,
+        ev.COMMITMENT_RELEASED,
+        "ProgramExpired",
+    ]
 
 
 def test_expiry_before_it_is_due_does_nothing() -> None:
@@ -407,8 +473,9 @@ def test_expiry_before_it_is_due_does_nothing() -> None:
     assert snapshot(program) == before
 
 
-@pytest.mark.parametrize("state", [s for s in STATES
-                                   if s not in ("in_review", "revision_requested", "approved")])
+@pytest.mark.parametrize(
+    "state", [s for s in STATES if s not in ("in_review", "revision_requested", "approved")]
+)
 def test_expiry_in_a_state_that_cannot_expire_does_nothing(state: str) -> None:
     program = program_in(state, held=dict(REQUESTS), expires_at=EXPIRES_AT)
     before = snapshot(program)
@@ -427,8 +494,11 @@ def test_expiry_without_an_expiry_time_does_nothing() -> None:
 # -- the evaluation report ----------------------------------------------------------
 
 
-def report(spent: dict[str, int], summary: str = "Twelve weekend labs, 240 students",
-           attachment: dict[str, object] | None = None) -> EvaluationReport:
+def report(
+    spent: dict[str, int],
+    summary: str = "Twelve weekend labs, 240 students",
+    attachment: dict[str, object] | None = None,
+) -> EvaluationReport:
     return EvaluationReport(spent, summary, COORDINATOR, attachment)
 
 
@@ -436,37 +506,54 @@ def test_a_report_within_the_bounds_starts_the_evaluation_by_every_party() -> No
     program = funded("evaluation_due", disbursed={"city": 50_000_000})
     attachment = {"name": "report.pdf", "size": 3, "sha256": "ab" * 32}
 
-    program.submit_report(MACHINE, report({"city": 60_000_000, "education_office": 0},
-                                          attachment=attachment))
+    program.submit_report(
+        MACHINE, report({"city": 60_000_000, "education_office": 0}, attachment=attachment)
+    )
 
     assert program.state == "under_evaluation"
     assert program.evaluation_round == 1
     assert {p: e.verdict for p, e in program.evaluations.items()} == {
-        "city": "pending", "education_office": "pending"}
+        "city": "pending",
+        "education_office": "pending",
+    }
     assert program.report is not None and program.report.spent["city"] == 60_000_000
     assert program.events[0].type == "EvaluationReportSubmitted"
     assert program.events[0].data == {
-        "trigger": "report", "from": "evaluation_due", "to": "under_evaluation",
+        "trigger": "report",
+        "from": "evaluation_due",
+        "to": "under_evaluation",
         "spent": {"city": 60_000_000, "education_office": 0},
-        "summary": "Twelve weekend labs, 240 students", "attachment": attachment}
+        "summary": "Twelve weekend labs, 240 students",
+        "attachment": attachment,
+    }
     assert program.ledger_moves == []  # money moves only at settlement
     assert program.pending_parties() == list(PARTIES)
 
 
-@pytest.mark.parametrize(("spent", "message"), [
-    ({"city": 60_000_000}, "report the actual spend for every funder of program 7: "
-                           "city, education_office"),
-    ({}, r"\(got: none\)"),
-    ({"city": 60_000_000, "education_office": 0, "university": 0}, "every funder"),
-    ({"city": 80_000_001, "education_office": 0},
-     r"reported spend for city \(80,000,001 KRW\) exceeds its commitment"),
-    ({"city": 49_999_999, "education_office": 0},
-     r"is below what was already disbursed \(50,000,000 KRW\)"),
-    ({"city": 60_000_000, "education_office": -1}, "greater than 0"),
-    ({"city": 60_000_000.0, "education_office": 0}, "whole number"),
-])
+@pytest.mark.parametrize(
+    ("spent", "message"),
+    [
+        (
+            {"city": 60_000_000},
+            "report the actual spend for every funder of program 7: city, education_office",
+        ),
+        ({}, r"\(got: none\)"),
+        ({"city": 60_000_000, "education_office": 0, "university": 0}, "every funder"),
+        (
+            {"city": 80_000_001, "education_office": 0},
+            r"reported spend for city \(80,000,001 KRW\) exceeds its commitment",
+        ),
+        (
+            {"city": 49_999_999, "education_office": 0},
+            r"is below what was already disbursed \(50,000,000 KRW\)",
+        ),
+        ({"city": 60_000_000, "education_office": -1}, "greater than 0"),
+        ({"city": 60_000_000.0, "education_office": 0}, "whole number"),
+    ],
+)
 def test_a_report_outside_the_bounds_is_invalid_and_changes_nothing(
-        spent: dict[str, int], message: str) -> None:
+    spent: dict[str, int], message: str
+) -> None:
     program = funded("evaluation_due", disbursed={"city": 50_000_000})
     before = snapshot(program)
 
@@ -477,10 +564,16 @@ def test_a_report_outside_the_bounds_is_invalid_and_changes_nothing(
     assert program.report is None and program.evaluation_round == 0
 
 
-@pytest.mark.parametrize("spent", [{"city": 50_000_000, "education_office": 0},
-                                   {"city": 80_000_000, "education_office": 20_000_000}])
+@pytest.mark.parametrize(
+    "spent",
+    [
+        {"city": 50_000_000, "education_office": 0},
+        {"city": 80_000_000, "education_office": 20_000_000},
+    ],
+)
 def test_the_reported_spend_may_be_anything_from_what_was_paid_to_what_was_committed(
-        spent: dict[str, int]) -> None:
+    spent: dict[str, int],
+) -> None:
     program = funded("evaluation_due", disbursed={"city": 50_000_000})
     program.submit_report(MACHINE, report(spent))
     assert program.state == "under_evaluation"
@@ -513,15 +606,14 @@ def test_one_party_accepting_keeps_the_program_under_evaluation() -> None:
     assert program.state == "under_evaluation"
     assert program.ledger_moves == []
     assert types(program) == [ev.EVALUATION_ACCEPTED]
-    assert program.events[0].data == {"party": "city", "score": 4, "comment": "solid",
-                                      "round": 1}
+    assert program.events[0].data == {"party": "city", "score": 4, "comment": "solid", "round": 1}
     assert program.pending_parties() == ["education_office"]
 
 
-def test_acceptance_by_every_party_closes_the_program_releasing_the_unspent_commitment(
-        ) -> None:
-    program = under_evaluation({"city": 60_000_000, "education_office": 0},
-                               disbursed={"city": 50_000_000})
+def test_acceptance_by_every_party_closes_the_program_releasing_the_unspent_commitment() -> None:
+    program = under_evaluation(
+        {"city": 60_000_000, "education_office": 0}, disbursed={"city": 50_000_000}
+    )
 
     program.evaluate(MACHINE, "education_office", "accept", OE_EVALUATOR, 5)
     program.evaluate(MACHINE, "city", "accept", CITY_EVALUATOR)
@@ -530,14 +622,28 @@ def test_acceptance_by_every_party_closes_the_program_releasing_the_unspent_comm
     assert program.committed == {"city": 60_000_000, "education_office": 0}
     assert program.disbursed == {"city": 50_000_000}
     assert program.ledger_moves == [
-        LedgerMove("release", "city", YEAR, 20_000_000, "release-commitment:7:city",
-                   source="committed"),
-        LedgerMove("release", "education_office", YEAR, 20_000_000,
-                   "release-commitment:7:education_office", source="committed")]
-    assert types(program) == [ev.EVALUATION_ACCEPTED, ev.EVALUATION_ACCEPTED, "ProgramClosed",
-                              ev.COMMITMENT_RELEASED, ev.COMMITMENT_RELEASED]
+        LedgerMove(
+            "release", "city", YEAR, 20_000_000, "release-commitment:7:city", source="committed"
+        ),
+        LedgerMove(
+            "release",
+            "education_office",
+            YEAR,
+            20_000_000,
+            "release-commitment:7:education_office",
+            source="committed",
+        ),
+    ]
+    assert types(program) == [
+        ev.EVALUATION_ACCEPTED,
+        ev.EVALUATION_ACCEPTED,
+        "ProgramClosed",
+        ev.COMMITMENT_RELEASED,
+        ev.COMMITMENT_RELEASED,
+    ]
     assert {e.data["reason"] for e in program.events if e.type == ev.COMMITMENT_RELEASED} == {
-        "unspent at closing"}
+        "unspent at closing"
+    }
     # what was spent but not yet paid may still be paid out after closing
     assert program.disburse("city", 10_000_000) == 1
     with pytest.raises(InvalidInput):
@@ -554,8 +660,7 @@ def test_closing_with_everything_spent_releases_nothing() -> None:
 
 
 @pytest.mark.parametrize("party", PARTIES)
-def test_a_return_by_either_party_sends_the_report_back_without_moving_money(
-        party: str) -> None:
+def test_a_return_by_either_party_sends_the_report_back_without_moving_money(party: str) -> None:
     program = under_evaluation({"city": 60_000_000, "education_office": 20_000_000})
 
     program.evaluate(MACHINE, party, "return", EVALUATOR_OF[party], None, "add receipts")
@@ -576,15 +681,16 @@ def test_a_new_report_after_a_return_starts_a_new_round_with_every_verdict_pendi
     assert program.state == "under_evaluation"
     assert program.evaluation_round == 2
     assert {p: (e.verdict, e.by) for p, e in program.evaluations.items()} == {
-        "city": ("pending", None), "education_office": ("pending", None)}
+        "city": ("pending", None),
+        "education_office": ("pending", None),
+    }
     program.evaluate(MACHINE, "city", "accept", CITY_EVALUATOR)  # may decide again
     program.evaluate(MACHINE, "education_office", "accept", OE_EVALUATOR)
     assert program.state == "closed"
     assert [m.amount for m in program.ledger_moves] == [10_000_000]  # the second report counts
 
 
-def test_the_same_party_evaluating_twice_in_a_round_is_a_conflict_that_changes_nothing(
-        ) -> None:
+def test_the_same_party_evaluating_twice_in_a_round_is_a_conflict_that_changes_nothing() -> None:
     program = under_evaluation(dict(REQUESTS))
     program.evaluate(MACHINE, "city", "accept", CITY_EVALUATOR)
     before = snapshot(program)
@@ -650,12 +756,19 @@ def test_cancelling_returns_what_was_committed_but_not_disbursed(state: str) -> 
     assert program.committed == {"city": 30_000_000, "education_office": 0}
     assert program.disbursed == {"city": 30_000_000}
     assert program.ledger_moves == [
-        LedgerMove("release", "city", YEAR, 50_000_000, "release-commitment:7:city",
-                   source="committed"),
-        LedgerMove("release", "education_office", YEAR, 20_000_000,
-                   "release-commitment:7:education_office", source="committed")]
-    assert types(program) == ["ProgramCancelled", ev.COMMITMENT_RELEASED,
-                              ev.COMMITMENT_RELEASED]
+        LedgerMove(
+            "release", "city", YEAR, 50_000_000, "release-commitment:7:city", source="committed"
+        ),
+        LedgerMove(
+            "release",
+            "education_office",
+            YEAR,
+            20_000_000,
+            "release-commitment:7:education_office",
+            source="committed",
+        ),
+    ]
+    assert types(program) == ["ProgramCancelled", ev.COMMITMENT_RELEASED, ev.COMMITMENT_RELEASED]
     assert program.events[0].data["reason"] == "the partner university withdrew"
     assert {e.data["reason"] for e in program.events[1:]} == {"cancelled"}
 
@@ -686,8 +799,9 @@ def test_a_cancellation_needs_a_reason(reason: str) -> None:
     assert program.state == "funded" and program.ledger_moves == []
 
 
-def test_withdrawing_an_approved_program_with_one_commitment_releases_it_and_the_other_hold(
-        ) -> None:
+def test_withdrawing_an_approved_program_with_one_commitment_releases_it_and_the_other_hold() -> (
+    None
+):
     program = approved()
     program.commit(MACHINE, "city", CITY_OFFICER)
     program.ledger_moves.clear()
@@ -700,10 +814,18 @@ def test_withdrawing_an_approved_program_with_one_commitment_releases_it_and_the
     assert program.holds == {}
     assert program.committed == {"city": 0}
     assert program.ledger_moves == [
-        LedgerMove("release", "education_office", YEAR, 20_000_000,
-                   "release:7:1:education_office", source="held"),
-        LedgerMove("release", "city", YEAR, 80_000_000, "release-commitment:7:city",
-                   source="committed")]
+        LedgerMove(
+            "release",
+            "education_office",
+            YEAR,
+            20_000_000,
+            "release:7:1:education_office",
+            source="held",
+        ),
+        LedgerMove(
+            "release", "city", YEAR, 80_000_000, "release-commitment:7:city", source="committed"
+        ),
+    ]
     assert types(program) == ["ProgramWithdrawn", ev.HOLD_RELEASED, ev.COMMITMENT_RELEASED]
     assert program.called_off == ["expire"]  # nothing left to lapse
 

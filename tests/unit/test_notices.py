@@ -16,21 +16,31 @@ from workflow.domain.notices import (
 )
 
 REQUESTED = ("education_office", "city")
-SHORT = Event(ev.BUDGET_UNAVAILABLE, {
-    "year": 2026, "parties": ["education_office"],
-    "shortfalls": ["education_office: requested 60,000,000, available 40,000,000"]})
+SHORT = Event(
+    ev.BUDGET_UNAVAILABLE,
+    {
+        "year": 2026,
+        "parties": ["education_office"],
+        "shortfalls": ["education_office: requested 60,000,000, available 40,000,000"],
+    },
+)
 HELD = Event(ev.BUDGET_HELD, {"party": "city", "amount": 1, "year": 2026})
 
 
 def test_a_waitlisting_names_only_the_short_funders() -> None:
     assert budget_notices("submitted", [SHORT, Event("ProgramWaitlisted")], REQUESTED) == [
-        Notice(WAITLISTED, ("education_office",),
-               ("education_office: requested 60,000,000, available 40,000,000",))]
+        Notice(
+            WAITLISTED,
+            ("education_office",),
+            ("education_office: requested 60,000,000, available 40,000,000",),
+        )
+    ]
 
 
 def test_holds_placed_off_the_waitlist_are_news_and_on_submission_are_not() -> None:
     assert budget_notices("waitlisted", [HELD], REQUESTED) == [
-        Notice(HELD_FROM_WAITLIST, ("city", "education_office"))]
+        Notice(HELD_FROM_WAITLIST, ("city", "education_office"))
+    ]
     assert budget_notices("submitted", [HELD], REQUESTED) == []
     assert budget_notices(None, [], REQUESTED) == []
 
@@ -38,18 +48,33 @@ def test_holds_placed_off_the_waitlist_are_news_and_on_submission_are_not() -> N
 def test_a_lapse_names_every_funder_and_the_seoul_day_it_lapsed() -> None:
     lapsed = Event(ev.HOLDS_EXPIRED, {"expired_at": "2026-06-04T15:30:00+00:00", "holds": {}})
     assert budget_notices("in_review", [lapsed], REQUESTED) == [
-        Notice(HOLDS_EXPIRED, ("city", "education_office"), ("2026-06-05",))]
+        Notice(HOLDS_EXPIRED, ("city", "education_office"), ("2026-06-05",))
+    ]
 
 
 def test_a_message_speaks_korean_unless_the_person_chose_english() -> None:
-    items = [{"program": 25, "title": "Mentoring", "what": WAITLISTED, "year": 2026,
-              "details": ["education_office has no envelope for the year"]},
-             {"program": 21, "title": "Career fair", "what": HOLDS_EXPIRED, "year": 2026,
-              "details": ["2026-06-05"]}]
+    items = [
+        {
+            "program": 25,
+            "title": "Mentoring",
+            "what": WAITLISTED,
+            "year": 2026,
+            "details": ["education_office has no envelope for the year"],
+        },
+        {
+            "program": 21,
+            "title": "Career fair",
+            "what": HOLDS_EXPIRED,
+            "year": 2026,
+            "details": ["2026-06-05"],
+        },
+    ]
     subject, body = render(date(2026, 6, 5), items, "en")
     assert subject == "[jointflow] 2 budget notices (2026-06-05)"
-    assert "- #25 Mentoring: waitlisted: no room in the 2026 envelope (education_office has " \
-           "no envelope for the year)" in body
+    assert (
+        "- #25 Mentoring: waitlisted: no room in the 2026 envelope (education_office has "
+        "no envelope for the year)" in body
+    )
     assert "- #21 Career fair: its holds lapsed on 2026-06-05 and were released" in body
     subject, body = render(date(2026, 6, 5), items[:1], "ko")
     assert subject == "[jointflow] 예산 알림 1건 (2026-06-05)"

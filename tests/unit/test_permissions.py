@@ -52,6 +52,7 @@ class Prog:
 
 # -- the definition names who fires each trigger --
 
+
 def definition(**changes: object) -> WorkflowDefinition:
     """The shipped joint-program definition, with top-level changes (e.g. parties)."""
     data = yaml.safe_load((WORKFLOWS_DIR / "joint-program.yaml").read_text(encoding="utf-8"))
@@ -62,19 +63,26 @@ def definition(**changes: object) -> WorkflowDefinition:
 DEFINITION = definition()
 
 
-def fire(who: User, trigger: str, program: Prog | None = None, verb: str = "submit",
-         parties: tuple[str, ...] | None = None, of: WorkflowDefinition = DEFINITION
-         ) -> str | None:
+def fire(
+    who: User,
+    trigger: str,
+    program: Prog | None = None,
+    verb: str = "submit",
+    parties: tuple[str, ...] | None = None,
+    of: WorkflowDefinition = DEFINITION,
+) -> str | None:
     return ensure_may_fire(who, of, trigger, program or Prog(), verb, parties, "reviewing")
 
 
-def may_decide(who: User, program: Prog | None = None,
-               of: WorkflowDefinition = DEFINITION) -> str | None:
+def may_decide(
+    who: User, program: Prog | None = None, of: WorkflowDefinition = DEFINITION
+) -> str | None:
     program = program or Prog()
     return fire(who, "approve", program, "decide on", program.parties, of)
 
 
 # -- coordinators: their own organization only --
+
 
 def test_a_coordinator_may_create_programs_for_their_own_organization() -> None:
     ensure_may_create(COORDINATOR, DEFINITION, "munsan-high")
@@ -91,10 +99,16 @@ def test_only_coordinators_create_programs(someone: User) -> None:
         ensure_may_create(someone, DEFINITION, someone.org)
 
 
-@pytest.mark.parametrize(("trigger", "verb"), [("submit", "submit"), ("resubmit", "submit"),
-                                               ("withdraw", "withdraw"), ("report", "report on")])
-def test_a_coordinator_may_act_on_their_own_organizations_programs(trigger: str,
-                                                                   verb: str) -> None:
+@pytest.mark.parametrize(
+    ("trigger", "verb"),
+    [
+        ("submit", "submit"),
+        ("resubmit", "submit"),
+        ("withdraw", "withdraw"),
+        ("report", "report on"),
+    ],
+)
+def test_a_coordinator_may_act_on_their_own_organizations_programs(trigger: str, verb: str) -> None:
     assert fire(COORDINATOR, trigger, verb=verb) is None
     colleague = user("teacher@munsan-high.kr", "munsan-high", "coordinator")
     assert fire(colleague, trigger, verb=verb) is None
@@ -103,14 +117,15 @@ def test_a_coordinator_may_act_on_their_own_organizations_programs(trigger: str,
 def test_a_coordinator_may_not_touch_another_organizations_program() -> None:
     with pytest.raises(NotPermitted) as refused:
         fire(OTHER_COORDINATOR, "submit")
-    assert str(refused.value) == ("coord@paju-youth.kr may not submit program 7: program 7 "
-                                  "belongs to munsan-high, not to paju-youth")
+    assert str(refused.value) == (
+        "coord@paju-youth.kr may not submit program 7: program 7 "
+        "belongs to munsan-high, not to paju-youth"
+    )
     assert refused.value.context == {"user": "coord@paju-youth.kr", "program": 7}
 
 
 @pytest.mark.parametrize("someone", [CITY_APPROVER, SCHOOL_APPROVER, CITY_OFFICER, ADMIN])
-def test_people_without_the_coordinator_role_may_not_edit_submit_or_withdraw(
-        someone: User) -> None:
+def test_people_without_the_coordinator_role_may_not_edit_submit_or_withdraw(someone: User) -> None:
     with pytest.raises(NotPermitted, match="needs the coordinator role"):
         ensure_member_of(someone, Prog(), DEFINITION.drafter_role, "update program 7")
     for trigger in ("submit", "withdraw"):
@@ -118,8 +133,7 @@ def test_people_without_the_coordinator_role_may_not_edit_submit_or_withdraw(
             fire(someone, trigger)
 
 
-def test_the_role_a_definition_names_as_a_triggers_actor_is_the_one_that_may_fire_it(
-        ) -> None:
+def test_the_role_a_definition_names_as_a_triggers_actor_is_the_one_that_may_fire_it() -> None:
     data = yaml.safe_load((WORKFLOWS_DIR / "joint-program.yaml").read_text(encoding="utf-8"))
     withdraw = next(t for t in data["transitions"] if t["trigger"] == "withdraw")
     withdraw["actor"] = "admin"
@@ -149,8 +163,10 @@ def test_only_admins_cancel_and_on_any_organizations_program() -> None:
 
 # -- approvers: their own party's side only --
 
-@pytest.mark.parametrize(("approver", "party"), [(CITY_APPROVER, "city"),
-                                                 (OE_APPROVER, "education_office")])
+
+@pytest.mark.parametrize(
+    ("approver", "party"), [(CITY_APPROVER, "city"), (OE_APPROVER, "education_office")]
+)
 def test_an_approver_decides_for_their_own_party_only(approver: User, party: str) -> None:
     assert may_decide(approver) == party
 
@@ -168,8 +184,13 @@ def test_only_approvers_decide(someone: User) -> None:
 
 def test_a_party_may_name_another_role_as_its_deciders() -> None:
     dean = user("dean@univ.ac.kr", "university", "evaluator")
-    three = definition(parties=[{"key": "city"}, {"key": "education_office"},
-                                {"key": "university", "role": "evaluator"}])
+    three = definition(
+        parties=[
+            {"key": "city"},
+            {"key": "education_office"},
+            {"key": "university", "role": "evaluator"},
+        ]
+    )
     program = Prog(parties=("city", "education_office", "university"))
     assert may_decide(dean, program, of=three) == "university"
     with pytest.raises(NotPermitted, match="needs the evaluator role"):
@@ -178,6 +199,7 @@ def test_a_party_may_name_another_role_as_its_deciders() -> None:
 
 # -- separation of duties --
 
+
 def test_the_creator_of_a_program_may_not_decide_on_it() -> None:
     program = Prog(org="city", created_by=CITY_STAFF.email, submitted_by=set())
     with pytest.raises(NotPermitted, match=r"created or submitted it \(separation of duties\)"):
@@ -185,8 +207,11 @@ def test_the_creator_of_a_program_may_not_decide_on_it() -> None:
 
 
 def test_the_submitter_of_a_program_may_not_decide_on_it() -> None:
-    program = Prog(org="city", created_by="other@paju.go.kr",
-                   submitted_by={"other@paju.go.kr", CITY_STAFF.email})
+    program = Prog(
+        org="city",
+        created_by="other@paju.go.kr",
+        submitted_by={"other@paju.go.kr", CITY_STAFF.email},
+    )
     with pytest.raises(NotPermitted, match="separation of duties"):
         may_decide(CITY_STAFF, program)
 
@@ -204,16 +229,20 @@ def test_separation_of_duties_is_checked_on_its_own_for_any_action() -> None:
 
 # -- budget officers and admins --
 
-@pytest.mark.parametrize(("officer", "party"), [(CITY_OFFICER, "city"),
-                                                (OE_OFFICER, "education_office")])
+
+@pytest.mark.parametrize(
+    ("officer", "party"), [(CITY_OFFICER, "city"), (OE_OFFICER, "education_office")]
+)
 def test_a_budget_officer_manages_their_own_partys_envelopes(officer: User, party: str) -> None:
     ensure_may_manage_budget(officer, party)
 
 
-@pytest.mark.parametrize(("officer", "party"), [(CITY_OFFICER, "education_office"),
-                                                (OE_OFFICER, "city")])
-def test_a_budget_officer_may_not_manage_another_partys_envelopes(officer: User,
-                                                                  party: str) -> None:
+@pytest.mark.parametrize(
+    ("officer", "party"), [(CITY_OFFICER, "education_office"), (OE_OFFICER, "city")]
+)
+def test_a_budget_officer_may_not_manage_another_partys_envelopes(
+    officer: User, party: str
+) -> None:
     with pytest.raises(NotPermitted, match=f"may not manage {party}'s budget: they belong to"):
         ensure_may_manage_budget(officer, party)
 
@@ -232,7 +261,8 @@ def test_an_admin_may_manage_any_partys_envelopes(party: str) -> None:
 def test_a_refusal_names_the_user_the_action_and_the_roles_they_have() -> None:
     with pytest.raises(NotPermitted) as refused:
         require_role(NOBODY, "approver", "decide on program 7")
-    assert str(refused.value) == ("guest@paju.go.kr may not decide on program 7: it needs the "
-                                  "approver role (has: none)")
+    assert str(refused.value) == (
+        "guest@paju.go.kr may not decide on program 7: it needs the approver role (has: none)"
+    )
     with pytest.raises(NotPermitted, match=r"\(has: approver, coordinator\)"):
         require_role(CITY_STAFF, "budget_officer", "manage city's budget")

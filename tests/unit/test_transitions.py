@@ -33,12 +33,41 @@ NOW = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)
 YEAR = 2026
 REQUESTS = {"city": 80_000_000, "education_office": 20_000_000}
 
-STATES = ("draft", "submitted", "waitlisted", "in_review", "revision_requested", "approved",
-          "funded", "active", "evaluation_due", "under_evaluation", "closed", "cancelled",
-          "expired", "rejected", "withdrawn")
-TRIGGERS = ("submit", "hold", "waitlist", "approve", "request_changes", "reject", "resubmit",
-            "withdraw", "fund", "activate", "finish", "report", "accept", "return_report",
-            "cancel", "expire")
+STATES = (
+    "draft",
+    "submitted",
+    "waitlisted",
+    "in_review",
+    "revision_requested",
+    "approved",
+    "funded",
+    "active",
+    "evaluation_due",
+    "under_evaluation",
+    "closed",
+    "cancelled",
+    "expired",
+    "rejected",
+    "withdrawn",
+)
+TRIGGERS = (
+    "submit",
+    "hold",
+    "waitlist",
+    "approve",
+    "request_changes",
+    "reject",
+    "resubmit",
+    "withdraw",
+    "fund",
+    "activate",
+    "finish",
+    "report",
+    "accept",
+    "return_report",
+    "cancel",
+    "expire",
+)
 
 # (state, trigger) -> (destination, event the transition records), written out by hand
 # from PRODUCT §3; every pair not listed here must be refused.
@@ -72,12 +101,21 @@ ALLOWED: dict[tuple[str, str], tuple[str, str]] = {
 FORBIDDEN = [(s, t) for s in STATES for t in TRIGGERS if (s, t) not in ALLOWED]
 
 
-def program_in(state: str, *, definition: WorkflowDefinition = DEFINITION,
-               requests: dict[str, int] | None = None, held: bool = False,
-               year: int = YEAR) -> Program:
+def program_in(
+    state: str,
+    *,
+    definition: WorkflowDefinition = DEFINITION,
+    requests: dict[str, int] | None = None,
+    held: bool = False,
+    year: int = YEAR,
+) -> Program:
     """A saved-looking program (id 7) put straight into ``state``, with no pending events."""
-    content = ProgramContent(title="High school–university linkage", category="linkage",
-                             requests=dict(requests or REQUESTS), fiscal_year=year)
+    content = ProgramContent(
+        title="High school–university linkage",
+        category="linkage",
+        requests=dict(requests or REQUESTS),
+        fiscal_year=year,
+    )
     program = Program.create(definition, "munsan-high", content, COORDINATOR)
     program.id = 7
     program.state = state
@@ -93,8 +131,10 @@ def reviewing(**kwargs: object) -> Program:
 
 
 def roomy_envelopes(year: int = YEAR) -> dict[str, Envelope]:
-    return {"city": Envelope("city", year, 1_930_000_000),
-            "education_office": Envelope("education_office", year, 530_000_000)}
+    return {
+        "city": Envelope("city", year, 1_930_000_000),
+        "education_office": Envelope("education_office", year, 530_000_000),
+    }
 
 
 def types(program: Program) -> list[str]:
@@ -102,6 +142,7 @@ def types(program: Program) -> list[str]:
 
 
 # -- the transition table --
+
 
 def test_the_table_lists_exactly_the_transitions_of_the_definition() -> None:
     defined = {(s, t.trigger) for t in DEFINITION.transitions for s in t.sources}
@@ -111,8 +152,9 @@ def test_the_table_lists_exactly_the_transitions_of_the_definition() -> None:
 
 
 @pytest.mark.parametrize(("state", "trigger"), sorted(ALLOWED))
-def test_an_allowed_trigger_moves_the_program_and_records_its_event(state: str,
-                                                                     trigger: str) -> None:
+def test_an_allowed_trigger_moves_the_program_and_records_its_event(
+    state: str, trigger: str
+) -> None:
     dest, records = ALLOWED[(state, trigger)]
     program = program_in(state, held=True)  # holds cover the request: resubmit -> in_review
     for decision in program.decisions.values():
@@ -144,7 +186,8 @@ def test_a_forbidden_trigger_is_refused_and_changes_nothing(state: str, trigger:
 
 @pytest.mark.parametrize("state", STATES)
 def test_the_machine_offers_only_the_defined_triggers_and_no_to_state_back_doors(
-        state: str) -> None:
+    state: str,
+) -> None:
     expected = sorted(t for (s, t) in ALLOWED if s == state)
     assert MACHINE.triggers_from(state) == expected
     program = program_in(state)
@@ -176,8 +219,11 @@ def test_resubmit_goes_back_to_submitted_when_holds_do_not_cover_the_request() -
     assert MACHINE.fire(program, "resubmit") is True
 
     assert program.state == "submitted"
-    assert program.events[0].data == {"trigger": "resubmit", "from": "revision_requested",
-                                      "to": "submitted"}
+    assert program.events[0].data == {
+        "trigger": "resubmit",
+        "from": "revision_requested",
+        "to": "submitted",
+    }
 
 
 def test_one_machine_serves_many_programs_without_keeping_them() -> None:
@@ -189,6 +235,7 @@ def test_one_machine_serves_many_programs_without_keeping_them() -> None:
 
 
 # -- the joint review: one decision per party, joined --
+
 
 @pytest.mark.parametrize("party", PARTIES)
 def test_one_party_approving_keeps_the_program_in_review(party: str) -> None:
@@ -206,7 +253,8 @@ def test_one_party_approving_keeps_the_program_in_review(party: str) -> None:
 
 @pytest.mark.parametrize("order", [PARTIES, PARTIES[::-1]])
 def test_both_parties_approving_approves_the_program_with_exactly_one_program_approved_event(
-        order: tuple[str, str]) -> None:
+    order: tuple[str, str],
+) -> None:
     program = reviewing()
 
     for party in order:
@@ -229,11 +277,21 @@ def test_rejection_by_either_party_releases_both_holds(party: str) -> None:
     assert program.holds == {}
     assert program.ledger_moves == [
         LedgerMove("release", "city", YEAR, 80_000_000, "release:7:1:city", source="held"),
-        LedgerMove("release", "education_office", YEAR, 20_000_000,
-                   "release:7:1:education_office", source="held"),
+        LedgerMove(
+            "release",
+            "education_office",
+            YEAR,
+            20_000_000,
+            "release:7:1:education_office",
+            source="held",
+        ),
     ]
-    assert types(program) == [ev.PARTY_REJECTED, ev.PROGRAM_REJECTED, ev.HOLD_RELEASED,
-                              ev.HOLD_RELEASED]
+    assert types(program) == [
+        ev.PARTY_REJECTED,
+        ev.PROGRAM_REJECTED,
+        ev.HOLD_RELEASED,
+        ev.HOLD_RELEASED,
+    ]
 
 
 def test_rejection_after_the_other_party_approved_still_rejects() -> None:
@@ -249,7 +307,8 @@ def test_rejection_after_the_other_party_approved_still_rejects() -> None:
 
 @pytest.mark.parametrize("party", PARTIES)
 def test_a_change_request_by_either_party_sends_the_program_back_keeping_its_holds(
-        party: str) -> None:
+    party: str,
+) -> None:
     program = reviewing()
 
     program.decide(MACHINE, party, "request-changes", APPROVER_OF[party], "add a budget line")
@@ -284,10 +343,12 @@ def test_deciding_outside_review_is_refused(state: str) -> None:
     assert program.decisions["city"].decision == "pending"
 
 
-@pytest.mark.parametrize(("decision", "ended_in"), [("reject", "rejected"),
-                                                    ("request-changes", "revision_requested")])
+@pytest.mark.parametrize(
+    ("decision", "ended_in"), [("reject", "rejected"), ("request-changes", "revision_requested")]
+)
 def test_a_party_deciding_again_after_its_decision_ended_the_review_is_a_conflict(
-        decision: str, ended_in: str) -> None:
+    decision: str, ended_in: str
+) -> None:
     program = reviewing()
     program.decide(MACHINE, "city", decision, CITY_APPROVER)
     assert program.state == ended_in
@@ -298,8 +359,7 @@ def test_a_party_deciding_again_after_its_decision_ended_the_review_is_a_conflic
         program.decide(MACHINE, "education_office", "approve", OE_APPROVER)
 
 
-def test_a_decision_on_a_withdrawn_program_is_not_allowed_even_for_a_party_that_decided(
-        ) -> None:
+def test_a_decision_on_a_withdrawn_program_is_not_allowed_even_for_a_party_that_decided() -> None:
     program = reviewing()
     program.decide(MACHINE, "city", "approve", CITY_APPROVER)
     program.withdraw(MACHINE, "")
@@ -320,6 +380,7 @@ def test_a_party_that_does_not_review_the_program_cannot_decide() -> None:
 
 # -- revisions --
 
+
 def changes_requested() -> Program:
     program = reviewing()
     program.decide(MACHINE, "city", "approve", CITY_APPROVER)
@@ -331,10 +392,12 @@ def changes_requested() -> Program:
 def revised(program: Program, **changes: object) -> ProgramContent:
     old = program.content
     return ProgramContent(
-        title=str(changes.get("title", old.title)), category=old.category,
+        title=str(changes.get("title", old.title)),
+        category=old.category,
         requests=dict(changes.get("requests", old.requests)),  # type: ignore[call-overload]
         fiscal_year=int(changes.get("year", old.fiscal_year)),  # type: ignore[call-overload]
-        description=old.description)
+        description=old.description,
+    )
 
 
 def test_resubmission_resets_every_party_to_pending_and_starts_a_new_round() -> None:
@@ -343,7 +406,9 @@ def test_resubmission_resets_every_party_to_pending_and_starts_a_new_round() -> 
     program.submit(MACHINE, COORDINATOR)
 
     assert {p: d.decision for p, d in program.decisions.items()} == {
-        "city": "pending", "education_office": "pending"}
+        "city": "pending",
+        "education_office": "pending",
+    }
     assert all(d.by is None for d in program.decisions.values())
     assert program.review_round == 2
     assert program.pending_parties() == list(PARTIES)
@@ -374,15 +439,20 @@ def test_a_resubmission_with_a_changed_request_releases_holds_and_waits_for_new_
     assert program.holds == {}
     assert program.ledger_moves == [
         LedgerMove("release", "city", YEAR, 80_000_000, "release:7:1:city", source="held"),
-        LedgerMove("release", "education_office", YEAR, 20_000_000,
-                   "release:7:1:education_office", source="held"),
+        LedgerMove(
+            "release",
+            "education_office",
+            YEAR,
+            20_000_000,
+            "release:7:1:education_office",
+            source="held",
+        ),
     ]
     program.ledger_moves.clear()
     assert program.place_holds(MACHINE, roomy_envelopes(), NOW) is True
     assert program.state == "in_review"
     assert program.holds == new_request
-    assert [m.key for m in program.ledger_moves] == ["hold:7:2:city",
-                                                     "hold:7:2:education_office"]
+    assert [m.key for m in program.ledger_moves] == ["hold:7:2:city", "hold:7:2:education_office"]
 
 
 def test_dropping_a_party_from_a_revision_releases_its_hold_at_once() -> None:
@@ -391,8 +461,16 @@ def test_dropping_a_party_from_a_revision_releases_its_hold_at_once() -> None:
     program.update(DEFINITION, revised(program, requests={"city": 80_000_000}))
 
     assert program.holds == {"city": 80_000_000}
-    assert program.ledger_moves == [LedgerMove("release", "education_office", YEAR, 20_000_000,
-                                               "release:7:1:education_office", source="held")]
+    assert program.ledger_moves == [
+        LedgerMove(
+            "release",
+            "education_office",
+            YEAR,
+            20_000_000,
+            "release:7:1:education_office",
+            source="held",
+        )
+    ]
     program.ledger_moves.clear()
     program.submit(MACHINE, COORDINATOR)  # the city's hold still covers the city's share
     assert program.state == "in_review"
@@ -408,14 +486,17 @@ def test_moving_a_revision_to_another_fiscal_year_releases_every_hold_from_the_o
 
     assert program.holds == {}
     assert {(m.kind, m.party, m.year) for m in program.ledger_moves} == {
-        ("release", "city", 2026), ("release", "education_office", 2026)}
+        ("release", "city", 2026),
+        ("release", "education_office", 2026),
+    }
     program.submit(MACHINE, COORDINATOR)
     assert program.state == "submitted"
     assert program.content.fiscal_year == 2027
 
 
-@pytest.mark.parametrize("state", ["submitted", "waitlisted", "in_review", "approved",
-                                   "rejected", "withdrawn"])
+@pytest.mark.parametrize(
+    "state", ["submitted", "waitlisted", "in_review", "approved", "rejected", "withdrawn"]
+)
 def test_a_program_can_be_edited_only_in_draft_or_revision(state: str) -> None:
     program = program_in(state)
     with pytest.raises(TransitionNotAllowed, match="editable in: draft, revision_requested"):
@@ -424,6 +505,7 @@ def test_a_program_can_be_edited_only_in_draft_or_revision(state: str) -> None:
 
 
 # -- budget holds: all funders together or none --
+
 
 def test_submission_waits_for_the_budget_worker() -> None:
     program = program_in("draft")
@@ -452,17 +534,22 @@ def test_holds_are_placed_for_every_funder_together_and_start_the_review() -> No
 
 def test_a_request_of_exactly_the_available_money_fits() -> None:
     program = program_in("submitted")
-    envelopes = {"city": Envelope("city", YEAR, 100_000_000, held=20_000_000),
-                 "education_office": Envelope("education_office", YEAR, 20_000_000)}
+    envelopes = {
+        "city": Envelope("city", YEAR, 100_000_000, held=20_000_000),
+        "education_office": Envelope("education_office", YEAR, 20_000_000),
+    }
 
     assert program.place_holds(MACHINE, envelopes, NOW) is True
 
 
 def test_one_party_short_waitlists_the_program_without_holding_anything() -> None:
     program = program_in("submitted")
-    envelopes = {"city": Envelope("city", YEAR, 1_930_000_000),
-                 "education_office": Envelope("education_office", YEAR, 530_000_000,
-                                              held=500_000_000, committed=20_000_000)}
+    envelopes = {
+        "city": Envelope("city", YEAR, 1_930_000_000),
+        "education_office": Envelope(
+            "education_office", YEAR, 530_000_000, held=500_000_000, committed=20_000_000
+        ),
+    }
 
     assert program.place_holds(MACHINE, envelopes, NOW) is False
 
@@ -472,8 +559,10 @@ def test_one_party_short_waitlists_the_program_without_holding_anything() -> Non
     assert program.ledger_moves == []
     assert types(program) == [ev.BUDGET_UNAVAILABLE, "ProgramWaitlisted"]
     assert program.events[0].data == {
-        "year": YEAR, "parties": ["education_office"],
-        "shortfalls": ["education_office: requested 20,000,000, available 10,000,000"]}
+        "year": YEAR,
+        "parties": ["education_office"],
+        "shortfalls": ["education_office: requested 20,000,000, available 10,000,000"],
+    }
 
 
 def test_a_funder_without_an_envelope_for_the_year_waitlists_the_program() -> None:
@@ -483,8 +572,7 @@ def test_a_funder_without_an_envelope_for_the_year_waitlists_the_program() -> No
 
     assert program.state == "waitlisted"
     assert program.ledger_moves == []
-    assert program.events[0].data["shortfalls"] == [
-        "education_office has no envelope for the year"]
+    assert program.events[0].data["shortfalls"] == ["education_office has no envelope for the year"]
 
 
 def test_a_waitlisted_program_still_short_stays_put_without_new_events() -> None:
@@ -523,6 +611,7 @@ def test_placing_holds_again_holds_nothing_twice() -> None:
 
 # -- withdrawal --
 
+
 @pytest.mark.parametrize("state", ["in_review", "revision_requested", "approved"])
 def test_withdrawing_a_program_that_holds_money_releases_every_hold(state: str) -> None:
     program = program_in(state, held=True)
@@ -532,7 +621,9 @@ def test_withdrawing_a_program_that_holds_money_releases_every_hold(state: str) 
     assert program.state == "withdrawn"
     assert program.holds == {}
     assert [(m.kind, m.party) for m in program.ledger_moves] == [
-        ("release", "city"), ("release", "education_office")]
+        ("release", "city"),
+        ("release", "education_office"),
+    ]
     assert program.events[0].data["reason"] == "the school closed the course"
 
 

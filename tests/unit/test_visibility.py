@@ -26,7 +26,8 @@ ADMIN = viewer("city", "admin", funder=True)
 
 @pytest.mark.parametrize("submitted", [False, True])
 def test_a_coordinator_sees_their_own_organizations_programs_drafts_included(
-        submitted: bool) -> None:
+    submitted: bool,
+) -> None:
     assert may_see_program(COORDINATOR, "munsan-high", submitted)
 
 

@@ -86,24 +86,34 @@ class DefinitionRegistry:
     @staticmethod
     def stored_source(conn: BatchingConnection, key: str, version: int) -> str | None:
         wd = workflow_definitions.c
-        return conn.execute(select(wd.source).where(wd.key == key, wd.version == version)
-                            ).scalar()
+        return conn.execute(select(wd.source).where(wd.key == key, wd.version == version)).scalar()
 
-    def _register(self, conn: BatchingConnection, definition: WorkflowDefinition, text: str,
-                  now: datetime) -> None:
+    def _register(
+        self, conn: BatchingConnection, definition: WorkflowDefinition, text: str, now: datetime
+    ) -> None:
         checksum = hashlib.sha256(text.encode("utf-8")).hexdigest()
         wd = workflow_definitions.c
-        stored = conn.execute(select(wd.checksum).where(
-            wd.key == definition.key, wd.version == definition.version)).scalar()
+        stored = conn.execute(
+            select(wd.checksum).where(wd.key == definition.key, wd.version == definition.version)
+        ).scalar()
         if stored is None:
-            conn.execute(insert(workflow_definitions).values(
-                key=definition.key, version=definition.version, checksum=checksum,
-                source=text, created_at=now))
+            conn.execute(
+                insert(workflow_definitions).values(
+                    key=definition.key,
+                    version=definition.version,
+                    checksum=checksum,
+                    source=text,
+                    created_at=now,
+                )
+            )
         elif stored != checksum:
             raise DefinitionError(
-                f"workflow {definition.key}", [
+                f"workflow {definition.key}",
+                [
                     f"version {definition.version} was changed after programs started on it; "
-                    "bump 'version' in the file"])
+                    "bump 'version' in the file"
+                ],
+            )
 
     def _machine(self, definition: WorkflowDefinition) -> WorkflowMachine:
         ident = (definition.key, definition.version)

@@ -17,9 +17,11 @@ from workflow.domain.visibility import Viewer
 from workflow.service_layer.ports import Organization
 
 USER = select(users).where(users.c.email == bindparam("email"))
-_VIEWER = (select(users, organizations.c.funder.label("org_funder"))
-           .join_from(users, organizations, organizations.c.key == users.c.org_key)
-           .where(users.c.email == bindparam("email")))
+_VIEWER = (
+    select(users, organizations.c.funder.label("org_funder"))
+    .join_from(users, organizations, organizations.c.key == users.c.org_key)
+    .where(users.c.email == bindparam("email"))
+)
 
 
 class Directory:
@@ -28,30 +30,45 @@ class Directory:
 
     def add_organization(self, key: str, name: str, funder: bool, now: datetime) -> None:
         try:
-            self.conn.execute(insert(organizations).values(
-                key=key, name=name, funder=funder, created_at=now))
+            self.conn.execute(
+                insert(organizations).values(key=key, name=name, funder=funder, created_at=now)
+            )
         except IntegrityError as err:
             raise Conflict(f"organization {key!r} already exists", org=key) from err
 
     def organization(self, key: str) -> Organization:
         row = self.conn.execute(select(organizations).where(organizations.c.key == key)).first()
         if row is None:
-            known = ", ".join(self.conn.scalars(select(organizations.c.key)
-                                                .order_by(organizations.c.key)))
-            raise NotFound(f"organization {key!r} does not exist (known: {known or 'none'})",
-                           org=key)
+            known = ", ".join(
+                self.conn.scalars(select(organizations.c.key).order_by(organizations.c.key))
+            )
+            raise NotFound(
+                f"organization {key!r} does not exist (known: {known or 'none'})", org=key
+            )
         return Organization(row.key, row.name, bool(row.funder))
 
     def organizations(self) -> list[Organization]:
         rows = self.conn.execute(select(organizations).order_by(organizations.c.key))
         return [Organization(r.key, r.name, bool(r.funder)) for r in rows]
 
-    def add_user(self, email: str, name: str, org: str, roles: tuple[str, ...], locale: str,
-                 now: datetime) -> int:
+    def add_user(
+        self, email: str, name: str, org: str, roles: tuple[str, ...], locale: str, now: datetime
+    ) -> int:
         try:
-            return int(self.conn.execute(insert(users).values(
-                email=email, name=name, org_key=org, roles=",".join(sorted(set(roles))),
-                locale=locale, created_at=now).returning(users.c.id)).scalar_one())
+            return int(
+                self.conn.execute(
+                    insert(users)
+                    .values(
+                        email=email,
+                        name=name,
+                        org_key=org,
+                        roles=",".join(sorted(set(roles))),
+                        locale=locale,
+                        created_at=now,
+                    )
+                    .returning(users.c.id)
+                ).scalar_one()
+            )
         except IntegrityError as err:
             raise Conflict(f"user {email!r} already exists", email=email) from err
 
@@ -74,18 +91,27 @@ class Directory:
         return [user_of(r) for r in self.conn.execute(query)]
 
     def add_delegation(self, delegation: Delegation, now: datetime) -> None:
-        self.conn.execute(insert(delegations).values(
-            delegator=delegation.delegator, delegate=delegation.delegate,
-            starts_on=delegation.starts_on, ends_on=delegation.ends_on, created_at=now))
+        self.conn.execute(
+            insert(delegations).values(
+                delegator=delegation.delegator,
+                delegate=delegation.delegate,
+                starts_on=delegation.starts_on,
+                ends_on=delegation.ends_on,
+                created_at=now,
+            )
+        )
 
     def clear_delegation(self, delegator: str, now: datetime) -> int:
-        return self.conn.execute(update(delegations).where(
-            delegations.c.delegator == delegator, delegations.c.cleared_at.is_(None))
-            .values(cleared_at=now)).rowcount
+        return self.conn.execute(
+            update(delegations)
+            .where(delegations.c.delegator == delegator, delegations.c.cleared_at.is_(None))
+            .values(cleared_at=now)
+        ).rowcount
 
     def delegations(self) -> list[Delegation]:
-        rows = self.conn.execute(select(delegations).where(delegations.c.cleared_at.is_(None))
-                                 .order_by(delegations.c.id))
+        rows = self.conn.execute(
+            select(delegations).where(delegations.c.cleared_at.is_(None)).order_by(delegations.c.id)
+        )
         return [Delegation(r.delegator, r.delegate, r.starts_on, r.ends_on) for r in rows]
 
     def delegators_of(self, email: str, day: date) -> list[User]:
@@ -94,5 +120,11 @@ class Directory:
 
 
 def user_of(row: Any) -> User:
-    return User(row.id, row.email, row.name, row.org_key,
-                frozenset(r for r in row.roles.split(",") if r), row.locale)
+    return User(
+        row.id,
+        row.email,
+        row.name,
+        row.org_key,
+        frozenset(r for r in row.roles.split(",") if r),
+        row.locale,
+    )

@@ -31,11 +31,16 @@ from workflow.domain.audit import (
 from workflow.domain.errors import Conflict
 from workflow.domain.events import Event
 
-_HEAD = (select(event_streams.c.seq, event_streams.c.head)
-         .where(event_streams.c.stream == bindparam("s")).with_for_update())
-_MOVE_HEAD = (update(event_streams).where(event_streams.c.stream == bindparam("s"),
-                                           event_streams.c.seq == bindparam("old_seq"))
-              .values(seq=bindparam("new_seq"), head=bindparam("new_head")))
+_HEAD = (
+    select(event_streams.c.seq, event_streams.c.head)
+    .where(event_streams.c.stream == bindparam("s"))
+    .with_for_update()
+)
+_MOVE_HEAD = (
+    update(event_streams)
+    .where(event_streams.c.stream == bindparam("s"), event_streams.c.seq == bindparam("old_seq"))
+    .values(seq=bindparam("new_seq"), head=bindparam("new_head"))
+)
 _NEW_HEAD = insert(event_streams)
 _APPEND = insert(events)
 
@@ -46,8 +51,7 @@ def _moved(stream: str, rowcount: int) -> None:
 
 
 def _moved_error(stream: str) -> Conflict:
-    return Conflict(f"audit stream {stream} moved during this action; try again",
-                    stream=stream)
+    return Conflict(f"audit stream {stream} moved during this action; try again", stream=stream)
 
 
 class EventStore:
@@ -72,35 +76,50 @@ class EventStore:
             seq += 1
             data = canonical_json(event.data)
             digest = event_hash(prev, stream, seq, event.type, actor, stamp, data)
-            rows.append({"stream": stream, "seq": seq, "type": event.type, "actor": actor,
-                         "at": stamp, "data": data, "prev_hash": prev, "hash": digest})
+            rows.append(
+                {
+                    "stream": stream,
+                    "seq": seq,
+                    "type": event.type,
+                    "actor": actor,
+                    "at": stamp,
+                    "data": data,
+                    "prev_hash": prev,
+                    "hash": digest,
+                }
+            )
             prev = digest
         self._move_head(stream, known, seq, prev)
         self.conn.defer(_APPEND, rows, duplicate=partial(_moved_error, stream))
 
-    def _move_head(self, stream: str, known: tuple[int, str] | None, seq: int,
-                   head: str) -> None:
+    def _move_head(self, stream: str, known: tuple[int, str] | None, seq: int, head: str) -> None:
         """Move the head from where it was read; before the events, so a race fails first."""
         if known is None:
             self.conn.defer(_NEW_HEAD, {"stream": stream, "seq": seq, "head": head})
         else:
-            self.conn.defer(_MOVE_HEAD, {"s": stream, "old_seq": known[0], "new_seq": seq,
-                                         "new_head": head}, check=partial(_moved, stream))
+            self.conn.defer(
+                _MOVE_HEAD,
+                {"s": stream, "old_seq": known[0], "new_seq": seq, "new_head": head},
+                check=partial(_moved, stream),
+            )
         self._heads[stream] = (seq, head)
 
     def _lock_head(self, stream: str) -> tuple[int, str]:
         row = self.conn.execute(_HEAD, {"s": stream}).first()
         if row is None:
             dialect = postgresql if self.conn.dialect.name == "postgresql" else sqlite
-            self.conn.execute(dialect.insert(event_streams)
-                              .values(stream=stream, seq=0, head=GENESIS)
-                              .on_conflict_do_nothing())
+            self.conn.execute(
+                dialect.insert(event_streams)
+                .values(stream=stream, seq=0, head=GENESIS)
+                .on_conflict_do_nothing()
+            )
             row = self.conn.execute(_HEAD, {"s": stream}).one()
         return row.seq, row.head
 
     def history(self, stream: str) -> list[EventRecord]:
-        rows = self.conn.execute(select(events).where(events.c.stream == stream)
-                                 .order_by(events.c.seq))
+        rows = self.conn.execute(
+            select(events).where(events.c.stream == stream).order_by(events.c.seq)
+        )
         return [EventRecord(**row._mapping) for row in rows]
 
     def verify(self) -> tuple[int, ChainBreak | None]:

@@ -40,8 +40,7 @@ class UtcDateTime(TypeDecorator[datetime]):
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_result_value(self, value: datetime | None, dialect: Dialect
-                             ) -> datetime | None:
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is not None and value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value
@@ -61,7 +60,8 @@ metadata = MetaData(
 )
 
 organizations = Table(
-    "organizations", metadata,
+    "organizations",
+    metadata,
     Column("key", String(64), primary_key=True),
     Column("name", String(200), nullable=False),
     Column("funder", Boolean, nullable=False, default=False),
@@ -69,7 +69,8 @@ organizations = Table(
 )
 
 users = Table(
-    "users", metadata,
+    "users",
+    metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
     Column("email", String(254), nullable=False, unique=True),
     Column("name", String(200), nullable=False),
@@ -80,7 +81,8 @@ users = Table(
 )
 
 workflow_definitions = Table(
-    "workflow_definitions", metadata,
+    "workflow_definitions",
+    metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
     Column("key", String(64), nullable=False),
     Column("version", Integer, nullable=False),
@@ -91,7 +93,8 @@ workflow_definitions = Table(
 )
 
 programs = Table(
-    "programs", metadata,
+    "programs",
+    metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
     Column("title", String(300), nullable=False),
     Column("description", Text, nullable=False, default=""),
@@ -119,7 +122,8 @@ programs = Table(
 )
 
 program_requests = Table(
-    "program_requests", metadata,
+    "program_requests",
+    metadata,
     Column("program_id", BigId, ForeignKey("programs.id"), primary_key=True),
     Column("party", String(64), ForeignKey("organizations.key"), primary_key=True),
     Column("amount", BigInteger, nullable=False),
@@ -128,12 +132,15 @@ program_requests = Table(
     Column("disbursed", BigInteger, nullable=False, server_default="0"),
     CheckConstraint("amount > 0 AND amount < 10000000000000", name="amount_range"),
     CheckConstraint("held >= 0", name="held_not_negative"),
-    CheckConstraint("committed >= 0 AND disbursed >= 0 AND disbursed <= committed",
-                    name="disbursed_within_commitment"),
+    CheckConstraint(
+        "committed >= 0 AND disbursed >= 0 AND disbursed <= committed",
+        name="disbursed_within_commitment",
+    ),
 )
 
 party_decisions = Table(
-    "party_decisions", metadata,
+    "party_decisions",
+    metadata,
     Column("program_id", BigId, ForeignKey("programs.id"), primary_key=True),
     Column("party", String(64), primary_key=True),
     Column("decision", String(20), nullable=False),
@@ -144,7 +151,8 @@ party_decisions = Table(
 )
 
 party_evaluations = Table(
-    "party_evaluations", metadata,
+    "party_evaluations",
+    metadata,
     Column("program_id", BigId, ForeignKey("programs.id"), primary_key=True),
     Column("party", String(64), primary_key=True),
     Column("verdict", String(20), nullable=False),
@@ -156,7 +164,8 @@ party_evaluations = Table(
 )
 
 report_files = Table(
-    "report_files", metadata,
+    "report_files",
+    metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
     Column("program_id", BigId, ForeignKey("programs.id"), nullable=False),
     Column("evaluation_round", Integer, nullable=False),
@@ -170,7 +179,8 @@ report_files = Table(
 # Due times (a program's start, end, hold expiry) as rows: beat sweeps the due ones,
 # never long ETA tasks. ``done_at`` makes each row run once, however many sweeps race.
 scheduled_work = Table(
-    "scheduled_work", metadata,
+    "scheduled_work",
+    metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
     Column("program_id", BigId, ForeignKey("programs.id"), nullable=False),
     Column("action", String(20), nullable=False),
@@ -179,15 +189,20 @@ scheduled_work = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     Column("done_at", UtcDateTime()),
     Column("outcome", String(20)),
-    Index("ix_scheduled_work_due", "due_at", postgresql_where=text("done_at IS NULL"),
-          sqlite_where=text("done_at IS NULL")),
+    Index(
+        "ix_scheduled_work_due",
+        "due_at",
+        postgresql_where=text("done_at IS NULL"),
+        sqlite_where=text("done_at IS NULL"),
+    ),
 )
 
 # Human tasks (PRODUCT §5), opened and closed by the workflow. The inbox pages through
 # live tasks by queue in (due_at, id) order: the partial indexes hold exactly that
 # order, the id included because many tasks share a due time.
 tasks = Table(
-    "tasks", metadata,
+    "tasks",
+    metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
     Column("program_id", BigId, ForeignKey("programs.id"), nullable=False),
     Column("kind", String(40), nullable=False),
@@ -200,19 +215,31 @@ tasks = Table(
     Column("claimed_by", String(254)),
     Column("closed_at", UtcDateTime()),
     Column("closed_by", String(254)),
-    CheckConstraint("state IN ('open', 'claimed', 'completed', 'cancelled')",
-                    name="state_known"),
-    Index("ix_tasks_live_queue", "queue_org", "queue_role", "due_at", "id",
-          postgresql_where=text("state IN ('open', 'claimed')"),
-          sqlite_where=text("state IN ('open', 'claimed')")),
-    Index("ix_tasks_live_claimed", "claimed_by", "due_at", "id",
-          postgresql_where=text("state = 'claimed'"), sqlite_where=text("state = 'claimed'")),
+    CheckConstraint("state IN ('open', 'claimed', 'completed', 'cancelled')", name="state_known"),
+    Index(
+        "ix_tasks_live_queue",
+        "queue_org",
+        "queue_role",
+        "due_at",
+        "id",
+        postgresql_where=text("state IN ('open', 'claimed')"),
+        sqlite_where=text("state IN ('open', 'claimed')"),
+    ),
+    Index(
+        "ix_tasks_live_claimed",
+        "claimed_by",
+        "due_at",
+        "id",
+        postgresql_where=text("state = 'claimed'"),
+        sqlite_where=text("state = 'claimed'"),
+    ),
     Index(None, "program_id"),
 )
 
 # 대결: while a delegation runs, the delegator's queues route to the delegate.
 delegations = Table(
-    "delegations", metadata,
+    "delegations",
+    metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
     Column("delegator", String(254), ForeignKey("users.email"), nullable=False),
     Column("delegate", String(254), ForeignKey("users.email"), nullable=False),
@@ -228,7 +255,8 @@ delegations = Table(
 # Reminder moments (issue 4 §3): one row per (task, rung), swept when due; ``status``
 # pending -> sent (with the recipients resolved then) or void (the task closed first).
 reminders = Table(
-    "reminders", metadata,
+    "reminders",
+    metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
     Column("task_id", BigId, ForeignKey("tasks.id"), nullable=False),
     Column("rung", String(20), nullable=False),
@@ -239,13 +267,18 @@ reminders = Table(
     Column("recipients", Text),  # JSON list of emails, written when sent
     UniqueConstraint("task_id", "rung"),
     CheckConstraint("status IN ('pending', 'sent', 'void')", name="status_known"),
-    Index("ix_reminders_pending", "due_at", postgresql_where=text("status = 'pending'"),
-          sqlite_where=text("status = 'pending'")),
+    Index(
+        "ix_reminders_pending",
+        "due_at",
+        postgresql_where=text("status = 'pending'"),
+        sqlite_where=text("status = 'pending'"),
+    ),
 )
 
 # In-app messages: one per person, kind and Seoul day (a digest grows during its day).
 notifications = Table(
-    "notifications", metadata,
+    "notifications",
+    metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
     Column("user_email", String(254), nullable=False),
     Column("kind", String(20), nullable=False),
@@ -257,12 +290,14 @@ notifications = Table(
     Column("updated_at", UtcDateTime(), nullable=False),
     Column("read_at", UtcDateTime()),
     UniqueConstraint("user_email", "kind", "day"),
-    CheckConstraint("kind IN ('reminder_digest', 'escalation', 'budget_notice')",
-                    name="kind_known"),
+    CheckConstraint(
+        "kind IN ('reminder_digest', 'escalation', 'budget_notice')", name="kind_known"
+    ),
 )
 
 envelopes = Table(
-    "envelopes", metadata,
+    "envelopes",
+    metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
     Column("party", String(64), ForeignKey("organizations.key"), nullable=False),
     Column("fiscal_year", Integer, nullable=False),
@@ -277,7 +312,8 @@ envelopes = Table(
 )
 
 ledger_entries = Table(
-    "ledger_entries", metadata,
+    "ledger_entries",
+    metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
     Column("envelope_id", BigId, ForeignKey("envelopes.id"), nullable=False),
     Column("program_id", BigId, ForeignKey("programs.id")),
@@ -294,7 +330,8 @@ ledger_entries = Table(
 )
 
 events = Table(
-    "events", metadata,
+    "events",
+    metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
     Column("stream", String(100), nullable=False),
     Column("seq", Integer, nullable=False),
@@ -309,14 +346,16 @@ events = Table(
 )
 
 event_streams = Table(
-    "event_streams", metadata,
+    "event_streams",
+    metadata,
     Column("stream", String(100), primary_key=True),
     Column("seq", Integer, nullable=False),
     Column("head", String(64), nullable=False),
 )
 
 outbox = Table(
-    "outbox", metadata,
+    "outbox",
+    metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
     Column("task", String(100), nullable=False),
     Column("payload", Text, nullable=False),  # JSON
@@ -324,8 +363,12 @@ outbox = Table(
     Column("published_at", UtcDateTime()),
     Column("attempts", Integer, nullable=False, default=0),
     Column("done_at", UtcDateTime()),
-    Index("ix_outbox_undone", "id", postgresql_where=text("done_at IS NULL"),
-          sqlite_where=text("done_at IS NULL")),
+    Index(
+        "ix_outbox_undone",
+        "id",
+        postgresql_where=text("done_at IS NULL"),
+        sqlite_where=text("done_at IS NULL"),
+    ),
 )
 
 APPEND_ONLY_TABLES = ("events", "ledger_entries")

@@ -21,8 +21,12 @@ from workflow.service_layer.ports import OutboxMessage
 _ADD = insert(outbox)
 # Taken and marked done in one statement: it locks the row, so a duplicate delivery
 # waits for this transaction and then finds the message done (or, rolled back, not).
-_TAKE = (update(outbox).where(outbox.c.id == bindparam("mid"), outbox.c.done_at.is_(None))
-         .values(done_at=bindparam("at")).returning(outbox.c.task, outbox.c.payload))
+_TAKE = (
+    update(outbox)
+    .where(outbox.c.id == bindparam("mid"), outbox.c.done_at.is_(None))
+    .values(done_at=bindparam("at"))
+    .returning(outbox.c.task, outbox.c.payload)
+)
 
 
 class Outbox:
@@ -31,8 +35,15 @@ class Outbox:
         self.added = 0  # messages written in this transaction
 
     def add(self, task: str, payload: dict[str, Any], now: datetime) -> None:
-        self.conn.defer(_ADD, {"task": task, "payload": json.dumps(payload, sort_keys=True),
-                               "created_at": now, "attempts": 0})
+        self.conn.defer(
+            _ADD,
+            {
+                "task": task,
+                "payload": json.dumps(payload, sort_keys=True),
+                "created_at": now,
+                "attempts": 0,
+            },
+        )
         self.added += 1
 
     def take(self, message_id: int, now: datetime) -> OutboxMessage | None:
@@ -47,17 +58,27 @@ class Outbox:
         query = select(outbox.c.id).where(outbox.c.done_at.is_(None)).order_by(outbox.c.id)
         return list(self.conn.scalars(query.limit(limit)))
 
-    def due_for_publishing(self, now: datetime, redeliver_after: float, limit: int
-                           ) -> list[tuple[int, str]]:
+    def due_for_publishing(
+        self, now: datetime, redeliver_after: float, limit: int
+    ) -> list[tuple[int, str]]:
         """Lock (skipping rows another relay holds) what was never sent or never done."""
         stale = now - timedelta(seconds=redeliver_after)
-        query = (select(outbox.c.id, outbox.c.task)
-                 .where(outbox.c.done_at.is_(None),
-                        or_(outbox.c.published_at.is_(None), outbox.c.published_at < stale))
-                 .order_by(outbox.c.id).limit(limit).with_for_update(skip_locked=True))
+        query = (
+            select(outbox.c.id, outbox.c.task)
+            .where(
+                outbox.c.done_at.is_(None),
+                or_(outbox.c.published_at.is_(None), outbox.c.published_at < stale),
+            )
+            .order_by(outbox.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
         return [(r.id, r.task) for r in self.conn.execute(query)]
 
     def mark_published(self, ids: list[int], now: datetime) -> None:
         if ids:
-            self.conn.execute(update(outbox).where(outbox.c.id.in_(ids))
-                              .values(published_at=now, attempts=outbox.c.attempts + 1))
+            self.conn.execute(
+                update(outbox)
+                .where(outbox.c.id.in_(ids))
+                .values(published_at=now, attempts=outbox.c.attempts + 1)
+            )

@@ -33,14 +33,16 @@ class InboxPage:
     more: bool
 
 
-def inbox(uow: SqlUnitOfWork, user: User, limit: int = DEFAULT_LIMIT,
-          after: int | None = None) -> list[dict[str, Any]]:
+def inbox(
+    uow: SqlUnitOfWork, user: User, limit: int = DEFAULT_LIMIT, after: int | None = None
+) -> list[dict[str, Any]]:
     """The rows of ``inbox_page``: one page of the user's tasks, earliest due first."""
     return inbox_page(uow, user, limit, after).rows
 
 
-def inbox_page(uow: SqlUnitOfWork, user: User, limit: int = DEFAULT_LIMIT,
-               after: int | None = None) -> InboxPage:
+def inbox_page(
+    uow: SqlUnitOfWork, user: User, limit: int = DEFAULT_LIMIT, after: int | None = None
+) -> InboxPage:
     """The user's tasks and their queues' tasks, earliest due first (then by task id):
     the first ``limit`` of them, or the ``limit`` that follow task ``after``.
 
@@ -55,10 +57,10 @@ def inbox_page(uow: SqlUnitOfWork, user: User, limit: int = DEFAULT_LIMIT,
     row more than the page tells whether there are more.
     """
     if not 1 <= limit <= MAX_LIMIT:
-        raise InvalidInput(f"the inbox shows 1 to {MAX_LIMIT} tasks at a time, not {limit}",
-                           limit=limit)
-    own, standing_in = queues_of(user, uow.directory.delegators_of(user.email,
-                                                                     seoul_date(uow.now)))
+        raise InvalidInput(
+            f"the inbox shows 1 to {MAX_LIMIT} tasks at a time, not {limit}", limit=limit
+        )
+    own, standing_in = queues_of(user, uow.directory.delegators_of(user.email, seoul_date(uow.now)))
     key = _key_of(uow.tasks.get(after)) if after is not None else None
     found = uow.tasks.live([*own, *standing_in], user.email, limit + 1, key)
     rows = _rows(uow, found[:limit], set(own), standing_in)
@@ -70,54 +72,93 @@ def _key_of(task: Task) -> tuple[datetime, int]:
     return task.due_at, task.id
 
 
-def _rows(uow: SqlUnitOfWork, found: list[dict[str, Any]], own: set[tuple[str, str]],
-          standing_in: dict[tuple[str, str], str]) -> list[dict[str, Any]]:
+def _rows(
+    uow: SqlUnitOfWork,
+    found: list[dict[str, Any]],
+    own: set[tuple[str, str]],
+    standing_in: dict[tuple[str, str], str],
+) -> list[dict[str, Any]]:
     """The page's tasks with their programs' titles and what the envelopes keep."""
     if not found:
         return []
     ids = sorted({r["program_id"] for r in found})
-    info = {p.id: p for p in uow.conn.execute(
-        select(programs.c.id, programs.c.title, programs.c.state, programs.c.fiscal_year)
-        .where(programs.c.id.in_(ids)))}
+    info = {
+        p.id: p
+        for p in uow.conn.execute(
+            select(programs.c.id, programs.c.title, programs.c.state, programs.c.fiscal_year).where(
+                programs.c.id.in_(ids)
+            )
+        )
+    }
     available = {(e.party, e.year): e.available for e in uow.ledger.report()}
-    return [{"task": r["id"], "program": r["program_id"], "title": info[r["program_id"]].title,
-             "kind": r["kind"], "party": r["party"], "queue": f"{r['queue_org']}/{r['queue_role']}",
-             "due": r["due_at"].isoformat(), "overdue_days": days_overdue(r["due_at"], uow.now),
-             "claimed_by": r["claimed_by"],
-             "acting_for": None if (r["queue_org"], r["queue_role"]) in own
-             else standing_in.get((r["queue_org"], r["queue_role"])),
-             "remaining_if_approved": available.get(
-                 (r["party"], info[r["program_id"]].fiscal_year)) if r["party"] else None}
-            for r in found]
+    return [
+        {
+            "task": r["id"],
+            "program": r["program_id"],
+            "title": info[r["program_id"]].title,
+            "kind": r["kind"],
+            "party": r["party"],
+            "queue": f"{r['queue_org']}/{r['queue_role']}",
+            "due": r["due_at"].isoformat(),
+            "overdue_days": days_overdue(r["due_at"], uow.now),
+            "claimed_by": r["claimed_by"],
+            "acting_for": None
+            if (r["queue_org"], r["queue_role"]) in own
+            else standing_in.get((r["queue_org"], r["queue_role"])),
+            "remaining_if_approved": available.get((r["party"], info[r["program_id"]].fiscal_year))
+            if r["party"]
+            else None,
+        }
+        for r in found
+    ]
 
 
 def waiting(uow: SqlUnitOfWork, viewer: Viewer) -> list[dict[str, Any]]:
     """For each program with live tasks: whom it waits on, for how long, against what SLA,
     and when its open tasks were last reminded (ISO 8601, None if never)."""
     t = tasks.c
-    reminded = (select(func.max(reminders.c.sent_at))
-                .where(reminders.c.task_id == t.id, reminders.c.status == "sent")
-                .scalar_subquery())
+    reminded = (
+        select(func.max(reminders.c.sent_at))
+        .where(reminders.c.task_id == t.id, reminders.c.status == "sent")
+        .scalar_subquery()
+    )
     rows = uow.conn.execute(
-        select(t.program_id, t.queue_org, t.kind, t.created_at, programs.c.state,
-               programs.c.workflow_key, programs.c.workflow_version,
-               reminded.label("reminded"))
+        select(
+            t.program_id,
+            t.queue_org,
+            t.kind,
+            t.created_at,
+            programs.c.state,
+            programs.c.workflow_key,
+            programs.c.workflow_version,
+            reminded.label("reminded"),
+        )
         .join_from(tasks, programs, programs.c.id == t.program_id)
         .where(t.state.in_(LIVE), visible_programs(viewer))
-        .order_by(t.program_id, t.kind, t.queue_org)).all()
+        .order_by(t.program_id, t.kind, t.queue_org)
+    ).all()
     board: dict[int, dict[str, Any]] = {}
     steps: dict[int, list[tuple[str, str]]] = {}
     for r in rows:
         created = r.created_at
-        entry = board.setdefault(r.program_id, {
-            "program": r.program_id, "state": r.state, "since": created,
-            "sla_days": uow.workflow_of(r.workflow_key, r.workflow_version)
-            .definition.states[r.state].sla_days, "last_reminder": None})
+        entry = board.setdefault(
+            r.program_id,
+            {
+                "program": r.program_id,
+                "state": r.state,
+                "since": created,
+                "sla_days": uow.workflow_of(r.workflow_key, r.workflow_version)
+                .definition.states[r.state]
+                .sla_days,
+                "last_reminder": None,
+            },
+        )
         steps.setdefault(r.program_id, []).append((r.queue_org, r.kind))
         entry["since"] = min(entry["since"], created)
         if r.reminded is not None:
-            entry["last_reminder"] = max(filter(None, [entry["last_reminder"],
-                                                       r.reminded.isoformat()]))
+            entry["last_reminder"] = max(
+                filter(None, [entry["last_reminder"], r.reminded.isoformat()])
+            )
     result = []
     for program_id, entry in board.items():
         entry.update(waiting_fields(steps[program_id]))
@@ -125,4 +166,3 @@ def waiting(uow: SqlUnitOfWork, viewer: Viewer) -> list[dict[str, Any]]:
         entry["business_days_waiting"] = business_days_between(since, uow.now)
         result.append(entry)
     return result
-

@@ -19,8 +19,9 @@ from workflow.adapters.outbox import Outbox
 
 
 class OutboxRelay:
-    def __init__(self, engine: Engine, celery_app: Celery, redeliver_after: float,
-                 batch_size: int) -> None:
+    def __init__(
+        self, engine: Engine, celery_app: Celery, redeliver_after: float, batch_size: int
+    ) -> None:
         self.engine = engine
         self.celery_app = celery_app
         self.redeliver_after = redeliver_after
@@ -36,7 +37,8 @@ class OutboxRelay:
                 return 0
             with self.celery_app.producer_or_acquire() as producer:
                 for message_id, task in due:
-                    self.celery_app.send_task(task, kwargs={"outbox_id": message_id},
-                                              producer=producer)
+                    self.celery_app.send_task(
+                        task, kwargs={"outbox_id": message_id}, producer=producer
+                    )
             box.mark_published([message_id for message_id, _ in due], now)
         return len(due)

@@ -25,12 +25,19 @@ from workflow.domain.tasks import LIVE, OPEN, TaskSpec
 _r, _t, _n = reminders.c, tasks.c, notifications.c
 # A reminder names its task as the task was just opened (spec, state, this instant): it
 # goes with the task's INSERT, without reading the new id back.
-_OPENED_TASK = (select(_t.id)
-                .where(_t.program_id == bindparam("b_pid"), _t.kind == bindparam("b_kind"),
-                       _t.queue_org == bindparam("b_org"), _t.queue_role == bindparam("b_role"),
-                       _t.party.is_not_distinct_from(bindparam("b_party")),
-                       _t.state == OPEN, _t.created_at == bindparam("b_now"))
-                .scalar_subquery())
+_OPENED_TASK = (
+    select(_t.id)
+    .where(
+        _t.program_id == bindparam("b_pid"),
+        _t.kind == bindparam("b_kind"),
+        _t.queue_org == bindparam("b_org"),
+        _t.queue_role == bindparam("b_role"),
+        _t.party.is_not_distinct_from(bindparam("b_party")),
+        _t.state == OPEN,
+        _t.created_at == bindparam("b_now"),
+    )
+    .scalar_subquery()
+)
 _SCHEDULE = insert(reminders).values(task_id=_OPENED_TASK)
 
 
@@ -38,16 +45,32 @@ class ReminderStore:
     def __init__(self, conn: BatchingConnection) -> None:
         self.conn = conn
 
-    def schedule(self, program_id: int, opened: list[tuple[TaskSpec, datetime]],
-                 ladder: ReminderLadder | None, now: datetime) -> int:
+    def schedule(
+        self,
+        program_id: int,
+        opened: list[tuple[TaskSpec, datetime]],
+        ladder: ReminderLadder | None,
+        now: datetime,
+    ) -> int:
         """Rows for the rungs of the program's tasks just opened (spec, due) at ``now``."""
         if ladder is None:
             return 0
-        rows = [{"b_pid": program_id, "b_kind": spec.kind, "b_org": spec.org,
-                 "b_role": spec.role, "b_party": spec.party, "b_now": now, "rung": rung,
-                 "due_at": at, "status": "pending", "created_at": now}
-                for spec, due_at in opened
-                for rung, at in rungs_for(ladder, due_at, now).items()]
+        rows = [
+            {
+                "b_pid": program_id,
+                "b_kind": spec.kind,
+                "b_org": spec.org,
+                "b_role": spec.role,
+                "b_party": spec.party,
+                "b_now": now,
+                "rung": rung,
+                "due_at": at,
+                "status": "pending",
+                "created_at": now,
+            }
+            for spec, due_at in opened
+            for rung, at in rungs_for(ladder, due_at, now).items()
+        ]
         self.conn.defer(_SCHEDULE, rows)
         return len(rows)
 
@@ -56,48 +79,82 @@ class ReminderStore:
         unique index, never by a scan of what is pending)."""
         if not task_ids:
             return 0
-        return self.conn.execute(update(reminders).where(
-            _r.task_id.in_(task_ids), _r.status == "pending").values(status="void")).rowcount
+        return self.conn.execute(
+            update(reminders)
+            .where(_r.task_id.in_(task_ids), _r.status == "pending")
+            .values(status="void")
+        ).rowcount
 
     def void_stale(self, now: datetime) -> int:
         """Due rows whose task closed without passing through the workflow (a safety net)."""
         closed = select(_t.id).where(_t.state.not_in(LIVE))
-        return self.conn.execute(update(reminders).where(
-            _r.status == "pending", _r.due_at <= now, _r.task_id.in_(closed))
-            .values(status="void")).rowcount
+        return self.conn.execute(
+            update(reminders)
+            .where(_r.status == "pending", _r.due_at <= now, _r.task_id.in_(closed))
+            .values(status="void")
+        ).rowcount
 
     def due(self, now: datetime, limit: int) -> list[dict[str, Any]]:
         """Pending rows due at ``now`` of live tasks, by id, with what a message needs."""
         amount = program_requests.c.amount
         query = (
-            select(_r.id, _r.rung, _r.due_at, _t.id.label("task_id"), _t.program_id, _t.kind,
-                   _t.party, _t.queue_org, _t.queue_role, _t.claimed_by,
-                   _t.due_at.label("task_due"), programs.c.title, programs.c.workflow_key,
-                   programs.c.workflow_version, amount)
-            .select_from(reminders.join(tasks, _t.id == _r.task_id)
-                         .join(programs, programs.c.id == _t.program_id)
-                         .outerjoin(program_requests,
-                                    and_(program_requests.c.program_id == _t.program_id,
-                                         program_requests.c.party == _t.party)))
+            select(
+                _r.id,
+                _r.rung,
+                _r.due_at,
+                _t.id.label("task_id"),
+                _t.program_id,
+                _t.kind,
+                _t.party,
+                _t.queue_org,
+                _t.queue_role,
+                _t.claimed_by,
+                _t.due_at.label("task_due"),
+                programs.c.title,
+                programs.c.workflow_key,
+                programs.c.workflow_version,
+                amount,
+            )
+            .select_from(
+                reminders.join(tasks, _t.id == _r.task_id)
+                .join(programs, programs.c.id == _t.program_id)
+                .outerjoin(
+                    program_requests,
+                    and_(
+                        program_requests.c.program_id == _t.program_id,
+                        program_requests.c.party == _t.party,
+                    ),
+                )
+            )
             .where(_r.status == "pending", _r.due_at <= now, _t.state.in_(LIVE))
-            .order_by(_r.id).limit(limit))
+            .order_by(_r.id)
+            .limit(limit)
+        )
         return [dict(row._mapping) for row in self.conn.execute(query)]
 
     def take(self, reminder_id: int, recipients: Sequence[str], now: datetime) -> bool:
         """Mark one row sent; False if another sweep (or a closing task) got there first."""
-        return self.conn.execute(
-            update(reminders).where(_r.id == reminder_id, _r.status == "pending")
-            .values(status="sent", sent_at=now, recipients=json.dumps(list(recipients)))
-        ).rowcount == 1
+        return (
+            self.conn.execute(
+                update(reminders)
+                .where(_r.id == reminder_id, _r.status == "pending")
+                .values(status="sent", sent_at=now, recipients=json.dumps(list(recipients)))
+            ).rowcount
+            == 1
+        )
 
     def add(self, task_id: int, rung: str, due_at: datetime, now: datetime) -> None:
         """A later rung (the next overdue reminder); nothing if it exists already."""
-        self.conn.execute(_insert_ignore(self.conn, reminders, ["task_id", "rung"]).values(
-            task_id=task_id, rung=rung, due_at=due_at, status="pending", created_at=now))
+        self.conn.execute(
+            _insert_ignore(self.conn, reminders, ["task_id", "rung"]).values(
+                task_id=task_id, rung=rung, due_at=due_at, status="pending", created_at=now
+            )
+        )
 
     def of_task(self, task_id: int) -> list[dict[str, Any]]:
-        rows = self.conn.execute(select(reminders).where(_r.task_id == task_id)
-                                 .order_by(_r.due_at, _r.id))
+        rows = self.conn.execute(
+            select(reminders).where(_r.task_id == task_id).order_by(_r.due_at, _r.id)
+        )
         return [dict(r._mapping) for r in rows]
 
 
@@ -105,48 +162,79 @@ class NotificationStore:
     def __init__(self, conn: BatchingConnection) -> None:
         self.conn = conn
 
-    def lock_or_create(self, email: str, kind: str, day: date,
-                       now: datetime) -> tuple[int, list[dict[str, Any]]]:
+    def lock_or_create(
+        self, email: str, kind: str, day: date, now: datetime
+    ) -> tuple[int, list[dict[str, Any]]]:
         """The person's message of ``kind`` for ``day``, locked: (id, its items so far)."""
-        self.conn.execute(_insert_ignore(self.conn, notifications,
-                                         ["user_email", "kind", "day"]).values(
-            user_email=email, kind=kind, day=day, subject="", body="", items="[]",
-            created_at=now, updated_at=now))
+        self.conn.execute(
+            _insert_ignore(self.conn, notifications, ["user_email", "kind", "day"]).values(
+                user_email=email,
+                kind=kind,
+                day=day,
+                subject="",
+                body="",
+                items="[]",
+                created_at=now,
+                updated_at=now,
+            )
+        )
         row = self.conn.execute(
-            select(_n.id, _n["items"]).where(_n.user_email == email, _n.kind == kind,
-                                          _n.day == day).with_for_update()).one()
+            select(_n.id, _n["items"])
+            .where(_n.user_email == email, _n.kind == kind, _n.day == day)
+            .with_for_update()
+        ).one()
         return int(row.id), list(json.loads(row[1]))
 
-    def write(self, notification_id: int, subject: str, body: str,
-              items: list[dict[str, Any]], now: datetime) -> None:
+    def write(
+        self,
+        notification_id: int,
+        subject: str,
+        body: str,
+        items: list[dict[str, Any]],
+        now: datetime,
+    ) -> None:
         """New content is unread again."""
-        self.conn.execute(update(notifications).where(_n.id == notification_id).values(
-            subject=subject, body=body, items=json.dumps(items, ensure_ascii=False),
-            updated_at=now, read_at=None))
+        self.conn.execute(
+            update(notifications)
+            .where(_n.id == notification_id)
+            .values(
+                subject=subject,
+                body=body,
+                items=json.dumps(items, ensure_ascii=False),
+                updated_at=now,
+                read_at=None,
+            )
+        )
 
     def of_user(self, email: str, unread_only: bool = False) -> list[dict[str, Any]]:
         query = select(notifications).where(_n.user_email == email)
         if unread_only:
             query = query.where(_n.read_at.is_(None))
         rows = self.conn.execute(query.order_by(_n.day.desc(), _n.id.desc()))
-        return [{"id": r.id, "kind": r.kind, "day": r.day.isoformat(), "subject": r.subject,
-                 "body": r.body, "created_at": r.created_at.isoformat(),
-                 "updated_at": r.updated_at.isoformat(), "read": r.read_at is not None}
-                for r in rows]
+        return [
+            {
+                "id": r.id,
+                "kind": r.kind,
+                "day": r.day.isoformat(),
+                "subject": r.subject,
+                "body": r.body,
+                "created_at": r.created_at.isoformat(),
+                "updated_at": r.updated_at.isoformat(),
+                "read": r.read_at is not None,
+            }
+            for r in rows
+        ]
 
     def owner(self, notification_id: int) -> str | None:
-        return self.conn.execute(select(_n.user_email).where(_n.id == notification_id)
-                                 ).scalar()
+        return self.conn.execute(select(_n.user_email).where(_n.id == notification_id)).scalar()
 
     def mark_read(self, email: str, notification_id: int | None, now: datetime) -> int:
         where = [_n.user_email == email, _n.read_at.is_(None)]
         if notification_id is not None:
             where.append(_n.id == notification_id)
-        return self.conn.execute(update(notifications).where(*where)
-                                 .values(read_at=now)).rowcount
+        return self.conn.execute(update(notifications).where(*where).values(read_at=now)).rowcount
 
 
 def _insert_ignore(conn: BatchingConnection, table: Any, keys: list[str]) -> Any:
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     return dialect.insert(table).on_conflict_do_nothing(index_elements=keys)
-

@@ -58,51 +58,99 @@ _head = event_streams.c
 # statement of its own, taken first: at READ COMMITTED a locking join would re-read
 # only the locked row after waiting and hand back the joined rows as they were before
 # the other transaction committed.
-_PROGRAM = (select(programs, _req.party.label("r_party"), _req.amount.label("r_amount"),
-                   _req.held.label("r_held"), _req.committed.label("r_committed"),
-                   _req.disbursed.label("r_disbursed"), _dec.party.label("d_party"),
-                   _dec.decision.label("d_decision"), _dec.decided_by.label("d_by"),
-                   _dec.comment.label("d_comment"), _eval.party.label("e_party"),
-                   _eval.verdict.label("e_verdict"), _eval.decided_by.label("e_by"),
-                   _eval.score.label("e_score"), _eval.comment.label("e_comment"),
-                   _head.seq.label("h_seq"), _head.head.label("h_head"))
-            .select_from(programs
-                         .outerjoin(program_requests, _req.program_id == programs.c.id)
-                         .outerjoin(party_decisions, _dec.program_id == programs.c.id)
-                         .outerjoin(party_evaluations, _eval.program_id == programs.c.id)
-                         .outerjoin(event_streams, _head.stream == bindparam("stream")))
-            .where(programs.c.id == bindparam("pid"))
-            .order_by(_dec.party, _req.party, _eval.party))
+_PROGRAM = (
+    select(
+        programs,
+        _req.party.label("r_party"),
+        _req.amount.label("r_amount"),
+        _req.held.label("r_held"),
+        _req.committed.label("r_committed"),
+        _req.disbursed.label("r_disbursed"),
+        _dec.party.label("d_party"),
+        _dec.decision.label("d_decision"),
+        _dec.decided_by.label("d_by"),
+        _dec.comment.label("d_comment"),
+        _eval.party.label("e_party"),
+        _eval.verdict.label("e_verdict"),
+        _eval.decided_by.label("e_by"),
+        _eval.score.label("e_score"),
+        _eval.comment.label("e_comment"),
+        _head.seq.label("h_seq"),
+        _head.head.label("h_head"),
+    )
+    .select_from(
+        programs.outerjoin(program_requests, _req.program_id == programs.c.id)
+        .outerjoin(party_decisions, _dec.program_id == programs.c.id)
+        .outerjoin(party_evaluations, _eval.program_id == programs.c.id)
+        .outerjoin(event_streams, _head.stream == bindparam("stream"))
+    )
+    .where(programs.c.id == bindparam("pid"))
+    .order_by(_dec.party, _req.party, _eval.party)
+)
 _LOCK_PROGRAM = select(programs.c.id).where(programs.c.id == bindparam("pid")).with_for_update()
 # The lock with the acting user (None columns: no such user). The user row may be as
 # of before a wait for the lock, as it was when it was read before taking the lock.
-_LOCK_PROGRAM_AS = (select(programs.c.id.label("program_id"), users)
-                    .select_from(programs.outerjoin(users,
-                                                    users.c.email == bindparam("email")))
-                    .where(programs.c.id == bindparam("pid"))
-                    .with_for_update(of=programs))
-_SAVE_DECISION = (update(party_decisions)
-                  .where(party_decisions.c.program_id == bindparam("pid"),
-                         party_decisions.c.party == bindparam("p_party"))
-                  .values(decision=bindparam("p_decision"), decided_by=bindparam("p_by"),
-                          comment=bindparam("p_comment"), decided_at=bindparam("p_at")))
-_CALL_OFF = (update(scheduled_work)
-             .where(scheduled_work.c.program_id == bindparam("pid"),
-                    scheduled_work.c.action == bindparam("b_action"),
-                    scheduled_work.c.done_at.is_(None))
-             .values(done_at=bindparam("b_now"), outcome="called off"))
+_LOCK_PROGRAM_AS = (
+    select(programs.c.id.label("program_id"), users)
+    .select_from(programs.outerjoin(users, users.c.email == bindparam("email")))
+    .where(programs.c.id == bindparam("pid"))
+    .with_for_update(of=programs)
+)
+_SAVE_DECISION = (
+    update(party_decisions)
+    .where(
+        party_decisions.c.program_id == bindparam("pid"),
+        party_decisions.c.party == bindparam("p_party"),
+    )
+    .values(
+        decision=bindparam("p_decision"),
+        decided_by=bindparam("p_by"),
+        comment=bindparam("p_comment"),
+        decided_at=bindparam("p_at"),
+    )
+)
+_CALL_OFF = (
+    update(scheduled_work)
+    .where(
+        scheduled_work.c.program_id == bindparam("pid"),
+        scheduled_work.c.action == bindparam("b_action"),
+        scheduled_work.c.done_at.is_(None),
+    )
+    .values(done_at=bindparam("b_now"), outcome="called off")
+)
 _SCHEDULE = insert(scheduled_work)
-_ROW_COLUMNS = ("title", "description", "category", "org_key", "workflow_key",
-                "workflow_version", "state", "fiscal_year", "start_date", "end_date",
-                "review_round", "created_by", "submitted_by", "waitlisted_at",
-                "holds_expire_at", "tranches", "evaluation_round", "report")
+_ROW_COLUMNS = (
+    "title",
+    "description",
+    "category",
+    "org_key",
+    "workflow_key",
+    "workflow_version",
+    "state",
+    "fiscal_year",
+    "start_date",
+    "end_date",
+    "review_round",
+    "created_by",
+    "submitted_by",
+    "waitlisted_at",
+    "holds_expire_at",
+    "tranches",
+    "evaluation_round",
+    "report",
+)
 # Optimistic check on top of the row lock: a save only lands on the version it loaded.
-_SAVE_PROGRAM = (update(programs)
-                 .where(programs.c.id == bindparam("pid"),
-                        programs.c.version == bindparam("old_version"))
-                 .values({**{c: bindparam(f"v_{c}") for c in _ROW_COLUMNS},
-                          "updated_at": bindparam("v_updated_at"),
-                          "version": bindparam("new_version")}))
+_SAVE_PROGRAM = (
+    update(programs)
+    .where(programs.c.id == bindparam("pid"), programs.c.version == bindparam("old_version"))
+    .values(
+        {
+            **{c: bindparam(f"v_{c}") for c in _ROW_COLUMNS},
+            "updated_at": bindparam("v_updated_at"),
+            "version": bindparam("new_version"),
+        }
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -112,7 +160,6 @@ class _Snapshot:
     decisions: dict[str, Decision]
     evaluations: dict[str, Evaluation]
     asks: Asked  # state and the parties it waits on: its tasks
-
 
 
 class ProgramRepository:
@@ -136,8 +183,7 @@ class ProgramRepository:
 
     def get_locked_as(self, email: str, program_id: int) -> tuple[User, Program]:
         """The acting user and the locked program; an unknown user is reported first."""
-        lock = self.conn.prefetch(_LOCK_PROGRAM_AS, {"pid": program_id,
-                                                     "email": email.lower()})
+        lock = self.conn.prefetch(_LOCK_PROGRAM_AS, {"pid": program_id, "email": email.lower()})
         self._locked.add(program_id)
         rows = self._read(program_id)  # in the lock's round trip, after it
         row = lock.result().first()
@@ -147,16 +193,19 @@ class ProgramRepository:
         return user, self._build(program_id, rows, locked=True)
 
     def _read(self, program_id: int) -> Sequence[Any]:
-        return self.conn.fetch(_PROGRAM, {"pid": program_id,
-                                          "stream": program_stream(program_id)}).all()
+        return self.conn.fetch(
+            _PROGRAM, {"pid": program_id, "stream": program_stream(program_id)}
+        ).all()
 
     def _build(self, program_id: int, rows: Sequence[Any], locked: bool) -> Program:
         if not rows:
             raise NotFound(f"program {program_id} does not exist", program=program_id)
         if locked:  # the row lock serialises the stream's writers: its head stays put
             head = rows[0]
-            self.events.known_head(program_stream(program_id), None if head.h_head is None
-                                   else (head.h_seq, head.h_head))
+            self.events.known_head(
+                program_stream(program_id),
+                None if head.h_head is None else (head.h_seq, head.h_head),
+            )
         program = _program(rows)
         self._seen[program_id] = _snapshot(program)
         return program
@@ -178,14 +227,19 @@ class ProgramRepository:
 
     def add(self, program: Program, now: datetime) -> int:
         values = {**_row(program), "created_at": now, "updated_at": now, "version": 1}
-        program.id = int(self.conn.execute(insert(programs).values(values)
-                                           .returning(programs.c.id)).scalar_one())
+        program.id = int(
+            self.conn.execute(insert(programs).values(values).returning(programs.c.id)).scalar_one()
+        )
         program.version = 1
         self.events.known_head(program_stream(program.id), None)  # a new id: a new stream
         self._write_requests(program, program.holds)
-        self.conn.execute(insert(party_decisions), [
-            {"program_id": program.id, "party": p, "decision": d.decision, "comment": ""}
-            for p, d in program.decisions.items()])
+        self.conn.execute(
+            insert(party_decisions),
+            [
+                {"program_id": program.id, "party": p, "decision": d.decision, "comment": ""}
+                for p, d in program.decisions.items()
+            ],
+        )
         self._seen[program.id] = _snapshot(program)
         return program.id
 
@@ -193,21 +247,37 @@ class ProgramRepository:
         assert program.id is not None
         before = self._seen[program.id]
         params = {f"v_{k}": v for k, v in _row(program).items()}
-        self.conn.defer(_SAVE_PROGRAM, {
-            **params, "v_updated_at": now, "pid": program.id,
-            "old_version": program.version, "new_version": program.version + 1},
-            check=partial(_saved, program.id))
+        self.conn.defer(
+            _SAVE_PROGRAM,
+            {
+                **params,
+                "v_updated_at": now,
+                "pid": program.id,
+                "old_version": program.version,
+                "new_version": program.version + 1,
+            },
+            check=partial(_saved, program.id),
+        )
         program.version += 1
         if program.content.requests != before.requests:
-            self.conn.execute(delete(program_requests)
-                              .where(program_requests.c.program_id == program.id))
+            self.conn.execute(
+                delete(program_requests).where(program_requests.c.program_id == program.id)
+            )
             # Rows carry the held balance as loaded: the ledger moves of this same
             # save adjust it (writing program.holds here would count a release twice).
             self._write_requests(program, before.holds)
-        changed = [{"pid": program.id, "p_party": party, "p_decision": d.decision,
-                    "p_by": d.by, "p_comment": d.comment, "p_at": now if d.by else None}
-                   for party, d in program.decisions.items()
-                   if d != before.decisions.get(party)]
+        changed = [
+            {
+                "pid": program.id,
+                "p_party": party,
+                "p_decision": d.decision,
+                "p_by": d.by,
+                "p_comment": d.comment,
+                "p_at": now if d.by else None,
+            }
+            for party, d in program.decisions.items()
+            if d != before.decisions.get(party)
+        ]
         if changed:
             self.conn.defer(_SAVE_DECISION, changed)
         if program.evaluations != before.evaluations:
@@ -217,60 +287,111 @@ class ProgramRepository:
 
     def _write_evaluations(self, program: Program, now: datetime) -> None:
         """A handful of rows, rewritten whole when a verdict lands or a new round starts."""
-        self.conn.execute(delete(party_evaluations)
-                          .where(party_evaluations.c.program_id == program.id))
-        self.conn.execute(insert(party_evaluations), [
-            {"program_id": program.id, "party": party, "verdict": e.verdict, "score": e.score,
-             "decided_by": e.by, "comment": e.comment, "decided_at": now if e.by else None}
-            for party, e in program.evaluations.items()])
+        self.conn.execute(
+            delete(party_evaluations).where(party_evaluations.c.program_id == program.id)
+        )
+        self.conn.execute(
+            insert(party_evaluations),
+            [
+                {
+                    "program_id": program.id,
+                    "party": party,
+                    "verdict": e.verdict,
+                    "score": e.score,
+                    "decided_by": e.by,
+                    "comment": e.comment,
+                    "decided_at": now if e.by else None,
+                }
+                for party, e in program.evaluations.items()
+            ],
+        )
 
     def _write_scheduled(self, program: Program, now: datetime) -> None:
         """Call off void work first: a program may call off an expiry and set a new one."""
         for action in sorted(program.called_off):
             self.conn.defer(_CALL_OFF, {"pid": program.id, "b_action": action, "b_now": now})
         program.called_off.clear()
-        self.conn.defer(_SCHEDULE, [
-            {"program_id": program.id, "action": w.action, "key": w.key,
-             "due_at": w.due_at, "created_at": now} for w in program.scheduled])
+        self.conn.defer(
+            _SCHEDULE,
+            [
+                {
+                    "program_id": program.id,
+                    "action": w.action,
+                    "key": w.key,
+                    "due_at": w.due_at,
+                    "created_at": now,
+                }
+                for w in program.scheduled
+            ],
+        )
         program.scheduled.clear()
 
-    def add_report_file(self, program: Program, name: str, content: bytes, sha256: str,
-                        now: datetime) -> None:
+    def add_report_file(
+        self, program: Program, name: str, content: bytes, sha256: str, now: datetime
+    ) -> None:
         """Keep the file attached to the program's latest evaluation report."""
-        self.conn.execute(insert(report_files).values(
-            program_id=program.id, evaluation_round=program.evaluation_round, name=name,
-            sha256=sha256, content=content, created_at=now))
+        self.conn.execute(
+            insert(report_files).values(
+                program_id=program.id,
+                evaluation_round=program.evaluation_round,
+                name=name,
+                sha256=sha256,
+                content=content,
+                created_at=now,
+            )
+        )
 
     def _write_requests(self, program: Program, held: dict[str, int]) -> None:
-        self.conn.execute(insert(program_requests), [
-            {"program_id": program.id, "party": party, "amount": amount,
-             "held": held.get(party, 0)}
-            for party, amount in program.content.requests.items()])
+        self.conn.execute(
+            insert(program_requests),
+            [
+                {
+                    "program_id": program.id,
+                    "party": party,
+                    "amount": amount,
+                    "held": held.get(party, 0),
+                }
+                for party, amount in program.content.requests.items()
+            ],
+        )
 
     def waitlisted(self, year: int) -> list[int]:
         """Waitlisted programs of a fiscal year, oldest first."""
-        query = (select(programs.c.id)
-                 .where(programs.c.state == "waitlisted", programs.c.fiscal_year == year)
-                 .order_by(programs.c.waitlisted_at, programs.c.id))
+        query = (
+            select(programs.c.id)
+            .where(programs.c.state == "waitlisted", programs.c.fiscal_year == year)
+            .order_by(programs.c.waitlisted_at, programs.c.id)
+        )
         return list(self.conn.scalars(query))
 
 
 def _saved(program_id: int, rowcount: int) -> None:
     if rowcount != 1:
-        raise Conflict(f"program {program_id} was changed by someone else; try again",
-                       program=program_id)
+        raise Conflict(
+            f"program {program_id} was changed by someone else; try again", program=program_id
+        )
 
 
 def _row(p: Program) -> dict[str, Any]:
     c = p.content
     return {
-        "title": c.title, "description": c.description, "category": c.category,
-        "org_key": p.org, "workflow_key": p.workflow_key,
-        "workflow_version": p.workflow_version, "state": p.state, "fiscal_year": c.fiscal_year,
-        "start_date": c.start, "end_date": c.end, "review_round": p.review_round,
-        "created_by": p.created_by, "submitted_by": json.dumps(sorted(p.submitted_by)),
-        "waitlisted_at": p.waitlisted_at, "holds_expire_at": p.holds_expire_at,
-        "tranches": p.tranches, "evaluation_round": p.evaluation_round,
+        "title": c.title,
+        "description": c.description,
+        "category": c.category,
+        "org_key": p.org,
+        "workflow_key": p.workflow_key,
+        "workflow_version": p.workflow_version,
+        "state": p.state,
+        "fiscal_year": c.fiscal_year,
+        "start_date": c.start,
+        "end_date": c.end,
+        "review_round": p.review_round,
+        "created_by": p.created_by,
+        "submitted_by": json.dumps(sorted(p.submitted_by)),
+        "waitlisted_at": p.waitlisted_at,
+        "holds_expire_at": p.holds_expire_at,
+        "tranches": p.tranches,
+        "evaluation_round": p.evaluation_round,
         "report": json.dumps(dataclasses.asdict(p.report), sort_keys=True) if p.report else None,
     }
 
@@ -279,26 +400,44 @@ def _program(rows: Sequence[Any]) -> Program:
     row = rows[0]
     requests = {r.r_party: (int(r.r_amount), int(r.r_held)) for r in rows if r.r_party}
     money = {r.r_party: (int(r.r_committed), int(r.r_disbursed)) for r in rows if r.r_party}
-    decisions = {r.d_party: Decision(r.d_decision, r.d_by, r.d_comment)
-                 for r in rows if r.d_party}
-    evaluations = {r.e_party: Evaluation(r.e_verdict, r.e_by, r.e_score, r.e_comment)
-                   for r in rows if r.e_party}
+    decisions = {r.d_party: Decision(r.d_decision, r.d_by, r.d_comment) for r in rows if r.d_party}
+    evaluations = {
+        r.e_party: Evaluation(r.e_verdict, r.e_by, r.e_score, r.e_comment)
+        for r in rows
+        if r.e_party
+    }
     content = ProgramContent(
-        title=row.title, category=row.category, fiscal_year=row.fiscal_year,
+        title=row.title,
+        category=row.category,
+        fiscal_year=row.fiscal_year,
         requests={party: amount for party, (amount, _) in requests.items()},
-        start=row.start_date, end=row.end_date, description=row.description)
+        start=row.start_date,
+        end=row.end_date,
+        description=row.description,
+    )
     return Program(
-        id=row.id, org=row.org_key, workflow_key=row.workflow_key,
-        workflow_version=row.workflow_version, content=content, created_by=row.created_by,
-        state=row.state, parties=tuple(decisions), decisions=decisions,
+        id=row.id,
+        org=row.org_key,
+        workflow_key=row.workflow_key,
+        workflow_version=row.workflow_version,
+        content=content,
+        created_by=row.created_by,
+        state=row.state,
+        parties=tuple(decisions),
+        decisions=decisions,
         holds={party: held for party, (_, held) in requests.items() if held},
-        submitted_by=set(json.loads(row.submitted_by)), review_round=row.review_round,
-        version=row.version, waitlisted_at=row.waitlisted_at,
+        submitted_by=set(json.loads(row.submitted_by)),
+        review_round=row.review_round,
+        version=row.version,
+        waitlisted_at=row.waitlisted_at,
         holds_expire_at=row.holds_expire_at,
         committed={party: c for party, (c, _) in money.items() if c},
         disbursed={party: d for party, (_, d) in money.items() if d},
-        tranches=row.tranches, report=_report(row.report), evaluations=evaluations,
-        evaluation_round=row.evaluation_round)
+        tranches=row.tranches,
+        report=_report(row.report),
+        evaluations=evaluations,
+        evaluation_round=row.evaluation_round,
+    )
 
 
 def _report(raw: str | None) -> EvaluationReport | None:
@@ -306,7 +445,10 @@ def _report(raw: str | None) -> EvaluationReport | None:
 
 
 def _snapshot(p: Program) -> _Snapshot:
-    return _Snapshot(dict(p.content.requests), dict(p.holds),
-                     {k: replace(v) for k, v in p.decisions.items()},
-                     {k: replace(v) for k, v in p.evaluations.items()},
-                     (p.state, tuple(p.pending_parties())))
+    return _Snapshot(
+        dict(p.content.requests),
+        dict(p.holds),
+        {k: replace(v) for k, v in p.decisions.items()},
+        {k: replace(v) for k, v in p.evaluations.items()},
+        (p.state, tuple(p.pending_parties())),
+    )

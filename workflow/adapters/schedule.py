@@ -18,11 +18,18 @@ from workflow.adapters.orm import scheduled_work
 from workflow.service_layer.ports import Work
 
 _w = scheduled_work.c
-_DUE = (select(_w.id).where(_w.done_at.is_(None), _w.due_at <= bindparam("now"))
-        .order_by(_w.due_at, _w.id).limit(bindparam("limit")))
+_DUE = (
+    select(_w.id)
+    .where(_w.done_at.is_(None), _w.due_at <= bindparam("now"))
+    .order_by(_w.due_at, _w.id)
+    .limit(bindparam("limit"))
+)
 _GET = select(scheduled_work).where(_w.id == bindparam("wid"))
-_DONE = (update(scheduled_work).where(_w.id == bindparam("wid"), _w.done_at.is_(None))
-         .values(done_at=bindparam("now"), outcome=bindparam("outcome")))
+_DONE = (
+    update(scheduled_work)
+    .where(_w.id == bindparam("wid"), _w.done_at.is_(None))
+    .values(done_at=bindparam("now"), outcome=bindparam("outcome"))
+)
 
 
 class Schedule:
@@ -42,8 +49,9 @@ class Schedule:
 
     def mark_done(self, work_id: int, now: datetime, outcome: str) -> bool:
         """True if this call marked it; False if another sweep got there first."""
-        return self.conn.execute(_DONE, {"wid": work_id, "now": now,
-                                         "outcome": outcome}).rowcount == 1
+        return (
+            self.conn.execute(_DONE, {"wid": work_id, "now": now, "outcome": outcome}).rowcount == 1
+        )
 
     def pending(self, program_id: int | None = None) -> list[dict[str, Any]]:
         """What is still to come (for people: ``program show``, the demo)."""

@@ -35,9 +35,15 @@ TRANSIENT_SQLSTATES = {"40001", "40P01", "55P03"}
 
 
 class SqlUnitOfWork:
-    def __init__(self, engine: Engine, registry: DefinitionRegistry,
-                 clock: Callable[[], datetime], default_workflow: str,
-                 contended: bool = False, reading: bool = False) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        registry: DefinitionRegistry,
+        clock: Callable[[], datetime],
+        default_workflow: str,
+        contended: bool = False,
+        reading: bool = False,
+    ) -> None:
         self.engine = engine
         self.registry = registry
         self.clock = clock
@@ -87,22 +93,28 @@ class SqlUnitOfWork:
         self.ledger.prefetch_envelopes(program_id)
         program = self.programs.get(program_id, lock=True)
         content = program.content
-        return program, self.ledger.envelopes_to_hold(program_id, content.requests,
-                                                      content.fiscal_year)
+        return program, self.ledger.envelopes_to_hold(
+            program_id, content.requests, content.fiscal_year
+        )
 
 
 class SqlUnitOfWorkFactory:
-    def __init__(self, engine: Engine, registry: DefinitionRegistry,
-                 clock: Callable[[], datetime], default_workflow: str = DEFAULT_WORKFLOW
-                 ) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        registry: DefinitionRegistry,
+        clock: Callable[[], datetime],
+        default_workflow: str = DEFAULT_WORKFLOW,
+    ) -> None:
         self.engine = engine
         self.registry = registry
         self.clock = clock
         self.default_workflow = default_workflow
 
     def __call__(self, contended: bool = False, reading: bool = False) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, self.registry, self.clock, self.default_workflow,
-                             contended, reading)
+        return SqlUnitOfWork(
+            self.engine, self.registry, self.clock, self.default_workflow, contended, reading
+        )
 
     def is_transient(self, error: BaseException) -> bool:
         """Lost races, deadlocks, serialization failures and a busy SQLite file are worth

@@ -35,12 +35,17 @@ def program_detail(uow: SqlUnitOfWork, viewer: Viewer, program_id: int) -> dict[
     c = p.content
     steps = waiting_on(uow.workflow_of(p.workflow_key, p.workflow_version).definition, p)
     return {
-        "id": p.id, "title": c.title, "state": p.state,
-        "workflow": f"{p.workflow_key}@{p.workflow_version}", "org": p.org,
-        "category": c.category, "year": c.fiscal_year,
+        "id": p.id,
+        "title": c.title,
+        "state": p.state,
+        "workflow": f"{p.workflow_key}@{p.workflow_version}",
+        "org": p.org,
+        "category": c.category,
+        "year": c.fiscal_year,
         "start": c.start.isoformat() if c.start else None,
         "end": c.end.isoformat() if c.end else None,
-        "description": c.description, "review_round": p.review_round,
+        "description": c.description,
+        "review_round": p.review_round,
         "parties": {party: d.decision for party, d in p.decisions.items()},
         "requested": dict(sorted(c.requests.items())),
         "holds": dict(sorted(p.holds.items())),
@@ -48,11 +53,16 @@ def program_detail(uow: SqlUnitOfWork, viewer: Viewer, program_id: int) -> dict[
         "committed": dict(sorted(p.committed.items())),
         "disbursed": dict(sorted(p.disbursed.items())),
         "report": _report(p),
-        "evaluations": {party: {"verdict": e.verdict, "score": e.score, "by": e.by,
-                                "comment": e.comment} for party, e in p.evaluations.items()},
-        "scheduled": [{"action": w["action"], "due_at": w["due_at"].isoformat()}
-                      for w in uow.schedule.pending(program_id)],
-        **waiting_fields(steps), "created_by": p.created_by,
+        "evaluations": {
+            party: {"verdict": e.verdict, "score": e.score, "by": e.by, "comment": e.comment}
+            for party, e in p.evaluations.items()
+        },
+        "scheduled": [
+            {"action": w["action"], "due_at": w["due_at"].isoformat()}
+            for w in uow.schedule.pending(program_id)
+        ],
+        **waiting_fields(steps),
+        "created_by": p.created_by,
     }
 
 
@@ -60,19 +70,27 @@ def waiting_fields(steps: list[TaskSpec] | list[tuple[str, str]]) -> dict[str, A
     """``waiting_on``: the organizations a program waits on; ``waiting_for``: each one's
     step (``review``, ``commit_funds``, ``evaluate``, or the coordinator's own)."""
     pairs = [(s.org, s.kind) if isinstance(s, TaskSpec) else s for s in steps]
-    return {"waiting_on": list(dict.fromkeys(org for org, _ in pairs)),
-            "waiting_for": [{"org": org, "step": kind} for org, kind in pairs]}
+    return {
+        "waiting_on": list(dict.fromkeys(org for org, _ in pairs)),
+        "waiting_for": [{"org": org, "step": kind} for org, kind in pairs],
+    }
 
 
 def _report(p: Program) -> dict[str, Any] | None:
     if p.report is None:
         return None
-    return {"spent": dict(sorted(p.report.spent.items())), "summary": p.report.summary,
-            "by": p.report.by, "file": p.report.attachment, "round": p.evaluation_round}
+    return {
+        "spent": dict(sorted(p.report.spent.items())),
+        "summary": p.report.summary,
+        "by": p.report.by,
+        "file": p.report.attachment,
+        "round": p.evaluation_round,
+    }
 
 
-def ledger_entries(uow: SqlUnitOfWork, viewer: Viewer, party: str | None = None,
-                   program_id: int | None = None) -> list[dict[str, Any]]:
+def ledger_entries(
+    uow: SqlUnitOfWork, viewer: Viewer, party: str | None = None, program_id: int | None = None
+) -> list[dict[str, Any]]:
     """A program's entries as far as the program is visible; otherwise the entries of the
     budgets the viewer sees."""
     if program_id is not None:
@@ -80,47 +98,82 @@ def ledger_entries(uow: SqlUnitOfWork, viewer: Viewer, party: str | None = None,
         shown = None
     else:
         shown = budget_parties(viewer)
-    return [{"id": e["id"], "at": e["created_at"].isoformat(), "party": e["party"],
-             "year": e["fiscal_year"], "program": e["program_id"], "kind": e["kind"],
-             "source": e["source"], "amount": e["amount"], "key": e["idempotency_key"],
-             "actor": e["actor"]}
-            for e in uow.ledger.entries(party, program_id)
-            if shown is None or e["party"] in shown]
+    return [
+        {
+            "id": e["id"],
+            "at": e["created_at"].isoformat(),
+            "party": e["party"],
+            "year": e["fiscal_year"],
+            "program": e["program_id"],
+            "kind": e["kind"],
+            "source": e["source"],
+            "amount": e["amount"],
+            "key": e["idempotency_key"],
+            "actor": e["actor"],
+        }
+        for e in uow.ledger.entries(party, program_id)
+        if shown is None or e["party"] in shown
+    ]
 
 
-def program_list(uow: SqlUnitOfWork, viewer: Viewer, state: str | None = None,
-                 org: str | None = None, waiting_on: str | None = None
-                 ) -> list[dict[str, Any]]:
+def program_list(
+    uow: SqlUnitOfWork,
+    viewer: Viewer,
+    state: str | None = None,
+    org: str | None = None,
+    waiting_on: str | None = None,
+) -> list[dict[str, Any]]:
     """Programs the viewer sees; ``waiting_on``: those with a live step owed by that
     organization (the live tasks are the waiting rule's record)."""
-    query = (select(programs.c.id, programs.c.title, programs.c.state, programs.c.org_key,
-                    programs.c.category, programs.c.fiscal_year)
-             .where(visible_programs(viewer)).order_by(programs.c.id))
+    query = (
+        select(
+            programs.c.id,
+            programs.c.title,
+            programs.c.state,
+            programs.c.org_key,
+            programs.c.category,
+            programs.c.fiscal_year,
+        )
+        .where(visible_programs(viewer))
+        .order_by(programs.c.id)
+    )
     if state:
         query = query.where(programs.c.state == state)
     if org:
         query = query.where(programs.c.org_key == org)
     if waiting_on:
-        owed = select(tasks.c.program_id).where(tasks.c.state.in_(LIVE),
-                                                tasks.c.queue_org == waiting_on)
+        owed = select(tasks.c.program_id).where(
+            tasks.c.state.in_(LIVE), tasks.c.queue_org == waiting_on
+        )
         query = query.where(programs.c.id.in_(owed))
     rows = uow.conn.execute(query).all()
     ids = [r.id for r in rows]
     requested: dict[int, dict[str, int]] = defaultdict(dict)
     steps: dict[int, list[tuple[str, str]]] = defaultdict(list)
     if ids:
-        for r in uow.conn.execute(select(program_requests).where(
-                program_requests.c.program_id.in_(ids))):
+        for r in uow.conn.execute(
+            select(program_requests).where(program_requests.c.program_id.in_(ids))
+        ):
             requested[r.program_id][r.party] = int(r.amount)
-        for t in uow.conn.execute(select(tasks.c.program_id, tasks.c.queue_org, tasks.c.kind)
-                                  .where(tasks.c.program_id.in_(ids), tasks.c.state.in_(LIVE))
-                                  .order_by(tasks.c.program_id, tasks.c.kind,
-                                            tasks.c.queue_org)):
+        for t in uow.conn.execute(
+            select(tasks.c.program_id, tasks.c.queue_org, tasks.c.kind)
+            .where(tasks.c.program_id.in_(ids), tasks.c.state.in_(LIVE))
+            .order_by(tasks.c.program_id, tasks.c.kind, tasks.c.queue_org)
+        ):
             steps[t.program_id].append((t.queue_org, t.kind))
-    return [{"id": r.id, "title": r.title, "state": r.state, "org": r.org_key,
-             "category": r.category, "year": r.fiscal_year,
-             "requested": dict(sorted(requested[r.id].items())), **waiting_fields(steps[r.id])}
-            for r in rows]
+    return [
+        {
+            "id": r.id,
+            "title": r.title,
+            "state": r.state,
+            "org": r.org_key,
+            "category": r.category,
+            "year": r.fiscal_year,
+            "requested": dict(sorted(requested[r.id].items())),
+            **waiting_fields(steps[r.id]),
+        }
+        for r in rows
+    ]
 
 
 def visible_programs(viewer: Viewer) -> ColumnElement[bool]:
@@ -133,27 +186,39 @@ def visible_programs(viewer: Viewer) -> ColumnElement[bool]:
 
 
 def _ensure_visible(uow: SqlUnitOfWork, viewer: Viewer, program_id: int) -> None:
-    row = uow.conn.execute(select(programs.c.org_key, programs.c.submitted_by)
-                           .where(programs.c.id == program_id)).first()
+    row = uow.conn.execute(
+        select(programs.c.org_key, programs.c.submitted_by).where(programs.c.id == program_id)
+    ).first()
     if row is None:
         raise NotFound(f"program {program_id} does not exist", program=program_id)
     ensure_sees_program(viewer, program_id, row.org_key, row.submitted_by != NEVER_SUBMITTED)
 
 
-def program_history(uow: SqlUnitOfWork, viewer: Viewer, program_id: int
-                    ) -> list[dict[str, Any]]:
+def program_history(uow: SqlUnitOfWork, viewer: Viewer, program_id: int) -> list[dict[str, Any]]:
     _ensure_visible(uow, viewer, program_id)
-    return [{"seq": e.seq, "type": e.type, "actor": e.actor, "at": e.at,
-             "data": json.loads(e.data)}
-            for e in uow.events.history(program_stream(program_id))]
+    return [
+        {"seq": e.seq, "type": e.type, "actor": e.actor, "at": e.at, "data": json.loads(e.data)}
+        for e in uow.events.history(program_stream(program_id))
+    ]
 
 
-def budget_report(uow: SqlUnitOfWork, viewer: Viewer, year: int | None = None
-                  ) -> list[dict[str, Any]]:
+def budget_report(
+    uow: SqlUnitOfWork, viewer: Viewer, year: int | None = None
+) -> list[dict[str, Any]]:
     shown = budget_parties(viewer)
-    return [{"party": e.party, "year": e.year, "amount": e.amount, "held": e.held,
-             "committed": e.committed, "disbursed": e.disbursed, "available": e.available}
-            for e in uow.ledger.report(year) if shown is None or e.party in shown]
+    return [
+        {
+            "party": e.party,
+            "year": e.year,
+            "amount": e.amount,
+            "held": e.held,
+            "committed": e.committed,
+            "disbursed": e.disbursed,
+            "available": e.available,
+        }
+        for e in uow.ledger.report(year)
+        if shown is None or e.party in shown
+    ]
 
 
 def pipeline(uow: SqlUnitOfWork) -> dict[str, int]:

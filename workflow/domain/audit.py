@@ -36,8 +36,9 @@ class EventRecord:
     hash: str
 
 
-def event_hash(prev_hash: str, stream: str, seq: int, type_: str, actor: str, at: str,
-               data: str) -> str:
+def event_hash(
+    prev_hash: str, stream: str, seq: int, type_: str, actor: str, at: str, data: str
+) -> str:
     payload = canonical_json([prev_hash, stream, seq, type_, actor, at, data])
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
@@ -64,12 +65,17 @@ def verify_stream(
             return ChainBreak(stream, expected_seq, rec.id, f"sequence jumps to {rec.seq}")
         if rec.prev_hash != prev:
             return ChainBreak(stream, rec.seq, rec.id, "previous-hash link does not match")
-        actual = event_hash(rec.prev_hash, rec.stream, rec.seq, rec.type, rec.actor, rec.at,
-                            rec.data)
+        actual = event_hash(
+            rec.prev_hash, rec.stream, rec.seq, rec.type, rec.actor, rec.at, rec.data
+        )
         if actual != rec.hash:
             return ChainBreak(stream, rec.seq, rec.id, "content does not match its hash")
         prev, expected_seq = rec.hash, expected_seq + 1
     if head is not None and head != (expected_seq - 1, prev):
-        return ChainBreak(stream, expected_seq, None,
-                          f"stream head says seq {head[0]}, events end at {expected_seq - 1}")
+        return ChainBreak(
+            stream,
+            expected_seq,
+            None,
+            f"stream head says seq {head[0]}, events end at {expected_seq - 1}",
+        )
     return None

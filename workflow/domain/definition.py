@@ -40,14 +40,27 @@ class Step:
 
 
 STEPS = (
-    Step("review", frozenset({"submit", "resubmit", "approve", "reject", "request_changes",
-                              "withdraw"}), frozenset({"hold", "waitlist"}),
-         frozenset({"submitted", "waitlisted", "in_review", "revision_requested", "approved",
-                    "rejected"}), required=True),
-    Step("funding", frozenset({"fund", "cancel"}), frozenset({"activate", "finish", "expire"}),
-         frozenset({"funded", "active"})),
-    Step("evaluation", frozenset({"report", "accept", "return_report"}), frozenset(),
-         frozenset({"evaluation_due", "under_evaluation", "closed"})),
+    Step(
+        "review",
+        frozenset({"submit", "resubmit", "approve", "reject", "request_changes", "withdraw"}),
+        frozenset({"hold", "waitlist"}),
+        frozenset(
+            {"submitted", "waitlisted", "in_review", "revision_requested", "approved", "rejected"}
+        ),
+        required=True,
+    ),
+    Step(
+        "funding",
+        frozenset({"fund", "cancel"}),
+        frozenset({"activate", "finish", "expire"}),
+        frozenset({"funded", "active"}),
+    ),
+    Step(
+        "evaluation",
+        frozenset({"report", "accept", "return_report"}),
+        frozenset(),
+        frozenset({"evaluation_due", "under_evaluation", "closed"}),
+    ),
 )
 
 
@@ -138,8 +151,9 @@ def parse_definition(
     transitions = _parse_transitions(data.get("transitions"), states, guards, problems)
     categories = _parse_categories(data.get("categories", {}), problems)
     expiry = data.get("hold_expiry_days")
-    if expiry is not None and (isinstance(expiry, bool) or not isinstance(expiry, int)
-                               or expiry < 1):
+    if expiry is not None and (
+        isinstance(expiry, bool) or not isinstance(expiry, int) or expiry < 1
+    ):
         problems.append(f"hold_expiry_days must be a whole number >= 1, got {expiry!r}")
     reminders = parse_ladder(data.get("reminders"), problems)
     if not problems:
@@ -244,8 +258,13 @@ def _parse_transitions(
                 problems.append(f"{where}: unknown guard {item[kind]!r} in '{kind}'")
         result.append(
             TransitionSpec(
-                str(item["trigger"]), tuple(str(s) for s in sources), str(item.get("dest")),
-                str(actor), str(records), item.get("when"), item.get("unless"),
+                str(item["trigger"]),
+                tuple(str(s) for s in sources),
+                str(item.get("dest")),
+                str(actor),
+                str(records),
+                item.get("when"),
+                item.get("unless"),
             )
         )
     return tuple(result)
@@ -258,33 +277,38 @@ def _parse_categories(raw: Any, problems: list[str]) -> dict[str, str]:
     return {str(k): str(v) for k, v in raw.items()}
 
 
-def _check_steps(states: dict[str, StateSpec], transitions: tuple[TransitionSpec, ...],
-                 problems: list[str]) -> None:
+def _check_steps(
+    states: dict[str, StateSpec], transitions: tuple[TransitionSpec, ...], problems: list[str]
+) -> None:
     """The states and triggers the engine relies on exist, with the right kind of actor."""
     actors: dict[str, set[str]] = {}
     for t in transitions:
         actors.setdefault(t.trigger, set()).add(t.actor)
     for name, named in sorted(actors.items()):
         if len(named) > 1:
-            problems.append(f"trigger {name!r}: its transitions name different actors "
-                            f"({', '.join(sorted(named))})")
+            problems.append(
+                f"trigger {name!r}: its transitions name different actors "
+                f"({', '.join(sorted(named))})"
+            )
     for step in STEPS:
         triggers = step.by_people | step.by_system
         if not step.required and not triggers & set(actors):
             continue
         for name in sorted(triggers - set(actors)):
-            problems.append(f"{step.name}: trigger {name!r} is missing (the {step.name} needs "
-                            f"{', '.join(sorted(triggers))})")
+            problems.append(
+                f"{step.name}: trigger {name!r} is missing (the {step.name} needs "
+                f"{', '.join(sorted(triggers))})"
+            )
         for name in sorted(step.states - set(states)):
             problems.append(f"{step.name}: state {name!r} is missing")
         for name in sorted(step.by_system & set(actors)):
             if actors[name] != {SYSTEM_ACTOR}:
-                problems.append(f"trigger {name!r}: the engine fires it, so its actor must be "
-                                f"'{SYSTEM_ACTOR}'")
+                problems.append(
+                    f"trigger {name!r}: the engine fires it, so its actor must be '{SYSTEM_ACTOR}'"
+                )
         for name in sorted(step.by_people & set(actors)):
             if SYSTEM_ACTOR in actors[name]:
-                problems.append(f"trigger {name!r}: a person fires it, so its actor must be "
-                                "a role")
+                problems.append(f"trigger {name!r}: a person fires it, so its actor must be a role")
 
 
 def _check_graph(

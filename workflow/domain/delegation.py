@@ -35,28 +35,34 @@ class Delegation:
         return self.starts_on <= other.ends_on and other.starts_on <= self.ends_on
 
 
-def check_new(delegator: User, delegate: User, new: Delegation,
-              existing: list[Delegation]) -> None:
+def check_new(delegator: User, delegate: User, new: Delegation, existing: list[Delegation]) -> None:
     """Refuse a delegation outside one's organization, to oneself, a backwards period, or
     one that closes a loop (the delegator's own running one is replaced, so not counted).
     """
     if delegate.org != delegator.org:
-        raise NotPermitted(f"{delegator.email} may only delegate to a colleague of "
-                           f"{delegator.org}; {delegate.email} belongs to {delegate.org}",
-                           user=delegator.email)
+        raise NotPermitted(
+            f"{delegator.email} may only delegate to a colleague of "
+            f"{delegator.org}; {delegate.email} belongs to {delegate.org}",
+            user=delegator.email,
+        )
     if new.delegate == new.delegator:
         raise InvalidInput("nobody can delegate to themselves")
     if new.ends_on < new.starts_on:
-        raise InvalidInput(f"the delegation ends ({new.ends_on}) before it starts "
-                           f"({new.starts_on})")
-    edges = {d.delegator: d.delegate for d in existing
-             if d.delegator != new.delegator and d.overlaps(new)}
+        raise InvalidInput(
+            f"the delegation ends ({new.ends_on}) before it starts ({new.starts_on})"
+        )
+    edges = {
+        d.delegator: d.delegate
+        for d in existing
+        if d.delegator != new.delegator and d.overlaps(new)
+    }
     edges[new.delegator] = new.delegate
     seen, at = [new.delegator], new.delegate
     while at in edges:
         if at in seen:
-            raise InvalidInput("delegation loop: " + " -> ".join([*seen, at])
-                               + "; clear one of them first")
+            raise InvalidInput(
+                "delegation loop: " + " -> ".join([*seen, at]) + "; clear one of them first"
+            )
         seen.append(at)
         at = edges[at]
 
@@ -79,8 +85,9 @@ def replaced_by(new: Delegation, existing: Iterable[Delegation]) -> list[Delegat
     return [d for d in existing if d.delegator == new.delegator]
 
 
-def queues_of(user: User, delegators: Iterable[User]) -> tuple[list[tuple[str, str]],
-                                                               dict[tuple[str, str], str]]:
+def queues_of(
+    user: User, delegators: Iterable[User]
+) -> tuple[list[tuple[str, str]], dict[tuple[str, str], str]]:
     """The queues (organization, role) a user's inbox shows: their own, and those of the
     people whose work routes to them today, each mapped to whom they stand in for."""
     own = [(user.org, role) for role in sorted(user.roles)]
@@ -88,8 +95,13 @@ def queues_of(user: User, delegators: Iterable[User]) -> tuple[list[tuple[str, s
     return own, standing_in
 
 
-def act_as(user: User, program: ProgramLike, check: Callable[[User], T],
-           delegators: Callable[[], list[User]], verb: str) -> tuple[T, str | None]:
+def act_as(
+    user: User,
+    program: ProgramLike,
+    check: Callable[[User], T],
+    delegators: Callable[[], list[User]],
+    verb: str,
+) -> tuple[T, str | None]:
     """What ``check`` grants the user, and whom they act for if it is by delegation.
 
     The user's own rights come first; only when they fall short are the people whose

@@ -15,8 +15,9 @@ DEFAULT_LOCALE = LOCALES[0]
 def check_org_key(key: str) -> str:
     key = key.strip()
     if not ORG_KEY.match(key):
-        raise InvalidInput(f"organization key {key!r} must be lower-case letters, digits, "
-                           "'-' or '_'", org=key)
+        raise InvalidInput(
+            f"organization key {key!r} must be lower-case letters, digits, '-' or '_'", org=key
+        )
     return key
 
 
@@ -31,8 +32,10 @@ def check_email(email: str) -> str:
 def check_roles(roles: tuple[str, ...]) -> tuple[str, ...]:
     unknown = sorted(set(roles) - ROLES)
     if unknown or not roles:
-        raise InvalidInput(f"unknown role(s) {', '.join(unknown) or 'none given'} "
-                           f"(roles: {', '.join(sorted(ROLES))})")
+        raise InvalidInput(
+            f"unknown role(s) {', '.join(unknown) or 'none given'} "
+            f"(roles: {', '.join(sorted(ROLES))})"
+        )
     return tuple(sorted(set(roles)))
 
 

@@ -1,13 +1,13 @@
 """The domain's error hierarchy; entrypoints turn these into exit codes or HTTP statuses.
 
-    WorkflowError                 anything the engine refuses, with a clear message
-    ├── InvalidInput              malformed or out-of-range data (amounts, dates, keys)
-    ├── NotFound                  an id or key that names nothing
-    ├── NotPermitted              the acting user may not do this (role, party, own program)
-    ├── TransitionNotAllowed      the program's state does not allow the trigger
-    ├── Conflict                  someone else acted first (same party decided, duplicate key)
-    ├── InsufficientBudget        an envelope has no room for a hold
-    └── DefinitionError           a workflow definition failed validation (lists every problem)
+WorkflowError                 anything the engine refuses, with a clear message
+├── InvalidInput              malformed or out-of-range data (amounts, dates, keys)
+├── NotFound                  an id or key that names nothing
+├── NotPermitted              the acting user may not do this (role, party, own program)
+├── TransitionNotAllowed      the program's state does not allow the trigger
+├── Conflict                  someone else acted first (same party decided, duplicate key)
+├── InsufficientBudget        an envelope has no room for a hold
+└── DefinitionError           a workflow definition failed validation (lists every problem)
 """
 
 from __future__ import annotations

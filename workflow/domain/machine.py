@@ -18,8 +18,9 @@ from workflow.domain.errors import TransitionNotAllowed
 from workflow.domain.events import Event
 
 # Guards a definition may name in `when` / `unless`; each is a method of the model.
-GUARDS = frozenset({"all_parties_approved", "holds_cover_request", "all_funders_committed",
-                    "all_parties_accepted"})
+GUARDS = frozenset(
+    {"all_parties_approved", "holds_cover_request", "all_funders_committed", "all_parties_accepted"}
+)
 
 
 class MachineModel(Protocol):
@@ -80,7 +81,9 @@ class WorkflowMachine:
             raise TransitionNotAllowed(
                 f"cannot {trigger.replace('_', ' ')} program {model.id}: it is {model.state}"
                 + (f" ({trigger} is allowed from: {', '.join(allowed)})" if allowed else ""),
-                program=model.id, state=model.state, trigger=trigger,
+                program=model.id,
+                state=model.state,
+                trigger=trigger,
             )
         before = model.state
         try:

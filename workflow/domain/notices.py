@@ -36,8 +36,9 @@ class Notice:
     details: tuple[str, ...] = ()
 
 
-def budget_notices(state_before: str | None, events: Iterable[Event],
-                   requested: Iterable[str]) -> list[Notice]:
+def budget_notices(
+    state_before: str | None, events: Iterable[Event], requested: Iterable[str]
+) -> list[Notice]:
     """The notices an action's events call for; ``state_before``: the program's state
     when it was loaded (None for a new program)."""
     funders = tuple(sorted(requested))
@@ -45,8 +46,9 @@ def budget_notices(state_before: str | None, events: Iterable[Event],
     held = False
     for event in events:
         if event.type == ev.BUDGET_UNAVAILABLE:
-            notices.append(Notice(WAITLISTED, tuple(event.data["parties"]),
-                                  tuple(event.data["shortfalls"])))
+            notices.append(
+                Notice(WAITLISTED, tuple(event.data["parties"]), tuple(event.data["shortfalls"]))
+            )
         elif event.type == ev.HOLDS_EXPIRED:
             lapsed = seoul_date(datetime.fromisoformat(event.data["expired_at"]))
             notices.append(Notice(HOLDS_EXPIRED, funders, (lapsed.isoformat(),)))
@@ -74,7 +76,8 @@ _TEXTS = {
 def item_line(item: dict[str, Any], locale: str) -> str:
     """One notice of a message: ``item`` has program, title, what, year and details."""
     text = _TEXTS["en" if locale == "en" else "ko"][item["what"]].format(
-        year=item["year"], details="; ".join(item["details"]))
+        year=item["year"], details="; ".join(item["details"])
+    )
     return f"- #{item['program']} {item['title']}: {text}"
 
 
@@ -82,8 +85,9 @@ def render(day: date, items: list[dict[str, Any]], locale: str) -> tuple[str, st
     """(subject, body) of one person's budget notices of Seoul day ``day``."""
     count = len(items)
     if locale == "en":
-        subject = f"[jointflow] {count} budget notice{'s' if count != 1 else ''} " \
-                  f"({day.isoformat()})"
+        subject = (
+            f"[jointflow] {count} budget notice{'s' if count != 1 else ''} ({day.isoformat()})"
+        )
         intro, outro = "Budget news of your programs:", "Details: jointflow program show ID"
     else:
         subject = f"[jointflow] 예산 알림 {count}건 ({day.isoformat()})"

@@ -42,7 +42,8 @@ def require_role(user: User, role: str, action: str) -> None:
         raise NotPermitted(
             f"{user.email} may not {action}: it needs the {role} role "
             f"(has: {', '.join(sorted(user.roles)) or 'none'})",
-            user=user.email, role=role,
+            user=user.email,
+            role=role,
         )
 
 
@@ -54,7 +55,8 @@ def ensure_member_of(user: User, program: ProgramLike, role: str, action: str) -
         raise NotPermitted(
             f"{user.email} may not {action}: program {program.id} belongs to {program.org}, "
             f"not to {user.org}",
-            user=user.email, program=program.id,
+            user=user.email,
+            program=program.id,
         )
 
 
@@ -68,9 +70,15 @@ def ensure_may_create(user: User, definition: WorkflowDefinition, org: str) -> N
         )
 
 
-def ensure_may_fire(user: User, definition: WorkflowDefinition, trigger: str,
-                    program: ProgramLike, verb: str,
-                    parties: Iterable[str] | None = None, step: str = "") -> str | None:
+def ensure_may_fire(
+    user: User,
+    definition: WorkflowDefinition,
+    trigger: str,
+    program: ProgramLike,
+    verb: str,
+    parties: Iterable[str] | None = None,
+    step: str = "",
+) -> str | None:
     """The one check of a person's step: the role the definition names as the trigger's
     actor, in that role's scope. Returns the party acted for (party steps), else None.
 
@@ -84,13 +92,20 @@ def ensure_may_fire(user: User, definition: WorkflowDefinition, trigger: str,
     if role is None:
         raise TransitionNotAllowed(
             f"cannot {action}: it follows {definition.key}@{definition.version}, which has "
-            f"no {trigger} step", program=program.id, trigger=trigger)
+            f"no {trigger} step",
+            program=program.id,
+            trigger=trigger,
+        )
     if role == SYSTEM_ACTOR:
-        raise NotPermitted(f"{user.email} may not {action}: the engine does it itself",
-                           user=user.email, trigger=trigger)
+        raise NotPermitted(
+            f"{user.email} may not {action}: the engine does it itself",
+            user=user.email,
+            trigger=trigger,
+        )
     if parties is not None:
-        return ensure_acts_for_party(user, program, definition.party_role(user.org, role),
-                                     parties, verb, step)
+        return ensure_acts_for_party(
+            user, program, definition.party_role(user.org, role), parties, verb, step
+        )
     if role == "admin":
         require_role(user, role, action)
     else:
@@ -104,12 +119,14 @@ def ensure_not_own_program(user: User, program: ProgramLike, action: str) -> Non
         raise NotPermitted(
             f"{user.email} may not {action} program {program.id}: they created or submitted it "
             "(separation of duties)",
-            user=user.email, program=program.id,
+            user=user.email,
+            program=program.id,
         )
 
 
-def ensure_acts_for_party(user: User, program: ProgramLike, role: str, parties: Iterable[str],
-                          action: str, step: str) -> str:
+def ensure_acts_for_party(
+    user: User, program: ProgramLike, role: str, parties: Iterable[str], action: str, step: str
+) -> str:
     """Return the party the user acts for: their own organization, if it is one of ``parties``.
 
     The shared rule of every party step (review, commitment, disbursement, evaluation):
@@ -121,7 +138,8 @@ def ensure_acts_for_party(user: User, program: ProgramLike, role: str, parties: 
         raise NotPermitted(
             f"{user.email} may not {action} program {program.id}: {user.org} is not one of its "
             f"{step} parties ({', '.join(parties)})",
-            user=user.email, program=program.id,
+            user=user.email,
+            program=program.id,
         )
     ensure_not_own_program(user, program, action)
     return user.org
@@ -144,12 +162,15 @@ def ensure_in_queue(user: User, org: str, role: str, task_id: int) -> None:
     if user.org != org or not user.has(role):
         raise NotPermitted(
             f"{user.email} may not take task {task_id}: it sits in the {role} queue of {org}",
-            user=user.email, task=task_id)
+            user=user.email,
+            task=task_id,
+        )
 
 
 def ensure_supervisor_of(user: User, org: str, action: str) -> None:
     """Supervisors reassign the tasks of their own organization."""
     require_role(user, "supervisor", action)
     if user.org != org:
-        raise NotPermitted(f"{user.email} may not {action}: it belongs to {org}, not {user.org}",
-                           user=user.email)
+        raise NotPermitted(
+            f"{user.email} may not {action}: it belongs to {org}, not {user.org}", user=user.email
+        )

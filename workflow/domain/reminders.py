@@ -62,16 +62,22 @@ def parse_ladder(raw: Any, problems: list[str]) -> ReminderLadder | None:
         if value is None:
             value = 0
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 250:
-            problems.append(f"reminders: {key} must be a whole number of business days "
-                            f"from 0 to 250 (0: off), got {value!r}")
+            problems.append(
+                f"reminders: {key} must be a whole number of business days "
+                f"from 0 to 250 (0: off), got {value!r}"
+            )
             value = 0
         values[key] = value
     on_due = raw.get("on_due", False)
     if not isinstance(on_due, bool):
         problems.append(f"reminders: on_due must be true or false, got {on_due!r}")
         on_due = False
-    ladder = ReminderLadder(values["before_due_days"], on_due, values["overdue_every_days"],
-                            values["escalate_after_days"])
+    ladder = ReminderLadder(
+        values["before_due_days"],
+        on_due,
+        values["overdue_every_days"],
+        values["escalate_after_days"],
+    )
     if ladder == ReminderLadder() and not problems:
         problems.append("reminders: every rung is off; remove the section instead")
     return ladder
@@ -88,8 +94,11 @@ def next_send_time(now: datetime) -> datetime:
     if not is_quiet(now):
         return now
     local = now.astimezone(SEOUL)
-    day = local.date() if local.time() < QUIET_UNTIL else date.fromordinal(
-        local.date().toordinal() + 1)
+    day = (
+        local.date()
+        if local.time() < QUIET_UNTIL
+        else date.fromordinal(local.date().toordinal() + 1)
+    )
     return send_moment(day)
 
 
@@ -102,8 +111,7 @@ def overdue_rung(n: int) -> str:
     return f"{OVERDUE}:{n}"
 
 
-def rungs_for(ladder: ReminderLadder, due_at: datetime,
-              opened_at: datetime) -> dict[str, datetime]:
+def rungs_for(ladder: ReminderLadder, due_at: datetime, opened_at: datetime) -> dict[str, datetime]:
     """The rows a task opened at ``opened_at`` and due at ``due_at`` starts with."""
     due_day, opened_day = seoul_date(due_at), seoul_date(opened_at)
     rungs: dict[str, datetime] = {}
@@ -121,8 +129,9 @@ def rungs_for(ladder: ReminderLadder, due_at: datetime,
     return rungs
 
 
-def next_overdue(ladder: ReminderLadder, due_at: datetime,
-                 now: datetime) -> tuple[str, datetime] | None:
+def next_overdue(
+    ladder: ReminderLadder, due_at: datetime, now: datetime
+) -> tuple[str, datetime] | None:
     """After an overdue reminder at ``now``: the next multiple of the interval still ahead.
 
     A sweep that comes late (the clock jumped) skips the multiples already past: one
@@ -138,8 +147,14 @@ def next_overdue(ladder: ReminderLadder, due_at: datetime,
 
 # -- the messages people read: Korean by default, English for locale ``en`` --
 
-_KIND_KO = {"submit": "제출", "review": "검토", "revise": "보완", "commit_funds": "예산 확정",
-            "submit_evaluation": "평가 보고서 제출", "evaluate": "평가"}
+_KIND_KO = {
+    "submit": "제출",
+    "review": "검토",
+    "revise": "보완",
+    "commit_funds": "예산 확정",
+    "submit_evaluation": "평가 보고서 제출",
+    "evaluate": "평가",
+}
 
 
 def item_line(item: dict[str, Any], locale: str) -> str:
@@ -175,18 +190,21 @@ def item_line(item: dict[str, Any], locale: str) -> str:
     return f"- 업무 {item['task']}: {program}{amount} {kind}, {when}{extra}"
 
 
-def render(kind: str, day: date, items: list[dict[str, Any]],
-           locale: str) -> tuple[str, str]:
+def render(kind: str, day: date, items: list[dict[str, Any]], locale: str) -> tuple[str, str]:
     """(subject, body) of one person's message of ``kind`` for Seoul day ``day``."""
     count = len(items)
     if locale == "en":
         if kind == ESCALATION:
-            subject = f"[jointflow] {count} overdue task{'s' if count != 1 else ''} escalated " \
-                      f"to you ({day.isoformat()})"
+            subject = (
+                f"[jointflow] {count} overdue task{'s' if count != 1 else ''} escalated "
+                f"to you ({day.isoformat()})"
+            )
             intro = "These tasks in your organization are past their escalation point:"
         else:
-            subject = f"[jointflow] {count} task{'s' if count != 1 else ''} need your " \
-                      f"attention ({day.isoformat()})"
+            subject = (
+                f"[jointflow] {count} task{'s' if count != 1 else ''} need your "
+                f"attention ({day.isoformat()})"
+            )
             intro = "Reminder of your tasks:"
         outro = "Open them with: jointflow inbox"
     else:

@@ -48,13 +48,16 @@ def waiting_on(definition: WorkflowDefinition, program: Waiting) -> list[TaskSpe
     return sorted(tasks_for(definition, program.state, program.org, program.pending_parties()))
 
 
-def tasks_for(definition: WorkflowDefinition, state: str, org: str,
-              pending: Sequence[str]) -> frozenset[TaskSpec]:
+def tasks_for(
+    definition: WorkflowDefinition, state: str, org: str, pending: Sequence[str]
+) -> frozenset[TaskSpec]:
     """The tasks a program in ``state`` asks for (``pending``: parties yet to act)."""
     spec = definition.states.get(state)
     if spec is None or spec.task is None or spec.role is None:
         return frozenset()
     if spec.type == "review":
-        return frozenset(TaskSpec(spec.task, party, definition.party_role(party, spec.role),
-                                  party) for party in pending)
+        return frozenset(
+            TaskSpec(spec.task, party, definition.party_role(party, spec.role), party)
+            for party in pending
+        )
     return frozenset({TaskSpec(spec.task, org, spec.role, None)})

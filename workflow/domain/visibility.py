@@ -52,8 +52,7 @@ def may_see_program(viewer: Viewer, org: str, ever_submitted: bool) -> bool:
     return scope.everything or org == scope.org or (scope.submitted and ever_submitted)
 
 
-def ensure_sees_program(viewer: Viewer, program_id: int, org: str,
-                        ever_submitted: bool) -> None:
+def ensure_sees_program(viewer: Viewer, program_id: int, org: str, ever_submitted: bool) -> None:
     """Refuse with the same words as for a program that does not exist."""
     if not may_see_program(viewer, org, ever_submitted):
         raise NotFound(f"program {program_id} does not exist", program=program_id)

@@ -37,10 +37,15 @@ class AuditBroken(WorkflowError):
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--as", "actor", metavar="EMAIL", envvar="JOINTFLOW_USER",
-              help="Act as this user (default: $JOINTFLOW_USER). Reads then show what "
-                   "this user may see; without a user you are the operator on the server "
-                   "and see everything.")
+@click.option(
+    "--as",
+    "actor",
+    metavar="EMAIL",
+    envvar="JOINTFLOW_USER",
+    help="Act as this user (default: $JOINTFLOW_USER). Reads then show what "
+    "this user may see; without a user you are the operator on the server "
+    "and see everything.",
+)
 @click.pass_context
 def cli(ctx: click.Context, actor: str | None) -> None:
     """jointflow: joint review, budget holds and audit for jointly funded programs."""
@@ -48,6 +53,7 @@ def cli(ctx: click.Context, actor: str | None) -> None:
 
 
 # -- operator: database, organizations, users --
+
 
 @cli.group()
 def db() -> None:
@@ -66,8 +72,10 @@ def db_upgrade() -> None:
 def db_status() -> None:
     """Show the schema revision of the configured database."""
     engine = engine_for(get_settings().database_url)
-    click.echo(f"{engine.url.render_as_string(hide_password=True)}: revision "
-               f"{current_revision(engine) or 'none'} (newest {head_revision()})")
+    click.echo(
+        f"{engine.url.render_as_string(hide_password=True)}: revision "
+        f"{current_revision(engine) or 'none'} (newest {head_revision()})"
+    )
 
 
 @cli.group()
@@ -95,8 +103,12 @@ def org_list(ctx: Context, as_json: bool) -> None:
     if as_json:
         emit_json([{"key": o.key, "name": o.name, "funder": o.funder} for o in orgs])
     else:
-        click.echo(table([(o.key, o.name, "yes" if o.funder else "")
-                          for o in orgs], ["key", "name", "funder"]))
+        click.echo(
+            table(
+                [(o.key, o.name, "yes" if o.funder else "") for o in orgs],
+                ["key", "name", "funder"],
+            )
+        )
 
 
 @cli.group()
@@ -112,11 +124,19 @@ def user() -> None:
 @click.option("--locale", type=click.Choice(LOCALES), default=LOCALES[0], show_default=True)
 @json_option
 @pass_ctx
-def user_add(ctx: Context, email: str, name: str, org_key: str, roles: tuple[str, ...],
-             locale: str, as_json: bool) -> None:
+def user_add(
+    ctx: Context,
+    email: str,
+    name: str,
+    org_key: str,
+    roles: tuple[str, ...],
+    locale: str,
+    as_json: bool,
+) -> None:
     """Add a user to an organization with one or more roles."""
-    user_id = ctx.handle(c.AddUser(actor=None, email=email, name=name, org=org_key,
-                                   roles=roles, locale=locale))
+    user_id = ctx.handle(
+        c.AddUser(actor=None, email=email, name=name, org=org_key, roles=roles, locale=locale)
+    )
     emit_json({"id": user_id}) if as_json else click.echo(f"user {email} added (id {user_id})")
 
 
@@ -126,16 +146,29 @@ def user_add(ctx: Context, email: str, name: str, org_key: str, roles: tuple[str
 @pass_ctx
 def user_list(ctx: Context, org_key: str | None, as_json: bool) -> None:
     found = ctx.query(lambda uow: uow.directory.users(org_key))
-    rows = [{"email": u.email, "name": u.name, "org": u.org, "roles": sorted(u.roles),
-             "locale": u.locale} for u in found]
+    rows = [
+        {
+            "email": u.email,
+            "name": u.name,
+            "org": u.org,
+            "roles": sorted(u.roles),
+            "locale": u.locale,
+        }
+        for u in found
+    ]
     if as_json:
         emit_json(rows)
     else:
-        click.echo(table([(r["email"], r["name"], r["org"], ",".join(r["roles"]))
-                          for r in rows], ["email", "name", "org", "roles"]))
+        click.echo(
+            table(
+                [(r["email"], r["name"], r["org"], ",".join(r["roles"])) for r in rows],
+                ["email", "name", "org", "roles"],
+            )
+        )
 
 
 # -- budget --
+
 
 @cli.group()
 def budget() -> None:
@@ -173,14 +206,14 @@ def budget_report(ctx: Context, year: int | None, as_json: bool) -> None:
 @click.option("--program", "program_id", type=int, metavar="ID")
 @json_option
 @pass_ctx
-def budget_ledger(ctx: Context, party: str | None, program_id: int | None,
-                  as_json: bool) -> None:
+def budget_ledger(ctx: Context, party: str | None, program_id: int | None, as_json: bool) -> None:
     """Every ledger entry (hold, commit, disburse, release), oldest first."""
     entries = ctx.view(lambda uow, who: views.ledger_entries(uow, who, party, program_id))
     emit_json(entries) if as_json else click.echo(ledger_table(entries))
 
 
 # -- scheduled work --
+
 
 @cli.command("tick")
 @json_option
@@ -205,6 +238,7 @@ def tick(ctx: Context, as_json: bool) -> None:
 
 # -- audit and workflow definitions --
 
+
 @cli.group()
 def audit() -> None:
     """The hash-chained audit log."""
@@ -217,8 +251,13 @@ def audit_verify(ctx: Context, as_json: bool) -> None:
     """Check every event's hash chain; exit 1 naming the first broken event."""
     checked, broken = ctx.query(lambda uow: uow.events.verify())
     if as_json:
-        emit_json({"ok": broken is None, "events": checked,
-                   "broken": broken.describe() if broken else None})
+        emit_json(
+            {
+                "ok": broken is None,
+                "events": checked,
+                "broken": broken.describe() if broken else None,
+            }
+        )
     if broken is not None:
         raise AuditBroken(f"audit chain broken at {broken.describe()}")
     if not as_json:
@@ -235,15 +274,18 @@ def workflow() -> None:
 def workflow_validate(file: Path) -> None:
     """Validate a definition file; name every problem."""
     definition = load_file(file)
-    click.echo(f"{file}: {definition.key} version {definition.version} is valid "
-               f"({len(definition.states)} states, {len(definition.transitions)} transitions, "
-               f"parties: {', '.join(definition.party_keys)})")
+    click.echo(
+        f"{file}: {definition.key} version {definition.version} is valid "
+        f"({len(definition.states)} states, {len(definition.transitions)} transitions, "
+        f"parties: {', '.join(definition.party_keys)})"
+    )
 
 
 @workflow.command("show")
 @click.argument("key", required=False)
-@click.option("--format", "fmt", type=click.Choice(["text", "mermaid"]), default="text",
-              show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "mermaid"]), default="text", show_default=True
+)
 def workflow_show(key: str | None, fmt: str) -> None:
     """Show a definition's states and transitions (text or a Mermaid diagram)."""
     from workflow.entrypoints.diagram import definition_mermaid, definition_text
@@ -254,8 +296,7 @@ def workflow_show(key: str | None, fmt: str) -> None:
     if key not in files:
         raise NotFound(f"no workflow {key!r} (known: {', '.join(sorted(files))})")
     definition = files[key][0]
-    click.echo(definition_mermaid(definition) if fmt == "mermaid"
-               else definition_text(definition))
+    click.echo(definition_mermaid(definition) if fmt == "mermaid" else definition_text(definition))
 
 
 @cli.command()

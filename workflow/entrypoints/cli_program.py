@@ -25,10 +25,16 @@ def content_options(required: bool) -> list[click.Option]:
     return [
         click.Option(["--title"], required=required),
         click.Option(["--category"], required=required),
-        click.Option(["--request", "requests"], type=SPLIT, multiple=True, required=required,
-                     help="A funder's share, PARTY=KRW; repeat per funder. On update, the "
-                          "requests given replace the whole split."),
-        click.Option(["--start"], type=DATE), click.Option(["--end"], type=DATE),
+        click.Option(
+            ["--request", "requests"],
+            type=SPLIT,
+            multiple=True,
+            required=required,
+            help="A funder's share, PARTY=KRW; repeat per funder. On update, the "
+            "requests given replace the whole split.",
+        ),
+        click.Option(["--start"], type=DATE),
+        click.Option(["--end"], type=DATE),
         click.Option(["--year"], type=int, help="Fiscal year (default: the start's year)."),
         click.Option(["--description"]),
     ]
@@ -38,23 +44,48 @@ def _with(options: list[click.Option]):  # type: ignore[no-untyped-def]
     def decorate(command: click.Command) -> click.Command:
         command.params[:0] = options
         return command
+
     return decorate
 
 
 @program.command("create")
 @click.option("--org", "org_key", required=True, metavar="KEY")
-@click.option("--workflow", "workflow_key", metavar="KEY",
-              help="Default: $JOINTFLOW_DEFAULT_WORKFLOW, else joint-program.")
+@click.option(
+    "--workflow",
+    "workflow_key",
+    metavar="KEY",
+    help="Default: $JOINTFLOW_DEFAULT_WORKFLOW, else joint-program.",
+)
 @json_option
 @pass_ctx
-def create(ctx: Context, org_key: str, workflow_key: str | None, as_json: bool, title: str,
-           category: str, requests: tuple[tuple[str, int], ...], start: date | None,
-           end: date | None, year: int | None, description: str | None) -> None:
+def create(
+    ctx: Context,
+    org_key: str,
+    workflow_key: str | None,
+    as_json: bool,
+    title: str,
+    category: str,
+    requests: tuple[tuple[str, int], ...],
+    start: date | None,
+    end: date | None,
+    year: int | None,
+    description: str | None,
+) -> None:
     """Draft a program asking each funder for a share."""
-    program_id = ctx.handle(c.CreateProgram(
-        actor=ctx.actor, title=title, org=org_key, category=category,
-        requests=splits_to_dict(requests), start=start, end=end, year=year,
-        description=description or "", workflow=workflow_key))
+    program_id = ctx.handle(
+        c.CreateProgram(
+            actor=ctx.actor,
+            title=title,
+            org=org_key,
+            category=category,
+            requests=splits_to_dict(requests),
+            start=start,
+            end=end,
+            year=year,
+            description=description or "",
+            workflow=workflow_key,
+        )
+    )
     emit_json({"id": program_id}) if as_json else click.echo(f"program {program_id} created")
 
 
@@ -64,14 +95,31 @@ _with(content_options(required=True))(create)
 @program.command("update")
 @click.argument("program_id", type=int, metavar="ID")
 @pass_ctx
-def update(ctx: Context, program_id: int, title: str | None, category: str | None,
-           requests: tuple[tuple[str, int], ...], start: date | None, end: date | None,
-           year: int | None, description: str | None) -> None:
+def update(
+    ctx: Context,
+    program_id: int,
+    title: str | None,
+    category: str | None,
+    requests: tuple[tuple[str, int], ...],
+    start: date | None,
+    end: date | None,
+    year: int | None,
+    description: str | None,
+) -> None:
     """Edit a draft or a program sent back for changes."""
-    ctx.handle(c.UpdateProgram(
-        actor=ctx.actor, program_id=program_id, title=title, category=category,
-        requests=splits_to_dict(requests) or None, start=start, end=end, year=year,
-        description=description))
+    ctx.handle(
+        c.UpdateProgram(
+            actor=ctx.actor,
+            program_id=program_id,
+            title=title,
+            category=category,
+            requests=splits_to_dict(requests) or None,
+            start=start,
+            end=end,
+            year=year,
+            description=description,
+        )
+    )
     click.echo(f"program {program_id} updated")
 
 
@@ -104,8 +152,9 @@ def submit(ctx: Context, program_id: int, as_json: bool) -> None:
 @pass_ctx
 def decide(ctx: Context, program_id: int, decision: str, comment: str, as_json: bool) -> None:
     """Decide your own party's side of the joint review."""
-    ctx.handle(c.DecideReview(actor=ctx.actor, program_id=program_id, decision=decision,
-                              comment=comment))
+    ctx.handle(
+        c.DecideReview(actor=ctx.actor, program_id=program_id, decision=decision, comment=comment)
+    )
     _report_state(ctx, program_id, f"{decision} recorded", as_json)
 
 
@@ -121,6 +170,7 @@ def withdraw(ctx: Context, program_id: int, reason: str, as_json: bool) -> None:
 
 
 # -- funding --
+
 
 @program.command("commit")
 @click.argument("program_id", type=int, metavar="ID")
@@ -140,29 +190,54 @@ def commit(ctx: Context, program_id: int, as_json: bool) -> None:
 @pass_ctx
 def disburse(ctx: Context, program_id: int, amount: int, memo: str, as_json: bool) -> None:
     """Record a tranche paid out of your party's commitment (budget officer)."""
-    done = ctx.handle(c.DisburseFunds(actor=ctx.actor, program_id=program_id,
-                                      amount=amount, memo=memo))
-    _report_state(ctx, program_id,
-                  f"tranche {done.tranche} of {format_krw(done.amount)} disbursed", as_json)
+    done = ctx.handle(
+        c.DisburseFunds(actor=ctx.actor, program_id=program_id, amount=amount, memo=memo)
+    )
+    _report_state(
+        ctx, program_id, f"tranche {done.tranche} of {format_krw(done.amount)} disbursed", as_json
+    )
 
 
 # -- evaluation --
 
+
 @program.command("report")
 @click.argument("program_id", type=int, metavar="ID")
-@click.option("--spent", type=SPLIT, multiple=True, required=True,
-              help="Actual spend of a funder's money, PARTY=KRW; repeat for every funder.")
+@click.option(
+    "--spent",
+    type=SPLIT,
+    multiple=True,
+    required=True,
+    help="Actual spend of a funder's money, PARTY=KRW; repeat for every funder.",
+)
 @click.option("--summary", required=True)
-@click.option("--file", "path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="The report document, kept with the program.")
+@click.option(
+    "--file",
+    "path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The report document, kept with the program.",
+)
 @json_option
 @pass_ctx
-def report(ctx: Context, program_id: int, spent: tuple[tuple[str, int], ...], summary: str,
-           path: Path | None, as_json: bool) -> None:
+def report(
+    ctx: Context,
+    program_id: int,
+    spent: tuple[tuple[str, int], ...],
+    summary: str,
+    path: Path | None,
+    as_json: bool,
+) -> None:
     """Submit the evaluation report of a finished program (coordinator)."""
     attached = c.ReportFile(path.name, path.read_bytes()) if path else None
-    ctx.handle(c.SubmitReport(actor=ctx.actor, program_id=program_id,
-                              spent=splits_to_dict(spent), summary=summary, file=attached))
+    ctx.handle(
+        c.SubmitReport(
+            actor=ctx.actor,
+            program_id=program_id,
+            spent=splits_to_dict(spent),
+            summary=summary,
+            file=attached,
+        )
+    )
     _report_state(ctx, program_id, "report submitted", as_json)
 
 
@@ -173,11 +248,15 @@ def report(ctx: Context, program_id: int, spent: tuple[tuple[str, int], ...], su
 @click.option("--comment", default="")
 @json_option
 @pass_ctx
-def evaluate(ctx: Context, program_id: int, verdict: str, score: int | None, comment: str,
-             as_json: bool) -> None:
+def evaluate(
+    ctx: Context, program_id: int, verdict: str, score: int | None, comment: str, as_json: bool
+) -> None:
     """Accept the evaluation report for your party, or return it for changes (evaluator)."""
-    ctx.handle(c.EvaluateReport(actor=ctx.actor, program_id=program_id, verdict=verdict,
-                                score=score, comment=comment))
+    ctx.handle(
+        c.EvaluateReport(
+            actor=ctx.actor, program_id=program_id, verdict=verdict, score=score, comment=comment
+        )
+    )
     _report_state(ctx, program_id, f"{verdict} recorded", as_json)
 
 
@@ -205,21 +284,39 @@ def show(ctx: Context, program_id: int, as_json: bool) -> None:
 @program.command("list")
 @click.option("--state")
 @click.option("--org", "org_key", metavar="KEY")
-@click.option("--waiting-on", metavar="ORG",
-              help="Those waiting on ORG's step (a review, a commitment, an evaluation, or "
-                   "the coordinator's own).")
+@click.option(
+    "--waiting-on",
+    metavar="ORG",
+    help="Those waiting on ORG's step (a review, a commitment, an evaluation, or "
+    "the coordinator's own).",
+)
 @json_option
 @pass_ctx
-def list_(ctx: Context, state: str | None, org_key: str | None, waiting_on: str | None,
-          as_json: bool) -> None:
+def list_(
+    ctx: Context, state: str | None, org_key: str | None, waiting_on: str | None, as_json: bool
+) -> None:
     """Programs, filtered by state, organization or the party they wait on."""
     rows = ctx.view(lambda uow, who: views.program_list(uow, who, state, org_key, waiting_on))
     if as_json:
         emit_json(rows)
         return
-    click.echo(table([(r["id"], r["state"], r["org"], r["category"], splits(r["requested"]),
-                       ",".join(r["waiting_on"]), r["title"]) for r in rows],
-                     ["id", "state", "org", "category", "requested", "waiting on", "title"]))
+    click.echo(
+        table(
+            [
+                (
+                    r["id"],
+                    r["state"],
+                    r["org"],
+                    r["category"],
+                    splits(r["requested"]),
+                    ",".join(r["waiting_on"]),
+                    r["title"],
+                )
+                for r in rows
+            ],
+            ["id", "state", "org", "category", "requested", "waiting on", "title"],
+        )
+    )
 
 
 @program.command("history")
@@ -232,6 +329,18 @@ def history(ctx: Context, program_id: int, as_json: bool) -> None:
     if as_json:
         emit_json(rows)
         return
-    click.echo(table([(r["seq"], r["at"][:19], r["type"], r["actor"],
-                       ", ".join(f"{k}={v}" for k, v in r["data"].items()))
-                      for r in rows], ["seq", "at", "event", "actor", "details"]))
+    click.echo(
+        table(
+            [
+                (
+                    r["seq"],
+                    r["at"][:19],
+                    r["type"],
+                    r["actor"],
+                    ", ".join(f"{k}={v}" for k, v in r["data"].items()),
+                )
+                for r in rows
+            ],
+            ["seq", "at", "event", "actor", "details"],
+        )
+    )

@@ -30,17 +30,32 @@ def reminders_preview(ctx: Context, as_json: bool) -> None:
         return
     if plan["quiet"]:
         resumes = datetime.fromisoformat(plan["sends_at"]).astimezone(SEOUL)
-        click.echo(f"quiet hours (22:00-08:00 Seoul): nothing is sent before "
-                   f"{resumes:%Y-%m-%d %H:%M} Seoul")
+        click.echo(
+            f"quiet hours (22:00-08:00 Seoul): nothing is sent before "
+            f"{resumes:%Y-%m-%d %H:%M} Seoul"
+        )
     if not plan["messages"]:
         click.echo("no reminder due")
         return
-    click.echo(table([(m["to"], m["kind"], len(m["tasks"]),
-                       ", ".join(f"{t['task']} ({'+'.join(t['rungs'])})" for t in m["tasks"]))
-                      for m in plan["messages"]], ["to", "kind", "tasks", "task (rungs)"]))
+    click.echo(
+        table(
+            [
+                (
+                    m["to"],
+                    m["kind"],
+                    len(m["tasks"]),
+                    ", ".join(f"{t['task']} ({'+'.join(t['rungs'])})" for t in m["tasks"]),
+                )
+                for m in plan["messages"]
+            ],
+            ["to", "kind", "tasks", "task (rungs)"],
+        )
+    )
     if plan["unaddressed"]:
-        click.echo(f"{plan['unaddressed']} due reminder(s) have nobody to go to "
-                   "(empty queue or no supervisor)")
+        click.echo(
+            f"{plan['unaddressed']} due reminder(s) have nobody to go to "
+            "(empty queue or no supervisor)"
+        )
 
 
 @click.group()
@@ -56,10 +71,15 @@ def notifications_list(ctx: Context, unread: bool, as_json: bool) -> None:
     """Your messages, newest first."""
     email = ctx.require_actor()
     rows: list[dict[str, Any]] = ctx.query(
-        lambda uow: uow.notifications.of_user(email, unread_only=unread))
+        lambda uow: uow.notifications.of_user(email, unread_only=unread)
+    )
     if as_json:
-        emit_json([{k: r[k] for k in ("id", "kind", "subject", "body", "created_at", "read")}
-                   for r in rows])
+        emit_json(
+            [
+                {k: r[k] for k in ("id", "kind", "subject", "body", "created_at", "read")}
+                for r in rows
+            ]
+        )
         return
     if not rows:
         click.echo("no messages")
@@ -77,7 +97,11 @@ def notifications_read(ctx: Context, message_id: int | None, every: bool) -> Non
     """Mark one of your messages read (or --all of them)."""
     if (message_id is None) == (not every):
         raise click.UsageError("give a message ID or --all")
-    marked = ctx.handle(c.MarkNotificationRead(actor=ctx.require_actor(),
-                                               notification_id=message_id))
-    click.echo(f"message {message_id} marked read" if message_id is not None
-               else f"{marked} message(s) marked read")
+    marked = ctx.handle(
+        c.MarkNotificationRead(actor=ctx.require_actor(), notification_id=message_id)
+    )
+    click.echo(
+        f"message {message_id} marked read"
+        if message_id is not None
+        else f"{marked} message(s) marked read"
+    )

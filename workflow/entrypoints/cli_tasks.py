@@ -20,10 +20,20 @@ from workflow.service_layer.bulk import BULK_ACTIONS, bulk
 
 
 @click.command("inbox")
-@click.option("--limit", type=click.IntRange(1, queues.MAX_LIMIT),
-              default=queues.DEFAULT_LIMIT, show_default=True, help="Tasks per page.")
-@click.option("--after", "after", type=int, metavar="TASK",
-              help="The page that follows this task (the last one shown).")
+@click.option(
+    "--limit",
+    type=click.IntRange(1, queues.MAX_LIMIT),
+    default=queues.DEFAULT_LIMIT,
+    show_default=True,
+    help="Tasks per page.",
+)
+@click.option(
+    "--after",
+    "after",
+    type=int,
+    metavar="TASK",
+    help="The page that follows this task (the last one shown).",
+)
 @json_option
 @pass_ctx
 def inbox(ctx: Context, limit: int, after: int | None, as_json: bool) -> None:
@@ -43,19 +53,47 @@ def inbox(ctx: Context, limit: int, after: int | None, as_json: bool) -> None:
     if as_json:
         emit_json(rows)
         return
-    click.echo(table([(r["task"], r["due"][:10], r["overdue_days"] or "", r["kind"],
-                       r["program"], r["party"] or "-", r["claimed_by"] or "",
-                       format_krw(r["remaining_if_approved"])
-                       if r["remaining_if_approved"] is not None else "", r["title"])
-                      for r in rows],
-                     ["task", "due", "overdue", "kind", "program", "party", "claimed by",
-                      "remaining if approved", "title"]) if rows
-               else f"nothing waiting after task {after}" if after is not None
-               else "nothing waiting")
+    click.echo(
+        table(
+            [
+                (
+                    r["task"],
+                    r["due"][:10],
+                    r["overdue_days"] or "",
+                    r["kind"],
+                    r["program"],
+                    r["party"] or "-",
+                    r["claimed_by"] or "",
+                    format_krw(r["remaining_if_approved"])
+                    if r["remaining_if_approved"] is not None
+                    else "",
+                    r["title"],
+                )
+                for r in rows
+            ],
+            [
+                "task",
+                "due",
+                "overdue",
+                "kind",
+                "program",
+                "party",
+                "claimed by",
+                "remaining if approved",
+                "title",
+            ],
+        )
+        if rows
+        else f"nothing waiting after task {after}"
+        if after is not None
+        else "nothing waiting"
+    )
     if page.more:
-        click.echo(f"more tasks wait after these {len(rows)}; the next page: jointflow inbox "
-                   f"--after {rows[-1]['task']}"
-                   + (f" --limit {limit}" if limit != queues.DEFAULT_LIMIT else ""))
+        click.echo(
+            f"more tasks wait after these {len(rows)}; the next page: jointflow inbox "
+            f"--after {rows[-1]['task']}"
+            + (f" --limit {limit}" if limit != queues.DEFAULT_LIMIT else "")
+        )
 
 
 @click.group()
@@ -97,8 +135,9 @@ def reassign(ctx: Context, task_id: int, to: str) -> None:
 @click.option("--comment", default="")
 @json_option
 @pass_ctx
-def bulk_(ctx: Context, action: str, task_ids: tuple[int, ...], comment: str,
-          as_json: bool) -> None:
+def bulk_(
+    ctx: Context, action: str, task_ids: tuple[int, ...], comment: str, as_json: bool
+) -> None:
     """Claim or decide several tasks; each is checked on its own. Exit 1 if any failed."""
     results = bulk(ctx.bus, ctx.actor, action, list(task_ids), comment)
     if as_json:
@@ -120,12 +159,24 @@ def waiting(ctx: Context, as_json: bool) -> None:
     if as_json:
         emit_json(rows)
         return
-    click.echo(table([(r["program"], r["state"], waiting_text(r["waiting_for"]),
-                       r["business_days_waiting"], r["sla_days"],
-                       _seoul_minute(r["last_reminder"])) for r in rows],
-                     ["program", "state", "waiting on", "business days", "sla",
-                      "last reminder"])
-               if rows else "nothing waiting")
+    click.echo(
+        table(
+            [
+                (
+                    r["program"],
+                    r["state"],
+                    waiting_text(r["waiting_for"]),
+                    r["business_days_waiting"],
+                    r["sla_days"],
+                    _seoul_minute(r["last_reminder"]),
+                )
+                for r in rows
+            ],
+            ["program", "state", "waiting on", "business days", "sla", "last reminder"],
+        )
+        if rows
+        else "nothing waiting"
+    )
 
 
 def _seoul_minute(moment: str | None) -> str:

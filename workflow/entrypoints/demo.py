@@ -75,7 +75,8 @@ def _prepare_database(settings: Settings, reset: bool) -> None:
         if conn.execute(select(func.count()).select_from(organizations)).scalar():
             raise InvalidInput(
                 f"the database at {url.render_as_string(hide_password=True)} already holds data; "
-                "the demo needs an empty one (run `jointflow demo --reset` to start over)")
+                "the demo needs an empty one (run `jointflow demo --reset` to start over)"
+            )
 
 
 def _seed(bus: MessageBus) -> None:
@@ -86,38 +87,52 @@ def _seed(bus: MessageBus) -> None:
     for email, name, org, roles in d.PEOPLE:
         bus.handle(c.AddUser(actor=None, email=email, name=name, org=org, roles=roles))
     for party, amount in d.ENVELOPES.items():
-        bus.handle(c.AddEnvelope(actor=d.OFFICERS[party], party=party, year=d.YEAR,
-                                 amount=amount))
-    click.echo(f"Seeded {len(d.FUNDERS)} funders, {len(d.ORGANIZATIONS)} schools and centres, "
-               f"{len(d.PEOPLE)} people; envelopes {d.YEAR}: "
-               + splits(d.ENVELOPES))
+        bus.handle(c.AddEnvelope(actor=d.OFFICERS[party], party=party, year=d.YEAR, amount=amount))
+    click.echo(
+        f"Seeded {len(d.FUNDERS)} funders, {len(d.ORGANIZATIONS)} schools and centres, "
+        f"{len(d.PEOPLE)} people; envelopes {d.YEAR}: " + splits(d.ENVELOPES)
+    )
 
 
-def play_season(bus: MessageBus, clock: SeasonClock, say: Callable[[str], None]
-                ) -> list[int]:
+def play_season(bus: MessageBus, clock: SeasonClock, say: Callable[[str], None]) -> list[int]:
     def state(pid: int) -> dict[str, Any]:
         detail: dict[str, Any] = bus.view(
-            lambda uow, who: views.program_detail(uow, who, pid), None)
+            lambda uow, who: views.program_detail(uow, who, pid), None
+        )
         return detail
 
     def log(pid: int, what: str) -> None:
         p = state(pid)
-        say(f"{clock.today()}  #{pid:<2} {what:<40} -> {p['state']}"
-            + (f"  (held {splits(p['holds'])})" if p["holds"] and "submit" in what else ""))
+        say(
+            f"{clock.today()}  #{pid:<2} {what:<40} -> {p['state']}"
+            + (f"  (held {splits(p['holds'])})" if p["holds"] and "submit" in what else "")
+        )
         for moved in [w for w in waitlisted if state(w)["state"] != "waitlisted"]:
             waitlisted.remove(moved)
-            say(f"{clock.today()}  #{moved:<2} {'money released: retried from the waitlist':<40}"
-                f" -> {state(moved)['state']}")
+            say(
+                f"{clock.today()}  #{moved:<2} {'money released: retried from the waitlist':<40}"
+                f" -> {state(moved)['state']}"
+            )
         if p["state"] == "waitlisted" and pid not in waitlisted:
             waitlisted.append(pid)
 
     waitlisted: list[int] = []
     ids: list[int] = []
     for org, category, title, city_share, oe_share in d.PROGRAMS:
-        ids.append(bus.handle(c.CreateProgram(
-            actor=d.COORDINATORS[org], title=title, org=org, category=category,
-            requests={"city": city_share, "education_office": oe_share}, year=d.YEAR,
-            start=datetime(2026, 3, 2).date(), end=datetime(2026, 12, 18).date())))
+        ids.append(
+            bus.handle(
+                c.CreateProgram(
+                    actor=d.COORDINATORS[org],
+                    title=title,
+                    org=org,
+                    category=category,
+                    requests={"city": city_share, "education_office": oe_share},
+                    year=d.YEAR,
+                    start=datetime(2026, 3, 2).date(),
+                    end=datetime(2026, 12, 18).date(),
+                )
+            )
+        )
     say(f"\n{len(ids)} proposals drafted. Submissions (the budget worker holds each share):")
     for pid, (org, *_rest) in zip(ids, d.PROGRAMS, strict=True):
         clock.advance(minutes=170)
@@ -130,24 +145,41 @@ def play_season(bus: MessageBus, clock: SeasonClock, say: Callable[[str], None]
     clock.advance(days=7)
     decide(ids[2], city, "request-changes", "상담 인원 산출 근거를 보완해 주세요")
     revised = {"city": 140_000_000, "education_office": 45_000_000}
-    bus.handle(c.UpdateProgram(actor=d.COORDINATORS[d.PROGRAMS[2][0]], program_id=ids[2],
-                               requests=revised, description="상담 인원 120명 기준으로 조정"))
+    bus.handle(
+        c.UpdateProgram(
+            actor=d.COORDINATORS[d.PROGRAMS[2][0]],
+            program_id=ids[2],
+            requests=revised,
+            description="상담 인원 120명 기준으로 조정",
+        )
+    )
     clock.advance(days=2)
     bus.handle(c.SubmitProgram(actor=d.COORDINATORS[d.PROGRAMS[2][0]], program_id=ids[2]))
     log(ids[2], "resubmitted with a smaller request")
     decide(ids[4], oe, "request-changes", "안전 계획을 첨부해 주세요")
-    bus.handle(c.UpdateProgram(actor=d.COORDINATORS[d.PROGRAMS[4][0]], program_id=ids[4],
-                               description="안전 계획 첨부 (인솔 교사 4명)"))
+    bus.handle(
+        c.UpdateProgram(
+            actor=d.COORDINATORS[d.PROGRAMS[4][0]],
+            program_id=ids[4],
+            description="안전 계획 첨부 (인솔 교사 4명)",
+        )
+    )
     bus.handle(c.SubmitProgram(actor=d.COORDINATORS[d.PROGRAMS[4][0]], program_id=ids[4]))
     log(ids[4], "resubmitted, same amounts: holds kept")
     decide(ids[7], oe, "reject", "기존 기초학력 사업과 중복")
     clock.advance(days=1)
-    bus.handle(c.WithdrawProgram(actor=d.COORDINATORS[d.PROGRAMS[11][0]], program_id=ids[11],
-                                 reason="강사 섭외 불가"))
+    bus.handle(
+        c.WithdrawProgram(
+            actor=d.COORDINATORS[d.PROGRAMS[11][0]], program_id=ids[11], reason="강사 섭외 불가"
+        )
+    )
     log(ids[11], "withdrawn by its coordinator")
     try:
-        bus.handle(c.DecideReview(actor=d.COORDINATORS[d.PROGRAMS[0][0]], program_id=ids[0],
-                                  decision="approve"))
+        bus.handle(
+            c.DecideReview(
+                actor=d.COORDINATORS[d.PROGRAMS[0][0]], program_id=ids[0], decision="approve"
+            )
+        )
     except WorkflowError as err:
         say(f"{clock.today()}  #{ids[0]:<2} refused and audited: {err.message}")
     clock.advance(days=3)
@@ -161,21 +193,28 @@ def play_season(bus: MessageBus, clock: SeasonClock, say: Callable[[str], None]
             clock.advance(minutes=30)
             bus.handle(c.DecideReview(actor=oe, program_id=pid, decision="approve"))
             approved.append(pid)
-    say(f"{clock.today()}  both institutions approve " + " ".join(f"#{i}" for i in approved)
-        + f" -> approved ({len(approved)})")
-    say(f"{clock.today()}  city approves " + " ".join(f"#{i}" for i in sorted(waiting_on_oe))
-        + " -> in_review, waiting on education_office")
+    say(
+        f"{clock.today()}  both institutions approve "
+        + " ".join(f"#{i}" for i in approved)
+        + f" -> approved ({len(approved)})"
+    )
+    say(
+        f"{clock.today()}  city approves "
+        + " ".join(f"#{i}" for i in sorted(waiting_on_oe))
+        + " -> in_review, waiting on education_office"
+    )
     return ids
 
 
-def _decider(bus: MessageBus, clock: SeasonClock, log: Callable[[int, str], None]
-             ) -> Callable[[int, str, str, str], None]:
+def _decider(
+    bus: MessageBus, clock: SeasonClock, log: Callable[[int, str], None]
+) -> Callable[[int, str, str, str], None]:
     def decide(pid: int, actor: str, decision: str, comment: str) -> None:
         clock.advance(minutes=25)
-        bus.handle(c.DecideReview(actor=actor, program_id=pid, decision=decision,
-                                  comment=comment))
+        bus.handle(c.DecideReview(actor=actor, program_id=pid, decision=decision, comment=comment))
         party = "city" if actor.endswith("paju.go.kr") else "education_office"
         log(pid, f"{party}: {decision}")
+
     return decide
 
 
@@ -186,7 +225,11 @@ def _summary(bus: MessageBus) -> None:
     click.echo("\nBudget position per funder:")
     click.echo(budget_table(bus.view(lambda uow, who: views.budget_report(uow, who, d.YEAR), None)))
     checked, broken = bus.query(lambda uow: uow.events.verify())
-    click.echo(f"\nAudit chain: {checked} events, "
-               + ("verified" if broken is None else f"BROKEN at {broken.describe()}"))
-    click.echo("Explore: jointflow program list | jointflow program show 4 | "
-               "jointflow program history 4 | jointflow budget ledger --program 4")
+    click.echo(
+        f"\nAudit chain: {checked} events, "
+        + ("verified" if broken is None else f"BROKEN at {broken.describe()}")
+    )
+    click.echo(
+        "Explore: jointflow program list | jointflow program show 4 | "
+        "jointflow program history 4 | jointflow budget ledger --program 4"
+    )

@@ -36,15 +36,19 @@ class Year:
         """Move the clock to a Seoul date and let the scheduled worker catch up."""
         self.clock.now = datetime(2026, month, day, hour, tzinfo=SEOUL).astimezone(UTC)
         done = run_due_work(self.bus)
-        moved = Counter(o.split(":")[0] for o, n in done.items() if o.endswith("done")
-                        for _ in range(n))
+        moved = Counter(
+            o.split(":")[0] for o, n in done.items() if o.endswith("done") for _ in range(n)
+        )
         if moved:
-            self.say(f"{self.clock.today()}  scheduled worker: "
-                     + ", ".join(f"{n} {_ACTIONS.get(a, a)}" for a, n in sorted(moved.items())))
+            self.say(
+                f"{self.clock.today()}  scheduled worker: "
+                + ", ".join(f"{n} {_ACTIONS.get(a, a)}" for a, n in sorted(moved.items()))
+            )
 
     def detail(self, pid: int) -> dict[str, Any]:
         found: dict[str, Any] = self.bus.view(
-            lambda uow, who: views.program_detail(uow, who, pid), None)
+            lambda uow, who: views.program_detail(uow, who, pid), None
+        )
         return found
 
     def in_state(self, state: str) -> list[int]:
@@ -57,8 +61,11 @@ class Year:
         self.say(f"{self.clock.today()}  #{pid:<2} {what:<40} -> {self.detail(pid)['state']}")
 
 
-_ACTIONS = {"activate": "runs started", "finish": "runs ended, evaluation due",
-            "expire": "holds expired"}
+_ACTIONS = {
+    "activate": "runs started",
+    "finish": "runs ended, evaluation due",
+    "expire": "holds expired",
+}
 
 
 def play_year(bus: MessageBus, clock: Any, say: Say, ids: list[int]) -> None:
@@ -69,17 +76,28 @@ def play_year(bus: MessageBus, clock: Any, say: Say, ids: list[int]) -> None:
     approver, deputy = d.APPROVERS["education_office"], d.DEPUTY
     _show_messages(year, approver, "reminder_digest")
     _show_inbox(year, approver)
-    bus.handle(c.SetDelegation(actor=approver, to=deputy, starts_on=year.clock.today(),
-                               ends_on=year.clock.today() + timedelta(days=4)))
-    say(f"{clock.today()}  {approver} is on leave until "
-        f"{year.clock.today() + timedelta(days=4)}: {deputy} acts for them (대결)")
+    bus.handle(
+        c.SetDelegation(
+            actor=approver,
+            to=deputy,
+            starts_on=year.clock.today(),
+            ends_on=year.clock.today() + timedelta(days=4),
+        )
+    )
+    say(
+        f"{clock.today()}  {approver} is on leave until "
+        f"{year.clock.today() + timedelta(days=4)}: {deputy} acts for them (대결)"
+    )
     _show_inbox(year, deputy)
     bus.handle(c.DecideReview(actor=deputy, program_id=late, decision="approve"))
-    year.log(late, f"education_office: approve by {deputy.split('@')[0]} for "
-                   f"{approver.split('@')[0]}")
+    year.log(
+        late, f"education_office: approve by {deputy.split('@')[0]} for {approver.split('@')[0]}"
+    )
     funded = _commit_all(year, year.in_state("approved"))
-    say(f"{clock.today()}  {len(funded)} programs funded; #{lapsing} still waits on the "
-        "Office of Education")
+    say(
+        f"{clock.today()}  {len(funded)} programs funded; #{lapsing} still waits on the "
+        "Office of Education"
+    )
 
     say("\nThe runs:")
     year.on(3, 2, hour=0)
@@ -92,16 +110,18 @@ def play_year(bus: MessageBus, clock: Any, say: Say, ids: list[int]) -> None:
     year.log(waitlisted, "retried from the waitlist")
     _show_messages(year, d.OFFICERS["education_office"], "budget_notice")
     for party in ("city", "education_office"):
-        bus.handle(c.DecideReview(actor=d.APPROVERS[party], program_id=waitlisted,
-                                  decision="approve"))
+        bus.handle(
+            c.DecideReview(actor=d.APPROVERS[party], program_id=waitlisted, decision="approve")
+        )
     _commit_all(year, [waitlisted])
     year.log(waitlisted, "approved and funded by both")
     year.on(6, 8)
     _pay_tranche(year, [waitlisted], first=True)
     cancelled = ids[15]
     year.on(7, 15)
-    bus.handle(c.CancelProgram(actor=d.ADMIN, program_id=cancelled,
-                               reason="참여 학생 모집 불가로 중단"))
+    bus.handle(
+        c.CancelProgram(actor=d.ADMIN, program_id=cancelled, reason="참여 학생 모집 불가로 중단")
+    )
     year.log(cancelled, "cancelled: undisbursed money returned")
     year.on(9, 1)
     _pay_tranche(year, year.in_state("active"), first=False)
@@ -115,18 +135,19 @@ def _show_inbox(year: Year, email: str) -> None:
     rows = year.bus.query(lambda uow: queues.inbox(uow, uow.directory.user(email)))
     year.say(f"{year.clock.today()}  inbox of {email}: {len(rows)} task(s)")
     for r in rows[:3]:
-        year.say(f"              task {r['task']:<4} {r['kind']:<13} #{r['program']:<3} due "
-                 f"{r['due'][:10]}" + (f", overdue {r['overdue_days']} business day(s)"
-                                       if r["overdue_days"] else "")
-                 + (f", for {r['acting_for']}" if r["acting_for"] else ""))
+        year.say(
+            f"              task {r['task']:<4} {r['kind']:<13} #{r['program']:<3} due "
+            f"{r['due'][:10]}"
+            + (f", overdue {r['overdue_days']} business day(s)" if r["overdue_days"] else "")
+            + (f", for {r['acting_for']}" if r["acting_for"] else "")
+        )
 
 
 def _show_messages(year: Year, email: str, kind: str) -> None:
     """The person's in-app message of the day of this kind, as they would read it."""
     found = year.bus.query(lambda uow: uow.notifications.of_user(email))
     for message in [m for m in found if m["kind"] == kind][:1]:
-        year.say(f"{year.clock.today()}  {kind.replace('_', ' ')} to {email}: "
-                 f"{message['subject']}")
+        year.say(f"{year.clock.today()}  {kind.replace('_', ' ')} to {email}: {message['subject']}")
         for line in message["body"].splitlines():
             if line.strip():
                 year.say(f"              {line}")
@@ -152,35 +173,65 @@ def _pay_tranche(year: Year, pids: list[int], first: bool) -> None:
     for pid in pids:
         detail = year.detail(pid)
         for party, amount in sorted(_spent(year, pid).items()):
-            due = detail["committed"][party] // 2 if first else (
-                amount - detail["disbursed"].get(party, 0))
+            due = (
+                detail["committed"][party] // 2
+                if first
+                else (amount - detail["disbursed"].get(party, 0))
+            )
             if due > 0:
-                year.bus.handle(c.DisburseFunds(actor=d.OFFICERS[party], program_id=pid,
-                                                amount=due, memo="1차" if first else "2차"))
+                year.bus.handle(
+                    c.DisburseFunds(
+                        actor=d.OFFICERS[party],
+                        program_id=pid,
+                        amount=due,
+                        memo="1차" if first else "2차",
+                    )
+                )
                 total += due
-    year.say(f"{year.clock.today()}  {'first' if first else 'second'} tranche paid to "
-             f"{len(pids)} programs: {total:,}원")
+    year.say(
+        f"{year.clock.today()}  {'first' if first else 'second'} tranche paid to "
+        f"{len(pids)} programs: {total:,}원"
+    )
 
 
 def _evaluate_all(year: Year, pids: list[int]) -> None:
     returned = pids[0]
     for pid in pids:
-        year.bus.handle(c.SubmitReport(
-            actor=year.coordinator(pid), program_id=pid, spent=_spent(year, pid),
-            summary="사업 목표 달성, 참여 학생 만족도 4.5/5"))
+        year.bus.handle(
+            c.SubmitReport(
+                actor=year.coordinator(pid),
+                program_id=pid,
+                spent=_spent(year, pid),
+                summary="사업 목표 달성, 참여 학생 만족도 4.5/5",
+            )
+        )
     year.say(f"{year.clock.today()}  {len(pids)} evaluation reports submitted")
     year.on(12, 22)
-    year.bus.handle(c.EvaluateReport(actor=d.EVALUATORS["city"], program_id=returned,
-                                     verdict="return", comment="참여 인원 명단을 첨부해 주세요"))
+    year.bus.handle(
+        c.EvaluateReport(
+            actor=d.EVALUATORS["city"],
+            program_id=returned,
+            verdict="return",
+            comment="참여 인원 명단을 첨부해 주세요",
+        )
+    )
     year.log(returned, "city evaluator: returned for changes")
-    year.bus.handle(c.SubmitReport(
-        actor=year.coordinator(returned), program_id=returned, spent=_spent(year, returned),
-        summary="참여 인원 명단 첨부 (학생 64명)"))
+    year.bus.handle(
+        c.SubmitReport(
+            actor=year.coordinator(returned),
+            program_id=returned,
+            spent=_spent(year, returned),
+            summary="참여 인원 명단 첨부 (학생 64명)",
+        )
+    )
     year.log(returned, "report resubmitted")
     for pid in pids:
         for party, score in (("city", 4), ("education_office", 5)):
-            year.bus.handle(c.EvaluateReport(actor=d.EVALUATORS[party], program_id=pid,
-                                             verdict="accept", score=score))
+            year.bus.handle(
+                c.EvaluateReport(
+                    actor=d.EVALUATORS[party], program_id=pid, verdict="accept", score=score
+                )
+            )
     year.on(12, 28)
     for pid in pids:
         detail = year.detail(pid)

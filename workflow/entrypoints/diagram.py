@@ -6,16 +6,21 @@ from workflow.domain.definition import WorkflowDefinition
 
 
 def definition_text(d: WorkflowDefinition) -> str:
-    lines = [f"{d.key} version {d.version}: {d.title}",
-             "parties: " + ", ".join(f"{p.key} ({p.role})" for p in d.parties), "states:"]
+    lines = [
+        f"{d.key} version {d.version}: {d.title}",
+        "parties: " + ", ".join(f"{p.key} ({p.role})" for p in d.parties),
+        "states:",
+    ]
     for s in d.states.values():
         extra = f"  role {s.role}, SLA {s.sla_days} business days" if s.role else ""
         lines.append(f"  {s.name:<20} {s.type}{extra}")
     lines.append("transitions:")
     for t in d.transitions:
         guard = f"  when {t.when}" if t.when else f"  unless {t.unless}" if t.unless else ""
-        lines.append(f"  {t.trigger:<16} {', '.join(t.sources)} -> {t.dest}  "
-                     f"by {t.actor}, records {t.records}{guard}")
+        lines.append(
+            f"  {t.trigger:<16} {', '.join(t.sources)} -> {t.dest}  "
+            f"by {t.actor}, records {t.records}{guard}"
+        )
     return "\n".join(lines)
 
 

@@ -18,8 +18,9 @@ def emit_json(data: Any) -> None:
 def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
     cells = [[str(h) for h in headers]] + [[str(c) for c in r] for r in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
-             for row in cells]
+    lines = [
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells
+    ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
 
@@ -29,11 +30,19 @@ def splits(amounts: dict[str, int]) -> str:
 
 
 def budget_table(report: list[dict[str, Any]]) -> str:
-    rows = [(r["party"], r["year"], format_krw(r["amount"]), format_krw(r["held"]),
-             format_krw(r["committed"]), format_krw(r["disbursed"]), format_krw(r["available"]))
-            for r in report]
-    return table(rows, ["party", "year", "amount", "held", "committed", "disbursed",
-                        "available"])
+    rows = [
+        (
+            r["party"],
+            r["year"],
+            format_krw(r["amount"]),
+            format_krw(r["held"]),
+            format_krw(r["committed"]),
+            format_krw(r["disbursed"]),
+            format_krw(r["available"]),
+        )
+        for r in report
+    ]
+    return table(rows, ["party", "year", "amount", "held", "committed", "disbursed", "available"])
 
 
 def program_text(p: dict[str, Any]) -> str:
@@ -54,9 +63,13 @@ def program_text(p: dict[str, Any]) -> str:
         lines.append(f"  report     spent {splits(r['spent'])} (round {r['round']}, {r['by']})")
         lines.append(f"             {r['summary']}")
     if p["evaluations"]:
-        lines.append("  evaluation " + ", ".join(
-            f"{k}: {e['verdict']}" + (f" ({e['score']}/5)" if e["score"] else "")
-            for k, e in p["evaluations"].items()))
+        lines.append(
+            "  evaluation "
+            + ", ".join(
+                f"{k}: {e['verdict']}" + (f" ({e['score']}/5)" if e["score"] else "")
+                for k, e in p["evaluations"].items()
+            )
+        )
     for work in p["scheduled"]:
         lines.append(f"  scheduled  {work['action']} at {work['due_at'][:16]} UTC")
     if p["waiting_for"]:
@@ -70,7 +83,17 @@ def waiting_text(steps: list[dict[str, str]]) -> str:
 
 
 def ledger_table(entries: list[dict[str, Any]]) -> str:
-    rows = [(e["id"], e["at"][:19], e["party"], e["year"], e["program"] or "-",
-             e["kind"] + (f" ({e['source']})" if e["source"] else ""), format_krw(e["amount"]),
-             e["actor"]) for e in entries]
+    rows = [
+        (
+            e["id"],
+            e["at"][:19],
+            e["party"],
+            e["year"],
+            e["program"] or "-",
+            e["kind"] + (f" ({e['source']})" if e["source"] else ""),
+            format_krw(e["amount"]),
+            e["actor"],
+        )
+        for e in entries
+    ]
     return table(rows, ["id", "at", "party", "year", "program", "kind", "amount", "actor"])

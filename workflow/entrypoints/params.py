@@ -26,14 +26,14 @@ def parse_int_krw(text: str) -> int | None:
 class KrwType(click.ParamType):  # type: ignore[type-arg]
     name = "KRW"
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None
-                ) -> int:
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
         if isinstance(value, int):
             return value
         amount = parse_int_krw(str(value))
         if amount is None:
-            self.fail(f"{value!r} is not a whole number of KRW (e.g. 80000000 or 80,000,000)",
-                      param, ctx)
+            self.fail(
+                f"{value!r} is not a whole number of KRW (e.g. 80000000 or 80,000,000)", param, ctx
+            )
         return amount
 
 
@@ -42,8 +42,9 @@ class SplitType(click.ParamType):  # type: ignore[type-arg]
 
     name = "PARTY=KRW"
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None
-                ) -> tuple[str, int]:
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> tuple[str, int]:
         if isinstance(value, tuple):
             return value
         party, sep, amount_text = str(value).partition("=")
@@ -56,8 +57,7 @@ class SplitType(click.ParamType):  # type: ignore[type-arg]
 class DateType(click.ParamType):  # type: ignore[type-arg]
     name = "YYYY-MM-DD"
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None
-                ) -> date:
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> date:
         if isinstance(value, date):
             return value
         try:

@@ -25,16 +25,19 @@ class BulkItem:
     error: str | None = None
 
 
-def bulk(bus: MessageBus, actor: str | None, action: str, task_ids: list[int],
-         comment: str = "") -> list[BulkItem]:
+def bulk(
+    bus: MessageBus, actor: str | None, action: str, task_ids: list[int], comment: str = ""
+) -> list[BulkItem]:
     """Carry out ``action`` on every task, in input order (a task named twice once)."""
     if action not in BULK_ACTIONS:
         raise InvalidInput(f"unknown bulk action {action!r} (use: {', '.join(BULK_ACTIONS)})")
     results: list[BulkItem] = []
     for task_id in dict.fromkeys(task_ids):
-        command: c.Command = (c.ClaimTask(actor=actor, task_id=task_id) if action == "claim"
-                              else c.DecideTask(actor=actor, task_id=task_id,
-                                                decision=action, comment=comment))
+        command: c.Command = (
+            c.ClaimTask(actor=actor, task_id=task_id)
+            if action == "claim"
+            else c.DecideTask(actor=actor, task_id=task_id, decision=action, comment=comment)
+        )
         try:
             done = bus.handle(command)
         except WorkflowError as err:

@@ -56,6 +56,7 @@ class MessageBus:
 
     def handle_message(self, message_id: int) -> None:
         """Carry out one outbox message, once: a duplicate delivery finds it done."""
+
         def run(uow: UnitOfWork) -> None:
             msg = uow.outbox.take(message_id, uow.now)
             if msg is None:
@@ -80,6 +81,7 @@ class MessageBus:
 
     def view(self, reader: Callable[[Any, Viewer], T], viewer: str | None) -> T:
         """A read as ``viewer`` (an email) may see it; None: the operator, who sees all."""
+
         def read(uow: UnitOfWork) -> T:
             who = OPERATOR_VIEW if viewer is None else uow.directory.viewer(viewer)
             return reader(uow, who)
@@ -116,8 +118,9 @@ class MessageBus:
                 stream = program_stream(program_id)
             elif program_id is not None:
                 data["program_id"] = program_id
-            uow.events.append(stream, [Event(ev.ACTION_REFUSED, data)],
-                              cmd.actor or OPERATOR, uow.now)
+            uow.events.append(
+                stream, [Event(ev.ACTION_REFUSED, data)], cmd.actor or OPERATOR, uow.now
+            )
 
         self._in_transaction(record)
 
@@ -126,9 +129,22 @@ class MessageBus:
         msg = uow.outbox.take(message_id, uow.now)
         if msg is None:
             return
-        uow.events.append(SYSTEM_STREAM, [Event(ev.ACTION_REFUSED, {
-            "command": msg.task, "code": err.code, "reason": err.message,
-            "message_id": message_id})], SYSTEM, uow.now)
+        uow.events.append(
+            SYSTEM_STREAM,
+            [
+                Event(
+                    ev.ACTION_REFUSED,
+                    {
+                        "command": msg.task,
+                        "code": err.code,
+                        "reason": err.message,
+                        "message_id": message_id,
+                    },
+                )
+            ],
+            SYSTEM,
+            uow.now,
+        )
 
 
 class InlineDispatcher:

@@ -44,6 +44,8 @@ from workflow.domain.reminders import (
 from workflow.service_layer.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
+
+
 @dataclass
 class Planned:
     """One due row and whom it goes to."""
@@ -83,12 +85,19 @@ def plan(uow: UnitOfWork, limit: int = 500, at: datetime | None = None) -> list[
     for row in uow.reminders.due(now, limit):
         late = days_overdue(row["task_due"], now)
         item = {
-            "task": row["task_id"], "program": row["program_id"], "title": row["title"],
-            "kind": row["kind"], "party": row["party"], "amount": row["amount"],
-            "queue": f"{row['queue_org']}/{row['queue_role']}", "claimed_by": row["claimed_by"],
-            "due": seoul_date(row["task_due"]).isoformat(), "late": late,
+            "task": row["task_id"],
+            "program": row["program_id"],
+            "title": row["title"],
+            "kind": row["kind"],
+            "party": row["party"],
+            "amount": row["amount"],
+            "queue": f"{row['queue_org']}/{row['queue_role']}",
+            "claimed_by": row["claimed_by"],
+            "due": seoul_date(row["task_due"]).isoformat(),
+            "late": late,
             "left": 0 if late else max(business_days_between(now, row["task_due"]), 0),
-            "rungs": [row["rung"]], "escalated": row["rung"] == ESCALATE,
+            "rungs": [row["rung"]],
+            "escalated": row["rung"] == ESCALATE,
         }
         kind = ESCALATION if row["rung"] == ESCALATE else DIGEST
         planned.append(Planned(row, kind, who.of(row), item))
@@ -112,15 +121,18 @@ def sweep_batch(uow: UnitOfWork, limit: int = 500) -> Counter[str]:
             continue
         outcomes[f"{p.row['rung'].split(':')[0]} reminder sent"] += 1
         if not emails:
-            log.warning("reminder %s (%s of task %s): nobody to send it to", p.row["id"],
-                        p.row["rung"], p.row["task_id"])
+            log.warning(
+                "reminder %s (%s of task %s): nobody to send it to",
+                p.row["id"],
+                p.row["rung"],
+                p.row["task_id"],
+            )
             outcomes["reminder without recipient"] += 1
         if p.row["rung"].startswith(OVERDUE):
             key = (p.row["workflow_key"], p.row["workflow_version"])
             if key not in ladders:
                 ladders[key] = uow.workflow_of(*key).definition.reminders
-            following = next_overdue(ladders[key], p.row["task_due"], now) \
-                if ladders[key] else None
+            following = next_overdue(ladders[key], p.row["task_due"], now) if ladders[key] else None
             if following:
                 uow.reminders.add(p.row["task_id"], following[0], following[1], now)
         for user in p.recipients:
@@ -148,12 +160,18 @@ def sweep_batch(uow: UnitOfWork, limit: int = 500) -> Counter[str]:
             subject, body = render(kind, day, ordered, user.locale)
             uow.notifications.write(message_id, subject, body, ordered, now)
             outcomes["escalation messages" if kind == ESCALATION else "digests"] += 1
-            recorded.append(Event(
-                ev.TASK_ESCALATED if kind == ESCALATION else ev.REMINDER_DIGEST_SENT,
-                {"notification": message_id, "day": day.isoformat(),
-                 "tasks": sorted(fresh), "rungs": {str(t): i["rungs"] for t, i in
-                                                   sorted(fresh.items())},
-                 "grown": bool(items)}))
+            recorded.append(
+                Event(
+                    ev.TASK_ESCALATED if kind == ESCALATION else ev.REMINDER_DIGEST_SENT,
+                    {
+                        "notification": message_id,
+                        "day": day.isoformat(),
+                        "tasks": sorted(fresh),
+                        "rungs": {str(t): i["rungs"] for t, i in sorted(fresh.items())},
+                        "grown": bool(items),
+                    },
+                )
+            )
         uow.events.append(user_stream(email), recorded, SYSTEM, now)
     return outcomes
 
@@ -169,8 +187,10 @@ def preview(uow: UnitOfWork, limit: int = 500) -> dict[str, Any]:
     rows = plan(uow, limit, sends_at)
     for p in rows:
         for user in p.recipients:
-            entry = messages.setdefault((user.email, p.kind), {
-                "to": user.email, "kind": p.kind, "locale": user.locale, "tasks": {}})
+            entry = messages.setdefault(
+                (user.email, p.kind),
+                {"to": user.email, "kind": p.kind, "locale": user.locale, "tasks": {}},
+            )
             known = entry["tasks"].get(p.item["task"])
             item = dict(p.item)
             if known:
@@ -181,9 +201,22 @@ def preview(uow: UnitOfWork, limit: int = 500) -> dict[str, Any]:
     for (_email, kind), entry in sorted(messages.items()):
         items = sorted(entry["tasks"].values(), key=lambda i: (-i["late"], i["due"], i["task"]))
         subject, body = render(kind, day, items, entry["locale"])
-        result.append({"to": entry["to"], "kind": kind, "subject": subject, "body": body,
-                       "tasks": [{"task": i["task"], "program": i["program"],
-                                  "rungs": i["rungs"]} for i in items]})
-    return {"now": now.isoformat(), "quiet": is_quiet(now),
-            "sends_at": sends_at.isoformat(), "reminders": len(rows),
-            "unaddressed": sum(1 for p in rows if not p.recipients), "messages": result}
+        result.append(
+            {
+                "to": entry["to"],
+                "kind": kind,
+                "subject": subject,
+                "body": body,
+                "tasks": [
+                    {"task": i["task"], "program": i["program"], "rungs": i["rungs"]} for i in items
+                ],
+            }
+        )
+    return {
+        "now": now.isoformat(),
+        "quiet": is_quiet(now),
+        "sends_at": sends_at.isoformat(),
+        "reminders": len(rows),
+        "unaddressed": sum(1 for p in rows if not p.recipients),
+        "messages": result,
+    }

@@ -37,8 +37,7 @@ def run_scheduled_work(bus: MessageBus, batch: int = 200, passes: int = 10) -> C
     outcomes: Counter[str] = Counter()
     tried: set[int] = set()
     for _ in range(passes):
-        due = [i for i in bus.query(lambda uow: uow.schedule.due(uow.now, batch))
-               if i not in tried]
+        due = [i for i in bus.query(lambda uow: uow.schedule.due(uow.now, batch)) if i not in tried]
         if not due:
             break
         for work_id in due:
@@ -57,8 +56,11 @@ def send_due_reminders(bus: MessageBus, batch: int = 500, passes: int = 50) -> C
     for _ in range(passes):
         done: Counter[str] = bus.handle(c.SendDueReminders(actor=None, limit=batch))
         outcomes.update(done)
-        taken = sum(n for k, n in done.items() if k.endswith("reminder sent")
-                    or k == "reminder already sent")
+        taken = sum(
+            n
+            for k, n in done.items()
+            if k.endswith("reminder sent") or k == "reminder already sent"
+        )
         if taken < batch:
             break
     return outcomes

@@ -29,8 +29,10 @@ class ProgramContent:
 
 def check_fiscal_year(year: int) -> int:
     if year not in FISCAL_YEARS:
-        raise InvalidInput(f"fiscal year {year} is out of range "
-                           f"({FISCAL_YEARS.start}-{FISCAL_YEARS.stop - 1})", year=year)
+        raise InvalidInput(
+            f"fiscal year {year} is out of range ({FISCAL_YEARS.start}-{FISCAL_YEARS.stop - 1})",
+            year=year,
+        )
     return year
 
 
@@ -40,15 +42,18 @@ def check_content(definition: WorkflowDefinition, content: ProgramContent) -> No
         raise InvalidInput("title must not be empty")
     if definition.categories and content.category not in definition.categories:
         raise InvalidInput(
-            f"unknown category {content.category!r} (known: "
-            f"{', '.join(definition.categories)})", category=content.category)
+            f"unknown category {content.category!r} (known: {', '.join(definition.categories)})",
+            category=content.category,
+        )
     if not content.requests:
         raise InvalidInput("a program must request a share from at least one funder")
     for party, amount in content.requests.items():
         if definition.party(party) is None:
             raise InvalidInput(
                 f"{party!r} is not a party of workflow {definition.key} "
-                f"(parties: {', '.join(definition.party_keys)})", party=party)
+                f"(parties: {', '.join(definition.party_keys)})",
+                party=party,
+            )
         check_amount(amount, f"request from {party}")
     if content.start and content.end and content.end < content.start:
         raise InvalidInput(f"end date {content.end} is before start date {content.start}")
@@ -57,8 +62,10 @@ def check_content(definition: WorkflowDefinition, content: ProgramContent) -> No
 
 def content_data(content: ProgramContent) -> dict[str, Any]:
     return {
-        "title": content.title, "category": content.category,
-        "requests": dict(sorted(content.requests.items())), "year": content.fiscal_year,
+        "title": content.title,
+        "category": content.category,
+        "requests": dict(sorted(content.requests.items())),
+        "year": content.fiscal_year,
         "start": content.start.isoformat() if content.start else None,
         "end": content.end.isoformat() if content.end else None,
         "description": content.description,

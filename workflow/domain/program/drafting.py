@@ -20,22 +20,40 @@ from workflow.domain.program.state import Decision
 
 class DraftingSteps(MoneyMoves):
     @classmethod
-    def create(cls, definition: WorkflowDefinition, org: str, content: ProgramContent,
-               created_by: str) -> Self:
+    def create(
+        cls, definition: WorkflowDefinition, org: str, content: ProgramContent, created_by: str
+    ) -> Self:
         check_content(definition, content)
-        program = cls(None, org, definition.key, definition.version, content, created_by,
-                      state=definition.initial, parties=definition.party_keys)
+        program = cls(
+            None,
+            org,
+            definition.key,
+            definition.version,
+            content,
+            created_by,
+            state=definition.initial,
+            parties=definition.party_keys,
+        )
         program.decisions = {p: Decision() for p in program.parties}
-        program.events.append(Event(ev.PROGRAM_CREATED, {
-            "org": org, "workflow": f"{definition.key}@{definition.version}",
-            **content_data(content)}))
+        program.events.append(
+            Event(
+                ev.PROGRAM_CREATED,
+                {
+                    "org": org,
+                    "workflow": f"{definition.key}@{definition.version}",
+                    **content_data(content),
+                },
+            )
+        )
         return program
 
     def update(self, definition: WorkflowDefinition, content: ProgramContent) -> None:
         if self.state not in EDITABLE_STATES:
             raise TransitionNotAllowed(
                 f"cannot update program {self.id}: it is {self.state} "
-                f"(editable in: {', '.join(EDITABLE_STATES)})", program=self.id)
+                f"(editable in: {', '.join(EDITABLE_STATES)})",
+                program=self.id,
+            )
         check_content(definition, content)
         self._release_stale_holds(content)
         self.content = content
@@ -50,5 +68,4 @@ class DraftingSteps(MoneyMoves):
         if new.fiscal_year != self.content.fiscal_year:
             self._release_holds("revised request")
         else:
-            self._release_holds("revised request",
-                                [p for p in self.holds if p not in new.requests])
+            self._release_holds("revised request", [p for p in self.holds if p not in new.requests])

@@ -19,8 +19,10 @@ from workflow.domain.program.state import (
 )
 
 # A party's verdict: what it records, the event, and the trigger it fires.
-VERDICTS = {"accept": (ACCEPTED, ev.EVALUATION_ACCEPTED, "accept"),
-            "return": (RETURNED, ev.EVALUATION_RETURNED, "return_report")}
+VERDICTS = {
+    "accept": (ACCEPTED, ev.EVALUATION_ACCEPTED, "accept"),
+    "return": (RETURNED, ev.EVALUATION_RETURNED, "return_report"),
+}
 SCORES = range(1, 6)
 
 
@@ -39,11 +41,17 @@ class EvaluationSteps(MoneyMoves):
         if sorted(report.spent) != funders:
             raise InvalidInput(
                 f"report the actual spend for every funder of program {self.id}: "
-                f"{', '.join(funders)} (got: {', '.join(sorted(report.spent)) or 'none'})")
+                f"{', '.join(funders)} (got: {', '.join(sorted(report.spent)) or 'none'})"
+            )
         for party, spent in sorted(report.spent.items()):
             self._check_spent(party, spent)
-        machine.fire(self, "report", spent=dict(sorted(report.spent.items())),
-                     summary=report.summary, attachment=report.attachment)
+        machine.fire(
+            self,
+            "report",
+            spent=dict(sorted(report.spent.items())),
+            summary=report.summary,
+            attachment=report.attachment,
+        )
         self.report = report
         self.evaluation_round += 1
         self.evaluations = {p: Evaluation() for p in self.parties}
@@ -52,25 +60,44 @@ class EvaluationSteps(MoneyMoves):
         check_amount(spent, f"spend reported for {party}", allow_zero=True)
         committed, paid = self.committed.get(party, 0), self.disbursed.get(party, 0)
         if spent > committed:
-            raise InvalidInput(f"reported spend for {party} ({spent:,} KRW) exceeds its "
-                               f"commitment ({committed:,} KRW)", party=party)
+            raise InvalidInput(
+                f"reported spend for {party} ({spent:,} KRW) exceeds its "
+                f"commitment ({committed:,} KRW)",
+                party=party,
+            )
         if spent < paid:
             raise InvalidInput(
                 f"reported spend for {party} ({spent:,} KRW) is below what was already "
                 f"disbursed ({paid:,} KRW); settle the refund with {party} first",
-                party=party)
+                party=party,
+            )
 
-    def evaluate(self, machine: WorkflowMachine, party: str, verdict: str, by: str,
-                 score: int | None = None, comment: str = "",
-                 acting_for: str | None = None) -> None:
+    def evaluate(
+        self,
+        machine: WorkflowMachine,
+        party: str,
+        verdict: str,
+        by: str,
+        score: int | None = None,
+        comment: str = "",
+        acting_for: str | None = None,
+    ) -> None:
         check_verdict(verdict, score)
         self._take_turn(EVALUATION, machine.definition, party)
         outcome, event_type, trigger = VERDICTS[verdict]
         self.evaluations[party] = Evaluation(outcome, by, score, comment)
-        self.events.append(Event(event_type, {"party": party, "score": score,
-                                              "comment": comment,
-                                              "round": self.evaluation_round,
-                                              **standing_in(acting_for)}))
+        self.events.append(
+            Event(
+                event_type,
+                {
+                    "party": party,
+                    "score": score,
+                    "comment": comment,
+                    "round": self.evaluation_round,
+                    **standing_in(acting_for),
+                },
+            )
+        )
         machine.fire(self, trigger)
         if self.state == "closed":
             self._settle()

@@ -21,8 +21,9 @@ DISBURSING_STATES = ("funded", "active", "evaluation_due", "under_evaluation", "
 
 
 class FundingSteps(MoneyMoves):
-    def commit(self, machine: WorkflowMachine, party: str, by: str,
-               acting_for: str | None = None) -> int:
+    def commit(
+        self, machine: WorkflowMachine, party: str, by: str, acting_for: str | None = None
+    ) -> int:
         """The party's budget officer turns its hold into a commitment; returns the amount.
 
         When every funder has committed the program is funded and its run is scheduled.
@@ -32,20 +33,30 @@ class FundingSteps(MoneyMoves):
             raise TransitionNotAllowed(
                 f"cannot commit funds to program {self.id}: it follows "
                 f"{self.workflow_key}@{self.workflow_version}, which has no funding step",
-                program=self.id, state=self.state)
+                program=self.id,
+                state=self.state,
+            )
         amount = self.holds.pop(party, 0)
         if not amount:
-            raise Conflict(f"program {self.id} holds nothing of {party}'s to commit",
-                           program=self.id, party=party)
+            raise Conflict(
+                f"program {self.id} holds nothing of {party}'s to commit",
+                program=self.id,
+                party=party,
+            )
         self.committed[party] = amount
-        self.ledger_moves.append(LedgerMove(
-            "commit", party, self.content.fiscal_year, amount, commit_key(self._id(), party)))
-        self.events.append(Event(ev.FUNDS_COMMITTED, {"party": party, "amount": amount,
-                                                      **standing_in(acting_for)}))
+        self.ledger_moves.append(
+            LedgerMove(
+                "commit", party, self.content.fiscal_year, amount, commit_key(self._id(), party)
+            )
+        )
+        self.events.append(
+            Event(ev.FUNDS_COMMITTED, {"party": party, "amount": amount, **standing_in(acting_for)})
+        )
         self._drop_expiry_once_nothing_held()
         if machine.fire(self, "fund"):
-            self.scheduled.append(ScheduledWork(
-                "activate", start_of_day(self.starts_on), f"activate:{self._id()}"))
+            self.scheduled.append(
+                ScheduledWork("activate", start_of_day(self.starts_on), f"activate:{self._id()}")
+            )
         return amount
 
     def disburse(self, party: str, amount: int, memo: str = "") -> int:
@@ -54,7 +65,10 @@ class FundingSteps(MoneyMoves):
         if self.state not in DISBURSING_STATES:
             raise TransitionNotAllowed(
                 f"cannot disburse to program {self.id}: it is {self.state} (disbursements "
-                f"in: {', '.join(DISBURSING_STATES)})", program=self.id, state=self.state)
+                f"in: {', '.join(DISBURSING_STATES)})",
+                program=self.id,
+                state=self.state,
+            )
         payable, what = self.committed.get(party, 0), "its commitment"
         spent = self.report.spent.get(party, 0) if self.report is not None else payable
         if spent < payable and self.state in ("under_evaluation", "closed"):
@@ -65,14 +79,26 @@ class FundingSteps(MoneyMoves):
             raise InvalidInput(
                 f"cannot disburse {amount:,} KRW of {party}'s share of program {self.id}: "
                 f"only {remaining:,} KRW of {what} is left to pay out",
-                program=self.id, party=party)
+                program=self.id,
+                party=party,
+            )
         self.tranches += 1
         self.disbursed[party] = self.disbursed.get(party, 0) + amount
-        self.ledger_moves.append(LedgerMove(
-            "disburse", party, self.content.fiscal_year, amount,
-            disburse_key(self._id(), self.tranches)))
-        self.events.append(Event(ev.FUNDS_DISBURSED, {
-            "party": party, "amount": amount, "tranche": self.tranches, "memo": memo}))
+        self.ledger_moves.append(
+            LedgerMove(
+                "disburse",
+                party,
+                self.content.fiscal_year,
+                amount,
+                disburse_key(self._id(), self.tranches),
+            )
+        )
+        self.events.append(
+            Event(
+                ev.FUNDS_DISBURSED,
+                {"party": party, "amount": amount, "tranche": self.tranches, "memo": memo},
+            )
+        )
         return self.tranches
 
     # -- the run, moved by the scheduled worker --
@@ -80,8 +106,9 @@ class FundingSteps(MoneyMoves):
         """Carry out due work; False when the program has moved on and nothing is due."""
         if action == "activate" and self.state == "funded":
             machine.fire(self, "activate")
-            self.scheduled.append(ScheduledWork(
-                "finish", start_of_day(self.ends_on), f"finish:{self._id()}"))
+            self.scheduled.append(
+                ScheduledWork("finish", start_of_day(self.ends_on), f"finish:{self._id()}")
+            )
             return True
         if action == "finish" and self.state == "active":
             machine.fire(self, "finish")
@@ -94,8 +121,12 @@ class FundingSteps(MoneyMoves):
         expires = self.holds_expire_at
         if expires is None or expires > now or not machine.can(self, "expire"):
             return False  # funded, withdrawn, re-held later, or not due yet
-        self.events.append(Event(ev.HOLDS_EXPIRED, {
-            "expired_at": expires.isoformat(), "holds": dict(sorted(self.holds.items()))}))
+        self.events.append(
+            Event(
+                ev.HOLDS_EXPIRED,
+                {"expired_at": expires.isoformat(), "holds": dict(sorted(self.holds.items()))},
+            )
+        )
         self._release_holds("hold expired")
         self._release_commitments("hold expired")
         machine.fire(self, "expire")

@@ -22,27 +22,40 @@ from workflow.domain.program.state import LedgerMove, ProgramState, ScheduledWor
 
 
 class MoneyMoves(ProgramState):
-    def place_holds(self, machine: WorkflowMachine, envelopes: dict[str, Envelope],
-                    now: datetime) -> bool:
+    def place_holds(
+        self, machine: WorkflowMachine, envelopes: dict[str, Envelope], now: datetime
+    ) -> bool:
         """Hold every funder's share, or none and waitlist; True if the holds were placed."""
         if self.state not in ("submitted", "waitlisted"):
             return False  # already handled: a retried or duplicated task does nothing
         short = shortfalls(self.content.requests, envelopes)
         if short:
             if self.state == "submitted":
-                self.events.append(Event(ev.BUDGET_UNAVAILABLE, {
-                    "year": self.content.fiscal_year, "parties": [s.party for s in short],
-                    "shortfalls": [s.describe() for s in short]}))
+                self.events.append(
+                    Event(
+                        ev.BUDGET_UNAVAILABLE,
+                        {
+                            "year": self.content.fiscal_year,
+                            "parties": [s.party for s in short],
+                            "shortfalls": [s.describe() for s in short],
+                        },
+                    )
+                )
                 machine.fire(self, "waitlist")
                 self.waitlisted_at = now
             return False
         for party, amount in sorted(self.content.requests.items()):
             key = hold_key(self._id(), self.review_round, party)
             self.ledger_moves.append(
-                LedgerMove("hold", party, self.content.fiscal_year, amount, key))
+                LedgerMove("hold", party, self.content.fiscal_year, amount, key)
+            )
             self.holds[party] = amount
-            self.events.append(Event(ev.BUDGET_HELD, {
-                "party": party, "amount": amount, "year": self.content.fiscal_year}))
+            self.events.append(
+                Event(
+                    ev.BUDGET_HELD,
+                    {"party": party, "amount": amount, "year": self.content.fiscal_year},
+                )
+            )
         machine.fire(self, "hold")
         self.waitlisted_at = None
         self._set_hold_expiry(machine, now)
@@ -53,8 +66,11 @@ class MoneyMoves(ProgramState):
         if days is None:
             return
         self.holds_expire_at = now + timedelta(days=days)
-        self.scheduled.append(ScheduledWork(
-            "expire", self.holds_expire_at, f"expire:{self._id()}:{self.review_round}"))
+        self.scheduled.append(
+            ScheduledWork(
+                "expire", self.holds_expire_at, f"expire:{self._id()}:{self.review_round}"
+            )
+        )
 
     def _release_holds(self, reason: str, parties: list[str] | None = None) -> None:
         """Release the holds of ``parties`` (default: every hold the program has)."""
@@ -62,10 +78,12 @@ class MoneyMoves(ProgramState):
         for party in released:
             amount = self.holds.pop(party)
             key = release_key(self._id(), self.review_round, party)
-            self.ledger_moves.append(LedgerMove(
-                "release", party, self.content.fiscal_year, amount, key, source="held"))
-            self.events.append(Event(ev.HOLD_RELEASED, {
-                "party": party, "amount": amount, "reason": reason}))
+            self.ledger_moves.append(
+                LedgerMove("release", party, self.content.fiscal_year, amount, key, source="held")
+            )
+            self.events.append(
+                Event(ev.HOLD_RELEASED, {"party": party, "amount": amount, "reason": reason})
+            )
         self._drop_expiry_once_nothing_held()
 
     def _drop_expiry_once_nothing_held(self) -> None:
@@ -83,8 +101,16 @@ class MoneyMoves(ProgramState):
 
     def _release_commitment(self, party: str, amount: int, reason: str) -> None:
         self.committed[party] -= amount
-        self.ledger_moves.append(LedgerMove(
-            "release", party, self.content.fiscal_year, amount,
-            release_commitment_key(self._id(), party), source="committed"))
-        self.events.append(Event(ev.COMMITMENT_RELEASED, {
-            "party": party, "amount": amount, "reason": reason}))
+        self.ledger_moves.append(
+            LedgerMove(
+                "release",
+                party,
+                self.content.fiscal_year,
+                amount,
+                release_commitment_key(self._id(), party),
+                source="committed",
+            )
+        )
+        self.events.append(
+            Event(ev.COMMITMENT_RELEASED, {"party": party, "amount": amount, "reason": reason})
+        )

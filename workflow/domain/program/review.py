@@ -11,9 +11,11 @@ from workflow.domain.program.rounds import REVIEW
 from workflow.domain.program.state import APPROVED, CHANGES, REJECTED, Decision, standing_in
 
 # A party's decision: what it records, the event, and the trigger it fires.
-DECISIONS = {"approve": (APPROVED, ev.PARTY_APPROVED, "approve"),
-             "reject": (REJECTED, ev.PARTY_REJECTED, "reject"),
-             "request-changes": (CHANGES, ev.CHANGES_REQUESTED, "request_changes")}
+DECISIONS = {
+    "approve": (APPROVED, ev.PARTY_APPROVED, "approve"),
+    "reject": (REJECTED, ev.PARTY_REJECTED, "reject"),
+    "request-changes": (CHANGES, ev.CHANGES_REQUESTED, "request_changes"),
+}
 
 
 def check_decision(decision: str) -> str:
@@ -36,16 +38,31 @@ class ReviewSteps(MoneyMoves):
         self.review_round += 1
         self.decisions = {p: Decision() for p in self.parties}
 
-    def decide(self, machine: WorkflowMachine, party: str, decision: str, by: str,
-               comment: str = "", acting_for: str | None = None) -> None:
+    def decide(
+        self,
+        machine: WorkflowMachine,
+        party: str,
+        decision: str,
+        by: str,
+        comment: str = "",
+        acting_for: str | None = None,
+    ) -> None:
         """``acting_for``: the person ``by`` stands in for (대결), kept in the event."""
         check_decision(decision)
         self._take_turn(REVIEW, machine.definition, party)
         outcome, event_type, trigger = DECISIONS[decision]
         self.decisions[party] = Decision(outcome, by, comment)
-        self.events.append(Event(event_type, {"party": party, "comment": comment,
-                                              "round": self.review_round,
-                                              **standing_in(acting_for)}))
+        self.events.append(
+            Event(
+                event_type,
+                {
+                    "party": party,
+                    "comment": comment,
+                    "round": self.review_round,
+                    **standing_in(acting_for),
+                },
+            )
+        )
         machine.fire(self, trigger)
         if self.state == "rejected":
             self._release_holds("rejected")

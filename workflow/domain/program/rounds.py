@@ -28,16 +28,30 @@ class Round:
     def settled_in(self, definition: WorkflowDefinition) -> frozenset[str]:
         """The round's state and the states its acts lead to: where a repeat is a
         conflict (later on, the program has simply moved on)."""
-        return frozenset({self.state} | {t.dest for t in definition.transitions
-                                          if t.trigger in self.triggers})
+        return frozenset(
+            {self.state} | {t.dest for t in definition.transitions if t.trigger in self.triggers}
+        )
 
 
-REVIEW = Round("review", "in_review", "decide on", "decided on", "reviewing",
-               ("approve", "reject", "request_changes"))
-FUNDING = Round("commitment", "approved", "commit funds to", "committed its share of",
-                "funding", ("fund",))
-EVALUATION = Round("evaluation", "under_evaluation", "evaluate", "evaluated", "evaluating",
-                   ("accept", "return_report"))
+REVIEW = Round(
+    "review",
+    "in_review",
+    "decide on",
+    "decided on",
+    "reviewing",
+    ("approve", "reject", "request_changes"),
+)
+FUNDING = Round(
+    "commitment", "approved", "commit funds to", "committed its share of", "funding", ("fund",)
+)
+EVALUATION = Round(
+    "evaluation",
+    "under_evaluation",
+    "evaluate",
+    "evaluated",
+    "evaluating",
+    ("accept", "return_report"),
+)
 ROUNDS = (REVIEW, FUNDING, EVALUATION)
 
 
@@ -46,8 +60,16 @@ def round_in(state: str) -> Round | None:
     return next((r for r in ROUNDS if r.state == state), None)
 
 
-def check_turn(rnd: Round, definition: WorkflowDefinition, program_id: int | None, state: str,
-               party: str, *, is_party: bool, taken: str | None) -> None:
+def check_turn(
+    rnd: Round,
+    definition: WorkflowDefinition,
+    program_id: int | None,
+    state: str,
+    party: str,
+    *,
+    is_party: bool,
+    taken: str | None,
+) -> None:
     """Refuse ``party``'s act in ``rnd`` unless it is the party's turn.
 
     ``taken``: what the party already did in this round, for the message (None: nothing
@@ -55,14 +77,21 @@ def check_turn(rnd: Round, definition: WorkflowDefinition, program_id: int | Non
     when that act ended the round.
     """
     if taken is not None and state in rnd.settled_in(definition):
-        raise Conflict(f"{party} has already {rnd.did} program {program_id} in this round "
-                       f"({taken})", program=program_id, party=party)
+        raise Conflict(
+            f"{party} has already {rnd.did} program {program_id} in this round ({taken})",
+            program=program_id,
+            party=party,
+        )
     if state != rnd.state:
         raise TransitionNotAllowed(
             f"cannot {rnd.verb} program {program_id}: it is {state}, not {rnd.state}",
-            program=program_id, state=state)
+            program=program_id,
+            state=state,
+        )
     if not is_party:
         article = "an" if rnd.parties[0] in "aeiou" else "a"
-        raise NotPermitted(f"{party} is not {article} {rnd.parties} party of program "
-                           f"{program_id}",
-                           program=program_id, party=party)
+        raise NotPermitted(
+            f"{party} is not {article} {rnd.parties} party of program {program_id}",
+            program=program_id,
+            party=party,
+        )

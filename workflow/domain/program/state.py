@@ -119,25 +119,39 @@ class ProgramState:
 
     def all_parties_accepted(self, _event: Any = None) -> bool:
         return bool(self.evaluations) and all(
-            e.verdict == ACCEPTED for e in self.evaluations.values())
+            e.verdict == ACCEPTED for e in self.evaluations.values()
+        )
 
     # -- the rounds --
     def turns(self, rnd: Round) -> dict[str, str | None]:
         """Each party of ``rnd``, mapped to what it did this round (None: still to act)."""
         if rnd is REVIEW:
-            return {p: None if d.decision == PENDING else f"{d.decision} by {d.by}"
-                    for p, d in self.decisions.items()}
+            return {
+                p: None if d.decision == PENDING else f"{d.decision} by {d.by}"
+                for p, d in self.decisions.items()
+            }
         if rnd is FUNDING:
-            return {p: f"{self.committed[p]:,} KRW" if self.committed.get(p) else None
-                    for p in sorted(self.content.requests)}
-        return {p: None if e.verdict == PENDING else f"{e.verdict} by {e.by}"
-                for p, e in self.evaluations.items()}
+            return {
+                p: f"{self.committed[p]:,} KRW" if self.committed.get(p) else None
+                for p in sorted(self.content.requests)
+            }
+        return {
+            p: None if e.verdict == PENDING else f"{e.verdict} by {e.by}"
+            for p, e in self.evaluations.items()
+        }
 
     def _take_turn(self, rnd: Round, definition: WorkflowDefinition, party: str) -> None:
         """Refuse unless it is ``party``'s turn in ``rnd`` (see ``rounds.check_turn``)."""
         turns = self.turns(rnd)
-        check_turn(rnd, definition, self.id, self.state, party, is_party=party in turns,
-                   taken=turns.get(party))
+        check_turn(
+            rnd,
+            definition,
+            self.id,
+            self.state,
+            party,
+            is_party=party in turns,
+            taken=turns.get(party),
+        )
 
     def pending_parties(self) -> list[str]:
         """The parties whose turn the open round (if any) still waits for."""

@@ -62,9 +62,21 @@ MESSAGE_COMMANDS: dict[str, Callable[[dict[str, Any]], c.Command]] = {
     PLACE_HOLDS: lambda p: c.PlaceHolds(actor=None, program_id=int(p["program_id"])),
     RETRY_WAITLISTED: lambda p: c.RetryWaitlisted(actor=None, year=int(p["year"])),
     BUDGET_NOTICE: lambda p: c.SendBudgetNotice(
-        actor=None, program_id=int(p["program_id"]), what=str(p["what"]),
-        parties=tuple(p["parties"]), details=tuple(p["details"])),
+        actor=None,
+        program_id=int(p["program_id"]),
+        what=str(p["what"]),
+        parties=tuple(p["parties"]),
+        details=tuple(p["details"]),
+    ),
 }
 
-__all__ = ["BUDGET_NOTICE", "HANDLERS", "MESSAGE_COMMANDS", "PLACE_HOLDS", "RETRY_WAITLISTED",
-           "Committed", "Disbursed", "WorkOutcome"]
+__all__ = [
+    "BUDGET_NOTICE",
+    "HANDLERS",
+    "MESSAGE_COMMANDS",
+    "PLACE_HOLDS",
+    "RETRY_WAITLISTED",
+    "Committed",
+    "Disbursed",
+    "WorkOutcome",
+]

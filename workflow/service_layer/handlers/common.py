@@ -37,8 +37,9 @@ def acting_user(uow: UnitOfWork, actor: str | None) -> User:
     return uow.directory.user(actor_email(actor))
 
 
-def acting_user_and_program(uow: UnitOfWork, actor: str | None, program_id: int
-                            ) -> tuple[User, Program]:
+def acting_user_and_program(
+    uow: UnitOfWork, actor: str | None, program_id: int
+) -> tuple[User, Program]:
     """The acting user and the program, locked."""
     return uow.programs.get_locked_as(actor_email(actor), program_id)
 
@@ -48,11 +49,17 @@ def machine_of(uow: UnitOfWork, program: Program) -> WorkflowMachine:
     return uow.workflow_of(program.workflow_key, program.workflow_version)
 
 
-def acting(uow: UnitOfWork, user: User, program: ProgramLike, check: Callable[[User], T],
-           verb: str) -> tuple[T, str | None]:
+def acting(
+    uow: UnitOfWork, user: User, program: ProgramLike, check: Callable[[User], T], verb: str
+) -> tuple[T, str | None]:
     """``check``'s grant to the user, or to someone they stand in for today (대결)."""
-    return act_as(user, program, check,
-                  lambda: uow.directory.delegators_of(user.email, seoul_date(uow.now)), verb)
+    return act_as(
+        user,
+        program,
+        check,
+        lambda: uow.directory.delegators_of(user.email, seoul_date(uow.now)),
+        verb,
+    )
 
 
 # -- saving: the change, and the reactions it sets off, in one transaction --
@@ -60,8 +67,9 @@ def acting(uow: UnitOfWork, user: User, program: ProgramLike, check: Callable[[U
 Reaction = Callable[[UnitOfWork, Program, Asked | None, str, str | None], None]
 
 
-def save_program(uow: UnitOfWork, program: Program, actor: str,
-                 actor_org: str | None = None) -> int:
+def save_program(
+    uow: UnitOfWork, program: Program, actor: str, actor_org: str | None = None
+) -> int:
     """Persist the program and run every reaction to its change (``REACTIONS``).
 
     ``actor_org``: the acting user's organization (its tasks count as completed)."""
@@ -78,8 +86,9 @@ def save_program(uow: UnitOfWork, program: Program, actor: str,
     return program.id
 
 
-def sync_tasks(uow: UnitOfWork, program: Program, before: Asked | None, actor: str,
-               actor_org: str | None) -> None:
+def sync_tasks(
+    uow: UnitOfWork, program: Program, before: Asked | None, actor: str, actor_org: str | None
+) -> None:
     """Open the tasks the program now asks for and close the ones it no longer does."""
     asked_now = (program.state, tuple(program.pending_parties()))
     if asked_now == before:
@@ -94,25 +103,29 @@ def sync_tasks(uow: UnitOfWork, program: Program, before: Asked | None, actor: s
         closed += close(program.id, spec, actor, uow.now)
     uow.reminders.void(closed)
     sla = {spec: definition.states[program.state].sla_days or 0 for spec in new - old}
-    opened = uow.tasks.open(program.id, {spec: add_business_days(uow.now, days)
-                                         for spec, days in sla.items()}, uow.now)
+    opened = uow.tasks.open(
+        program.id, {spec: add_business_days(uow.now, days) for spec, days in sla.items()}, uow.now
+    )
     uow.reminders.schedule(program.id, opened, definition.reminders, uow.now)
 
 
-def write_ledger(uow: UnitOfWork, program: Program, _before: Asked | None, actor: str,
-                 _org: str | None) -> None:
+def write_ledger(
+    uow: UnitOfWork, program: Program, _before: Asked | None, actor: str, _org: str | None
+) -> None:
     assert program.id is not None
     uow.ledger.apply(program.id, program.ledger_moves, actor, uow.now)
 
 
-def append_events(uow: UnitOfWork, program: Program, _before: Asked | None, actor: str,
-                  _org: str | None) -> None:
+def append_events(
+    uow: UnitOfWork, program: Program, _before: Asked | None, actor: str, _org: str | None
+) -> None:
     assert program.id is not None
     uow.events.append(program_stream(program.id), program.events, actor, uow.now)
 
 
-def route_outbox(uow: UnitOfWork, program: Program, before: Asked | None, _actor: str,
-                 _org: str | None) -> None:
+def route_outbox(
+    uow: UnitOfWork, program: Program, before: Asked | None, _actor: str, _org: str | None
+) -> None:
     """The messages a change sends to the workers, each a row of ``OUTBOX_ROUTES``."""
     for route in OUTBOX_ROUTES:
         for task, payload in route(program, before):
@@ -137,12 +150,25 @@ def money_freed(program: Program, _before: Asked | None) -> list[Message]:
 
 def notices_due(program: Program, before: Asked | None) -> list[Message]:
     """The budget notices the change's events call for."""
-    return [(BUDGET_NOTICE, {"program_id": program.id, "what": n.what,
-                             "parties": list(n.parties), "details": list(n.details)})
-            for n in budget_notices(before[0] if before else None, program.events,
-                                    program.content.requests)]
+    return [
+        (
+            BUDGET_NOTICE,
+            {
+                "program_id": program.id,
+                "what": n.what,
+                "parties": list(n.parties),
+                "details": list(n.details),
+            },
+        )
+        for n in budget_notices(
+            before[0] if before else None, program.events, program.content.requests
+        )
+    ]
 
 
 REACTIONS: tuple[Reaction, ...] = (sync_tasks, write_ledger, append_events, route_outbox)
 OUTBOX_ROUTES: tuple[Callable[[Program, Asked | None], list[Message]], ...] = (
-    holds_wanted, money_freed, notices_due)
+    holds_wanted,
+    money_freed,
+    notices_due,
+)

@@ -20,15 +20,31 @@ def set_delegation(cmd: c.SetDelegation, uow: UnitOfWork) -> None:
     if replaced_by(new, existing):
         uow.directory.clear_delegation(user.email, uow.now)
     uow.directory.add_delegation(new, uow.now)
-    uow.events.append(DIRECTORY_STREAM, [Event(ev.DELEGATION_SET, {
-        "delegator": user.email, "delegate": delegate.email,
-        "from": cmd.starts_on.isoformat(), "until": cmd.ends_on.isoformat()})],
-        user.email, uow.now)
+    uow.events.append(
+        DIRECTORY_STREAM,
+        [
+            Event(
+                ev.DELEGATION_SET,
+                {
+                    "delegator": user.email,
+                    "delegate": delegate.email,
+                    "from": cmd.starts_on.isoformat(),
+                    "until": cmd.ends_on.isoformat(),
+                },
+            )
+        ],
+        user.email,
+        uow.now,
+    )
 
 
 def clear_delegation(cmd: c.ClearDelegation, uow: UnitOfWork) -> None:
     user = acting_user(uow, cmd.actor)
     if not uow.directory.clear_delegation(user.email, uow.now):
         raise NotFound(f"{user.email} has no delegation to clear")
-    uow.events.append(DIRECTORY_STREAM, [Event(ev.DELEGATION_CLEARED, {
-        "delegator": user.email})], user.email, uow.now)
+    uow.events.append(
+        DIRECTORY_STREAM,
+        [Event(ev.DELEGATION_CLEARED, {"delegator": user.email})],
+        user.email,
+        uow.now,
+    )

@@ -13,8 +13,12 @@ from workflow.service_layer.unit_of_work import UnitOfWork
 def add_organization(cmd: c.AddOrganization, uow: UnitOfWork) -> str:
     key = check_org_key(cmd.key)
     uow.directory.add_organization(key, cmd.name, cmd.funder, uow.now)
-    uow.events.append(DIRECTORY_STREAM, [Event(ev.ORGANIZATION_ADDED, {
-        "key": key, "name": cmd.name, "funder": cmd.funder})], OPERATOR, uow.now)
+    uow.events.append(
+        DIRECTORY_STREAM,
+        [Event(ev.ORGANIZATION_ADDED, {"key": key, "name": cmd.name, "funder": cmd.funder})],
+        OPERATOR,
+        uow.now,
+    )
     return key
 
 
@@ -23,6 +27,10 @@ def add_user(cmd: c.AddUser, uow: UnitOfWork) -> int:
     check_locale(cmd.locale)
     uow.directory.organization(cmd.org)
     user_id = uow.directory.add_user(email, cmd.name, cmd.org, roles, cmd.locale, uow.now)
-    uow.events.append(DIRECTORY_STREAM, [Event(ev.USER_ADDED, {
-        "email": email, "org": cmd.org, "roles": list(roles)})], OPERATOR, uow.now)
+    uow.events.append(
+        DIRECTORY_STREAM,
+        [Event(ev.USER_ADDED, {"email": email, "org": cmd.org, "roles": list(roles)})],
+        OPERATOR,
+        uow.now,
+    )
     return user_id

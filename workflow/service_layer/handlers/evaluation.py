@@ -37,10 +37,21 @@ def evaluate_report(cmd: c.EvaluateReport, uow: UnitOfWork) -> int:
     machine = machine_of(uow, program)
     check_verdict(cmd.verdict, cmd.score)
     trigger = VERDICTS[cmd.verdict][2]
-    party, acting_for = acting(uow, user, program, lambda member: ensure_may_fire(
-        member, machine.definition, trigger, program, EVALUATION.verb, program.parties,
-        EVALUATION.parties), EVALUATION.verb)
+    party, acting_for = acting(
+        uow,
+        user,
+        program,
+        lambda member: ensure_may_fire(
+            member,
+            machine.definition,
+            trigger,
+            program,
+            EVALUATION.verb,
+            program.parties,
+            EVALUATION.parties,
+        ),
+        EVALUATION.verb,
+    )
     assert party is not None
-    program.evaluate(machine, party, cmd.verdict, user.email, cmd.score, cmd.comment,
-                     acting_for)
+    program.evaluate(machine, party, cmd.verdict, user.email, cmd.score, cmd.comment, acting_for)
     return save_program(uow, program, user.email, party)

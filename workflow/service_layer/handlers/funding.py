@@ -47,17 +47,33 @@ def add_envelope(cmd: c.AddEnvelope, uow: UnitOfWork) -> None:
     check_fiscal_year(cmd.year)
     check_amount(cmd.amount, "envelope amount")
     uow.ledger.add_envelope(cmd.party, cmd.year, cmd.amount)
-    uow.events.append(envelope_stream(cmd.party, cmd.year), [Event(ev.ENVELOPE_ADDED, {
-        "party": cmd.party, "year": cmd.year, "amount": cmd.amount})], user.email, uow.now)
+    uow.events.append(
+        envelope_stream(cmd.party, cmd.year),
+        [Event(ev.ENVELOPE_ADDED, {"party": cmd.party, "year": cmd.year, "amount": cmd.amount})],
+        user.email,
+        uow.now,
+    )
     uow.outbox.add(RETRY_WAITLISTED, {"year": cmd.year}, uow.now)
 
 
 def commit_funds(cmd: c.CommitFunds, uow: UnitOfWork) -> Committed:
     user, program = acting_user_and_program(uow, cmd.actor, cmd.program_id)
     machine = machine_of(uow, program)
-    party, acting_for = acting(uow, user, program, lambda member: ensure_may_fire(
-        member, machine.definition, "fund", program, FUNDING.verb,
-        sorted(program.content.requests), FUNDING.parties), FUNDING.verb)
+    party, acting_for = acting(
+        uow,
+        user,
+        program,
+        lambda member: ensure_may_fire(
+            member,
+            machine.definition,
+            "fund",
+            program,
+            FUNDING.verb,
+            sorted(program.content.requests),
+            FUNDING.parties,
+        ),
+        FUNDING.verb,
+    )
     assert party is not None
     amount = program.commit(machine, party, user.email, acting_for)
     return Committed(save_program(uow, program, user.email, party), party, amount)
@@ -68,16 +84,28 @@ def disburse_funds(cmd: c.DisburseFunds, uow: UnitOfWork) -> Disbursed:
     (the role that commits the party's funds)."""
     user, program = acting_user_and_program(uow, cmd.actor, cmd.program_id)
     machine = machine_of(uow, program)
-    party, _ = acting(uow, user, program, lambda member: ensure_may_fire(
-        member, machine.definition, "fund", program, "disburse funds to",
-        sorted(program.content.requests), FUNDING.parties), "disburse funds to")
+    party, _ = acting(
+        uow,
+        user,
+        program,
+        lambda member: ensure_may_fire(
+            member,
+            machine.definition,
+            "fund",
+            program,
+            "disburse funds to",
+            sorted(program.content.requests),
+            FUNDING.parties,
+        ),
+        "disburse funds to",
+    )
     assert party is not None
     tranche = program.disburse(party, cmd.amount, cmd.memo)
-    return Disbursed(save_program(uow, program, user.email, party), party, tranche,
-                     cmd.amount)
+    return Disbursed(save_program(uow, program, user.email, party), party, tranche, cmd.amount)
 
 
 # -- the budget worker --
+
 
 def place_holds(cmd: c.PlaceHolds, uow: UnitOfWork) -> bool:
     return _try_holds(uow, cmd.program_id)
@@ -85,8 +113,11 @@ def place_holds(cmd: c.PlaceHolds, uow: UnitOfWork) -> bool:
 
 def retry_waitlisted(cmd: c.RetryWaitlisted, uow: UnitOfWork) -> list[int]:
     """Money came free: try waitlisted programs in the order they were waitlisted."""
-    return [program_id for program_id in uow.programs.waitlisted(cmd.year)
-            if _try_holds(uow, program_id)]
+    return [
+        program_id
+        for program_id in uow.programs.waitlisted(cmd.year)
+        if _try_holds(uow, program_id)
+    ]
 
 
 def _try_holds(uow: UnitOfWork, program_id: int) -> bool:
@@ -97,5 +128,3 @@ def _try_holds(uow: UnitOfWork, program_id: int) -> bool:
     if program.events:  # a still-waitlisted or already-held program has nothing to save
         save_program(uow, program, SYSTEM)
     return placed
-
-

@@ -25,27 +25,45 @@ def send_budget_notice(cmd: c.SendBudgetNotice, uow: UnitOfWork) -> list[str]:
     already in it is replaced, not repeated), recorded on the person's stream.
     """
     program = uow.programs.get(cmd.program_id)
-    item = {"program": cmd.program_id, "title": program.content.title, "what": cmd.what,
-            "year": program.content.fiscal_year, "details": list(cmd.details)}
+    item = {
+        "program": cmd.program_id,
+        "title": program.content.title,
+        "what": cmd.what,
+        "year": program.content.fiscal_year,
+        "details": list(cmd.details),
+    }
     day = seoul_date(uow.now)
     told = []
     for user in _recipients(uow, program.created_by, cmd.parties):
-        message_id, items = uow.notifications.lock_or_create(user.email, BUDGET_NOTICE_KIND,
-                                                             day, uow.now)
+        message_id, items = uow.notifications.lock_or_create(
+            user.email, BUDGET_NOTICE_KIND, day, uow.now
+        )
         items = [i for i in items if (i["program"], i["what"]) != (item["program"], cmd.what)]
         items.append(item)
         subject, body = render(day, items, user.locale)
         uow.notifications.write(message_id, subject, body, items, uow.now)
-        uow.events.append(user_stream(user.email), [Event(ev.BUDGET_NOTICE_SENT, {
-            "notification": message_id, "program": cmd.program_id, "what": cmd.what})],
-            SYSTEM, uow.now)
+        uow.events.append(
+            user_stream(user.email),
+            [
+                Event(
+                    ev.BUDGET_NOTICE_SENT,
+                    {"notification": message_id, "program": cmd.program_id, "what": cmd.what},
+                )
+            ],
+            SYSTEM,
+            uow.now,
+        )
         told.append(user.email)
     return told
 
 
 def _recipients(uow: UnitOfWork, coordinator: str, parties: tuple[str, ...]) -> list[User]:
-    people = {u.email: u for party in parties for u in uow.directory.users(party)
-              if u.has("budget_officer")}
+    people = {
+        u.email: u
+        for party in parties
+        for u in uow.directory.users(party)
+        if u.has("budget_officer")
+    }
     with suppress(NotFound):  # a coordinator no longer in the directory is not told
         people.setdefault(coordinator, uow.directory.user(coordinator))
     return [people[email] for email in sorted(people)]
@@ -58,8 +76,9 @@ def send_due_reminders(cmd: c.SendDueReminders, uow: UnitOfWork) -> Counter[str]
 def mark_read(cmd: c.MarkNotificationRead, uow: UnitOfWork) -> int:
     """How many of the user's messages this marked read (0: they were read already)."""
     user = acting_user(uow, cmd.actor)
-    if cmd.notification_id is not None and \
-            uow.notifications.owner(cmd.notification_id) != user.email:
-        raise NotFound(f"no message {cmd.notification_id} for {user.email}",
-                       id=cmd.notification_id)
+    if (
+        cmd.notification_id is not None
+        and uow.notifications.owner(cmd.notification_id) != user.email
+    ):
+        raise NotFound(f"no message {cmd.notification_id} for {user.email}", id=cmd.notification_id)
     return uow.notifications.mark_read(user.email, cmd.notification_id, uow.now)

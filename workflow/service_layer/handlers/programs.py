@@ -28,16 +28,18 @@ def create_program(cmd: c.CreateProgram, uow: UnitOfWork) -> int:
 def update_program(cmd: c.UpdateProgram, uow: UnitOfWork) -> int:
     user, program = acting_user_and_program(uow, cmd.actor, cmd.program_id)
     machine = machine_of(uow, program)
-    ensure_member_of(user, program, machine.definition.drafter_role,
-                     f"update program {program.id}")
+    ensure_member_of(user, program, machine.definition.drafter_role, f"update program {program.id}")
     old = program.content
     year = cmd.year or (cmd.start.year if cmd.start else old.fiscal_year)
     content = ProgramContent(
         title=cmd.title if cmd.title is not None else old.title,
         category=cmd.category or old.category,
-        requests=cmd.requests or old.requests, fiscal_year=year,
-        start=cmd.start or old.start, end=cmd.end or old.end,
-        description=cmd.description if cmd.description is not None else old.description)
+        requests=cmd.requests or old.requests,
+        fiscal_year=year,
+        start=cmd.start or old.start,
+        end=cmd.end or old.end,
+        description=cmd.description if cmd.description is not None else old.description,
+    )
     if cmd.requests:
         _check_funders(uow, cmd.requests)
     program.update(machine.definition, content)
@@ -81,6 +83,12 @@ def _content(cmd: c.CreateProgram) -> ProgramContent:
     year = cmd.year or (cmd.start.year if cmd.start else None)
     if year is None:
         raise InvalidInput("a program needs a fiscal year or a start date", field="year")
-    return ProgramContent(title=cmd.title, category=cmd.category, requests=dict(cmd.requests),
-                          fiscal_year=year, start=cmd.start, end=cmd.end,
-                          description=cmd.description)
+    return ProgramContent(
+        title=cmd.title,
+        category=cmd.category,
+        requests=dict(cmd.requests),
+        fiscal_year=year,
+        start=cmd.start,
+        end=cmd.end,
+        description=cmd.description,
+    )

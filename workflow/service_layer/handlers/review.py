@@ -30,23 +30,38 @@ def decide_task(cmd: c.DecideTask, uow: UnitOfWork) -> int:
     user, program = acting_user_and_program(uow, cmd.actor, task.program_id)
     review = machine_of(uow, program).definition.states[REVIEW.state].task
     if task.kind != review:
-        raise InvalidInput(f"task {cmd.task_id} is a {task.kind} task: only {review} tasks "
-                           "take a decision", task=cmd.task_id)
+        raise InvalidInput(
+            f"task {cmd.task_id} is a {task.kind} task: only {review} tasks take a decision",
+            task=cmd.task_id,
+        )
     if task.state not in LIVE:
         raise Conflict(f"task {cmd.task_id} is {task.state}", task=cmd.task_id)
     if task.queue_org != user.org:
-        raise NotPermitted(f"task {cmd.task_id} sits in {task.queue_org}'s queue, "
-                           f"not {user.org}'s", task=cmd.task_id)
+        raise NotPermitted(
+            f"task {cmd.task_id} sits in {task.queue_org}'s queue, not {user.org}'s",
+            task=cmd.task_id,
+        )
     return _decide(uow, user, program, cmd.decision, cmd.comment)
 
 
-def _decide(uow: UnitOfWork, user: User, program: Program, decision: str,
-            comment: str) -> int:
+def _decide(uow: UnitOfWork, user: User, program: Program, decision: str, comment: str) -> int:
     machine = machine_of(uow, program)
     trigger = DECISIONS[check_decision(decision)][2]
-    party, acting_for = acting(uow, user, program, lambda member: ensure_may_fire(
-        member, machine.definition, trigger, program, REVIEW.verb, program.parties,
-        REVIEW.parties), REVIEW.verb)
+    party, acting_for = acting(
+        uow,
+        user,
+        program,
+        lambda member: ensure_may_fire(
+            member,
+            machine.definition,
+            trigger,
+            program,
+            REVIEW.verb,
+            program.parties,
+            REVIEW.parties,
+        ),
+        REVIEW.verb,
+    )
     assert party is not None
     program.decide(machine, party, decision, user.email, comment, acting_for)
     return save_program(uow, program, user.email, party)

@@ -42,8 +42,11 @@ def release_task(cmd: c.ReleaseTask, uow: UnitOfWork) -> int:
     task = uow.tasks.get(cmd.task_id)
     uow.programs.exists(task.program_id, lock=True)
     if not uow.tasks.release(cmd.task_id, user.email):
-        raise Conflict(f"task {cmd.task_id} is not claimed by {user.email} "
-                       f"({_taken(uow.tasks.get(cmd.task_id))})", task=cmd.task_id)
+        raise Conflict(
+            f"task {cmd.task_id} is not claimed by {user.email} "
+            f"({_taken(uow.tasks.get(cmd.task_id))})",
+            task=cmd.task_id,
+        )
     return _record(uow, task, ev.TASK_RELEASED, user.email, {"by": user.email})
 
 
@@ -57,8 +60,9 @@ def reassign_task(cmd: c.ReassignTask, uow: UnitOfWork) -> int:
     ensure_not_own_program(target, program, f"take task {cmd.task_id} of")
     if not uow.tasks.reassign(cmd.task_id, target.email):
         raise Conflict(_taken(uow.tasks.get(cmd.task_id)), task=cmd.task_id)
-    return _record(uow, task, ev.TASK_REASSIGNED, user.email,
-                   {"from": task.claimed_by, "to": target.email})
+    return _record(
+        uow, task, ev.TASK_REASSIGNED, user.email, {"from": task.claimed_by, "to": target.email}
+    )
 
 
 def _taken(task: Task) -> str:
@@ -67,9 +71,21 @@ def _taken(task: Task) -> str:
     return f"task {task.id} is {task.state}"
 
 
-def _record(uow: UnitOfWork, task: Task, event_type: str, actor: str,
-            data: dict[str, Any]) -> int:
-    uow.events.append(program_stream(task.program_id), [Event(event_type, {
-        "task": task.id, "kind": task.kind, "queue": f"{task.queue_org}/{task.queue_role}",
-        **data})], actor, uow.now)
+def _record(uow: UnitOfWork, task: Task, event_type: str, actor: str, data: dict[str, Any]) -> int:
+    uow.events.append(
+        program_stream(task.program_id),
+        [
+            Event(
+                event_type,
+                {
+                    "task": task.id,
+                    "kind": task.kind,
+                    "queue": f"{task.queue_org}/{task.queue_role}",
+                    **data,
+                },
+            )
+        ],
+        actor,
+        uow.now,
+    )
     return task.id

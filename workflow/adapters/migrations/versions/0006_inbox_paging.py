@@ -16,8 +16,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0006'
-down_revision = '0005'
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
@@ -26,18 +26,42 @@ CLAIMED = sa.text("state = 'claimed'")
 
 
 def upgrade() -> None:
-    op.drop_index('ix_tasks_live_claimed', table_name='tasks')
-    op.drop_index('ix_tasks_live_queue', table_name='tasks')
-    op.create_index('ix_tasks_live_queue', 'tasks', ['queue_org', 'queue_role', 'due_at', 'id'],
-                    unique=False, postgresql_where=LIVE, sqlite_where=LIVE)
-    op.create_index('ix_tasks_live_claimed', 'tasks', ['claimed_by', 'due_at', 'id'],
-                    unique=False, postgresql_where=CLAIMED, sqlite_where=CLAIMED)
+    op.drop_index("ix_tasks_live_claimed", table_name="tasks")
+    op.drop_index("ix_tasks_live_queue", table_name="tasks")
+    op.create_index(
+        "ix_tasks_live_queue",
+        "tasks",
+        ["queue_org", "queue_role", "due_at", "id"],
+        unique=False,
+        postgresql_where=LIVE,
+        sqlite_where=LIVE,
+    )
+    op.create_index(
+        "ix_tasks_live_claimed",
+        "tasks",
+        ["claimed_by", "due_at", "id"],
+        unique=False,
+        postgresql_where=CLAIMED,
+        sqlite_where=CLAIMED,
+    )
 
 
 def downgrade() -> None:
-    op.drop_index('ix_tasks_live_claimed', table_name='tasks')
-    op.drop_index('ix_tasks_live_queue', table_name='tasks')
-    op.create_index('ix_tasks_live_queue', 'tasks', ['queue_org', 'queue_role', 'due_at'],
-                    unique=False, postgresql_where=LIVE, sqlite_where=LIVE)
-    op.create_index('ix_tasks_live_claimed', 'tasks', ['claimed_by', 'due_at'],
-                    unique=False, postgresql_where=CLAIMED, sqlite_where=CLAIMED)
+    op.drop_index("ix_tasks_live_claimed", table_name="tasks")
+    op.drop_index("ix_tasks_live_queue", table_name="tasks")
+    op.create_index(
+        "ix_tasks_live_queue",
+        "tasks",
+        ["queue_org", "queue_role", "due_at"],
+        unique=False,
+        postgresql_where=LIVE,
+        sqlite_where=LIVE,
+    )
+    op.create_index(
+        "ix_tasks_live_claimed",
+        "tasks",
+        ["claimed_by", "due_at"],
+        unique=False,
+        postgresql_where=CLAIMED,
+        sqlite_where=CLAIMED,
+    )

@@ -14,24 +14,24 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = '0007'
-down_revision = '0006'
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
-NAME = 'ck_notifications_kind_known'
+NAME = "ck_notifications_kind_known"
 KINDS = "('reminder_digest', 'escalation', 'budget_notice')"
 OLD_KINDS = "('reminder_digest', 'escalation')"
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('notifications') as batch:
-        batch.drop_constraint(op.f(NAME), type_='check')
+    with op.batch_alter_table("notifications") as batch:
+        batch.drop_constraint(op.f(NAME), type_="check")
         batch.create_check_constraint(op.f(NAME), f"kind IN {KINDS}")
 
 
 def downgrade() -> None:
     op.execute("DELETE FROM notifications WHERE kind = 'budget_notice'")
-    with op.batch_alter_table('notifications') as batch:
-        batch.drop_constraint(op.f(NAME), type_='check')
+    with op.batch_alter_table("notifications") as batch:
+        batch.drop_constraint(op.f(NAME), type_="check")
         batch.create_check_constraint(op.f(NAME), f"kind IN {OLD_KINDS}")
