@@ -121,8 +121,9 @@ class FakeStore:
     def fork(self) -> FakeStore:
         """A copy to stage a unit of work on: frozen records (events, ledger entries,
         envelopes, users) are shared, everything mutable is copied."""
-        copied = copy.deepcopy(replace(self, streams={}, entries=[], envelopes={}, users={},
-                                       organizations={}))
+        copied = copy.deepcopy(
+            replace(self, streams={}, entries=[], envelopes={}, users={}, organizations={})
+        )
         copied.streams = {stream: list(records) for stream, records in self.streams.items()}
         copied.entries = list(self.entries)
         copied.envelopes = dict(self.envelopes)
@@ -154,15 +155,17 @@ class FakeDirectory:
     def organization(self, key: str) -> Organization:
         if key not in self.store.organizations:
             known = ", ".join(sorted(self.store.organizations))
-            raise NotFound(f"organization {key!r} does not exist (known: {known or 'none'})",
-                           org=key)
+            raise NotFound(
+                f"organization {key!r} does not exist (known: {known or 'none'})", org=key
+            )
         return self.store.organizations[key]
 
     def organizations(self) -> list[Organization]:
         return [self.store.organizations[k] for k in sorted(self.store.organizations)]
 
-    def add_user(self, email: str, name: str, org: str, roles: tuple[str, ...], locale: str,
-                 now: datetime) -> int:
+    def add_user(
+        self, email: str, name: str, org: str, roles: tuple[str, ...], locale: str, now: datetime
+    ) -> int:
         if email in self.store.users:
             raise Conflict(f"user {email!r} already exists", email=email)
         _check(org in self.store.organizations, f"user {email}: no organization {org}")
@@ -177,20 +180,29 @@ class FakeDirectory:
         return found
 
     def users(self, org: str | None = None) -> list[User]:
-        return sorted((u for u in self.store.users.values() if not org or u.org == org),
-                      key=lambda u: (u.org, u.email))
+        return sorted(
+            (u for u in self.store.users.values() if not org or u.org == org),
+            key=lambda u: (u.org, u.email),
+        )
 
     def viewer(self, email: str) -> Viewer:
         user = self.user(email)
         return Viewer(user, self.store.organizations[user.org].funder)
 
     def add_delegation(self, delegation: Delegation, now: datetime) -> None:
-        self.store.delegations.append(Row(self.store.new_id(), {
-            "delegation": delegation, "created_at": now, "cleared_at": None}))
+        self.store.delegations.append(
+            Row(
+                self.store.new_id(),
+                {"delegation": delegation, "created_at": now, "cleared_at": None},
+            )
+        )
 
     def clear_delegation(self, delegator: str, now: datetime) -> int:
-        running = [d for d in self.store.delegations if d["cleared_at"] is None
-                   and d["delegation"].delegator == delegator]
+        running = [
+            d
+            for d in self.store.delegations
+            if d["cleared_at"] is None and d["delegation"].delegator == delegator
+        ]
         for row in running:
             row["cleared_at"] = now
         return len(running)
@@ -216,8 +228,9 @@ class FakePrograms:
         program = copy.deepcopy(stored)
         shares = self.store.shares[program_id]
         # The adapter reads balances from the request rows the ledger moves.
-        program.content = replace(program.content, requests={
-            p: s[0] for p, s in sorted(shares.items())})
+        program.content = replace(
+            program.content, requests={p: s[0] for p, s in sorted(shares.items())}
+        )
         program.holds = {p: s[1] for p, s in sorted(shares.items()) if s[1]}
         program.committed = {p: s[2] for p, s in sorted(shares.items()) if s[2]}
         program.disbursed = {p: s[3] for p, s in sorted(shares.items()) if s[3]}
@@ -239,7 +252,8 @@ class FakePrograms:
         program.version = 1
         self.store.shares[program.id] = {
             party: [amount, program.holds.get(party, 0), 0, 0]
-            for party, amount in program.content.requests.items()}
+            for party, amount in program.content.requests.items()
+        }
         self._store(program)
         return program.id
 
@@ -247,30 +261,48 @@ class FakePrograms:
         assert program.id is not None
         stored = self.store.programs[program.id]
         if stored.version != program.version:
-            raise Conflict(f"program {program.id} was changed by someone else; try again",
-                           program=program.id)
+            raise Conflict(
+                f"program {program.id} was changed by someone else; try again", program=program.id
+            )
         program.version += 1
         old = self.store.shares[program.id]
         if program.content.requests != {p: s[0] for p, s in old.items()}:
             # Rewritten with the held balance as loaded: this save's moves adjust it.
             self.store.shares[program.id] = {
                 party: [amount, old[party][1] if party in old else 0, 0, 0]
-                for party, amount in program.content.requests.items()}
+                for party, amount in program.content.requests.items()
+            }
         self._write_scheduled(program, now)
         self._store(program)
 
     def _write_scheduled(self, program: Program, now: datetime) -> None:
         for row in self.store.schedule:
-            if (row["program_id"] == program.id and row["action"] in program.called_off
-                    and row["done_at"] is None):
+            if (
+                row["program_id"] == program.id
+                and row["action"] in program.called_off
+                and row["done_at"] is None
+            ):
                 row["done_at"], row["outcome"] = now, "called off"
         program.called_off.clear()
         for work in program.scheduled:
-            _check(all(r["key"] != work.key for r in self.store.schedule),
-                   f"scheduled work {work.key} written twice")
-            self.store.schedule.append(Row(self.store.new_id(), {
-                "program_id": program.id, "action": work.action, "key": work.key,
-                "due_at": work.due_at, "created_at": now, "done_at": None, "outcome": None}))
+            _check(
+                all(r["key"] != work.key for r in self.store.schedule),
+                f"scheduled work {work.key} written twice",
+            )
+            self.store.schedule.append(
+                Row(
+                    self.store.new_id(),
+                    {
+                        "program_id": program.id,
+                        "action": work.action,
+                        "key": work.key,
+                        "due_at": work.due_at,
+                        "created_at": now,
+                        "done_at": None,
+                        "outcome": None,
+                    },
+                )
+            )
         program.scheduled.clear()
 
     def _store(self, program: Program) -> None:
@@ -286,15 +318,26 @@ class FakePrograms:
     def asked_when_loaded(self, program_id: int) -> Asked | None:
         return self._seen.get(program_id)
 
-    def add_report_file(self, program: Program, name: str, content: bytes, sha256: str,
-                        now: datetime) -> None:
-        self.store.report_files.append({
-            "program_id": program.id, "evaluation_round": program.evaluation_round,
-            "name": name, "sha256": sha256, "content": content, "created_at": now})
+    def add_report_file(
+        self, program: Program, name: str, content: bytes, sha256: str, now: datetime
+    ) -> None:
+        self.store.report_files.append(
+            {
+                "program_id": program.id,
+                "evaluation_round": program.evaluation_round,
+                "name": name,
+                "sha256": sha256,
+                "content": content,
+                "created_at": now,
+            }
+        )
 
     def waitlisted(self, year: int) -> list[int]:
-        found = [p for p in self.store.programs.values()
-                 if p.state == "waitlisted" and p.content.fiscal_year == year]
+        found = [
+            p
+            for p in self.store.programs.values()
+            if p.state == "waitlisted" and p.content.fiscal_year == year
+        ]
         found.sort(key=lambda p: (p.waitlisted_at is None, p.waitlisted_at or T0, p.id))
         return [p.id for p in found if p.id is not None]
 
@@ -320,41 +363,61 @@ class FakeLedger:
 
     def add_envelope(self, party: str, year: int, amount: int) -> None:
         if (party, year) in self.store.envelopes:
-            raise Conflict(f"{party} already has an envelope for {year}", party=party,
-                           year=year)
+            raise Conflict(f"{party} already has an envelope for {year}", party=party, year=year)
         _check(0 < amount < 10**13, f"envelope amount {amount} out of range")
         self.store.envelopes[party, year] = Envelope(party, year, amount)
 
-    def apply(self, program_id: int, moves: Iterable[LedgerMove], actor: str,
-              now: datetime) -> None:
+    def apply(
+        self, program_id: int, moves: Iterable[LedgerMove], actor: str, now: datetime
+    ) -> None:
         keys = {e.idempotency_key for e in self.store.entries}
         for move in moves:
             env = self.store.envelopes.get((move.party, move.year))
             if move.kind == "hold" and (env is None or env.available < move.amount):
                 raise InsufficientBudget(
                     f"{move.party}'s {move.year} envelope has no room for {move.amount:,} KRW",
-                    party=move.party, year=move.year)
+                    party=move.party,
+                    year=move.year,
+                )
             if env is None:
                 raise NotFound(f"{move.party} has no envelope for {move.year}")
             if move.key in keys:
-                raise Conflict(f"ledger entry already written for program {program_id}",
-                               program=program_id)
+                raise Conflict(
+                    f"ledger entry already written for program {program_id}", program=program_id
+                )
             keys.add(move.key)
             _check(move.amount > 0, f"ledger entry {move.key}: amount {move.amount}")
             held, committed, disbursed = (move.amount * s for s in SHIFTS[move.kind, move.source])
-            env = replace(env, held=env.held + held, committed=env.committed + committed,
-                          disbursed=env.disbursed + disbursed)
+            env = replace(
+                env,
+                held=env.held + held,
+                committed=env.committed + committed,
+                disbursed=env.disbursed + disbursed,
+            )
             _check(min(env.held, env.committed, env.disbursed) >= 0, f"envelope {env}")
             _check(env.held + env.committed <= env.amount, f"envelope overcommitted: {env}")
             self.store.envelopes[move.party, move.year] = env
             share = self.store.shares.get(program_id, {}).get(move.party)
             if share is not None:  # no request row left for the party: nothing to move
                 share[1:] = [share[1] + held, share[2] + committed, share[3] + disbursed]
-                _check(share[1] >= 0 and 0 <= share[3] <= share[2],
-                       f"program {program_id}'s {move.party} share: {share}")
-            self.store.entries.append(Entry(
-                self.store.new_id(), program_id, move.party, move.year, move.kind,
-                move.source, move.amount, move.key, actor, now))
+                _check(
+                    share[1] >= 0 and 0 <= share[3] <= share[2],
+                    f"program {program_id}'s {move.party} share: {share}",
+                )
+            self.store.entries.append(
+                Entry(
+                    self.store.new_id(),
+                    program_id,
+                    move.party,
+                    move.year,
+                    move.kind,
+                    move.source,
+                    move.amount,
+                    move.key,
+                    actor,
+                    now,
+                )
+            )
 
     def confirm_waitlisted(self, requests: dict[str, int], year: int) -> None:
         self._waitlisted.append((dict(requests), year))
@@ -368,13 +431,19 @@ class FakeLedger:
         self._waitlisted.clear()
 
     def report(self, year: int | None = None) -> list[Envelope]:
-        return [e for _, e in sorted(self.store.envelopes.items(), key=lambda kv: (
-            kv[0][1], kv[0][0])) if year is None or e.year == year]
+        return [
+            e
+            for _, e in sorted(self.store.envelopes.items(), key=lambda kv: (kv[0][1], kv[0][0]))
+            if year is None or e.year == year
+        ]
 
     def envelopes_to_hold(self, program: Program) -> dict[str, Envelope]:
         year = program.content.fiscal_year
-        return {p: self.store.envelopes[p, year] for p in program.content.requests
-                if (p, year) in self.store.envelopes}
+        return {
+            p: self.store.envelopes[p, year]
+            for p in program.content.requests
+            if (p, year) in self.store.envelopes
+        }
 
     def entries(self, program_id: int | None = None) -> list[Entry]:
         """For tests: every entry, oldest first."""
@@ -395,8 +464,11 @@ class FakeEvents:
             seq += 1
             data = canonical_json(event.data)
             digest = event_hash(prev, stream, seq, event.type, actor, stamp, data)
-            records.append(EventRecord(self.store.new_id(), stream, seq, event.type, actor,
-                                       stamp, data, prev, digest))
+            records.append(
+                EventRecord(
+                    self.store.new_id(), stream, seq, event.type, actor, stamp, data, prev, digest
+                )
+            )
             prev = digest
 
     def history(self, stream: str) -> list[EventRecord]:
@@ -423,9 +495,17 @@ class FakeOutbox:
         self.added = 0  # messages written in this unit of work
 
     def add(self, task: str, payload: dict[str, Any], now: datetime) -> None:
-        self.store.outbox.append(Row(self.store.new_id(), {
-            "task": task, "payload": json.dumps(payload, sort_keys=True),  # as stored
-            "created_at": now, "done_at": None}))
+        self.store.outbox.append(
+            Row(
+                self.store.new_id(),
+                {
+                    "task": task,
+                    "payload": json.dumps(payload, sort_keys=True),  # as stored
+                    "created_at": now,
+                    "done_at": None,
+                },
+            )
+        )
         self.added += 1
 
     def take(self, message_id: int, now: datetime) -> OutboxMessage | None:
@@ -444,17 +524,19 @@ class FakeSchedule:
         self.store = store
 
     def due(self, now: datetime, limit: int = 100) -> list[int]:
-        rows = sorted((r for r in self.store.schedule
-                       if r["done_at"] is None and r["due_at"] <= now),
-                      key=lambda r: (r["due_at"], r.id))
+        rows = sorted(
+            (r for r in self.store.schedule if r["done_at"] is None and r["due_at"] <= now),
+            key=lambda r: (r["due_at"], r.id),
+        )
         return [r.id for r in rows][:limit]
 
     def get(self, work_id: int, lock: bool = False) -> Work | None:
         row = next((r for r in self.store.schedule if r.id == work_id), None)
         if row is None:
             return None
-        return Work(row.id, row["program_id"], row["action"], row["due_at"],
-                    row["done_at"] is not None)
+        return Work(
+            row.id, row["program_id"], row["action"], row["due_at"], row["done_at"] is not None
+        )
 
     def mark_done(self, work_id: int, now: datetime, outcome: str) -> bool:
         row = next((r for r in self.store.schedule if r.id == work_id), None)
@@ -465,42 +547,67 @@ class FakeSchedule:
 
     def of_program(self, program_id: int) -> list[tuple[str, datetime, str | None]]:
         """For tests: (action, due at, outcome) of every row of the program, in order."""
-        return [(r["action"], r["due_at"], r["outcome"]) for r in self.store.schedule
-                if r["program_id"] == program_id]
+        return [
+            (r["action"], r["due_at"], r["outcome"])
+            for r in self.store.schedule
+            if r["program_id"] == program_id
+        ]
 
 
 class FakeTasks:
     def __init__(self, store: FakeStore) -> None:
         self.store = store
 
-    def open(self, program_id: int, due: dict[TaskSpec, datetime],
-             now: datetime) -> list[tuple[TaskSpec, datetime]]:
+    def open(
+        self, program_id: int, due: dict[TaskSpec, datetime], now: datetime
+    ) -> list[tuple[TaskSpec, datetime]]:
         ordered = sorted(due.items())
         for spec, due_at in ordered:
-            self.store.tasks.append(Row(self.store.new_id(), {
-                "program_id": program_id, "kind": spec.kind, "party": spec.party,
-                "queue_org": spec.org, "queue_role": spec.role, "state": OPEN,
-                "due_at": due_at, "claimed_by": None, "created_at": now, "closed_at": None,
-                "closed_by": None}))
+            self.store.tasks.append(
+                Row(
+                    self.store.new_id(),
+                    {
+                        "program_id": program_id,
+                        "kind": spec.kind,
+                        "party": spec.party,
+                        "queue_org": spec.org,
+                        "queue_role": spec.role,
+                        "state": OPEN,
+                        "due_at": due_at,
+                        "claimed_by": None,
+                        "created_at": now,
+                        "closed_at": None,
+                        "closed_by": None,
+                    },
+                )
+            )
         return ordered
 
     def _live(self, program_id: int, spec: TaskSpec) -> list[Row]:
         """The adapter matches program, kind and queue organization (not role, not party)."""
-        return [t for t in self.store.tasks if t["program_id"] == program_id
-                and t["kind"] == spec.kind and t["queue_org"] == spec.org
-                and t["state"] in LIVE]
+        return [
+            t
+            for t in self.store.tasks
+            if t["program_id"] == program_id
+            and t["kind"] == spec.kind
+            and t["queue_org"] == spec.org
+            and t["state"] in LIVE
+        ]
 
     def complete(self, program_id: int, spec: TaskSpec, by: str, now: datetime) -> list[int]:
         live = self._live(program_id, spec)
         mine = [t for t in live if t["claimed_by"] in (None, by)]
         for task in mine:
             task.values.update(state="completed", closed_at=now, closed_by=by)
-        claimant = next((t["claimed_by"] for t in live if t["state"] == CLAIMED
-                         and t["claimed_by"] != by), None)
+        claimant = next(
+            (t["claimed_by"] for t in live if t["state"] == CLAIMED and t["claimed_by"] != by), None
+        )
         if not mine and claimant is not None:
             raise NotPermitted(
                 f"{by} may not act on program {program_id}: its {spec.kind} task for "
-                f"{spec.org} is claimed by {claimant}", program=program_id)
+                f"{spec.org} is claimed by {claimant}",
+                program=program_id,
+            )
         return [t.id for t in mine]
 
     def cancel(self, program_id: int, spec: TaskSpec, by: str, now: datetime) -> list[int]:
@@ -513,8 +620,17 @@ class FakeTasks:
         row = self.store.task(task_id)
         if row is None:
             raise NotFound(f"task {task_id} does not exist", task=task_id)
-        return Task(row.id, row["program_id"], row["kind"], row["party"], row["queue_org"],
-                    row["queue_role"], row["state"], row["due_at"], row["claimed_by"])
+        return Task(
+            row.id,
+            row["program_id"],
+            row["kind"],
+            row["party"],
+            row["queue_org"],
+            row["queue_role"],
+            row["state"],
+            row["due_at"],
+            row["claimed_by"],
+        )
 
     def claim(self, task_id: int, email: str) -> bool:
         row = self.store.task(task_id)
@@ -539,25 +655,34 @@ class FakeTasks:
 
     def of_program(self, program_id: int) -> list[dict[str, Any]]:
         """For tests, as the adapter's: every task of the program in the order opened."""
-        return [{"id": t.id, **t.values} for t in self.store.tasks
-                if t["program_id"] == program_id]
+        return [{"id": t.id, **t.values} for t in self.store.tasks if t["program_id"] == program_id]
 
 
 class FakeReminders:
     def __init__(self, store: FakeStore) -> None:
         self.store = store
 
-    def schedule(self, program_id: int, opened: list[tuple[TaskSpec, datetime]],
-                 ladder: ReminderLadder | None, now: datetime) -> int:
+    def schedule(
+        self,
+        program_id: int,
+        opened: list[tuple[TaskSpec, datetime]],
+        ladder: ReminderLadder | None,
+        now: datetime,
+    ) -> int:
         if ladder is None:
             return 0
         written = 0
         for spec, due_at in opened:
             # The adapter names the task as just opened: same spec, open, this instant.
-            found = [t for t in self.store.tasks if t["program_id"] == program_id
-                     and (t["kind"], t["queue_org"], t["queue_role"], t["party"]) ==
-                     (spec.kind, spec.org, spec.role, spec.party)
-                     and t["state"] == OPEN and t["created_at"] == now]
+            found = [
+                t
+                for t in self.store.tasks
+                if t["program_id"] == program_id
+                and (t["kind"], t["queue_org"], t["queue_role"], t["party"])
+                == (spec.kind, spec.org, spec.role, spec.party)
+                and t["state"] == OPEN
+                and t["created_at"] == now
+            ]
             _check(len(found) == 1, f"reminder of {spec}: {len(found)} tasks just opened")
             task = found[0]
             for rung, at in rungs_for(ladder, due_at, now).items():
@@ -567,24 +692,42 @@ class FakeReminders:
         return written
 
     def _find(self, task_id: int, rung: str) -> Row | None:
-        return next((r for r in self.store.reminders
-                     if (r["task_id"], r["rung"]) == (task_id, rung)), None)
+        return next(
+            (r for r in self.store.reminders if (r["task_id"], r["rung"]) == (task_id, rung)), None
+        )
 
     def _insert(self, task_id: int, rung: str, due_at: datetime, now: datetime) -> None:
-        self.store.reminders.append(Row(self.store.new_id(), {
-            "task_id": task_id, "rung": rung, "due_at": due_at, "status": "pending",
-            "created_at": now, "sent_at": None, "recipients": None}))
+        self.store.reminders.append(
+            Row(
+                self.store.new_id(),
+                {
+                    "task_id": task_id,
+                    "rung": rung,
+                    "due_at": due_at,
+                    "status": "pending",
+                    "created_at": now,
+                    "sent_at": None,
+                    "recipients": None,
+                },
+            )
+        )
 
     def void(self, task_ids: Sequence[int]) -> int:
-        hit = [r for r in self.store.reminders
-               if r["task_id"] in task_ids and r["status"] == "pending"]
+        hit = [
+            r for r in self.store.reminders if r["task_id"] in task_ids and r["status"] == "pending"
+        ]
         for row in hit:
             row["status"] = "void"
         return len(hit)
 
     def void_stale(self, now: datetime) -> int:
-        hit = [r for r in self.store.reminders if r["status"] == "pending"
-               and r["due_at"] <= now and self._task(r)["state"] not in LIVE]
+        hit = [
+            r
+            for r in self.store.reminders
+            if r["status"] == "pending"
+            and r["due_at"] <= now
+            and self._task(r)["state"] not in LIVE
+        ]
         for row in hit:
             row["status"] = "void"
         return len(hit)
@@ -602,15 +745,25 @@ class FakeReminders:
                 continue
             program = self.store.programs[task["program_id"]]
             share = self.store.shares[task["program_id"]].get(task["party"] or "")
-            found.append({
-                "id": r.id, "rung": r["rung"], "due_at": r["due_at"], "task_id": task.id,
-                "program_id": task["program_id"], "kind": task["kind"],
-                "party": task["party"], "queue_org": task["queue_org"],
-                "queue_role": task["queue_role"], "claimed_by": task["claimed_by"],
-                "task_due": task["due_at"], "title": program.content.title,
-                "workflow_key": program.workflow_key,
-                "workflow_version": program.workflow_version,
-                "amount": share[0] if share else None})
+            found.append(
+                {
+                    "id": r.id,
+                    "rung": r["rung"],
+                    "due_at": r["due_at"],
+                    "task_id": task.id,
+                    "program_id": task["program_id"],
+                    "kind": task["kind"],
+                    "party": task["party"],
+                    "queue_org": task["queue_org"],
+                    "queue_role": task["queue_role"],
+                    "claimed_by": task["claimed_by"],
+                    "task_due": task["due_at"],
+                    "title": program.content.title,
+                    "workflow_key": program.workflow_key,
+                    "workflow_version": program.workflow_version,
+                    "amount": share[0] if share else None,
+                }
+            )
         return found[:limit]
 
     def take(self, reminder_id: int, recipients: Sequence[str], now: datetime) -> bool:
@@ -629,23 +782,52 @@ class FakeNotifications:
     def __init__(self, store: FakeStore) -> None:
         self.store = store
 
-    def lock_or_create(self, email: str, kind: str, day: date,
-                       now: datetime) -> tuple[int, list[dict[str, Any]]]:
-        row = next((n for n in self.store.notifications
-                    if (n["user_email"], n["kind"], n["day"]) == (email, kind, day)), None)
+    def lock_or_create(
+        self, email: str, kind: str, day: date, now: datetime
+    ) -> tuple[int, list[dict[str, Any]]]:
+        row = next(
+            (
+                n
+                for n in self.store.notifications
+                if (n["user_email"], n["kind"], n["day"]) == (email, kind, day)
+            ),
+            None,
+        )
         if row is None:
-            row = Row(self.store.new_id(), {
-                "user_email": email, "kind": kind, "day": day, "subject": "", "body": "",
-                "items": "[]", "created_at": now, "updated_at": now, "read_at": None})
+            row = Row(
+                self.store.new_id(),
+                {
+                    "user_email": email,
+                    "kind": kind,
+                    "day": day,
+                    "subject": "",
+                    "body": "",
+                    "items": "[]",
+                    "created_at": now,
+                    "updated_at": now,
+                    "read_at": None,
+                },
+            )
             self.store.notifications.append(row)
         return row.id, list(json.loads(row["items"]))
 
-    def write(self, notification_id: int, subject: str, body: str,
-              items: list[dict[str, Any]], now: datetime) -> None:
+    def write(
+        self,
+        notification_id: int,
+        subject: str,
+        body: str,
+        items: list[dict[str, Any]],
+        now: datetime,
+    ) -> None:
         row = self._get(notification_id)
         if row is not None:
-            row.values.update(subject=subject, body=body, updated_at=now, read_at=None,
-                              items=json.dumps(items, ensure_ascii=False))
+            row.values.update(
+                subject=subject,
+                body=body,
+                updated_at=now,
+                read_at=None,
+                items=json.dumps(items, ensure_ascii=False),
+            )
 
     def _get(self, notification_id: int) -> Row | None:
         return next((n for n in self.store.notifications if n.id == notification_id), None)
@@ -655,16 +837,22 @@ class FakeNotifications:
         return None if row is None else str(row["user_email"])
 
     def mark_read(self, email: str, notification_id: int | None, now: datetime) -> int:
-        hit = [n for n in self.store.notifications if n["user_email"] == email
-               and n["read_at"] is None and notification_id in (None, n.id)]
+        hit = [
+            n
+            for n in self.store.notifications
+            if n["user_email"] == email and n["read_at"] is None and notification_id in (None, n.id)
+        ]
         for row in hit:
             row["read_at"] = now
         return len(hit)
 
     def of_user(self, email: str) -> list[dict[str, Any]]:
         """For tests: the person's messages, items parsed."""
-        return [{"id": n.id, **n.values, "items": json.loads(n["items"])}
-                for n in self.store.notifications if n["user_email"] == email]
+        return [
+            {"id": n.id, **n.values, "items": json.loads(n["items"])}
+            for n in self.store.notifications
+            if n["user_email"] == email
+        ]
 
 
 # -- the unit of work -----------------------------------------------------------------
@@ -765,9 +953,12 @@ class Clock:
 
 
 class FakeUnitOfWorkFactory:
-    def __init__(self, registry: WorkflowRegistry | None = None,
-                 clock: Callable[[], datetime] | None = None,
-                 default_workflow: str = DEFAULT_WORKFLOW) -> None:
+    def __init__(
+        self,
+        registry: WorkflowRegistry | None = None,
+        clock: Callable[[], datetime] | None = None,
+        default_workflow: str = DEFAULT_WORKFLOW,
+    ) -> None:
         self.store = FakeStore()
         self.registry = registry or WorkflowRegistry([joint_program()])
         self.clock = clock or Clock()
@@ -790,10 +981,11 @@ def unit_of_work(factory: FakeUnitOfWorkFactory) -> UnitOfWork:
     return factory()
 
 
-def fake_bus(clock: Callable[[], datetime] | None = None,
-             definitions: Iterable[WorkflowDefinition] = (),
-             default_workflow: str = DEFAULT_WORKFLOW
-             ) -> tuple[MessageBus, FakeUnitOfWorkFactory]:
+def fake_bus(
+    clock: Callable[[], datetime] | None = None,
+    definitions: Iterable[WorkflowDefinition] = (),
+    default_workflow: str = DEFAULT_WORKFLOW,
+) -> tuple[MessageBus, FakeUnitOfWorkFactory]:
     """The bus on the fakes, the outbox carried out inline, on the real definitions
     (``joint-program`` and any ``definitions`` given)."""
     registry = WorkflowRegistry([joint_program(), *definitions])

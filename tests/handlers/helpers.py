@@ -44,8 +44,9 @@ def seed(bus: MessageBus) -> None:
     """``tests.support``'s setting and the people above."""
     s.seed(bus)
     for email, org, roles in EXTRA:
-        bus.handle(c.AddUser(actor=None, email=email, name=email.split("@")[0], org=org,
-                             roles=roles))
+        bus.handle(
+            c.AddUser(actor=None, email=email, name=email.split("@")[0], org=org, roles=roles)
+        )
 
 
 def program(fakes: FakeUnitOfWorkFactory, program_id: int) -> Program:
@@ -68,14 +69,18 @@ def types(fakes: FakeUnitOfWorkFactory, stream: str | int) -> list[str]:
 
 def position(fakes: FakeUnitOfWorkFactory, year: int = 2026) -> dict[str, tuple[int, ...]]:
     """Per funder: (held, committed, disbursed, available)."""
-    return {e.party: (e.held, e.committed, e.disbursed, e.available)
-            for e in fakes.reader().ledger.report(year)}
+    return {
+        e.party: (e.held, e.committed, e.disbursed, e.available)
+        for e in fakes.reader().ledger.report(year)
+    }
 
 
 def funds(city: tuple[int, int, int], oe: tuple[int, int, int]) -> dict[str, tuple[int, ...]]:
     """The expected position from (held, committed, disbursed) per funder."""
-    return {"city": (*city, FULL["city"] - city[0] - city[1]),
-            "education_office": (*oe, FULL["education_office"] - oe[0] - oe[1])}
+    return {
+        "city": (*city, FULL["city"] - city[0] - city[1]),
+        "education_office": (*oe, FULL["education_office"] - oe[0] - oe[1]),
+    }
 
 
 Row = tuple[str, str, str, str | None]
@@ -83,14 +88,23 @@ Row = tuple[str, str, str, str | None]
 
 def tasks(fakes: FakeUnitOfWorkFactory, program_id: int) -> list[Row]:
     """(kind, queue, state, claimant or closer) of each task of the program, as opened."""
-    return [(t["kind"], f"{t['queue_org']}/{t['queue_role']}", t["state"],
-             t["closed_by"] if t["state"] in ("completed", "cancelled") else t["claimed_by"])
-            for t in fakes.reader().tasks.of_program(program_id)]
+    return [
+        (
+            t["kind"],
+            f"{t['queue_org']}/{t['queue_role']}",
+            t["state"],
+            t["closed_by"] if t["state"] in ("completed", "cancelled") else t["claimed_by"],
+        )
+        for t in fakes.reader().tasks.of_program(program_id)
+    ]
 
 
 def task_id(fakes: FakeUnitOfWorkFactory, program_id: int, kind: str, org: str) -> int:
-    live = [t["id"] for t in fakes.reader().tasks.of_program(program_id)
-            if t["kind"] == kind and t["queue_org"] == org and t["state"] in ("open", "claimed")]
+    live = [
+        t["id"]
+        for t in fakes.reader().tasks.of_program(program_id)
+        if t["kind"] == kind and t["queue_org"] == org and t["state"] in ("open", "claimed")
+    ]
     assert len(live) == 1, live
     found: int = live[0]
     return found
@@ -99,17 +113,19 @@ def task_id(fakes: FakeUnitOfWorkFactory, program_id: int, kind: str, org: str) 
 def snapshot(fakes: FakeUnitOfWorkFactory) -> dict[str, Any]:
     """Everything a refused command must leave as it was, bar the audit log."""
     store = fakes.store
-    return {"programs": {i: (p.state, p.version, p.decisions) for i, p in store.programs.items()},
-            "shares": json.dumps(store.shares, sort_keys=True),
-            "envelopes": dict(store.envelopes), "entries": list(store.entries),
-            "tasks": [(t.id, dict(t.values)) for t in store.tasks],
-            "outbox": [(m.id, dict(m.values)) for m in store.outbox],
-            "schedule": [(w.id, dict(w.values)) for w in store.schedule],
-            "notifications": [(n.id, dict(n.values)) for n in store.notifications]}
+    return {
+        "programs": {i: (p.state, p.version, p.decisions) for i, p in store.programs.items()},
+        "shares": json.dumps(store.shares, sort_keys=True),
+        "envelopes": dict(store.envelopes),
+        "entries": list(store.entries),
+        "tasks": [(t.id, dict(t.values)) for t in store.tasks],
+        "outbox": [(m.id, dict(m.values)) for m in store.outbox],
+        "schedule": [(w.id, dict(w.values)) for w in store.schedule],
+        "notifications": [(n.id, dict(n.values)) for n in store.notifications],
+    }
 
 
-def refused(bus: MessageBus, cmd: Command, error: type[WorkflowError],
-            match: str) -> WorkflowError:
+def refused(bus: MessageBus, cmd: Command, error: type[WorkflowError], match: str) -> WorkflowError:
     """The command is refused with ``error`` matching ``match``."""
     with pytest.raises(error, match=match) as caught:
         bus.handle(cmd)

@@ -22,9 +22,14 @@ REVIEW_CITY = TaskSpec("review", "city", "approver", "city")
 
 def draft(fakes: FakeUnitOfWorkFactory) -> Program:
     definition = fakes.registry.current("joint-program").definition
-    content = ProgramContent(title="Linkage camp", category="linkage", fiscal_year=s.YEAR,
-                             requests={"education_office": 20_000_000, "city": 80_000_000},
-                             start=date(2026, 3, 2), end=date(2026, 11, 30))
+    content = ProgramContent(
+        title="Linkage camp",
+        category="linkage",
+        fiscal_year=s.YEAR,
+        requests={"education_office": 20_000_000, "city": 80_000_000},
+        start=date(2026, 3, 2),
+        end=date(2026, 11, 30),
+    )
     return Program.create(definition, "munsan-high", content, s.COORDINATOR)
 
 
@@ -80,7 +85,12 @@ def test_a_saved_program_reloads_as_it_was_with_what_it_asked_for_when_loaded() 
     with fakes() as uow:
         loaded = uow.programs.get(program_id, lock=True)
     assert (loaded.state, loaded.org, loaded.content, loaded.decisions, loaded.parties) == (
-        program.state, program.org, program.content, program.decisions, program.parties)
+        program.state,
+        program.org,
+        program.content,
+        program.decisions,
+        program.parties,
+    )
     assert loaded.parties == ("city", "education_office")
     assert (loaded.events, loaded.ledger_moves, loaded.scheduled) == ([], [], [])
 
@@ -90,26 +100,50 @@ def test_the_ledger_moves_envelopes_and_the_programs_share_and_refuses_a_key_twi
     with fakes() as uow:
         uow.ledger.add_envelope("city", s.YEAR, 100_000_000)
         program_id = uow.programs.add(draft(fakes), uow.now)
-        uow.ledger.apply(program_id, [
-            LedgerMove("hold", "city", s.YEAR, 80_000_000, "hold:1"),
-            LedgerMove("commit", "city", s.YEAR, 80_000_000, "commit:1"),
-            LedgerMove("disburse", "city", s.YEAR, 30_000_000, "disburse:1")], s.CITY_OFFICER,
-            uow.now)
+        uow.ledger.apply(
+            program_id,
+            [
+                LedgerMove("hold", "city", s.YEAR, 80_000_000, "hold:1"),
+                LedgerMove("commit", "city", s.YEAR, 80_000_000, "commit:1"),
+                LedgerMove("disburse", "city", s.YEAR, 30_000_000, "disburse:1"),
+            ],
+            s.CITY_OFFICER,
+            uow.now,
+        )
         [city] = uow.ledger.report()
         assert (city.held, city.committed, city.disbursed, city.available) == (
-            0, 80_000_000, 30_000_000, 20_000_000)
+            0,
+            80_000_000,
+            30_000_000,
+            20_000_000,
+        )
         loaded = uow.programs.get(program_id)
         assert (loaded.holds, loaded.committed, loaded.disbursed) == (
-            {}, {"city": 80_000_000}, {"city": 30_000_000})
+            {},
+            {"city": 80_000_000},
+            {"city": 30_000_000},
+        )
         with pytest.raises(Conflict, match="ledger entry already written"):
-            uow.ledger.apply(program_id, [LedgerMove("disburse", "city", s.YEAR, 1,
-                                                     "disburse:1")], s.CITY_OFFICER, uow.now)
+            uow.ledger.apply(
+                program_id,
+                [LedgerMove("disburse", "city", s.YEAR, 1, "disburse:1")],
+                s.CITY_OFFICER,
+                uow.now,
+            )
         with pytest.raises(InsufficientBudget, match="no room for 20,000,001 KRW"):
-            uow.ledger.apply(program_id, [LedgerMove("hold", "city", s.YEAR, 20_000_001,
-                                                     "hold:2")], "system", uow.now)
+            uow.ledger.apply(
+                program_id,
+                [LedgerMove("hold", "city", s.YEAR, 20_000_001, "hold:2")],
+                "system",
+                uow.now,
+            )
         with pytest.raises(IntegrityViolation):  # more paid out than committed
-            uow.ledger.apply(program_id, [LedgerMove("disburse", "city", s.YEAR, 50_000_001,
-                                                     "disburse:2")], s.CITY_OFFICER, uow.now)
+            uow.ledger.apply(
+                program_id,
+                [LedgerMove("disburse", "city", s.YEAR, 50_000_001, "disburse:2")],
+                s.CITY_OFFICER,
+                uow.now,
+            )
 
 
 def test_a_task_claimed_by_someone_else_blocks_its_completion_but_not_its_claimants() -> None:
@@ -119,8 +153,9 @@ def test_a_task_claimed_by_someone_else_blocks_its_completion_but_not_its_claima
         [task] = uow.tasks.of_program(7)
         assert uow.tasks.claim(task["id"], h.DEPUTY)
         assert not uow.tasks.claim(task["id"], s.CITY_APPROVER)
-        with pytest.raises(NotPermitted, match=f"its review task for city is claimed by "
-                                               f"{h.DEPUTY}"):
+        with pytest.raises(
+            NotPermitted, match=f"its review task for city is claimed by {h.DEPUTY}"
+        ):
             uow.tasks.complete(7, spec, s.CITY_APPROVER, uow.now)
         assert uow.tasks.complete(7, spec, h.DEPUTY, uow.now) == [task["id"]]
         assert uow.tasks.get(task["id"]).state == "completed"
@@ -139,7 +174,8 @@ def test_an_outbox_message_is_taken_once() -> None:
 
 
 def test_an_unknown_user_is_reported_before_an_unknown_program(
-        bus: MessageBus, fakes: FakeUnitOfWorkFactory) -> None:
+    bus: MessageBus, fakes: FakeUnitOfWorkFactory
+) -> None:
     with fakes() as uow:
         with pytest.raises(NotFound, match="no user with email 'nobody@x.kr'"):
             uow.programs.get_locked_as("nobody@x.kr", 999)

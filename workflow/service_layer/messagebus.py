@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from contextlib import suppress
 from typing import Any, Protocol, TypeVar
 
 from workflow.domain import events as ev
 from workflow.domain.commands import Command
-from workflow.domain.errors import WorkflowError
+from workflow.domain.errors import NotFound, WorkflowError
 from workflow.domain.events import OPERATOR, SYSTEM, Event, program_stream
 from workflow.domain.visibility import OPERATOR_VIEW, Viewer
 from workflow.service_layer.handlers import HANDLERS, MESSAGE_COMMANDS
@@ -107,12 +108,22 @@ class MessageBus:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def record_refusal(self, cmd: Command, err: WorkflowError) -> None:
-        """Audit a refused attempt; it goes on the program's stream when there is one."""
-        program_id = getattr(cmd, "program_id", None)
-        data = {"command": type(cmd).__name__, "code": err.code, "reason": err.message}
+        """Audit a refused attempt; it goes on the program's stream when there is one (a
+        task's command: its task's program), naming the task."""
+        task_id = getattr(cmd, "task_id", None)
+        data: dict[str, Any] = {
+            "command": type(cmd).__name__,
+            "code": err.code,
+            "reason": err.message,
+            **({"task": task_id} if task_id is not None else {}),
+        }
 
         def record(uow: UnitOfWork) -> None:
             stream = SYSTEM_STREAM
+            program_id = getattr(cmd, "program_id", None)
+            if program_id is None and task_id is not None:
+                with suppress(NotFound):
+                    program_id = uow.tasks.get(task_id).program_id
             # The program's row lock: its stream's writers rely on it (see event_store).
             if program_id is not None and uow.programs.exists(program_id, lock=True):
                 stream = program_stream(program_id)
