@@ -3,7 +3,7 @@ program together with everything its change sets in motion."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TypeVar
 
 from workflow.domain.calendar import add_business_days, seoul_date
@@ -12,7 +12,7 @@ from workflow.domain.errors import NotPermitted
 from workflow.domain.events import program_stream
 from workflow.domain.machine import WorkflowMachine
 from workflow.domain.notices import budget_notices
-from workflow.domain.permissions import ProgramLike, User
+from workflow.domain.permissions import ProgramLike, User, ensure_may_fire
 from workflow.domain.program import Program
 from workflow.domain.tasks import tasks_for
 from workflow.service_layer.ports import Asked
@@ -60,6 +60,29 @@ def acting(
         lambda: uow.directory.delegators_of(user.email, seoul_date(uow.now)),
         verb,
     )
+
+
+def party_acting(
+    uow: UnitOfWork,
+    user: User,
+    program: Program,
+    trigger: str,
+    verb: str,
+    parties: Iterable[str],
+    step: str,
+) -> tuple[str, str | None]:
+    """The party a user acts for in a party step (review, funding, evaluation), by the
+    definition's actor for ``trigger``, and whom they stand in for (None: themselves)."""
+    definition = machine_of(uow, program).definition
+    party, acting_for = acting(
+        uow,
+        user,
+        program,
+        lambda member: ensure_may_fire(member, definition, trigger, program, verb, parties, step),
+        verb,
+    )
+    assert party is not None  # a party step's check names the party
+    return party, acting_for
 
 
 # -- saving: the change, and the reactions it sets off, in one transaction --

@@ -9,9 +9,9 @@ from workflow.domain.permissions import ensure_may_fire
 from workflow.domain.program import VERDICTS, EvaluationReport, check_verdict
 from workflow.domain.program.rounds import EVALUATION
 from workflow.service_layer.handlers.common import (
-    acting,
     acting_user_and_program,
     machine_of,
+    party_acting,
     save_program,
 )
 from workflow.service_layer.unit_of_work import UnitOfWork
@@ -37,21 +37,8 @@ def evaluate_report(cmd: c.EvaluateReport, uow: UnitOfWork) -> int:
     machine = machine_of(uow, program)
     check_verdict(cmd.verdict, cmd.score)
     trigger = VERDICTS[cmd.verdict][2]
-    party, acting_for = acting(
-        uow,
-        user,
-        program,
-        lambda member: ensure_may_fire(
-            member,
-            machine.definition,
-            trigger,
-            program,
-            EVALUATION.verb,
-            program.parties,
-            EVALUATION.parties,
-        ),
-        EVALUATION.verb,
+    party, acting_for = party_acting(
+        uow, user, program, trigger, EVALUATION.verb, program.parties, EVALUATION.parties
     )
-    assert party is not None
     program.evaluate(machine, party, cmd.verdict, user.email, cmd.score, cmd.comment, acting_for)
     return save_program(uow, program, user.email, party)

@@ -10,15 +10,15 @@ from workflow.domain import events as ev
 from workflow.domain.errors import InvalidInput
 from workflow.domain.events import SYSTEM, Event, envelope_stream
 from workflow.domain.money import check_amount
-from workflow.domain.permissions import ensure_may_fire, ensure_may_manage_budget
+from workflow.domain.permissions import ensure_may_manage_budget
 from workflow.domain.program import check_fiscal_year
 from workflow.domain.program.rounds import FUNDING
 from workflow.service_layer.handlers.common import (
     RETRY_WAITLISTED,
-    acting,
     acting_user,
     acting_user_and_program,
     machine_of,
+    party_acting,
     save_program,
 )
 from workflow.service_layer.unit_of_work import UnitOfWork
@@ -59,22 +59,10 @@ def add_envelope(cmd: c.AddEnvelope, uow: UnitOfWork) -> None:
 def commit_funds(cmd: c.CommitFunds, uow: UnitOfWork) -> Committed:
     user, program = acting_user_and_program(uow, cmd.actor, cmd.program_id)
     machine = machine_of(uow, program)
-    party, acting_for = acting(
-        uow,
-        user,
-        program,
-        lambda member: ensure_may_fire(
-            member,
-            machine.definition,
-            "fund",
-            program,
-            FUNDING.verb,
-            sorted(program.content.requests),
-            FUNDING.parties,
-        ),
-        FUNDING.verb,
+    funders = sorted(program.content.requests)
+    party, acting_for = party_acting(
+        uow, user, program, "fund", FUNDING.verb, funders, FUNDING.parties
     )
-    assert party is not None
     amount = program.commit(machine, party, user.email, acting_for)
     return Committed(save_program(uow, program, user.email, party), party, amount)
 
@@ -83,23 +71,10 @@ def disburse_funds(cmd: c.DisburseFunds, uow: UnitOfWork) -> Disbursed:
     """A tranche is paid by the budget officers of the party whose commitment it draws on
     (the role that commits the party's funds)."""
     user, program = acting_user_and_program(uow, cmd.actor, cmd.program_id)
-    machine = machine_of(uow, program)
-    party, _ = acting(
-        uow,
-        user,
-        program,
-        lambda member: ensure_may_fire(
-            member,
-            machine.definition,
-            "fund",
-            program,
-            "disburse funds to",
-            sorted(program.content.requests),
-            FUNDING.parties,
-        ),
-        "disburse funds to",
+    funders = sorted(program.content.requests)
+    party, _ = party_acting(
+        uow, user, program, "fund", "disburse funds to", funders, FUNDING.parties
     )
-    assert party is not None
     tranche = program.disburse(party, cmd.amount, cmd.memo)
     return Disbursed(save_program(uow, program, user.email, party), party, tranche, cmd.amount)
 

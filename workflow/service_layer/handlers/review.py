@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from workflow.domain import commands as c
 from workflow.domain.errors import Conflict, InvalidInput, NotPermitted
-from workflow.domain.permissions import User, ensure_may_fire
+from workflow.domain.permissions import User
 from workflow.domain.program import DECISIONS, Program, check_decision
 from workflow.domain.program.rounds import REVIEW
 from workflow.domain.tasks import LIVE
 from workflow.service_layer.handlers.common import (
-    acting,
     acting_user_and_program,
     machine_of,
+    party_acting,
     save_program,
 )
 from workflow.service_layer.unit_of_work import UnitOfWork
@@ -47,21 +47,8 @@ def decide_task(cmd: c.DecideTask, uow: UnitOfWork) -> int:
 def _decide(uow: UnitOfWork, user: User, program: Program, decision: str, comment: str) -> int:
     machine = machine_of(uow, program)
     trigger = DECISIONS[check_decision(decision)][2]
-    party, acting_for = acting(
-        uow,
-        user,
-        program,
-        lambda member: ensure_may_fire(
-            member,
-            machine.definition,
-            trigger,
-            program,
-            REVIEW.verb,
-            program.parties,
-            REVIEW.parties,
-        ),
-        REVIEW.verb,
+    party, acting_for = party_acting(
+        uow, user, program, trigger, REVIEW.verb, program.parties, REVIEW.parties
     )
-    assert party is not None
     program.decide(machine, party, decision, user.email, comment, acting_for)
     return save_program(uow, program, user.email, party)
