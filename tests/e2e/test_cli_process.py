@@ -8,6 +8,8 @@ these start real processes because the process itself is what they check:
 - exit statuses as a shell sees them: 0, 1 and one ``jointflow: ...`` line for a
   refusal, 2 and click's usage error, and never a traceback (nor anything else a
   process might print on its way out);
+- a bad setting (``JOINTFLOW_NOW``, ``JOINTFLOW_DATABASE_URL``) is one line and exit 1,
+  not a traceback;
 - for those calls, the in-process runner reports the same exit code, stdout and
   stderr as the processes did: the check that the in-process tests see what a script
   would;
@@ -94,6 +96,20 @@ def test_exit_statuses_as_a_shell_sees_them(jf: Jointflow) -> None:
     assert helped.out.startswith("Usage: jointflow program [OPTIONS] COMMAND") and not helped.err
     assert listed.json == [{"key": "city", "name": "Paju City", "funder": True}]
     assert listed.err == ""
+    same_in_process(jf, calls, processes)
+
+
+def test_a_bad_setting_is_one_line_and_exit_1_never_a_traceback(jf: Jointflow) -> None:
+    calls = [call("program", "list", env={"JOINTFLOW_NOW": "next tuesday"}, code=1),
+             call("budget", "report", env={"JOINTFLOW_DATABASE_URL": "postgres:/nowhere"},
+                  code=1)]
+    clock, url = processes = jf.many(*calls)
+    assert no_traceback(clock).error_line.startswith(
+        "jointflow: invalid setting JOINTFLOW_NOW='next tuesday': Input should be a valid "
+        "datetime")
+    assert no_traceback(url).error_line.startswith(
+        "jointflow: invalid setting JOINTFLOW_DATABASE_URL: not a usable database URL")
+    assert clock.out == url.out == ""
     same_in_process(jf, calls, processes)
 
 
