@@ -144,7 +144,7 @@ def snapshot(database: Path) -> tuple[Any, ...]:
 def check_books(jf: Money, *more: tuple[tuple[str, ...], dict[str, Any]]
                 ) -> tuple[list[dict[str, Any]], dict[str, dict[str, int]], list[Result]]:
     """Envelope balances equal the sums of their ledger entries. Returns the whole ledger,
-    the budget position and the results of ``more`` (reads), run alongside."""
+    the budget position and the results of ``more`` (reads), run in the same batch."""
     report, ledger, *others = jf.many(call(*REPORT), call("budget", "ledger", "--json"), *more)
     entries: list[dict[str, Any]] = ledger.json
     assert [e["id"] for e in entries] == sorted(e["id"] for e in entries)
@@ -302,7 +302,7 @@ def test_cancelling_returns_undisbursed_money_and_the_waitlist_gets_it(jf: Money
     submitted, _ = jf.many(call("program", "submit", waiting, "--json", as_=COORD),
                            call("program", "commit", pid, as_=OE_OFFICER))
     assert submitted.json["state"] == "waitlisted" and submitted.json["holds"] == {}
-    # Two officers paying out at once: one transaction after the other, numbered in turn.
+    # Two officers paying out: each its own transaction, the tranches numbered in turn.
     paid = jf.many(call("program", "disburse", pid, "--amount", "30,000,000", as_=OE_OFFICER),
                    call("program", "disburse", pid, "--amount", "40000000", as_=CITY_OFFICER))
     assert sorted(r.out.split()[3] for r in paid) == ["1", "2"]
