@@ -13,11 +13,16 @@ import os
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
-from pydantic import field_validator
+from pydantic import ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy import make_url
+from sqlalchemy.exc import ArgumentError
 
 from workflow.domain.definition import DEFAULT_WORKFLOW
+from workflow.domain.errors import InvalidInput
 
 WORKFLOWS_DIR = Path(__file__).resolve().parent / "workflows"
 
@@ -50,7 +55,13 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _default_database(cls, value: str) -> str:
-        return value or default_database_url()
+        value = value or default_database_url()
+        try:
+            make_url(value).get_dialect()
+        except ArgumentError as err:  # unparsable, or no such database driver
+            raise PydanticCustomError("database_url", "not a usable database URL ({reason})",
+                                      {"reason": str(err)}) from err
+        return value
 
     @field_validator("broker_url")
     @classmethod
@@ -65,4 +76,14 @@ class Settings(BaseSettings):
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    """The process's settings; bad ``JOINTFLOW_*`` values are one refusal naming them."""
+    try:
+        return Settings()
+    except ValidationError as err:
+        raise InvalidInput("; ".join(_named(e) for e in err.errors())) from err
+
+
+def _named(error: Any) -> str:
+    name = "JOINTFLOW_" + "_".join(map(str, error["loc"])).upper()
+    shown = "" if name.endswith("_URL") else f"={error['input']!r}"  # a URL may hold a password
+    return f"invalid setting {name}{shown}: {error['msg']}"

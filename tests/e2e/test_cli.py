@@ -1,4 +1,4 @@
-"""The ``jointflow`` command line end to end: real subprocesses on the embedded default.
+"""The ``jointflow`` command line end to end, in-process (``main(argv)``) on the embedded default.
 
 One SQLite file (no broker: the holds are placed in-process before a command returns)
 is set up through the CLI once for the module; each test makes its own programs in it.
@@ -8,20 +8,15 @@ invalid, 2 usage), one clear line on stderr, and the program unchanged afterward
 
 from __future__ import annotations
 
-import json
-import os
 import sqlite3
-import subprocess
-import sys
-from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.e2e.runner import REPO, Env, Result, run_in_process, run_subprocess
+
 YEAR = 2026
 COORD = "coord@munsan-high.kr"
 OTHER_COORD = "coord@paju-youth.kr"
@@ -33,50 +28,27 @@ CITY_COORD_APPROVER = "team@paju.go.kr"  # coordinator and approver in the city
 CITY_ENVELOPE, OE_ENVELOPE = 1_930_000_000, 530_000_000
 
 
-@dataclass(frozen=True)
-class Result:
-    args: Sequence[str]
-    code: int
-    out: str
-    err: str
-
-    @property
-    def json(self) -> Any:
-        return json.loads(self.out)
-
-    @property
-    def error_line(self) -> str:
-        """A refusal's stderr: exactly one line, naming the problem."""
-        lines = self.err.strip().splitlines()
-        assert len(lines) == 1 and lines[0].startswith("jointflow: "), self
-        return lines[0]
-
-    @property
-    def usage_error(self) -> str:
-        """A usage error's stderr: click's usage hint and a last ``Error:`` line."""
-        last = self.err.strip().splitlines()[-1]
-        assert last.startswith("Error: "), self
-        return last
-
-
 class Jointflow:
-    """Runs ``python -m workflow`` (the console script's ``main``) against one database."""
+    """Runs the ``jointflow`` command line against one database: in this process by
+    default (``main(argv)``, see ``tests.e2e.runner``), or each call as a real process."""
 
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: Env, *, subprocess: bool = False) -> None:
         self.env = env
+        self.subprocess = subprocess
 
     def __call__(self, *args: str, as_: str | None = None, code: int = 0,
-                 env: dict[str, str] | None = None) -> Result:
+                 env: Env | None = None) -> Result:
         argv = [*(["--as", as_] if as_ else []), *args]
-        proc = subprocess.run([sys.executable, "-m", "workflow", *argv], cwd=REPO,
-                              env={**self.env, **(env or {})}, capture_output=True, text=True,
-                              timeout=120)
-        result = Result(argv, proc.returncode, proc.stdout, proc.stderr)
+        run = run_subprocess if self.subprocess else run_in_process
+        result = run(argv, {**self.env, **(env or {})})
         assert result.code == code, f"expected exit {code}: {result}"
         return result
 
     def many(self, *calls: tuple[tuple[str, ...], dict[str, Any]]) -> list[Result]:
-        """Independent commands at once (each is a separate process and transaction)."""
+        """Independent commands, each its own transaction: at once as separate processes,
+        one after the other in this process (its streams and environment are global)."""
+        if not self.subprocess:
+            return [self(*args, **kwargs) for args, kwargs in calls]
         with ThreadPoolExecutor(max_workers=4) as pool:
             futures = [pool.submit(self, *args, **kwargs) for args, kwargs in calls]
             return [f.result() for f in futures]
@@ -113,10 +85,8 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def jf(database: Path) -> Jointflow:
     """The Paju setting, made by an operator and the budget officers through the CLI."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JOINTFLOW_")}
-    env.update({"JOINTFLOW_DATABASE_URL": f"sqlite:///{database}",
-                "XDG_DATA_HOME": str(database.parent / "xdg")})
-    jf = Jointflow(env)
+    jf = Jointflow({"JOINTFLOW_DATABASE_URL": f"sqlite:///{database}",
+                    "XDG_DATA_HOME": str(database.parent / "xdg")})
     assert "revision" in jf("db", "upgrade").out
     added = jf.many(call("org", "add", "city", "--name", "Paju City", "--funder"),
                     call("org", "add", "education_office", "--name", "Paju Office of Education",

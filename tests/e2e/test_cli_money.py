@@ -1,4 +1,4 @@
-"""The money lifecycle from the command line: real subprocesses on the embedded default.
+"""The money lifecycle from the command line, in-process (``main(argv)``) on the embedded default.
 
 The Paju setting (funders, users with every role, the 2026 envelopes) is made through
 the CLI once for the module into a template SQLite file; each test runs on its own copy,
@@ -11,7 +11,6 @@ and one ``jointflow: ...`` line (2 for a usage error), and nothing changed.
 from __future__ import annotations
 
 import hashlib
-import os
 import sqlite3
 from collections import Counter
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from tests.e2e.runner import Env, Result
 from tests.e2e.test_cli import (
     CITY_APPROVER,
     CITY_ENVELOPE,
@@ -29,7 +29,6 @@ from tests.e2e.test_cli import (
     OE_OFFICER,
     YEAR,
     Jointflow,
-    Result,
     call,
 )
 
@@ -45,7 +44,7 @@ LEDGER_FIELDS = {"id", "at", "party", "year", "program", "kind", "source", "amou
 class Money(Jointflow):
     """A Jointflow on its own copy of the template database."""
 
-    def __init__(self, env: dict[str, str], database: Path) -> None:
+    def __init__(self, env: Env, database: Path) -> None:
         super().__init__(env)
         self.database = database
 
@@ -74,10 +73,8 @@ def create_args(requests: dict[str, int], end: str = f"{YEAR}-12-18") -> tuple[s
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The Paju setting with evaluators, an admin, officers, approvers and a coordinator."""
     database = tmp_path_factory.mktemp("cli-money") / "template.db"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JOINTFLOW_")}
-    env.update({"JOINTFLOW_DATABASE_URL": f"sqlite:///{database}", "JOINTFLOW_NOW": FEB,
-                "XDG_DATA_HOME": str(database.parent / "xdg")})
-    jf = Jointflow(env)
+    jf = Jointflow({"JOINTFLOW_DATABASE_URL": f"sqlite:///{database}", "JOINTFLOW_NOW": FEB,
+                    "XDG_DATA_HOME": str(database.parent / "xdg")})
     jf("db", "upgrade")
     jf.many(call("org", "add", "city", "--name", "Paju City", "--funder"),
             call("org", "add", "education_office", "--name", "Paju Office of Education",
@@ -106,10 +103,8 @@ def jf(template: Path, tmp_path: Path) -> Money:
     database = tmp_path / "jointflow.db"
     with sqlite3.connect(template) as source, sqlite3.connect(database) as copy:
         source.backup(copy)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JOINTFLOW_")}
-    env.update({"JOINTFLOW_DATABASE_URL": f"sqlite:///{database}", "JOINTFLOW_NOW": FEB,
-                "XDG_DATA_HOME": str(tmp_path / "xdg")})
-    return Money(env, database)
+    return Money({"JOINTFLOW_DATABASE_URL": f"sqlite:///{database}", "JOINTFLOW_NOW": FEB,
+                  "XDG_DATA_HOME": str(tmp_path / "xdg")}, database)
 
 
 def at(moment: str) -> dict[str, str]:
@@ -149,7 +144,7 @@ def snapshot(database: Path) -> tuple[Any, ...]:
 def check_books(jf: Money, *more: tuple[tuple[str, ...], dict[str, Any]]
                 ) -> tuple[list[dict[str, Any]], dict[str, dict[str, int]], list[Result]]:
     """Envelope balances equal the sums of their ledger entries. Returns the whole ledger,
-    the budget position and the results of ``more`` (reads), run alongside."""
+    the budget position and the results of ``more`` (reads), run in the same batch."""
     report, ledger, *others = jf.many(call(*REPORT), call("budget", "ledger", "--json"), *more)
     entries: list[dict[str, Any]] = ledger.json
     assert [e["id"] for e in entries] == sorted(e["id"] for e in entries)
@@ -307,7 +302,7 @@ def test_cancelling_returns_undisbursed_money_and_the_waitlist_gets_it(jf: Money
     submitted, _ = jf.many(call("program", "submit", waiting, "--json", as_=COORD),
                            call("program", "commit", pid, as_=OE_OFFICER))
     assert submitted.json["state"] == "waitlisted" and submitted.json["holds"] == {}
-    # Two officers paying out at once: one transaction after the other, numbered in turn.
+    # Two officers paying out: each its own transaction, the tranches numbered in turn.
     paid = jf.many(call("program", "disburse", pid, "--amount", "30,000,000", as_=OE_OFFICER),
                    call("program", "disburse", pid, "--amount", "40000000", as_=CITY_OFFICER))
     assert sorted(r.out.split()[3] for r in paid) == ["1", "2"]

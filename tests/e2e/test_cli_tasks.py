@@ -1,8 +1,8 @@
-"""People's queues from the command line: real subprocesses on the embedded default.
+"""People's queues from the command line, in-process (``main(argv)``) on the embedded default.
 
 The Paju setting and two programs in review are made in-process (through the real bus,
 on a clock set to the days they entered review) into one SQLite file; the commands
-under test then run as subprocesses with ``JOINTFLOW_NOW`` on 8 October 2026: the
+under test then run in-process with ``JOINTFLOW_NOW`` on 8 October 2026: the
 approver's inbox (table and JSON, earliest due first, one review overdue past Hangul
 Day), a claim, another approver's decision refused while the task is claimed (exit 1,
 one line, nothing changed), a supervisor's reassignment that lets that approver decide,
@@ -12,7 +12,6 @@ and the "waiting on whom" board as JSON. Then the inbox a page at a time (``--li
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 
 import pytest
@@ -53,10 +52,8 @@ def setting(tmp_path_factory: pytest.TempPathFactory) -> tuple[Jointflow, list[i
     now[0] = seoul(2026, 9, 23, 9, 0)
     programs.append(s.submitted(bus))
     engine_for(url).dispose()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JOINTFLOW_")}
-    env.update({"JOINTFLOW_DATABASE_URL": url, "JOINTFLOW_NOW": NOW,
-                "XDG_DATA_HOME": str(folder / "xdg")})
-    return Jointflow(env), programs
+    return Jointflow({"JOINTFLOW_DATABASE_URL": url, "JOINTFLOW_NOW": NOW,
+                      "XDG_DATA_HOME": str(folder / "xdg")}), programs
 
 
 def test_inbox_claim_a_blocked_decision_reassignment_and_the_waiting_board(

@@ -1,44 +1,40 @@
 """``jointflow demo`` end to end: the whole year on the embedded default, as a newcomer runs it.
 
-A real subprocess with an empty HOME and no JOINTFLOW_* settings: the demo must find
-its SQLite file on its own, play February to December, and leave a database whose
-pipeline, ledger and audit chain hold up when read back through the CLI.
+The demo itself is a real subprocess with an empty HOME and no JOINTFLOW_* settings: the
+demo must find its SQLite file on its own, play February to December, and leave a
+database whose pipeline, ledger and audit chain hold up when read back through the CLI
+(in-process, with the same HOME and no settings).
 """
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.e2e.runner import Result, run_in_process, run_subprocess
 
 
-def jointflow(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("JOINTFLOW_") and k not in ("XDG_DATA_HOME",)}
-    env["HOME"] = str(home)
-    return subprocess.run([sys.executable, "-m", "workflow", *args], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=300)
+def jointflow(home: Path, *args: str, subprocess: bool = False) -> Result:
+    env = {"HOME": str(home), "XDG_DATA_HOME": None}
+    if subprocess:
+        return run_subprocess(args, env, timeout=300)
+    return run_in_process(args, env)
 
 
 @pytest.fixture(scope="module")
 def played(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     home = tmp_path_factory.mktemp("home")
-    result = jointflow(home, "demo")
-    assert result.returncode == 0, result.stderr
-    return home, result.stdout
+    result = jointflow(home, "demo", subprocess=True)
+    assert result.code == 0, result.err
+    return home, result.out
 
 
 def as_json(home: Path, *args: str) -> Any:
     result = jointflow(home, *args, "--json")
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+    assert result.code == 0, result.err
+    return result.json
 
 
 def test_the_demo_plays_the_whole_year_to_closed_programs(played: tuple[Path, str]) -> None:
@@ -69,7 +65,7 @@ def test_the_demo_shows_inboxes_a_delegation_and_the_reminders(
         ("oh.taeyang@goe.go.kr", "kang.hyewon@goe.go.kr")]
     messages = jointflow(home, "--as", "kang.hyewon@goe.go.kr", "notifications", "list",
                          "--json")
-    digests = json.loads(messages.stdout)  # one a day at most, each gathering her tasks
+    digests = messages.json  # one a day at most, each gathering her tasks
     assert {m["kind"] for m in digests} == {"reminder_digest"}
     assert len({m["created_at"][:10] for m in digests}) == len(digests) >= 2
 
@@ -92,7 +88,7 @@ def test_the_year_ends_with_every_won_accounted_for(played: tuple[Path, str]) ->
         assert row["disbursed"] == total("disburse")
         assert row["committed"] == row["disbursed"]  # settled: what is left was paid out
         assert row["available"] == row["amount"] - row["committed"] > 0
-    assert jointflow(home, "audit", "verify").returncode == 0
+    assert jointflow(home, "audit", "verify").code == 0
 
 
 def test_a_closed_program_shows_its_report_evaluations_and_settlement(
@@ -112,6 +108,6 @@ def test_the_demo_refuses_a_database_that_holds_data_until_reset(
         played: tuple[Path, str]) -> None:
     home, _ = played
     again = jointflow(home, "demo")
-    assert again.returncode == 1
-    assert "already holds data" in again.stderr and "--reset" in again.stderr
-    assert jointflow(home, "demo", "--reset").returncode == 0
+    assert again.code == 1
+    assert "already holds data" in again.err and "--reset" in again.err
+    assert jointflow(home, "demo", "--reset").code == 0
