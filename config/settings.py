@@ -59,8 +59,9 @@ class Settings(BaseSettings):
         try:
             make_url(value).get_dialect()
         except ArgumentError as err:  # unparsable, or no such database driver
-            raise PydanticCustomError("database_url", "not a usable database URL ({reason})",
-                                      {"reason": str(err)}) from err
+            raise PydanticCustomError(
+                "database_url", "not a usable database URL ({reason})", {"reason": str(err)}
+            ) from err
         return value
 
     @field_validator("broker_url")

@@ -84,8 +84,11 @@ class Result:
 def _changes(env: Env) -> dict[str, str | None]:
     """``env`` on top of removing every ambient JOINTFLOW_* setting. ``COLUMNS``: help is
     wrapped for an 80-column terminal, whatever terminal (if any) runs the tests."""
-    return {**dict.fromkeys(n for n in os.environ if n.startswith("JOINTFLOW_")),
-            "COLUMNS": "80", **env}
+    return {
+        **dict.fromkeys(n for n in os.environ if n.startswith("JOINTFLOW_")),
+        "COLUMNS": "80",
+        **env,
+    }
 
 
 def process_env(env: Env) -> dict[str, str]:
@@ -99,12 +102,18 @@ def process_env(env: Env) -> dict[str, str]:
     return whole
 
 
-def run_subprocess(argv: Sequence[str], env: Env, *, command: Sequence[str] | None = None,
-                   timeout: float = 120) -> Result:
+def run_subprocess(
+    argv: Sequence[str], env: Env, *, command: Sequence[str] | None = None, timeout: float = 120
+) -> Result:
     """``python -m workflow ARGV`` (or ``command ARGV``) as a real process in the repository."""
-    proc = subprocess.run([*(command or (sys.executable, "-m", "workflow")), *argv], cwd=REPO,
-                          env=process_env(env), capture_output=True, text=True,
-                          timeout=timeout)
+    proc = subprocess.run(
+        [*(command or (sys.executable, "-m", "workflow")), *argv],
+        cwd=REPO,
+        env=process_env(env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     return Result(tuple(argv), proc.returncode, proc.stdout, proc.stderr)
 
 

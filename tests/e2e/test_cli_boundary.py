@@ -22,17 +22,20 @@ def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
 
 
 def test_a_refusal_for_want_of_an_acting_user_names_the_cli_flag(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("JOINTFLOW_DATABASE_URL", f"sqlite:///{tmp_path / 'jf.db'}")
     code, err = run(["program", "submit", "1"], capsys)
     assert code == 1
-    assert err == ("jointflow: this action needs an acting user "
-                   "(--as EMAIL or JOINTFLOW_USER)\n")
+    assert err == ("jointflow: this action needs an acting user (--as EMAIL or JOINTFLOW_USER)\n")
 
 
-@pytest.mark.parametrize("module", ["cli", "cli_program", "cli_tasks", "cli_reminders",
-                                    "demo", "cli_context"])
+@pytest.mark.parametrize(
+    "module", ["cli", "cli_program", "cli_tasks", "cli_reminders", "demo", "cli_context"]
+)
 def test_each_command_module_imports_on_its_own(module: str) -> None:
-    subprocess.run([sys.executable, "-c", f"import workflow.entrypoints.{module}"],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-c", f"import workflow.entrypoints.{module}"],
+        check=True,
+        capture_output=True,
+    )

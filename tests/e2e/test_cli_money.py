@@ -37,8 +37,7 @@ OE_EVALUATOR = "evaluation@goepj.kr"
 ADMIN = "admin@paju.go.kr"
 FEB = "2026-02-02T09:00"  # the default clock of every call: review and funding season
 REPORT = ("budget", "report", "--year", str(YEAR), "--json")
-LEDGER_FIELDS = {"id", "at", "party", "year", "program", "kind", "source", "amount", "key",
-                 "actor"}
+LEDGER_FIELDS = {"id", "at", "party", "year", "program", "kind", "source", "amount", "key", "actor"}
 
 
 class Money(Jointflow):
@@ -55,46 +54,91 @@ class Money(Jointflow):
         ids = [str(result.json["id"]) for result in created]
         self.many(*[call("program", "submit", i, as_=COORD) for i in ids])
         self.many(*[call("program", "decide", i, "approve", as_=CITY_APPROVER) for i in ids])
-        decided = self.many(*[call("program", "decide", i, "approve", "--json", as_=OE_APPROVER)
-                              for i in ids])
+        decided = self.many(
+            *[call("program", "decide", i, "approve", "--json", as_=OE_APPROVER) for i in ids]
+        )
         for result, requests in zip(decided, asks, strict=True):
             assert result.json["state"] == "approved" and result.json["holds"] == requests
         return [int(i) for i in ids]
 
 
 def create_args(requests: dict[str, int], end: str = f"{YEAR}-12-18") -> tuple[str, ...]:
-    return ("program", "create", "--title", "Linkage program", "--org", "munsan-high",
-            "--category", "linkage", *[a for party, amount in requests.items()
-                                       for a in ("--request", f"{party}={amount:,}")],
-            "--start", f"{YEAR}-03-02", "--end", end, "--json")
+    return (
+        "program",
+        "create",
+        "--title",
+        "Linkage program",
+        "--org",
+        "munsan-high",
+        "--category",
+        "linkage",
+        *[a for party, amount in requests.items() for a in ("--request", f"{party}={amount:,}")],
+        "--start",
+        f"{YEAR}-03-02",
+        "--end",
+        end,
+        "--json",
+    )
 
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The Paju setting with evaluators, an admin, officers, approvers and a coordinator."""
     database = tmp_path_factory.mktemp("cli-money") / "template.db"
-    jf = Jointflow({"JOINTFLOW_DATABASE_URL": f"sqlite:///{database}", "JOINTFLOW_NOW": FEB,
-                    "XDG_DATA_HOME": str(database.parent / "xdg")})
+    jf = Jointflow(
+        {
+            "JOINTFLOW_DATABASE_URL": f"sqlite:///{database}",
+            "JOINTFLOW_NOW": FEB,
+            "XDG_DATA_HOME": str(database.parent / "xdg"),
+        }
+    )
     jf("db", "upgrade")
-    jf.many(call("org", "add", "city", "--name", "Paju City", "--funder"),
-            call("org", "add", "education_office", "--name", "Paju Office of Education",
-                 "--funder"),
-            call("org", "add", "munsan-high", "--name", "Munsan High School"))
-    jf.many(*[call("user", "add", email, "--name", email.split("@")[0], "--org", org,
-                   "--role", role)
-              for email, org, role in [
-                  (COORD, "munsan-high", "coordinator"),
-                  (CITY_APPROVER, "city", "approver"),
-                  (OE_APPROVER, "education_office", "approver"),
-                  (CITY_OFFICER, "city", "budget_officer"),
-                  (OE_OFFICER, "education_office", "budget_officer"),
-                  (CITY_EVALUATOR, "city", "evaluator"),
-                  (OE_EVALUATOR, "education_office", "evaluator"),
-                  (ADMIN, "city", "admin")]])
-    jf.many(call("budget", "envelope", "add", "--party", "city", "--year", str(YEAR),
-                 "--amount", str(CITY_ENVELOPE), as_=CITY_OFFICER),
-            call("budget", "envelope", "add", "--party", "education_office", "--year",
-                 str(YEAR), "--amount", str(OE_ENVELOPE), as_=OE_OFFICER))
+    jf.many(
+        call("org", "add", "city", "--name", "Paju City", "--funder"),
+        call("org", "add", "education_office", "--name", "Paju Office of Education", "--funder"),
+        call("org", "add", "munsan-high", "--name", "Munsan High School"),
+    )
+    jf.many(
+        *[
+            call("user", "add", email, "--name", email.split("@")[0], "--org", org, "--role", role)
+            for email, org, role in [
+                (COORD, "munsan-high", "coordinator"),
+                (CITY_APPROVER, "city", "approver"),
+                (OE_APPROVER, "education_office", "approver"),
+                (CITY_OFFICER, "city", "budget_officer"),
+                (OE_OFFICER, "education_office", "budget_officer"),
+                (CITY_EVALUATOR, "city", "evaluator"),
+                (OE_EVALUATOR, "education_office", "evaluator"),
+                (ADMIN, "city", "admin"),
+            ]
+        ]
+    )
+    jf.many(
+        call(
+            "budget",
+            "envelope",
+            "add",
+            "--party",
+            "city",
+            "--year",
+            str(YEAR),
+            "--amount",
+            str(CITY_ENVELOPE),
+            as_=CITY_OFFICER,
+        ),
+        call(
+            "budget",
+            "envelope",
+            "add",
+            "--party",
+            "education_office",
+            "--year",
+            str(YEAR),
+            "--amount",
+            str(OE_ENVELOPE),
+            as_=OE_OFFICER,
+        ),
+    )
     return database
 
 
@@ -103,8 +147,14 @@ def jf(template: Path, tmp_path: Path) -> Money:
     database = tmp_path / "jointflow.db"
     with sqlite3.connect(template) as source, sqlite3.connect(database) as copy:
         source.backup(copy)
-    return Money({"JOINTFLOW_DATABASE_URL": f"sqlite:///{database}", "JOINTFLOW_NOW": FEB,
-                  "XDG_DATA_HOME": str(tmp_path / "xdg")}, database)
+    return Money(
+        {
+            "JOINTFLOW_DATABASE_URL": f"sqlite:///{database}",
+            "JOINTFLOW_NOW": FEB,
+            "XDG_DATA_HOME": str(tmp_path / "xdg"),
+        },
+        database,
+    )
 
 
 def at(moment: str) -> dict[str, str]:
@@ -115,8 +165,15 @@ def positions(result: Result) -> dict[str, dict[str, int]]:
     """``budget report --json`` per party, each row's arithmetic checked."""
     rows = result.json
     for row in rows:
-        assert set(row) == {"party", "year", "amount", "held", "committed", "disbursed",
-                            "available"}
+        assert set(row) == {
+            "party",
+            "year",
+            "amount",
+            "held",
+            "committed",
+            "disbursed",
+            "available",
+        }
         assert row["available"] == row["amount"] - row["held"] - row["committed"]
         assert 0 <= row["disbursed"] <= row["committed"] <= row["amount"] - row["held"]
     return {row["party"]: row for row in rows}
@@ -128,21 +185,31 @@ def money(result: Result) -> dict[str, tuple[int, int, int]]:
 
 
 def money_of(position: dict[str, dict[str, int]]) -> dict[str, tuple[int, int, int]]:
-    return {party: (row["held"], row["committed"], row["disbursed"])
-            for party, row in position.items()}
+    return {
+        party: (row["held"], row["committed"], row["disbursed"]) for party, row in position.items()
+    }
 
 
 def snapshot(database: Path) -> tuple[Any, ...]:
     """Programs and money, read straight from the file, to compare around refusals."""
     with sqlite3.connect(database) as conn:
-        return tuple(conn.execute(f"SELECT * FROM {table} ORDER BY 1, 2").fetchall()
-                     for table in ("envelopes", "programs", "program_requests",
-                                   "party_evaluations", "ledger_entries", "scheduled_work",
-                                   "report_files"))
+        return tuple(
+            conn.execute(f"SELECT * FROM {table} ORDER BY 1, 2").fetchall()
+            for table in (
+                "envelopes",
+                "programs",
+                "program_requests",
+                "party_evaluations",
+                "ledger_entries",
+                "scheduled_work",
+                "report_files",
+            )
+        )
 
 
-def check_books(jf: Money, *more: tuple[tuple[str, ...], dict[str, Any]]
-                ) -> tuple[list[dict[str, Any]], dict[str, dict[str, int]], list[Result]]:
+def check_books(
+    jf: Money, *more: tuple[tuple[str, ...], dict[str, Any]]
+) -> tuple[list[dict[str, Any]], dict[str, dict[str, int]], list[Result]]:
     """Envelope balances equal the sums of their ledger entries. Returns the whole ledger,
     the budget position and the results of ``more`` (reads), run in the same batch."""
     report, ledger, *others = jf.many(call(*REPORT), call("budget", "ledger", "--json"), *more)
@@ -152,23 +219,24 @@ def check_books(jf: Money, *more: tuple[tuple[str, ...], dict[str, Any]]
     for entry in entries:
         assert set(entry) == LEDGER_FIELDS and entry["amount"] > 0
         assert entry["kind"] in {"hold", "commit", "disburse", "release"}
-        assert entry["source"] in ({"held", "committed"} if entry["kind"] == "release"
-                                   else {None})
+        assert entry["source"] in ({"held", "committed"} if entry["kind"] == "release" else {None})
     position = positions(report)
     for party, row in position.items():
         sums = Counter[tuple[str, str | None]]()
         for e in entries:
             if e["party"] == party:
                 sums[e["kind"], e["source"]] += e["amount"]
-        assert row["held"] == (sums["hold", None] - sums["release", "held"]
-                               - sums["commit", None]), party
+        assert row["held"] == (
+            sums["hold", None] - sums["release", "held"] - sums["commit", None]
+        ), party
         assert row["committed"] == sums["commit", None] - sums["release", "committed"], party
         assert row["disbursed"] == sums["disburse", None], party
     return entries, position, others
 
 
 def test_a_program_goes_from_create_to_closed_by_the_cli_and_the_clock(
-        jf: Money, tmp_path: Path) -> None:
+    jf: Money, tmp_path: Path
+) -> None:
     city, office = 80_000_000, 20_000_000
     [program_id] = jf.approved({"city": city, "education_office": office})
     pid = str(program_id)
@@ -184,15 +252,21 @@ def test_a_program_goes_from_create_to_closed_by_the_cli_and_the_clock(
     assert funded["disbursed"] == {} and funded["holds_expire_at"] is None
     assert funded["report"] is None and funded["evaluations"] == {}
     # Activation at 00:00 Seoul on the start date; the pending expiry was called off.
-    assert funded["scheduled"] == [{"action": "activate",
-                                    "due_at": "2026-03-01T15:00:00+00:00"}]
+    assert funded["scheduled"] == [{"action": "activate", "due_at": "2026-03-01T15:00:00+00:00"}]
     assert money(jf(*REPORT)) == {"city": (0, city, 0), "education_office": (0, office, 0)}
 
     # A first tranche while funded, to the won.
-    out = jf("program", "disburse", pid, "--amount", "12,345,678", "--memo", "1학기 운영비",
-             as_=CITY_OFFICER).out
-    assert out.strip() == (f"program {program_id} tranche 1 of 12,345,678원 disbursed: "
-                           "now funded")
+    out = jf(
+        "program",
+        "disburse",
+        pid,
+        "--amount",
+        "12,345,678",
+        "--memo",
+        "1학기 운영비",
+        as_=CITY_OFFICER,
+    ).out
+    assert out.strip() == (f"program {program_id} tranche 1 of 12,345,678원 disbursed: now funded")
     # The clock: a minute before the start nothing is due (and nothing moves).
     report, early = jf.many(call(*REPORT), call("tick", env=at("2026-03-01T23:59")))
     assert money(report) == {"city": (0, city, 12_345_678), "education_office": (0, office, 0)}
@@ -200,73 +274,150 @@ def test_a_program_goes_from_create_to_closed_by_the_cli_and_the_clock(
     # At the start, activation once; a second sweep at the same time finds nothing.
     started = jf("tick", env=at("2026-03-02T00:00"))
     assert started.out.split() == ["1", "activate:", "done"]
-    again, active = jf.many(call("tick", "--json", env=at("2026-03-02T00:00")),
-                            call("program", "show", pid, "--json"))
+    again, active = jf.many(
+        call("tick", "--json", env=at("2026-03-02T00:00")), call("program", "show", pid, "--json")
+    )
     assert again.json == {}
     assert active.json["state"] == "active"
-    assert active.json["scheduled"] == [{"action": "finish",
-                                         "due_at": "2026-12-17T15:00:00+00:00"}]
+    assert active.json["scheduled"] == [{"action": "finish", "due_at": "2026-12-17T15:00:00+00:00"}]
 
     # More tranches while it runs: the office's whole share, the city's second.
-    paid = jf("program", "disburse", pid, "--amount", "20000000", "--json", as_=OE_OFFICER,
-              env=at("2026-06-01T10:00")).json
-    assert paid["state"] == "active" and paid["disbursed"] == {"education_office": office,
-                                                               "city": 12_345_678}
-    jf("program", "disburse", pid, "--amount", "37,654,322", as_=CITY_OFFICER,
-       env=at("2026-09-01T10:00"))
+    paid = jf(
+        "program",
+        "disburse",
+        pid,
+        "--amount",
+        "20000000",
+        "--json",
+        as_=OE_OFFICER,
+        env=at("2026-06-01T10:00"),
+    ).json
+    assert paid["state"] == "active" and paid["disbursed"] == {
+        "education_office": office,
+        "city": 12_345_678,
+    }
+    jf(
+        "program",
+        "disburse",
+        pid,
+        "--amount",
+        "37,654,322",
+        as_=CITY_OFFICER,
+        env=at("2026-09-01T10:00"),
+    )
     report, finished = jf.many(call(*REPORT), call("tick", "--json", env=at("2026-12-18")))
-    assert money(report) == {"city": (0, city, 50_000_000),
-                             "education_office": (0, office, office)}
+    assert money(report) == {"city": (0, city, 50_000_000), "education_office": (0, office, office)}
     assert finished.json == {"finish: done": 1}
 
     # The report (with its document), returned once, reported again, accepted by both.
     document = tmp_path / "결과보고서.txt"
     document.write_bytes("문산-파주 연계 프로그램 결과\n".encode())
-    reported = jf("program", "report", pid, "--spent", "city=60,000,000", "--spent",
-                  "education_office=20000000", "--summary", "42 students, 12 sessions",
-                  "--file", str(document), "--json", as_=COORD,
-                  env=at("2026-12-21T10:00")).json
+    reported = jf(
+        "program",
+        "report",
+        pid,
+        "--spent",
+        "city=60,000,000",
+        "--spent",
+        "education_office=20000000",
+        "--summary",
+        "42 students, 12 sessions",
+        "--file",
+        str(document),
+        "--json",
+        as_=COORD,
+        env=at("2026-12-21T10:00"),
+    ).json
     assert reported["state"] == "under_evaluation"
     assert reported["report"] == {
         "spent": {"city": 60_000_000, "education_office": office},
-        "summary": "42 students, 12 sessions", "by": COORD, "round": 1,
-        "file": {"name": "결과보고서.txt", "size": len(document.read_bytes()),
-                 "sha256": hashlib.sha256(document.read_bytes()).hexdigest()}}
+        "summary": "42 students, 12 sessions",
+        "by": COORD,
+        "round": 1,
+        "file": {
+            "name": "결과보고서.txt",
+            "size": len(document.read_bytes()),
+            "sha256": hashlib.sha256(document.read_bytes()).hexdigest(),
+        },
+    }
     assert reported["evaluations"] == {
         party: {"verdict": "pending", "score": None, "by": None, "comment": ""}
-        for party in ("city", "education_office")}
+        for party in ("city", "education_office")
+    }
     assert reported["scheduled"] == []
     assert reported["waiting_on"] == ["city", "education_office"]
-    returned = jf("program", "evaluate", pid, "return", "--score", "2", "--comment",
-                  "attach the attendance sheets", "--json", as_=CITY_EVALUATOR).json
+    returned = jf(
+        "program",
+        "evaluate",
+        pid,
+        "return",
+        "--score",
+        "2",
+        "--comment",
+        "attach the attendance sheets",
+        "--json",
+        as_=CITY_EVALUATOR,
+    ).json
     assert returned["state"] == "evaluation_due"
-    assert returned["evaluations"]["city"] == {"verdict": "returned", "score": 2,
-                                               "by": CITY_EVALUATOR,
-                                               "comment": "attach the attendance sheets"}
-    jf("program", "report", pid, "--spent", "city=60000000", "--spent",
-       "education_office=20000000", "--summary", "42 students, 12 sessions, attendance",
-       as_=COORD, env=at("2026-12-22T10:00"))
+    assert returned["evaluations"]["city"] == {
+        "verdict": "returned",
+        "score": 2,
+        "by": CITY_EVALUATOR,
+        "comment": "attach the attendance sheets",
+    }
+    jf(
+        "program",
+        "report",
+        pid,
+        "--spent",
+        "city=60000000",
+        "--spent",
+        "education_office=20000000",
+        "--summary",
+        "42 students, 12 sessions, attendance",
+        as_=COORD,
+        env=at("2026-12-22T10:00"),
+    )
     out = jf("program", "evaluate", pid, "accept", "--score", "4", as_=CITY_EVALUATOR).out
     assert out.strip() == f"program {program_id} accept recorded: now under_evaluation"
-    closed = jf("program", "evaluate", pid, "accept", "--score", "5", "--comment", "훌륭함",
-                "--json", as_=OE_EVALUATOR).json
+    closed = jf(
+        "program",
+        "evaluate",
+        pid,
+        "accept",
+        "--score",
+        "5",
+        "--comment",
+        "훌륭함",
+        "--json",
+        as_=OE_EVALUATOR,
+    ).json
     assert closed["state"] == "closed"
     assert closed["report"]["round"] == 2 and closed["report"]["file"] is None
     assert closed["evaluations"] == {
         "city": {"verdict": "accepted", "score": 4, "by": CITY_EVALUATOR, "comment": ""},
-        "education_office": {"verdict": "accepted", "score": 5, "by": OE_EVALUATOR,
-                             "comment": "훌륭함"}}
+        "education_office": {
+            "verdict": "accepted",
+            "score": 5,
+            "by": OE_EVALUATOR,
+            "comment": "훌륭함",
+        },
+    }
     # Settlement: each commitment shrank to the reported spend; the rest went back.
     assert closed["committed"] == {"city": 60_000_000, "education_office": office}
     assert closed["disbursed"] == {"city": 50_000_000, "education_office": office}
     assert closed["scheduled"] == [] and closed["waiting_on"] == []
 
     entries, position, [history, audit] = check_books(
-        jf, call("program", "history", pid, "--json"), call("audit", "verify"))
-    assert {party: (row["held"], row["committed"], row["disbursed"], row["available"])
-            for party, row in position.items()} == {
+        jf, call("program", "history", pid, "--json"), call("audit", "verify")
+    )
+    assert {
+        party: (row["held"], row["committed"], row["disbursed"], row["available"])
+        for party, row in position.items()
+    } == {
         "city": (0, 60_000_000, 50_000_000, CITY_ENVELOPE - 60_000_000),
-        "education_office": (0, office, office, OE_ENVELOPE - office)}
+        "education_office": (0, office, office, OE_ENVELOPE - office),
+    }
     assert [(e["kind"], e["source"], e["party"], e["amount"], e["actor"]) for e in entries] == [
         ("hold", None, "city", city, "system"),
         ("hold", None, "education_office", office, "system"),
@@ -275,7 +426,8 @@ def test_a_program_goes_from_create_to_closed_by_the_cli_and_the_clock(
         ("disburse", None, "city", 12_345_678, CITY_OFFICER),
         ("disburse", None, "education_office", office, OE_OFFICER),
         ("disburse", None, "city", 37_654_322, CITY_OFFICER),
-        ("release", "committed", "city", 20_000_000, OE_EVALUATOR)]
+        ("release", "committed", "city", 20_000_000, OE_EVALUATOR),
+    ]
     assert {e["program"] for e in entries} == {program_id}
     assert {e["year"] for e in entries} == {YEAR}
     # Each entry is stamped with its command's clock (JOINTFLOW_NOW, Seoul time, in UTC).
@@ -283,9 +435,17 @@ def test_a_program_goes_from_create_to_closed_by_the_cli_and_the_clock(
     assert entries[5]["at"] == "2026-06-01T01:00:00+00:00"
 
     types = [e["type"] for e in history.json]
-    for expected in ("FundsCommitted", "ProgramFunded", "FundsDisbursed", "ProgramActivated",
-                     "EvaluationDue", "EvaluationReportSubmitted", "EvaluationReportReturned",
-                     "ProgramClosed", "CommitmentReleased"):
+    for expected in (
+        "FundsCommitted",
+        "ProgramFunded",
+        "FundsDisbursed",
+        "ProgramActivated",
+        "EvaluationDue",
+        "EvaluationReportSubmitted",
+        "EvaluationReportReturned",
+        "ProgramClosed",
+        "CommitmentReleased",
+    ):
         assert expected in types, (expected, types)
     assert types.count("FundsDisbursed") == 3 and types.count("ProgramActivated") == 1
     assert "audit chain verified" in audit.out
@@ -296,61 +456,93 @@ def test_cancelling_returns_undisbursed_money_and_the_waitlist_gets_it(jf: Money
     [program_id] = jf.approved({"city": city, "education_office": office})
     pid = str(program_id)
     # 430,000,000 of the office's envelope is left: a 450,000,000 ask must wait.
-    created, _ = jf.many(call(*create_args({"education_office": 450_000_000}), as_=COORD),
-                         call("program", "commit", pid, as_=CITY_OFFICER))
+    created, _ = jf.many(
+        call(*create_args({"education_office": 450_000_000}), as_=COORD),
+        call("program", "commit", pid, as_=CITY_OFFICER),
+    )
     waiting = str(created.json["id"])
-    submitted, _ = jf.many(call("program", "submit", waiting, "--json", as_=COORD),
-                           call("program", "commit", pid, as_=OE_OFFICER))
+    submitted, _ = jf.many(
+        call("program", "submit", waiting, "--json", as_=COORD),
+        call("program", "commit", pid, as_=OE_OFFICER),
+    )
     assert submitted.json["state"] == "waitlisted" and submitted.json["holds"] == {}
     # Two officers paying out: each its own transaction, the tranches numbered in turn.
-    paid = jf.many(call("program", "disburse", pid, "--amount", "30,000,000", as_=OE_OFFICER),
-                   call("program", "disburse", pid, "--amount", "40000000", as_=CITY_OFFICER))
+    paid = jf.many(
+        call("program", "disburse", pid, "--amount", "30,000,000", as_=OE_OFFICER),
+        call("program", "disburse", pid, "--amount", "40000000", as_=CITY_OFFICER),
+    )
     assert sorted(r.out.split()[3] for r in paid) == ["1", "2"]
-    started, report = jf.many(call("tick", "--json", env=at("2026-03-02T09:00")),
-                              call(*REPORT))
+    started, report = jf.many(call("tick", "--json", env=at("2026-03-02T09:00")), call(*REPORT))
     assert started.json == {"activate: done": 1}
-    assert money(report) == {"city": (0, city, 40_000_000),
-                             "education_office": (0, office, 30_000_000)}
+    assert money(report) == {
+        "city": (0, city, 40_000_000),
+        "education_office": (0, office, 30_000_000),
+    }
 
-    cancelled = jf("program", "cancel", pid, "--reason", "school closed for renovation",
-                   "--json", as_=ADMIN, env=at("2026-05-11T14:00")).json
+    cancelled = jf(
+        "program",
+        "cancel",
+        pid,
+        "--reason",
+        "school closed for renovation",
+        "--json",
+        as_=ADMIN,
+        env=at("2026-05-11T14:00"),
+    ).json
     assert cancelled["state"] == "cancelled"
-    assert cancelled["committed"] == cancelled["disbursed"] == {
-        "city": 40_000_000, "education_office": 30_000_000}
+    assert (
+        cancelled["committed"]
+        == cancelled["disbursed"]
+        == {"city": 40_000_000, "education_office": 30_000_000}
+    )
     assert cancelled["holds"] == {}
     assert cancelled["scheduled"] == []  # its run (the pending finish) was called off
 
     # The office's 70,000,000 came back: the waitlisted program got its hold (in-process).
     before = snapshot(jf.database)
-    entries, position, [retried, by_program, office_only, city_of_program, history,
-                        not_ours] = check_books(
-        jf, call("program", "show", waiting, "--json"),
-        call("budget", "ledger", "--program", pid, "--json"),
-        call("budget", "ledger", "--party", "education_office", "--json"),
-        call("budget", "ledger", "--party", "city", "--program", pid, "--json"),
-        call("program", "history", pid, "--json"),
-        # Nobody commits another party's share: the city funds none of this one.
-        call("program", "commit", waiting, as_=CITY_OFFICER, code=1))
+    entries, position, [retried, by_program, office_only, city_of_program, history, not_ours] = (
+        check_books(
+            jf,
+            call("program", "show", waiting, "--json"),
+            call("budget", "ledger", "--program", pid, "--json"),
+            call("budget", "ledger", "--party", "education_office", "--json"),
+            call("budget", "ledger", "--party", "city", "--program", pid, "--json"),
+            call("program", "history", pid, "--json"),
+            # Nobody commits another party's share: the city funds none of this one.
+            call("program", "commit", waiting, as_=CITY_OFFICER, code=1),
+        )
+    )
     assert snapshot(jf.database) == before
     assert "city is not one of its funding parties (education_office)" in not_ours.error_line
     assert retried.json["state"] == "in_review"
     assert retried.json["holds"] == {"education_office": 450_000_000}
-    assert {party: (row["held"], row["committed"], row["disbursed"], row["available"])
-            for party, row in position.items()} == {
+    assert {
+        party: (row["held"], row["committed"], row["disbursed"], row["available"])
+        for party, row in position.items()
+    } == {
         "city": (0, 40_000_000, 40_000_000, CITY_ENVELOPE - 40_000_000),
-        "education_office": (450_000_000, 30_000_000, 30_000_000, 50_000_000)}
+        "education_office": (450_000_000, 30_000_000, 30_000_000, 50_000_000),
+    }
 
-    releases = [(e["party"], e["amount"], e["source"], e["actor"], e["at"])
-                for e in by_program.json if e["kind"] == "release"]
+    releases = [
+        (e["party"], e["amount"], e["source"], e["actor"], e["at"])
+        for e in by_program.json
+        if e["kind"] == "release"
+    ]
     assert releases == [
         ("city", 60_000_000, "committed", ADMIN, "2026-05-11T05:00:00+00:00"),
-        ("education_office", 70_000_000, "committed", ADMIN, "2026-05-11T05:00:00+00:00")]
+        ("education_office", 70_000_000, "committed", ADMIN, "2026-05-11T05:00:00+00:00"),
+    ]
     assert by_program.json == [e for e in entries if e["program"] == program_id]
     assert office_only.json == [e for e in entries if e["party"] == "education_office"]
     assert {e["program"] for e in office_only.json} == {program_id, int(waiting)}
     assert [e["kind"] for e in office_only.json if e["program"] == int(waiting)] == ["hold"]
     assert [(e["kind"], e["amount"]) for e in city_of_program.json] == [
-        ("hold", city), ("commit", city), ("disburse", 40_000_000), ("release", 60_000_000)]
+        ("hold", city),
+        ("commit", city),
+        ("disburse", 40_000_000),
+        ("release", 60_000_000),
+    ]
     cancel_events = [e for e in history.json if e["type"] == "ProgramCancelled"]
     assert len(cancel_events) == 1 and cancel_events[0]["actor"] == ADMIN
     assert "school closed for renovation" in str(cancel_events[0]["data"])
@@ -363,10 +555,12 @@ def test_cancelling_returns_undisbursed_money_and_the_waitlist_gets_it(jf: Money
 
 
 def test_refused_money_actions_exit_1_name_the_problem_and_change_nothing(
-        jf: Money, tmp_path: Path) -> None:
+    jf: Money, tmp_path: Path
+) -> None:
     """Each refusal exits 1 with one line (2 for usage) and leaves the file as it was."""
-    [program_id] = jf.approved({"city": 80_000_000, "education_office": 20_000_000},
-                               end=f"{YEAR}-06-30")
+    [program_id] = jf.approved(
+        {"city": 80_000_000, "education_office": 20_000_000}, end=f"{YEAR}-06-30"
+    )
     pid = str(program_id)
     jf("program", "commit", pid, as_=CITY_OFFICER)
 
@@ -381,8 +575,8 @@ def test_refused_money_actions_exit_1_name_the_problem_and_change_nothing(
         call("program", "commit", pid, as_=CITY_OFFICER, code=1),
         call("program", "disburse", pid, "--amount", "1000", as_=CITY_OFFICER, code=1),
         # No way to name the party you commit for: it is your organization.
-        call("program", "commit", pid, "--party", "education_office", as_=CITY_OFFICER,
-             code=2))
+        call("program", "commit", pid, "--party", "education_office", as_=CITY_OFFICER, code=2),
+    )
     assert "city has already committed its share" in twice.error_line
     assert "80,000,000 KRW" in twice.error_line
     assert f"program {program_id}: it is approved" in too_early.error_line
@@ -398,10 +592,23 @@ def test_refused_money_actions_exit_1_name_the_problem_and_change_nothing(
         call("program", "evaluate", pid, "accept", as_=COORD, code=1),
         call("program", "cancel", pid, "--reason", "over budget", as_=CITY_APPROVER, code=1),
         call("program", "disburse", pid, "--amount", "abc", as_=CITY_OFFICER, code=2),
-        call("program", "evaluate", pid, "accept", "--score", "7", as_=CITY_EVALUATOR,
-             code=2),
-        call("program", "report", pid, "--spent", "city=1", "--spent", "education_office=1",
-             "--summary", "s", "--file", str(missing), as_=COORD, code=2))
+        call("program", "evaluate", pid, "accept", "--score", "7", as_=CITY_EVALUATOR, code=2),
+        call(
+            "program",
+            "report",
+            pid,
+            "--spent",
+            "city=1",
+            "--spent",
+            "education_office=1",
+            "--summary",
+            "s",
+            "--file",
+            str(missing),
+            as_=COORD,
+            code=2,
+        ),
+    )
     assert "only 70,000,000 KRW of its commitment is left" in too_much.error_line
     assert "evaluator" in coordinator.error_line and COORD in coordinator.error_line
     assert "admin" in not_admin.error_line and CITY_APPROVER in not_admin.error_line
@@ -411,21 +618,46 @@ def test_refused_money_actions_exit_1_name_the_problem_and_change_nothing(
 
     # One sweep on July 1st: it starts and, its end date being past, finishes too.
     assert jf("tick", "--json", env=at("2026-07-01T09:00")).json == {
-        "activate: done": 1, "finish: done": 1}
+        "activate: done": 1,
+        "finish: done": 1,
+    }
     one_funder, below_paid = refused(
-        call("program", "report", pid, "--spent", "city=50000000", "--summary", "s",
-             as_=COORD, code=1),
-        call("program", "report", pid, "--spent", "city=9,999,999", "--spent",
-             "education_office=0", "--summary", "s", as_=COORD, code=1))
+        call(
+            "program",
+            "report",
+            pid,
+            "--spent",
+            "city=50000000",
+            "--summary",
+            "s",
+            as_=COORD,
+            code=1,
+        ),
+        call(
+            "program",
+            "report",
+            pid,
+            "--spent",
+            "city=9,999,999",
+            "--spent",
+            "education_office=0",
+            "--summary",
+            "s",
+            as_=COORD,
+            code=1,
+        ),
+    )
     assert "report the actual spend for every funder" in one_funder.error_line
     assert "(got: city)" in one_funder.error_line
     assert "below what was already disbursed (10,000,000 KRW)" in below_paid.error_line
 
     entries, position, [history] = check_books(jf, call("program", "history", pid, "--json"))
     assert [e["kind"] for e in entries] == ["hold", "hold", "commit", "commit", "disburse"]
-    assert money_of(position) == {"city": (0, 80_000_000, 10_000_000),
-                                  "education_office": (0, 20_000_000, 0)}
+    assert money_of(position) == {
+        "city": (0, 80_000_000, 10_000_000),
+        "education_office": (0, 20_000_000, 0),
+    }
     types = [e["type"] for e in history.json]
     # The refused reports left no mark but their refusals.
-    assert types[types.index("EvaluationDue") + 1:] == ["ActionRefused"] * 2
+    assert types[types.index("EvaluationDue") + 1 :] == ["ActionRefused"] * 2
     assert types.count("ActionRefused") >= 6  # refused attempts are audited

@@ -33,8 +33,23 @@ from tests.e2e.test_cli import Jointflow, call
 
 Call = tuple[tuple[str, ...], dict[str, Any]]
 
-COMMANDS = ("audit", "budget", "db", "delegate", "demo", "inbox", "notifications", "org",
-            "program", "reminders", "task", "tick", "user", "waiting", "workflow")
+COMMANDS = (
+    "audit",
+    "budget",
+    "db",
+    "delegate",
+    "demo",
+    "inbox",
+    "notifications",
+    "org",
+    "program",
+    "reminders",
+    "task",
+    "tick",
+    "user",
+    "waiting",
+    "workflow",
+)
 
 
 def console_script(*argv: str, home: Path) -> Result:
@@ -42,8 +57,9 @@ def console_script(*argv: str, home: Path) -> Result:
     checkout's code (``PYTHONPATH``: the installed copy may be older than the tree)."""
     script = Path(sys.executable).with_name("jointflow")
     assert script.exists(), f"no console script at {script}: pip install '.[test]' first"
-    return run_subprocess(argv, {"PYTHONPATH": str(REPO), "XDG_DATA_HOME": str(home)},
-                          command=[str(script)])
+    return run_subprocess(
+        argv, {"PYTHONPATH": str(REPO), "XDG_DATA_HOME": str(home)}, command=[str(script)]
+    )
 
 
 def no_traceback(result: Result) -> Result:
@@ -54,8 +70,13 @@ def no_traceback(result: Result) -> Result:
 @pytest.fixture
 def jf(tmp_path: Path) -> Jointflow:
     """Each call a process; ``in_process(jf)`` sets up and reads back, on the same file."""
-    return Jointflow({"JOINTFLOW_DATABASE_URL": f"sqlite:///{tmp_path / 'jointflow.db'}",
-                      "XDG_DATA_HOME": str(tmp_path / "xdg")}, subprocess=True)
+    return Jointflow(
+        {
+            "JOINTFLOW_DATABASE_URL": f"sqlite:///{tmp_path / 'jointflow.db'}",
+            "XDG_DATA_HOME": str(tmp_path / "xdg"),
+        },
+        subprocess=True,
+    )
 
 
 def in_process(jf: Jointflow) -> Jointflow:
@@ -77,17 +98,33 @@ def test_the_console_script_starts_and_shows_its_commands(tmp_path: Path) -> Non
 def same_in_process(jf: Jointflow, calls: list[Call], processes: list[Result]) -> None:
     """The in-process runner reports what the processes did: exit code, stdout, stderr."""
     assert [(r.code, r.out, r.err) for r in in_process(jf).many(*calls)] == [
-        (r.code, r.out, r.err) for r in processes]
+        (r.code, r.out, r.err) for r in processes
+    ]
 
 
 def test_exit_statuses_as_a_shell_sees_them(jf: Jointflow) -> None:
     in_process(jf)("db", "upgrade")
     in_process(jf)("org", "add", "city", "--name", "Paju City", "--funder")
-    calls = [call("program", "show", "999999", code=1),
-             call("program", "show", "first", code=2),
-             call("program", "create", "--title", "T", "--org", "city", "--category",
-                  "linkage", "--request", "city=5", as_="nobody@nowhere.kr", code=1),
-             call("program", "--help"), call("org", "list", "--json")]
+    calls = [
+        call("program", "show", "999999", code=1),
+        call("program", "show", "first", code=2),
+        call(
+            "program",
+            "create",
+            "--title",
+            "T",
+            "--org",
+            "city",
+            "--category",
+            "linkage",
+            "--request",
+            "city=5",
+            as_="nobody@nowhere.kr",
+            code=1,
+        ),
+        call("program", "--help"),
+        call("org", "list", "--json"),
+    ]
     missing, usage, nobody, helped, listed = processes = jf.many(*calls)
     assert no_traceback(missing).error_line == "jointflow: program 999999 does not exist"
     assert "'first' is not a valid integer" in no_traceback(usage).usage_error
@@ -100,25 +137,32 @@ def test_exit_statuses_as_a_shell_sees_them(jf: Jointflow) -> None:
 
 
 def test_a_bad_setting_is_one_line_and_exit_1_never_a_traceback(jf: Jointflow) -> None:
-    calls = [call("program", "list", env={"JOINTFLOW_NOW": "next tuesday"}, code=1),
-             call("budget", "report", env={"JOINTFLOW_DATABASE_URL": "postgres:/nowhere"},
-                  code=1)]
+    calls = [
+        call("program", "list", env={"JOINTFLOW_NOW": "next tuesday"}, code=1),
+        call("budget", "report", env={"JOINTFLOW_DATABASE_URL": "postgres:/nowhere"}, code=1),
+    ]
     clock, url = processes = jf.many(*calls)
     assert no_traceback(clock).error_line.startswith(
-        "jointflow: invalid setting JOINTFLOW_NOW='next tuesday': Input should be a valid "
-        "datetime")
+        "jointflow: invalid setting JOINTFLOW_NOW='next tuesday': Input should be a valid datetime"
+    )
     assert no_traceback(url).error_line.startswith(
-        "jointflow: invalid setting JOINTFLOW_DATABASE_URL: not a usable database URL")
+        "jointflow: invalid setting JOINTFLOW_DATABASE_URL: not a usable database URL"
+    )
     assert clock.out == url.out == ""
     same_in_process(jf, calls, processes)
 
 
 def test_commands_at_once_each_its_own_process_on_one_sqlite_file(jf: Jointflow) -> None:
     in_process(jf)("db", "upgrade")
-    orgs = {"city": ["--funder"], "education_office": ["--funder"], "munsan-high": [],
-            "paju-youth": []}
-    added = jf.many(*[call("org", "add", key, "--name", key.title(), *flags)
-                      for key, flags in orgs.items()])
+    orgs = {
+        "city": ["--funder"],
+        "education_office": ["--funder"],
+        "munsan-high": [],
+        "paju-youth": [],
+    }
+    added = jf.many(
+        *[call("org", "add", key, "--name", key.title(), *flags) for key, flags in orgs.items()]
+    )
     assert [r.out.strip() for r in added] == [f"organization {key} added" for key in orgs]
     listed = in_process(jf)("org", "list", "--json").json
     assert {o["key"]: o["funder"] for o in listed} == {key: bool(f) for key, f in orgs.items()}

@@ -42,15 +42,13 @@ def test_the_demo_plays_the_whole_year_to_closed_programs(played: tuple[Path, st
     pipeline = {}
     for row in as_json(home, "program", "list"):
         pipeline[row["state"]] = pipeline.get(row["state"], 0) + 1
-    assert pipeline == {"closed": 21, "cancelled": 1, "expired": 1, "rejected": 1,
-                        "withdrawn": 1}
+    assert pipeline == {"closed": 21, "cancelled": 1, "expired": 1, "rejected": 1, "withdrawn": 1}
     assert "#25 retried from the waitlist" in out  # money released by a lapsed hold
     assert "settled, unspent back" in out
     assert "Audit chain:" in out and "verified" in out
 
 
-def test_the_demo_shows_inboxes_a_delegation_and_the_reminders(
-        played: tuple[Path, str]) -> None:
+def test_the_demo_shows_inboxes_a_delegation_and_the_reminders(played: tuple[Path, str]) -> None:
     home, out = played
     assert "inbox of kang.hyewon@goe.go.kr: 2 task(s)" in out
     assert "for kang.hyewon@goe.go.kr" in out  # the deputy's inbox while she is on leave
@@ -59,12 +57,15 @@ def test_the_demo_shows_inboxes_a_delegation_and_the_reminders(
     assert "escalation to oh.taeyang@goe.go.kr" in out
     # The budget officer hears of the lapsed hold and the waitlisted program's money at once.
     assert "budget notice to han.jiyoung@goe.go.kr: [jointflow] 예산 알림 2건" in out
-    decided = [e for e in as_json(home, "program", "history", "22")
-               if e["type"] == "PartyApproved" and e["data"]["party"] == "education_office"]
+    decided = [
+        e
+        for e in as_json(home, "program", "history", "22")
+        if e["type"] == "PartyApproved" and e["data"]["party"] == "education_office"
+    ]
     assert [(e["actor"], e["data"].get("acting_for")) for e in decided] == [
-        ("oh.taeyang@goe.go.kr", "kang.hyewon@goe.go.kr")]
-    messages = jointflow(home, "--as", "kang.hyewon@goe.go.kr", "notifications", "list",
-                         "--json")
+        ("oh.taeyang@goe.go.kr", "kang.hyewon@goe.go.kr")
+    ]
+    messages = jointflow(home, "--as", "kang.hyewon@goe.go.kr", "notifications", "list", "--json")
     digests = messages.json  # one a day at most, each gathering her tasks
     assert {m["kind"] for m in digests} == {"reminder_digest"}
     assert len({m["created_at"][:10] for m in digests}) == len(digests) >= 2
@@ -77,10 +78,14 @@ def test_the_year_ends_with_every_won_accounted_for(played: tuple[Path, str]) ->
     for party, row in report.items():
         mine = [e for e in entries if e["party"] == party]
 
-        def total(kind: str, source: str | None = None,
-                  entries: list[dict[str, Any]] = mine) -> int:
-            return sum(e["amount"] for e in entries
-                       if e["kind"] == kind and (source is None or e["source"] == source))
+        def total(
+            kind: str, source: str | None = None, entries: list[dict[str, Any]] = mine
+        ) -> int:
+            return sum(
+                e["amount"]
+                for e in entries
+                if e["kind"] == kind and (source is None or e["source"] == source)
+            )
 
         assert row["held"] == 0
         assert row["held"] == total("hold") - total("release", "held") - total("commit")
@@ -92,7 +97,8 @@ def test_the_year_ends_with_every_won_accounted_for(played: tuple[Path, str]) ->
 
 
 def test_a_closed_program_shows_its_report_evaluations_and_settlement(
-        played: tuple[Path, str]) -> None:
+    played: tuple[Path, str],
+) -> None:
     home, _ = played
     detail = as_json(home, "program", "show", "4")
     assert detail["state"] == "closed"
@@ -104,8 +110,7 @@ def test_a_closed_program_shows_its_report_evaluations_and_settlement(
     assert history.count("CommitmentReleased") == 2  # the unspent part of each funder's share
 
 
-def test_the_demo_refuses_a_database_that_holds_data_until_reset(
-        played: tuple[Path, str]) -> None:
+def test_the_demo_refuses_a_database_that_holds_data_until_reset(played: tuple[Path, str]) -> None:
     home, _ = played
     again = jointflow(home, "demo")
     assert again.code == 1

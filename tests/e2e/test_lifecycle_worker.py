@@ -103,15 +103,17 @@ def broker() -> Iterator[redis.Redis]:
 def procs(tmp_path: Path, postgres_url: str, broker: redis.Redis) -> Iterator[Processes]:
     """Celery subprocesses on this database and broker, quick relays and sweeps."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("JOINTFLOW_")}
-    env.update({
-        "JOINTFLOW_DATABASE_URL": postgres_url,
-        "JOINTFLOW_BROKER_URL": BROKER_URL,
-        "JOINTFLOW_OUTBOX_REDELIVER_SECONDS": str(REDELIVER_SECONDS),
-        "JOINTFLOW_OUTBOX_RELAY_INTERVAL": "0.5",
-        "JOINTFLOW_SWEEP_INTERVAL": "0.5",
-        "JOINTFLOW_WORKER_CONCURRENCY": "2",
-        "PYTHONUNBUFFERED": "1",
-    })
+    env.update(
+        {
+            "JOINTFLOW_DATABASE_URL": postgres_url,
+            "JOINTFLOW_BROKER_URL": BROKER_URL,
+            "JOINTFLOW_OUTBOX_REDELIVER_SECONDS": str(REDELIVER_SECONDS),
+            "JOINTFLOW_OUTBOX_RELAY_INTERVAL": "0.5",
+            "JOINTFLOW_SWEEP_INTERVAL": "0.5",
+            "JOINTFLOW_WORKER_CONCURRENCY": "2",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     processes = Processes(tmp_path, env)
     try:
         yield processes
@@ -139,12 +141,20 @@ class Deployment:
         tag = now.strftime("%m%d")
         for i in range(beats):
             schedule = {"JOINTFLOW_BEAT_SCHEDULE_FILE": str(self.tmp_path / f"beat-{tag}-{i}")}
-            self.running.append(self.procs.start(
-                f"beat-{tag}-{i}", procfile_command("beat", {**self.procs.env, **schedule})))
-        self.running.append(self.procs.start(f"worker-{tag}", procfile_command(
-            "worker", self.procs.env) + Processes.worker_options(tag)))
-        return bootstrap(Settings(database_url=self.url, broker_url=BROKER_URL,
-                                  auto_migrate=False, now=now))
+            self.running.append(
+                self.procs.start(
+                    f"beat-{tag}-{i}", procfile_command("beat", {**self.procs.env, **schedule})
+                )
+            )
+        self.running.append(
+            self.procs.start(
+                f"worker-{tag}",
+                procfile_command("worker", self.procs.env) + Processes.worker_options(tag),
+            )
+        )
+        return bootstrap(
+            Settings(database_url=self.url, broker_url=BROKER_URL, auto_migrate=False, now=now)
+        )
 
     def stop(self) -> None:
         """A machine switched off: whatever it had in hand is re-sent or swept again."""
@@ -154,9 +164,14 @@ class Deployment:
 
     def wait_for(self, what: str, expected: dict[int, str]) -> None:
         """Until the programs are in these states and the outbox has nothing left to do."""
-        wait_until(what, lambda: (
-            all(state_of(self.url).get(pid) == st for pid, st in expected.items())
-            and outbox_undone(self.url) == 0), self.procs)
+        wait_until(
+            what,
+            lambda: (
+                all(state_of(self.url).get(pid) == st for pid, st in expected.items())
+                and outbox_undone(self.url) == 0
+            ),
+            self.procs,
+        )
 
 
 def state_of(url: str) -> dict[int, str]:
@@ -176,8 +191,11 @@ def sweep_outcomes(procs: Processes) -> Counter[str]:
     total: Counter[str] = Counter()
     for _proc, log in procs.started:
         for line in log.read_text(errors="replace").splitlines():
-            found = re.search(r"Task jointflow\.run_due_work\[[^]]+\] succeeded in [^:]+: "
-                              r"(\{.*\})$", line)
+            found = re.search(
+                r"Task jointflow\.run_due_work\[[^]]+\] succeeded in [^:]+: "
+                r"(\{.*\})$",
+                line,
+            )
             if found:
                 total.update(ast.literal_eval(found.group(1)))
     return total
@@ -188,7 +206,8 @@ def sweeps_sent(log: Path) -> int:
 
 
 def test_a_program_goes_from_submission_to_closed_by_the_clock_alone_and_nothing_twice(
-        postgres_url: str, procs: Processes, tmp_path: Path) -> None:
+    postgres_url: str, procs: Processes, tmp_path: Path
+) -> None:
     url = postgres_url
     deployment = Deployment(procs, tmp_path, url)
 
@@ -196,14 +215,18 @@ def test_a_program_goes_from_submission_to_closed_by_the_clock_alone_and_nothing
     bus = deployment.at(FEB)
     s.seed(bus, city=CITY_ENVELOPE, education_office=OE_ENVELOPE)
     for email, org in ((CITY_EVALUATOR, "city"), (OE_EVALUATOR, "education_office")):
-        bus.handle(c.AddUser(actor=None, email=email, name=email.split("@")[0], org=org,
-                             roles=("evaluator",)))
+        bus.handle(
+            c.AddUser(
+                actor=None, email=email, name=email.split("@")[0], org=org, roles=("evaluator",)
+            )
+        )
     a = s.submitted(bus, **A_REQUEST, start=START, end=END)
     b, c_ = (s.submitted(bus, **RUN_REQUEST, start=START, end=END) for _ in range(2))
     e = s.submitted(bus, **E_REQUEST, start=START, end=END)
     runs = (a, b, c_)
-    deployment.wait_for("the worker to hold A, B, C and E",
-                        {pid: "in_review" for pid in (*runs, e)})
+    deployment.wait_for(
+        "the worker to hold A, B, C and E", {pid: "in_review" for pid in (*runs, e)}
+    )
     w = s.submitted(bus, **W_REQUEST, actor=s.OTHER_COORDINATOR, org="paju-youth")
     deployment.wait_for("the worker to waitlist W", {w: "waitlisted"})
     for pid in runs:
@@ -215,30 +238,51 @@ def test_a_program_goes_from_submission_to_closed_by_the_clock_alone_and_nothing
     bus = deployment.at(MAR, beats=2)
     deployment.wait_for("the sweeps to activate A, B and C", dict.fromkeys(runs, "active"))
     beat_logs = [log for _p, log in procs.started if log.stem.startswith("beat-0302")]
-    wait_until("both beats to send sweeps while the runs are active",
-               lambda: all(sweeps_sent(log) >= 3 for log in beat_logs), procs)
-    assert bus.handle(c.DisburseFunds(actor=s.CITY_OFFICER, program_id=a,
-                                      amount=A_TRANCHE, memo="first tranche")).tranche == 1
+    wait_until(
+        "both beats to send sweeps while the runs are active",
+        lambda: all(sweeps_sent(log) >= 3 for log in beat_logs),
+        procs,
+    )
+    assert (
+        bus.handle(
+            c.DisburseFunds(
+                actor=s.CITY_OFFICER, program_id=a, amount=A_TRANCHE, memo="first tranche"
+            )
+        ).tranche
+        == 1
+    )
     assert state_of(url)[e] == "in_review" and state_of(url)[w] == "waitlisted"
 
     # -- 30 Apr, the end date: the runs end; A is reported, accepted and settled --
     bus = deployment.at(APR)
     deployment.wait_for("the sweep to end the runs", dict.fromkeys(runs, "evaluation_due"))
-    bus.handle(c.SubmitReport(actor=s.COORDINATOR, program_id=a, spent=A_SPENT,
-                              summary="Forty students, two universities",
-                              file=c.ReportFile("report.txt", b"all went well")))
+    bus.handle(
+        c.SubmitReport(
+            actor=s.COORDINATOR,
+            program_id=a,
+            spent=A_SPENT,
+            summary="Forty students, two universities",
+            file=c.ReportFile("report.txt", b"all went well"),
+        )
+    )
     bus.handle(c.EvaluateReport(actor=CITY_EVALUATOR, program_id=a, verdict="accept", score=4))
     bus.handle(c.EvaluateReport(actor=OE_EVALUATOR, program_id=a, verdict="accept", score=5))
     assert state_of(url)[a] == "closed"
-    deployment.wait_for("the released money to reach waitlisted W through the worker",
-                        {w: "in_review"})
+    deployment.wait_for(
+        "the released money to reach waitlisted W through the worker", {w: "in_review"}
+    )
 
     # -- 2 Jun: E has sat in review for 120 days; the sweep lets its holds lapse --
     deployment.at(JUN)
     deployment.wait_for("the sweep to expire E", {e: "expired"})
     deployment.stop()  # no sweep runs while the logs and the database are counted
-    assert state_of(url) == {a: "closed", b: "evaluation_due", c_: "evaluation_due",
-                             e: "expired", w: "in_review"}
+    assert state_of(url) == {
+        a: "closed",
+        b: "evaluation_due",
+        c_: "evaluation_due",
+        e: "expired",
+        w: "in_review",
+    }
 
     # -- nothing was done twice --
     outcomes = sweep_outcomes(procs)
@@ -251,27 +295,43 @@ def test_a_program_goes_from_submission_to_closed_by_the_clock_alone_and_nothing
     assert_audit_chain_holds(bus)
 
 
-def assert_each_transition_once(url: str, a: int, runs: tuple[int, ...], e: int, w: int
-                                ) -> None:
+def assert_each_transition_once(url: str, a: int, runs: tuple[int, ...], e: int, w: int) -> None:
     held = {"ProgramCreated": 1, "ProgramSubmitted": 1, "BudgetHeld": 2, "ReviewStarted": 1}
-    funded = {**held, "PartyApproved": 2, "ProgramApproved": 1, "FundsCommitted": 2,
-              "ProgramFunded": 1, "ProgramActivated": 1, "EvaluationDue": 1}
+    funded = {
+        **held,
+        "PartyApproved": 2,
+        "ProgramApproved": 1,
+        "FundsCommitted": 2,
+        "ProgramFunded": 1,
+        "ProgramActivated": 1,
+        "EvaluationDue": 1,
+    }
     expected = {
-        a: {**funded, "FundsDisbursed": 1, "EvaluationReportSubmitted": 1,
-            "EvaluationAccepted": 2, "ProgramClosed": 1, "CommitmentReleased": 2},
+        a: {
+            **funded,
+            "FundsDisbursed": 1,
+            "EvaluationReportSubmitted": 1,
+            "EvaluationAccepted": 2,
+            "ProgramClosed": 1,
+            "CommitmentReleased": 2,
+        },
         **dict.fromkeys(runs, funded),
         e: {**held, "HoldsExpired": 1, "HoldReleased": 2, "ProgramExpired": 1},
         w: {**held, "BudgetUnavailable": 1, "ProgramWaitlisted": 1},
     }
     with engine_for(url).connect() as conn:
-        rows = conn.execute(select(events.c.stream, events.c.type, events.c.actor,
-                                   events.c.data)).all()
+        rows = conn.execute(
+            select(events.c.stream, events.c.type, events.c.actor, events.c.data)
+        ).all()
     for pid, counts in expected.items():
         got = Counter(r.type for r in rows if r.stream == f"program:{pid}")
         assert got == Counter(counts), (pid, got)
     # Per party, each party's step is there once (two of a kind are the two parties').
-    per_party = Counter((r.stream, r.type, json.loads(r.data).get("party")) for r in rows
-                        if r.stream.startswith("program:"))
+    per_party = Counter(
+        (r.stream, r.type, json.loads(r.data).get("party"))
+        for r in rows
+        if r.stream.startswith("program:")
+    )
     assert max(per_party.values()) == 1, [k for k, n in per_party.items() if n > 1]
     system = {r.type for r in rows if r.actor == "system"}
     assert {"ProgramActivated", "EvaluationDue", "ProgramExpired", "ReviewStarted"} <= system
@@ -288,17 +348,32 @@ def assert_reminders_sent_once(url: str, e: int) -> None:
     still pending were voided, never sent.
     """
     with engine_for(url).connect() as conn:
-        rows = conn.execute(select(reminders.c.rung, reminders.c.status, reminders.c.sent_at,
-                                   reminders.c.recipients, tasks.c.program_id, tasks.c.id)
-                            .join(tasks, tasks.c.id == reminders.c.task_id)).all()
+        rows = conn.execute(
+            select(
+                reminders.c.rung,
+                reminders.c.status,
+                reminders.c.sent_at,
+                reminders.c.recipients,
+                tasks.c.program_id,
+                tasks.c.id,
+            ).join(tasks, tasks.c.id == reminders.c.task_id)
+        ).all()
         messages = conn.execute(select(notifications)).all()
-        sent_events = conn.execute(select(events.c.stream, events.c.data).where(
-            events.c.type.in_(["ReminderDigestSent", "TaskEscalated"]))).all()
+        sent_events = conn.execute(
+            select(events.c.stream, events.c.data).where(
+                events.c.type.in_(["ReminderDigestSent", "TaskEscalated"])
+            )
+        ).all()
     sent = [r for r in rows if r.status == "sent"]
     assert {r.sent_at for r in sent} <= {MAR, APR, JUN}
     e_sent = {(r.sent_at, r.rung.split(":")[0]) for r in sent if r.program_id == e}
-    assert e_sent == {(MAR, "before"), (MAR, "due"), (MAR, "overdue"), (MAR, "escalate"),
-                      (APR, "overdue")}
+    assert e_sent == {
+        (MAR, "before"),
+        (MAR, "due"),
+        (MAR, "overdue"),
+        (MAR, "escalate"),
+        (APR, "overdue"),
+    }
     assert not [r for r in rows if r.program_id == e and r.status == "pending"]
     assert all(json.loads(r.recipients) for r in sent if r.rung != "escalate")
     # One message per person, kind and day; a task once in it, and once in the day's events.
@@ -308,8 +383,11 @@ def assert_reminders_sent_once(url: str, e: int) -> None:
             continue
         items = [i["task"] for i in json.loads(m.items)]
         assert len(items) == len(set(items)), m.body
-    told = Counter((ev_.stream, json.loads(ev_.data)["day"], task) for ev_ in sent_events
-                   for task in json.loads(ev_.data)["tasks"])
+    told = Counter(
+        (ev_.stream, json.loads(ev_.data)["day"], task)
+        for ev_ in sent_events
+        for task in json.loads(ev_.data)["tasks"]
+    )
     assert told and max(told.values()) == 1, [k for k, n in told.items() if n > 1]
 
 
@@ -333,47 +411,68 @@ def assert_schedule_done_once(url: str, runs: tuple[int, ...], e: int, w: int) -
 def assert_ledger_adds_up(url: str, a: int, runs: tuple[int, ...], e: int, w: int) -> None:
     with engine_for(url).connect() as conn:
         entries = conn.execute(
-            select(ledger_entries, envelopes.c.party)
-            .join(envelopes, envelopes.c.id == ledger_entries.c.envelope_id)).all()
+            select(ledger_entries, envelopes.c.party).join(
+                envelopes, envelopes.c.id == ledger_entries.c.envelope_id
+            )
+        ).all()
         balances = {r.party: r for r in conn.execute(select(envelopes))}
         requests = conn.execute(select(program_requests)).all()
-        held_programs = conn.scalar(select(func.count()).select_from(programs)
-                                    .where(programs.c.state == "in_review"))
+        held_programs = conn.scalar(
+            select(func.count()).select_from(programs).where(programs.c.state == "in_review")
+        )
     assert held_programs == 1
     assert len({r.idempotency_key for r in entries}) == len(entries)
     moves = Counter((r.program_id, r.kind, r.source, r.party) for r in entries)
     assert max(moves.values()) == 1, moves
     parties = ("city", "education_office")
     assert set(moves) == {
-        *{(pid, kind, None, p) for pid in (a, *runs) for kind in ("hold", "commit")
-          for p in parties},
+        *{
+            (pid, kind, None, p)
+            for pid in (a, *runs)
+            for kind in ("hold", "commit")
+            for p in parties
+        },
         (a, "disburse", None, "city"),
         *{(a, "release", "committed", p) for p in parties},
-        *{(e, kind, source, p) for kind, source in (("hold", None), ("release", "held"))
-          for p in parties},
+        *{
+            (e, kind, source, p)
+            for kind, source in (("hold", None), ("release", "held"))
+            for p in parties
+        },
         *{(w, "hold", None, p) for p in parties},
     }
     # Every balance is the sum of its entries, and adds up to the story told above.
     for party, envelope in balances.items():
+
         def total(kind: str, source: str | None = None, party: str = party) -> int:
-            return sum(r.amount for r in entries
-                       if r.party == party and r.kind == kind and r.source == source)
+            return sum(
+                r.amount
+                for r in entries
+                if r.party == party and r.kind == kind and r.source == source
+            )
+
         assert envelope.held == total("hold") - total("release", "held") - total("commit")
         assert envelope.committed == total("commit") - total("release", "committed")
         assert envelope.disbursed == total("disburse")
     committed = {p: A_SPENT[p] + 2 * RUN_REQUEST[p] for p in parties}
     assert {p: (b.amount, b.held, b.committed, b.disbursed) for p, b in balances.items()} == {
         "city": (CITY_ENVELOPE, W_REQUEST["city"], committed["city"], A_TRANCHE),
-        "education_office": (OE_ENVELOPE, W_REQUEST["education_office"],
-                             committed["education_office"], 0)}
+        "education_office": (
+            OE_ENVELOPE,
+            W_REQUEST["education_office"],
+            committed["education_office"],
+            0,
+        ),
+    }
     for req in requests:
         assert 0 <= req.disbursed <= req.committed, req
         mine = [r for r in entries if r.program_id == req.program_id and r.party == req.party]
-        assert req.committed == (sum(r.amount for r in mine if r.kind == "commit")
-                                 - sum(r.amount for r in mine
-                                       if r.kind == "release" and r.source == "committed"))
-        assert req.held == (sum(r.amount for r in mine if r.kind == "hold")
-                            - sum(r.amount for r in mine if r.kind == "commit")
-                            - sum(r.amount for r in mine
-                                  if r.kind == "release" and r.source == "held")), req
-
+        assert req.committed == (
+            sum(r.amount for r in mine if r.kind == "commit")
+            - sum(r.amount for r in mine if r.kind == "release" and r.source == "committed")
+        )
+        assert req.held == (
+            sum(r.amount for r in mine if r.kind == "hold")
+            - sum(r.amount for r in mine if r.kind == "commit")
+            - sum(r.amount for r in mine if r.kind == "release" and r.source == "held")
+        ), req
