@@ -12,11 +12,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-import psycopg
 import pytest
 from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.exc import IntegrityError, MultipleResultsFound, NoResultFound
 
 from tests.conftest import make_settings
+from tests.round_trips import round_trips
 from workflow.adapters.orm import organizations
 from workflow.bootstrap import bootstrap
 from workflow.domain.errors import Conflict
@@ -87,6 +88,32 @@ def test_a_broken_unique_key_raises_the_writes_own_error(bus: MessageBus) -> Non
     assert bus.query(_count) == before
 
 
+def test_a_unique_key_broken_by_a_write_without_its_own_error_raises_the_integrity_error(
+        bus: MessageBus) -> None:
+    """The statement that broke the key is the one that answers, not another write to
+    the same table."""
+    def work(uow: Any) -> None:
+        uow.conn.defer(_ADD, _org("alpha"), duplicate=lambda: Conflict("alpha twice"))
+        uow.conn.defer(_ADD, _org("alpha"))
+        uow.commit()
+
+    with pytest.raises(IntegrityError):
+        bus.query(work)
+
+
+def test_a_check_that_fails_before_a_broken_unique_key_is_raised_first(
+        bus: MessageBus) -> None:
+    """Outcomes are taken in order, as immediate statements would have failed."""
+    def work(uow: Any) -> None:
+        uow.conn.defer(_RENAME, {}, check=_refuse)
+        uow.conn.defer(_ADD, [_org("alpha"), _org("alpha")],
+                       duplicate=lambda: Conflict("alpha twice"))
+        uow.commit()
+
+    with pytest.raises(Conflict, match="no such organization"):
+        bus.query(work)
+
+
 def test_a_checked_write_is_one_statement(bus: MessageBus) -> None:
     with pytest.raises(ValueError, match="one statement"):
         bus.query(lambda uow: uow.conn.defer(_ADD, [_org("a"), _org("b")], check=_refuse))
@@ -113,22 +140,35 @@ def test_a_write_sent_with_the_queue_reports_its_row_count(bus: MessageBus) -> N
     assert bus.query(work) == 2
 
 
+def test_a_fetched_read_gives_its_rows_the_ways_a_sqlalchemy_result_does(
+        bus: MessageBus) -> None:
+    """Named columns, ``first``, ``one``, ``scalar(s)``, ``all``; read as often as wanted."""
+    def work(uow: Any) -> tuple[Any, ...]:
+        uow.conn.defer(_ADD, [_org("alpha"), _org("beta")])
+        names = uow.conn.fetch(_NAMES, {"keys": ["alpha", "beta"]})
+        none = uow.conn.fetch(_NAMES, {"keys": ["nowhere"]})
+        with pytest.raises(NoResultFound):
+            none.one()
+        with pytest.raises(MultipleResultsFound):
+            names.one()
+        return (names.first().name, names.first()[0], names.scalar(), list(names.scalars()),
+                [tuple(r) for r in names], none.first(), none.scalar(), len(names.all()),
+                uow.conn.fetch(_NAMES, {"keys": ["beta"]}).scalar_one())
+
+    assert bus.query(work) == ("Alpha", "Alpha", "Alpha", ["Alpha", "Beta"],
+                               [("Alpha",), ("Beta",)], None, None, 2, "Beta")
+
+
 @pytest.mark.postgres
 def test_on_postgresql_the_queue_goes_with_the_read_in_one_round_trip(
         postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """The driver gets one query: the writes, a prefetched read and the read wanted now."""
     pg_bus = bootstrap(make_settings(postgres_url))
-    sent: list[str] = []
+    counted: list[list[list[str]]] = []
 
     def work(uow: Any) -> tuple[int, list[str]]:
         uow.conn.execute(select(1))  # BEGIN is behind us
-        real = psycopg.Cursor.execute
-
-        def counted(cursor: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
-            sent.append(str(query))
-            return real(cursor, query, *args, **kwargs)
-
-        monkeypatch.setattr(psycopg.Cursor, "execute", counted)
+        counted.append(round_trips(monkeypatch))
         uow.conn.defer(_ADD, [_org("alpha"), _org("beta")])
         names = uow.conn.prefetch(_NAMES, {"keys": ["alpha", "beta"]})
         uow.conn.defer(_ADD, _org("gamma"))
@@ -136,6 +176,8 @@ def test_on_postgresql_the_queue_goes_with_the_read_in_one_round_trip(
         return count, [r.name for r in names.result()]
 
     count, names = pg_bus.query(work)
+    (sent,) = counted
     assert names == ["Alpha", "Beta"]
-    assert len(sent) == 1 and sent[0].rstrip().endswith("FROM organizations"), sent
+    assert len(sent) == 1 and len(sent[0]) == 5, sent
+    assert sent[0][-1].rstrip().endswith("FROM organizations"), sent
     assert pg_bus.query(_count) == count >= 3
