@@ -16,13 +16,19 @@ Statements run in the order given, so every read sees every write queued before 
 and their outcomes are taken in that order too: a deferred write's ``check`` gets its
 row count (raising there -- a version that moved, an envelope that filled up -- fails
 the transaction as the immediate statement would have, only later: before COMMIT,
-never after), and a statement that fails is the one whose error is raised.
+never after), and so does its ``duplicate``, the error for a unique key it breaks.
 
-On PostgreSQL the queue and the read that sends it go in one round trip: psycopg's
-pipeline mode sends each statement with its parameters bound by the server and one
-Sync after the last; the server stops at the first that fails, which leaves it the
-only one without a result. SQLite runs them one by one, in process: the same calls,
-another transport.
+On PostgreSQL the queue and the read that sends it go in one round trip: each
+statement is bound on the client (psycopg's ``ClientCursor.mogrify``), the lot is sent
+as one multi-statement query, and each statement's rows or row count are read back in
+turn (at READ COMMITTED each statement still takes its own snapshot, so a read after a
+lock sees what the lock waited for). A server error fails that query without saying
+which statement raised it, so a write with a ``duplicate`` goes as ``INSERT ... ON
+CONFLICT DO NOTHING`` and its row count says whether it broke the key. (psycopg's
+pipeline mode names the failing statement, but it writes to the socket and polls once
+per statement: on a CPU-bound machine, dearer than binding on the client.) SQLite runs
+them one by one, in process: the same calls, another transport, and the error of the
+statement that failed.
 """
 
 from __future__ import annotations
@@ -31,16 +37,10 @@ from collections import namedtuple
 from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, NoReturn, cast
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Connection, CursorResult, Dialect, Executable
-from sqlalchemy.exc import (
-    DBAPIError,
-    IntegrityError,
-    MultipleResultsFound,
-    NoResultFound,
-    StatementError,
-)
+from sqlalchemy import Connection, CursorResult, Dialect, Executable, Insert
+from sqlalchemy.exc import DBAPIError, IntegrityError, MultipleResultsFound, NoResultFound
 from sqlalchemy.sql.compiler import SQLCompiler
 
 if TYPE_CHECKING:
@@ -175,11 +175,13 @@ class BatchingConnection:
         """Run ``statement`` (once per row of ``params``) before the next read or commit.
 
         ``check``: called with the row count (one row of params only). ``duplicate``:
-        the error to raise when this statement breaks a unique key.
+        the error to raise when this INSERT breaks a unique key.
         """
         rows = [params] if isinstance(params, Mapping) else list(params)
         if check is not None and len(rows) != 1:
             raise ValueError("a checked write is one statement")
+        if duplicate is not None and not isinstance(statement, Insert):
+            raise ValueError("a write with its own duplicate error is a plain INSERT")
         if rows:
             self._pending.append(_Write(statement, rows, check, duplicate))
 
@@ -210,67 +212,41 @@ class BatchingConnection:
                 item.check(result.rowcount)
 
     def _send_together(self, pending: list[_Write | _Read]) -> None:
-        """One pipeline, one Sync; then each statement's outcome, in order."""
+        """One multi-statement query; each statement's rows or row count read in order."""
         import psycopg  # the PostgreSQL driver; SQLite never gets here
 
-        driver = self._driver()
-        sent: list[_Sent] = []
+        driver = cast(psycopg.Connection[Any], self.conn.connection.driver_connection)
+        cursor = psycopg.ClientCursor(driver)
+        sql = ";\n".join(cursor.mogrify(*_bound(self.dialect, item, row))
+                         for item in pending for row in item.rows)
         try:
-            with driver.pipeline():
-                for item in pending:
-                    for row in item.rows:
-                        sql, params = _bound(self.dialect, item.statement, row)
-                        sent.append(_Sent(item, driver.cursor(), sql, params))
-                        sent[-1].cursor.execute(sql, params)
+            cursor.execute(sql)
         except psycopg.Error as err:
-            # The server stopped at the statement that failed: it has no result, nor
-            # have those after it. The ones before it are taken first, checks included.
-            failed = next((s for s in sent if s.cursor.pgresult is None), None)
-            _take(sent[:sent.index(failed)] if failed else sent)
-            self._raise(err, failed)
-        _take(sent)
-
-    def _raise(self, err: psycopg.Error, failed: _Sent | None) -> NoReturn:
-        """``err`` as SQLAlchemy raises a driver's error, or the write's own duplicate."""
-        import psycopg
-
-        driver = self._driver()
-        lost = driver.broken or driver.closed
-        if lost:
-            self.conn.invalidate(err)
-        wrapped = DBAPIError.instance(failed.sql if failed else "",
-                                      failed.params if failed else None, err, psycopg.Error,
-                                      dialect=self.dialect, connection_invalidated=lost)
-        if failed is not None:
-            _raise_duplicate(failed.item, wrapped)
-        raise wrapped from err
-
-    def _driver(self) -> psycopg.Connection[Any]:
-        import psycopg
-
-        return cast(psycopg.Connection[Any], self.conn.connection.driver_connection)
+            lost = driver.broken or driver.closed
+            if lost:
+                self.conn.invalidate(err)
+            raise DBAPIError.instance(sql, None, err, psycopg.Error, dialect=self.dialect,
+                                      connection_invalidated=lost) from err
+        with cursor:
+            for item in pending:
+                for _ in item.rows:
+                    _take(item, cursor)
+                    cursor.nextset()
 
 
-@dataclass(frozen=True)
-class _Sent:
-    """A statement in a pipeline, with the cursor its result comes back to."""
-
-    item: _Write | _Read
-    cursor: psycopg.Cursor[Any]
-    sql: str
-    params: BoundParams
-
-
-def _take(sent: Sequence[_Sent]) -> None:
-    """Each statement's rows or row count, in order; a failed check raises."""
-    for s in sent:
-        if isinstance(s.item, _Read):
-            s.item.fetched = _fetched(s.cursor)
-        elif s.item.check is not None:
-            s.item.check(s.cursor.rowcount)
+def _take(item: _Write | _Read, cursor: psycopg.ClientCursor[Any]) -> None:
+    """One statement's outcome: a read's rows; a write's row count, for its duplicate
+    (sent as ``ON CONFLICT DO NOTHING``: no row, a broken key) and its check."""
+    if isinstance(item, _Read):
+        item.fetched = _fetched(cursor)
+        return
+    if item.duplicate is not None and cursor.rowcount == 0:
+        raise item.duplicate()
+    if item.check is not None:
+        item.check(cursor.rowcount)
 
 
-def _fetched(cursor: psycopg.Cursor[Any]) -> Rows:
+def _fetched(cursor: psycopg.ClientCursor[Any]) -> Rows:
     """A statement's result: names straight from libpq's result (``cursor.description``
     would build a Column object per column per statement)."""
     result = cursor.pgresult
@@ -280,7 +256,7 @@ def _fetched(cursor: psycopg.Cursor[Any]) -> Rows:
     return Rows(keys, cursor.fetchall(), cursor.rowcount)
 
 
-def _raise_duplicate(item: _Write | _Read, err: StatementError) -> None:
+def _raise_duplicate(item: _Write | _Read, err: IntegrityError) -> None:
     """Raise the write's own error if ``err`` is a unique key its statement broke."""
     if not isinstance(item, _Write) or item.duplicate is None:
         return
@@ -297,10 +273,11 @@ class _Compiled:
     processors: Processors  # SQLAlchemy's type processing, by parameter name
 
 
-def _bound(dialect: Dialect, statement: Executable, row: Params) -> tuple[str, BoundParams]:
+def _bound(dialect: Dialect, item: _Write | _Read, row: Params) -> tuple[str, BoundParams]:
     """The statement's SQL (``%(name)s`` placeholders) and its parameters, processed as
     SQLAlchemy would bind them (expanding ``IN`` lists included)."""
-    plan = _compiled(dialect, statement, tuple(row))
+    skips = isinstance(item, _Write) and item.duplicate is not None
+    plan = _compiled(dialect, item.statement, tuple(row), skips)
     if plan.sql is not None:
         sql, params, processors = plan.sql, plan.compiled.construct_params(row), plan.processors
     else:
@@ -314,7 +291,8 @@ def _bound(dialect: Dialect, statement: Executable, row: Params) -> tuple[str, B
 
 
 @lru_cache(maxsize=256)
-def _compiled(dialect: Dialect, statement: Executable, keys: tuple[str, ...]) -> _Compiled:
+def _compiled(dialect: Dialect, statement: Executable, keys: tuple[str, ...],
+              skips_duplicates: bool) -> _Compiled:
     """Compiled once per statement object and column set: what is deferred, fetched or
     prefetched is a module constant (an ad-hoc statement would be compiled every time).
     (``for_executemany``: an INSERT without the RETURNING of its new id.)"""
@@ -325,4 +303,13 @@ def _compiled(dialect: Dialect, statement: Executable, keys: tuple[str, ...]) ->
                   for param, name in compiled.bind_names.items()
                   if (process := param.type.dialect_impl(dialect).bind_processor(dialect))}
     sql = None if compiled.post_compile_params else compiled.string
+    if skips_duplicates:
+        sql = _skipping_duplicates(compiled, sql)
     return _Compiled(compiled, sql, processors)
+
+
+def _skipping_duplicates(compiled: SQLCompiler, sql: str | None) -> str:
+    """``sql`` with a broken unique key turned into a row not inserted."""
+    if sql is None or not compiled.isinsert or compiled.effective_returning:
+        raise ValueError("a write with its own duplicate error is a plain INSERT")
+    return sql + " ON CONFLICT DO NOTHING"
