@@ -15,6 +15,7 @@ from typing import Any
 import psycopg
 import pytest
 from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.exc import IntegrityError, MultipleResultsFound, NoResultFound
 
 from tests.conftest import make_settings
 from tests.support import in_transaction
@@ -88,10 +89,41 @@ def test_a_broken_unique_key_raises_the_writes_own_error(bus: MessageBus) -> Non
     assert bus.query(_count) == before
 
 
+def test_a_unique_key_broken_by_a_write_without_its_own_error_raises_the_integrity_error(
+        bus: MessageBus) -> None:
+    """The statement that broke the key is the one that answers, not another write to
+    the same table."""
+    def work(uow: Any) -> None:
+        uow.conn.defer(_ADD, _org("alpha"), duplicate=lambda: Conflict("alpha twice"))
+        uow.conn.defer(_ADD, _org("alpha"))
+        uow.commit()
+
+    with pytest.raises(IntegrityError):
+        bus.query(work)
+
+
+def test_a_check_that_fails_before_a_broken_unique_key_is_raised_first(
+        bus: MessageBus) -> None:
+    """Outcomes are taken in order, as immediate statements would have failed."""
+    def work(uow: Any) -> None:
+        uow.conn.defer(_RENAME, {}, check=_refuse)
+        uow.conn.defer(_ADD, [_org("alpha"), _org("alpha")],
+                       duplicate=lambda: Conflict("alpha twice"))
+        uow.commit()
+
+    with pytest.raises(Conflict, match="no such organization"):
+        bus.query(work)
+
+
 def test_a_checked_write_is_one_statement(bus: MessageBus) -> None:
     with pytest.raises(ValueError, match="one statement"):
         in_transaction(bus, lambda uow: uow.conn.defer(_ADD, [_org("a"), _org("b")],
                                                    check=_refuse))
+
+
+def test_a_write_with_its_own_duplicate_error_is_an_insert(bus: MessageBus) -> None:
+    with pytest.raises(ValueError, match="plain INSERT"):
+        bus.query(lambda uow: uow.conn.defer(_RENAME, {}, duplicate=lambda: Conflict("?")))
 
 
 def test_a_prefetched_read_runs_in_its_place_in_the_queue(bus: MessageBus) -> None:
@@ -113,6 +145,25 @@ def test_a_write_sent_with_the_queue_reports_its_row_count(bus: MessageBus) -> N
         return int(uow.conn.fetch(_FUND, {"keys": ["alpha", "beta"]}).rowcount)
 
     assert in_transaction(bus, work) == 2
+
+
+def test_a_fetched_read_gives_its_rows_the_ways_a_sqlalchemy_result_does(
+        bus: MessageBus) -> None:
+    """Named columns, ``first``, ``one``, ``scalar(s)``, ``all``; read as often as wanted."""
+    def work(uow: Any) -> tuple[Any, ...]:
+        uow.conn.defer(_ADD, [_org("alpha"), _org("beta")])
+        names = uow.conn.fetch(_NAMES, {"keys": ["alpha", "beta"]})
+        none = uow.conn.fetch(_NAMES, {"keys": ["nowhere"]})
+        with pytest.raises(NoResultFound):
+            none.one()
+        with pytest.raises(MultipleResultsFound):
+            names.one()
+        return (names.first().name, names.first()[0], names.scalar(), list(names.scalars()),
+                [tuple(r) for r in names], none.first(), none.scalar(), len(names.all()),
+                uow.conn.fetch(_NAMES, {"keys": ["beta"]}).scalar_one())
+
+    assert bus.query(work) == ("Alpha", "Alpha", "Alpha", ["Alpha", "Beta"],
+                               [("Alpha",), ("Beta",)], None, None, 2, "Beta")
 
 
 @pytest.mark.postgres

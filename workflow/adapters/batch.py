@@ -12,34 +12,48 @@ its CPU on. So statements are queued, in order, and sent when a result is wanted
 - ``execute`` (and ``scalar``, ``scalars``): any statement, through SQLAlchemy, once
   the queue has gone.
 
-Statements run in the order given, so every read sees every write queued before it.
-On PostgreSQL the queue and the read that sends it go in one round trip: each
-statement is bound on the client (psycopg's ``ClientCursor.mogrify``), the lot is
-sent as one multi-statement query, and each statement's rows or row count are read
-back in turn (at READ COMMITTED each statement still takes its own snapshot, so a
-read after a lock sees what the lock waited for). SQLite runs them one by one, in
-process: the same calls, another transport.
+Statements run in the order given, so every read sees every write queued before it,
+and their outcomes are taken in that order too: a deferred write's ``check`` gets its
+row count (raising there -- a version that moved, an envelope that filled up -- fails
+the transaction as the immediate statement would have, only later: before COMMIT,
+never after), and so does its ``duplicate``, the error for a unique key it breaks.
 
-A deferred write's ``check`` gets its row count once it has run; raising there
-(a version that moved, an envelope that filled up) fails the transaction as the
-immediate statement would have, only later -- before COMMIT, never after.
+On PostgreSQL the queue and the read that sends it go in one round trip: each
+statement is bound on the client (psycopg's ``ClientCursor.mogrify``), the lot is sent
+as one multi-statement query, and each statement's rows or row count are read back in
+turn (at READ COMMITTED each statement still takes its own snapshot, so a read after a
+lock sees what the lock waited for). A server error fails that query without saying
+which statement raised it, so a write with a ``duplicate`` goes as ``INSERT ... ON
+CONFLICT DO NOTHING`` and its row count says whether it broke the key. (psycopg's
+pipeline mode names the failing statement, but it writes to the socket and polls once
+per statement: on a CPU-bound machine, dearer than binding on the client.) SQLite runs
+them one by one, in process: the same calls, another transport, and the error of the
+statement that failed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections import namedtuple
+from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Connection, CursorResult, Dialect, Executable
-from sqlalchemy.engine.result import IteratorResult, SimpleResultMetaData
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy import Connection, CursorResult, Dialect, Executable, Insert
+from sqlalchemy.exc import DBAPIError, IntegrityError, MultipleResultsFound, NoResultFound
 from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.util.typing import TupleAny, Unpack
+
+if TYPE_CHECKING:
+    import psycopg
 
 Params = Mapping[str, Any]
+AnyResult = CursorResult[*tuple[Any, ...]]  # rows of any columns
 Check = Callable[[int], None]
+BoundParams = MutableMapping[str, Any]
+Processors = Mapping[str, Callable[[Any], Any]]
+# A UNIQUE or PRIMARY KEY constraint broken: PostgreSQL's SQLSTATE, SQLite's error names.
+_UNIQUE_VIOLATION = "23505"
+_SQLITE_DUPLICATE = frozenset({"SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"})
 
 
 @dataclass(frozen=True)
@@ -50,32 +64,53 @@ class _Write:
     duplicate: Callable[[], Exception] | None  # raised instead of a unique violation
 
 
-@dataclass(frozen=True)
-class Fetched:
-    """What a statement sent in a batch gave back: its columns, rows and row count."""
+class Rows:
+    """What a statement sent in a batch gave back: the parts of SQLAlchemy's ``Result``
+    that callers use (rows as named tuples of the columns) and its ``rowcount``."""
 
-    keys: tuple[str, ...]
-    rows: Sequence[Sequence[Any]]
-    rowcount: int
+    def __init__(self, keys: tuple[str, ...], rows: Sequence[Sequence[Any]],
+                 rowcount: int) -> None:
+        make = _record(keys)
+        self._rows: list[Any] = [make(row) for row in rows]
+        self.rowcount = rowcount
 
-    def result(self) -> Rows:
-        return Rows(self)
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._rows)
+
+    def all(self) -> list[Any]:
+        return list(self._rows)
+
+    def first(self) -> Any | None:
+        return self._rows[0] if self._rows else None
+
+    def one(self) -> Any:
+        if len(self._rows) != 1:
+            raise (MultipleResultsFound if self._rows else NoResultFound)(
+                f"expected one row, got {len(self._rows)}")
+        return self._rows[0]
+
+    def scalar(self) -> Any:
+        return self._rows[0][0] if self._rows else None
+
+    def scalar_one(self) -> Any:
+        return self.one()[0]
+
+    def scalars(self) -> list[Any]:
+        return [row[0] for row in self._rows]
 
 
-class Rows(IteratorResult[Unpack[TupleAny]]):
-    """A SQLAlchemy ``Result`` over fetched rows (``first``, ``all``, ``scalars``, named
-    columns), with the statement's ``rowcount`` as a ``CursorResult`` has it."""
-
-    def __init__(self, fetched: Fetched) -> None:
-        super().__init__(SimpleResultMetaData(fetched.keys), iter(fetched.rows))
-        self.rowcount = fetched.rowcount
+@lru_cache(maxsize=256)
+def _record(keys: tuple[str, ...]) -> Callable[[Sequence[Any]], Any]:
+    """A row maker: a named tuple of these columns (as a SQLAlchemy ``Row`` reads)."""
+    record: Any = namedtuple("Record", keys, rename=True)  # type: ignore[misc]
+    return cast(Callable[[Sequence[Any]], Any], record._make)
 
 
 @dataclass(eq=False)
 class _Read:
     statement: Executable
     params: Params
-    fetched: Fetched | None = None
+    fetched: Rows | None = None
 
     @property
     def rows(self) -> Sequence[Params]:  # of parameters, as a write has them
@@ -94,7 +129,7 @@ class Prefetched:
         if self._read.fetched is None:
             self._conn.flush()
         assert self._read.fetched is not None
-        return self._read.fetched.result()
+        return self._read.fetched
 
 
 class BatchingConnection:
@@ -107,7 +142,7 @@ class BatchingConnection:
         self._together = self.dialect.name == "postgresql"
         self._pending: list[_Write | _Read] = []
 
-    def execute(self, statement: Executable, params: Any = None) -> CursorResult[Unpack[TupleAny]]:
+    def execute(self, statement: Executable, params: Any = None) -> AnyResult:
         self.flush()
         return self.conn.execute(statement, params)
 
@@ -119,7 +154,7 @@ class BatchingConnection:
         self.flush()
         return self.conn.scalar(statement, params)
 
-    def exec_driver_sql(self, sql: str, params: Any = None) -> CursorResult[Unpack[TupleAny]]:
+    def exec_driver_sql(self, sql: str, params: Any = None) -> AnyResult:
         self.flush()
         return self.conn.exec_driver_sql(sql, params)
 
@@ -140,13 +175,13 @@ class BatchingConnection:
         """Run ``statement`` (once per row of ``params``) before the next read or commit.
 
         ``check``: called with the row count (one row of params only). ``duplicate``:
-        the error to raise when the batch breaks a unique key of this statement's table
-        -- in one round trip a failed ``check`` earlier in the batch may show up only
-        as the duplicate it let through.
+        the error to raise when this INSERT breaks a unique key.
         """
         rows = [params] if isinstance(params, Mapping) else list(params)
         if check is not None and len(rows) != 1:
             raise ValueError("a checked write is one statement")
+        if duplicate is not None and not isinstance(statement, Insert):
+            raise ValueError("a write with its own duplicate error is a plain INSERT")
         if rows:
             self._pending.append(_Write(statement, rows, check, duplicate))
 
@@ -155,29 +190,23 @@ class BatchingConnection:
         if not self._pending:
             return
         pending, self._pending = self._pending, []
-        try:
-            if self._together and (len(pending) > 1 or len(pending[0].rows) > 1):
-                self._send_together(pending)
-            else:
-                self._send_one_by_one(pending)
-        except IntegrityError as err:
-            table = _duplicate_in(err)
-            for item in pending:
-                if (isinstance(item, _Write) and item.duplicate is not None
-                        and table == _table_of(item.statement)):
-                    raise item.duplicate() from err
-            raise
+        if self._together and (len(pending) > 1 or len(pending[0].rows) > 1):
+            self._send_together(pending)
+        else:
+            self._send_one_by_one(pending)
 
     def _send_one_by_one(self, pending: list[_Write | _Read]) -> None:
         for item in pending:
+            try:
+                result = self.conn.execute(item.statement, list(item.rows)
+                                           if len(item.rows) > 1 else item.rows[0])
+            except IntegrityError as err:
+                _raise_duplicate(item, err)
+                raise
             if isinstance(item, _Read):
-                result = self.conn.execute(item.statement, item.params)
-                item.fetched = (Fetched(tuple(result.keys()), [tuple(r) for r in result],
-                                        result.rowcount) if result.returns_rows
-                                else Fetched((), [], result.rowcount))
+                item.fetched = (Rows(tuple(result.keys()), result.all(), result.rowcount)
+                                if result.returns_rows else Rows((), [], result.rowcount))
                 continue
-            result = self.conn.execute(item.statement, list(item.rows)
-                                       if len(item.rows) > 1 else item.rows[0])
             result.close()  # a deferred lock's rows are not read
             if item.check is not None:
                 item.check(result.rowcount)
@@ -188,7 +217,7 @@ class BatchingConnection:
 
         driver = cast(psycopg.Connection[Any], self.conn.connection.driver_connection)
         cursor = psycopg.ClientCursor(driver)
-        sql = ";\n".join(cursor.mogrify(*_bound(self.dialect, item.statement, row))
+        sql = ";\n".join(cursor.mogrify(*_bound(self.dialect, item, row))
                          for item in pending for row in item.rows)
         try:
             cursor.execute(sql)
@@ -200,63 +229,87 @@ class BatchingConnection:
                                       connection_invalidated=lost) from err
         with cursor:
             for item in pending:
-                if isinstance(item, _Read):
-                    item.fetched = _fetched(cursor)
-                    cursor.nextset()
-                    continue
                 for _ in item.rows:
-                    if item.check is not None:
-                        item.check(cursor.rowcount)
+                    _take(item, cursor)
                     cursor.nextset()
 
 
-def _fetched(cursor: Any) -> Fetched:
-    """The current result of a multi-statement query: names straight from libpq's result
-    (``cursor.description`` would build a Column object per column per statement)."""
+def _take(item: _Write | _Read, cursor: psycopg.ClientCursor[Any]) -> None:
+    """One statement's outcome: a read's rows; a write's row count, for its duplicate
+    (sent as ``ON CONFLICT DO NOTHING``: no row, a broken key) and its check."""
+    if isinstance(item, _Read):
+        item.fetched = _fetched(cursor)
+        return
+    if item.duplicate is not None and cursor.rowcount == 0:
+        raise item.duplicate()
+    if item.check is not None:
+        item.check(cursor.rowcount)
+
+
+def _fetched(cursor: psycopg.ClientCursor[Any]) -> Rows:
+    """A statement's result: names straight from libpq's result (``cursor.description``
+    would build a Column object per column per statement)."""
     result = cursor.pgresult
     if result is None or not result.nfields:
-        return Fetched((), [], cursor.rowcount)
-    keys = tuple(result.fname(i).decode() for i in range(result.nfields))
-    return Fetched(keys, cursor.fetchall(), cursor.rowcount)
+        return Rows((), [], cursor.rowcount)
+    keys = tuple((result.fname(i) or b"").decode() for i in range(result.nfields))
+    return Rows(keys, cursor.fetchall(), cursor.rowcount)
 
 
-def _duplicate_in(err: IntegrityError) -> str | None:
-    """The table whose unique key ``err`` reports broken (None: another violation)."""
-    orig: Any = err.orig
-    if getattr(orig, "sqlstate", None) == "23505":  # PostgreSQL's unique_violation
-        return str(orig.diag.table_name)
-    message = str(orig)  # SQLite: "UNIQUE constraint failed: events.stream, events.seq"
-    if message.startswith("UNIQUE constraint failed: "):
-        return message.split(": ", 1)[1].split(".", 1)[0]
-    return None
+def _raise_duplicate(item: _Write | _Read, err: IntegrityError) -> None:
+    """Raise the write's own error if ``err`` is a unique key its statement broke."""
+    if not isinstance(item, _Write) or item.duplicate is None:
+        return
+    orig = err.orig
+    if (getattr(orig, "sqlstate", None) == _UNIQUE_VIOLATION
+            or getattr(orig, "sqlite_errorname", None) in _SQLITE_DUPLICATE):
+        raise item.duplicate() from err
 
 
-def _table_of(statement: Executable) -> str | None:
-    table = getattr(statement, "table", None)
-    return getattr(table, "name", None)
+@dataclass(frozen=True)
+class _Compiled:
+    compiled: SQLCompiler
+    sql: str | None  # None: rendered per row (``IN`` lists expanded)
+    processors: Processors  # SQLAlchemy's type processing, by parameter name
 
 
-def _bound(dialect: Dialect, statement: Executable, row: Params) -> tuple[str, dict[str, Any]]:
+def _bound(dialect: Dialect, item: _Write | _Read, row: Params) -> tuple[str, BoundParams]:
     """The statement's SQL (``%(name)s`` placeholders) and its parameters, processed as
     SQLAlchemy would bind them (expanding ``IN`` lists included)."""
-    compiled = _compiled(dialect, statement, tuple(row))
-    if compiled.post_compile_params:
-        state = compiled.construct_expanded_state(dict(row))
-        sql, params, processors = state.statement, dict(state.parameters), state.processors
+    skips = isinstance(item, _Write) and item.duplicate is not None
+    plan = _compiled(dialect, item.statement, tuple(row), skips)
+    if plan.sql is not None:
+        sql, params, processors = plan.sql, plan.compiled.construct_params(row), plan.processors
     else:
-        sql, params = compiled.string, dict(compiled.construct_params(dict(row)))
-        processors = compiled._bind_processors  # type: ignore[assignment]
-    for name, process in processors.items():  # SQLAlchemy's type processing
-        if name in params and params[name] is not None:
+        state = plan.compiled.construct_expanded_state(row)
+        sql, params = state.statement, dict(state.parameters)
+        processors = {**plan.processors, **state.processors}  # the expanded ones
+    for name, process in processors.items():
+        if name in params:
             params[name] = process(params[name])
     return sql, params
 
 
 @lru_cache(maxsize=256)
-def _compiled(dialect: Dialect, statement: Executable, keys: tuple[str, ...]) -> SQLCompiler:
+def _compiled(dialect: Dialect, statement: Executable, keys: tuple[str, ...],
+              skips_duplicates: bool) -> _Compiled:
     """Compiled once per statement object and column set: what is deferred, fetched or
     prefetched is a module constant (an ad-hoc statement would be compiled every time).
     (``for_executemany``: an INSERT without the RETURNING of its new id.)"""
-    compiled = statement.compile(dialect=dialect, column_keys=list(keys),  # type: ignore[attr-defined]
-                                 for_executemany=True)
-    return cast(SQLCompiler, compiled)
+    compiled = cast(SQLCompiler, statement.compile(  # type: ignore[attr-defined]
+        dialect=dialect, column_keys=list(keys), for_executemany=True))
+    escaped = compiled.escaped_bind_names  # names as the SQL and the parameters have them
+    processors = {escaped.get(name, name): process
+                  for param, name in compiled.bind_names.items()
+                  if (process := param.type.dialect_impl(dialect).bind_processor(dialect))}
+    sql = None if compiled.post_compile_params else compiled.string
+    if skips_duplicates:
+        sql = _skipping_duplicates(compiled, sql)
+    return _Compiled(compiled, sql, processors)
+
+
+def _skipping_duplicates(compiled: SQLCompiler, sql: str | None) -> str:
+    """``sql`` with a broken unique key turned into a row not inserted."""
+    if sql is None or not compiled.isinsert or compiled.effective_returning:
+        raise ValueError("a write with its own duplicate error is a plain INSERT")
+    return sql + " ON CONFLICT DO NOTHING"

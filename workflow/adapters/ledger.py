@@ -33,7 +33,6 @@ from typing import Any, Literal
 
 from sqlalchemy import (
     BindParameter,
-    Row,
     Select,
     Update,
     and_,
@@ -178,7 +177,7 @@ class Ledger:
         prefetched = self._prefetched.pop(program_id, None)
         if prefetched is None:
             return None
-        rows: list[Row[Any]] = list(prefetched.result())
+        rows = prefetched.result().all()
         if sorted(r.r_party for r in rows) != sorted(requests) or any(
                 r.r_year != year for r in rows):
             return None
@@ -317,7 +316,7 @@ def _new_envelope_key(party: str, year: int) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
-def _envelope(row: object) -> Envelope:
-    m = row._mapping  # type: ignore[attr-defined]
-    return Envelope(m["party"], m["fiscal_year"], m["amount"], m["held"], m["committed"],
-                    m["disbursed"])
+def _envelope(row: Any) -> Envelope:
+    """From a SQLAlchemy row or one fetched with the queue (``batch.Rows``) alike."""
+    return Envelope(row.party, row.fiscal_year, row.amount, row.held, row.committed,
+                    row.disbursed)
