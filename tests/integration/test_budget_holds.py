@@ -48,13 +48,16 @@ def state(bus: MessageBus, program_id: int) -> str:
 
 def available(bus: MessageBus, year: int = s.YEAR) -> dict[str, int]:
     result: dict[str, int] = bus.query(
-        lambda uow: {e.party: e.available for e in uow.ledger.report(year)})
+        lambda uow: {e.party: e.available for e in uow.ledger.report(year)}
+    )
     return result
 
 
 def events_of(bus: MessageBus, program_id: int) -> list[tuple[str, dict[str, Any]]]:
-    return [(e.type, json.loads(e.data)) for e in
-            bus.query(lambda uow: uow.events.history(program_stream(program_id)))]
+    return [
+        (e.type, json.loads(e.data))
+        for e in bus.query(lambda uow: uow.events.history(program_stream(program_id)))
+    ]
 
 
 def types(bus: MessageBus, program_id: int) -> list[str]:
@@ -62,9 +65,16 @@ def types(bus: MessageBus, program_id: int) -> list[str]:
 
 
 def ledger(bus: MessageBus) -> list[tuple[int, str, int, str]]:
-    rows = bus.query(lambda uow: uow.conn.execute(
-        select(ledger_entries.c.program_id, ledger_entries.c.kind, ledger_entries.c.amount,
-               ledger_entries.c.idempotency_key).order_by(ledger_entries.c.id)).all())
+    rows = bus.query(
+        lambda uow: uow.conn.execute(
+            select(
+                ledger_entries.c.program_id,
+                ledger_entries.c.kind,
+                ledger_entries.c.amount,
+                ledger_entries.c.idempotency_key,
+            ).order_by(ledger_entries.c.id)
+        ).all()
+    )
     return [tuple(r) for r in rows]
 
 
@@ -74,12 +84,18 @@ def place_holds_message(bus: MessageBus) -> int:
     return pending[0]
 
 
-def program(bus: MessageBus, city: int = 0, education_office: int = 0,
-            year: int = s.YEAR) -> int:
+def program(bus: MessageBus, city: int = 0, education_office: int = 0, year: int = s.YEAR) -> int:
     requests = {k: v for k, v in (("city", city), ("education_office", education_office)) if v}
-    program_id: int = bus.handle(c.CreateProgram(
-        actor=s.COORDINATOR, title="Creative science club", org="munsan-high",
-        category="creative-experience", requests=requests, year=year))
+    program_id: int = bus.handle(
+        c.CreateProgram(
+            actor=s.COORDINATOR,
+            title="Creative science club",
+            org="munsan-high",
+            category="creative-experience",
+            requests=requests,
+            year=year,
+        )
+    )
     return program_id
 
 
@@ -106,10 +122,14 @@ def test_the_same_hold_message_carried_out_twice_holds_once(bus: MessageBus) -> 
 
     assert state(bus, program_id) == "in_review"
     assert [(kind, amount) for _, kind, amount, _ in ledger(bus)] == [
-        ("hold", 80_000_000), ("hold", 20_000_000)]
+        ("hold", 80_000_000),
+        ("hold", 20_000_000),
+    ]
     assert types(bus, program_id).count(ev.BUDGET_HELD) == 2  # one per funder
-    assert available(bus) == {"city": FULL["city"] - 80_000_000,
-                              "education_office": FULL["education_office"] - 20_000_000}
+    assert available(bus) == {
+        "city": FULL["city"] - 80_000_000,
+        "education_office": FULL["education_office"] - 20_000_000,
+    }
     assert worker.pending_messages() == []
 
 
@@ -135,7 +155,8 @@ def at_once(*actions: Callable[[], object]) -> list[BaseException]:
 
 @pytest.mark.postgres
 def test_two_workers_carrying_out_the_same_hold_message_at_once_hold_once(
-        postgres_url: str) -> None:
+    postgres_url: str,
+) -> None:
     bus = bootstrap(make_settings(postgres_url))
     s.seed(bus)
     worker = deployment_bus(bus)
@@ -143,16 +164,20 @@ def test_two_workers_carrying_out_the_same_hold_message_at_once_hold_once(
         program_id = s.submitted(worker)
         message_id = place_holds_message(worker)
 
-        errors = at_once(lambda mid=message_id: worker.handle_message(mid),
-                         lambda mid=message_id: worker.handle_message(mid))
+        errors = at_once(
+            lambda mid=message_id: worker.handle_message(mid),
+            lambda mid=message_id: worker.handle_message(mid),
+        )
 
         assert errors == []
         assert state(bus, program_id) == "in_review"
         assert types(bus, program_id).count(ev.BUDGET_HELD) == 2
         assert [kind for pid, kind, _, _ in ledger(bus) if pid == program_id] == ["hold", "hold"]
     assert worker.pending_messages() == []
-    assert available(bus) == {"city": FULL["city"] - 5 * 80_000_000,
-                              "education_office": FULL["education_office"] - 5 * 20_000_000}
+    assert available(bus) == {
+        "city": FULL["city"] - 5 * 80_000_000,
+        "education_office": FULL["education_office"] - 5 * 20_000_000,
+    }
 
 
 def test_placing_holds_again_for_a_program_in_review_changes_nothing(bus: MessageBus) -> None:
@@ -167,8 +192,7 @@ def test_placing_holds_again_for_a_program_in_review_changes_nothing(bus: Messag
     assert state(bus, program_id) == "in_review"
 
 
-def test_a_ledger_entry_cannot_be_written_twice_under_one_idempotency_key(
-        bus: MessageBus) -> None:
+def test_a_ledger_entry_cannot_be_written_twice_under_one_idempotency_key(bus: MessageBus) -> None:
     s.seed(bus)
     program_id = s.submitted(bus)
     key = hold_key(program_id, 1, "city")
@@ -176,8 +200,9 @@ def test_a_ledger_entry_cannot_be_written_twice_under_one_idempotency_key(
     before = (ledger(bus), available(bus))
 
     def hold_again(uow: Any) -> None:
-        uow.ledger.apply(program_id, [LedgerMove("hold", "city", s.YEAR, 80_000_000, key)],
-                         "system", uow.now)
+        uow.ledger.apply(
+            program_id, [LedgerMove("hold", "city", s.YEAR, 80_000_000, key)], "system", uow.now
+        )
         uow.commit()
 
     with pytest.raises(Conflict, match="ledger entry already written"):
@@ -210,10 +235,14 @@ def test_rejection_by_either_party_releases_both_holds(bus: MessageBus) -> None:
     released = [d for t, d in events_of(bus, program_id) if t == ev.HOLD_RELEASED]
     assert released == [
         {"party": "city", "amount": 80_000_000, "reason": "rejected"},
-        {"party": "education_office", "amount": 20_000_000, "reason": "rejected"}]
+        {"party": "education_office", "amount": 20_000_000, "reason": "rejected"},
+    ]
     assert [(kind, amount) for _, kind, amount, _ in ledger(bus)] == [
-        ("hold", 80_000_000), ("hold", 20_000_000),
-        ("release", 80_000_000), ("release", 20_000_000)]
+        ("hold", 80_000_000),
+        ("hold", 20_000_000),
+        ("release", 80_000_000),
+        ("release", 20_000_000),
+    ]
 
 
 def test_withdrawing_a_program_in_review_releases_its_holds(bus: MessageBus) -> None:
@@ -229,22 +258,29 @@ def test_withdrawing_a_program_in_review_releases_its_holds(bus: MessageBus) -> 
 
 
 def test_a_program_that_does_not_fit_is_waitlisted_with_budget_unavailable_recorded(
-        bus: MessageBus) -> None:
+    bus: MessageBus,
+) -> None:
     s.seed(bus, education_office=50_000_000)
     program_id = program(bus, city=80_000_000, education_office=60_000_000)
     submit(bus, program_id)
 
     assert state(bus, program_id) == "waitlisted"
     unavailable = [d for t, d in events_of(bus, program_id) if t == ev.BUDGET_UNAVAILABLE]
-    assert unavailable == [{"year": s.YEAR, "parties": ["education_office"], "shortfalls": [
-        "education_office: requested 60,000,000, available 50,000,000"]}]
+    assert unavailable == [
+        {
+            "year": s.YEAR,
+            "parties": ["education_office"],
+            "shortfalls": ["education_office: requested 60,000,000, available 50,000,000"],
+        }
+    ]
     assert ev.BUDGET_HELD not in types(bus, program_id)
     assert ledger(bus) == []  # the city's share fits, but holds are all or nothing
     assert available(bus) == {"city": FULL["city"], "education_office": 50_000_000}
 
 
 def test_waitlisting_and_leaving_the_waitlist_tell_the_coordinator_and_budget_officers(
-        bus: MessageBus) -> None:
+    bus: MessageBus,
+) -> None:
     s.seed(bus, education_office=60_000_000)
     holder = program(bus, city=10_000_000, education_office=20_000_000)
     submit(bus, holder)
@@ -270,14 +306,16 @@ def test_waitlisting_and_leaving_the_waitlist_tell_the_coordinator_and_budget_of
     assert "education_office: requested 60,000,000, available 40,000,000" in messages[0]["body"]
     sent = bus.query(lambda uow: uow.events.history(f"user:{s.COORDINATOR}"))
     assert [(e.type, json.loads(e.data)["what"]) for e in sent] == [
-        (ev.BUDGET_NOTICE_SENT, "waitlisted"), (ev.BUDGET_NOTICE_SENT, "held_from_waitlist")]
+        (ev.BUDGET_NOTICE_SENT, "waitlisted"),
+        (ev.BUDGET_NOTICE_SENT, "held_from_waitlist"),
+    ]
 
 
 def test_a_request_to_a_party_without_an_envelope_waitlists_until_one_is_added(
-        bus: MessageBus) -> None:
+    bus: MessageBus,
+) -> None:
     s.seed(bus)
-    bus.handle(c.AddEnvelope(actor=s.CITY_OFFICER, party="city", year=2027,
-                             amount=500_000_000))
+    bus.handle(c.AddEnvelope(actor=s.CITY_OFFICER, party="city", year=2027, amount=500_000_000))
     program_id = program(bus, city=80_000_000, education_office=20_000_000, year=2027)
     submit(bus, program_id)
 
@@ -285,15 +323,17 @@ def test_a_request_to_a_party_without_an_envelope_waitlists_until_one_is_added(
     unavailable = [d for t, d in events_of(bus, program_id) if t == ev.BUDGET_UNAVAILABLE]
     assert unavailable[0]["shortfalls"] == ["education_office has no envelope for the year"]
 
-    bus.handle(c.AddEnvelope(actor=s.OE_OFFICER, party="education_office", year=2027,
-                             amount=100_000_000))
+    bus.handle(
+        c.AddEnvelope(actor=s.OE_OFFICER, party="education_office", year=2027, amount=100_000_000)
+    )
 
     assert state(bus, program_id) == "in_review"
     assert available(bus, 2027) == {"city": 420_000_000, "education_office": 80_000_000}
 
 
 def test_released_money_goes_to_waitlisted_programs_in_the_order_they_were_waitlisted(
-        bus: MessageBus) -> None:
+    bus: MessageBus,
+) -> None:
     s.seed(bus, education_office=40_000_000)
     first_held = program(bus, education_office=20_000_000)
     second_held = program(bus, education_office=20_000_000)
@@ -319,7 +359,8 @@ def test_released_money_goes_to_waitlisted_programs_in_the_order_they_were_waitl
 
 
 def test_the_oldest_waitlisted_program_that_fits_moves_to_review_when_money_is_released(
-        bus: MessageBus) -> None:
+    bus: MessageBus,
+) -> None:
     s.seed(bus, education_office=40_000_000)
     holder = program(bus, education_office=40_000_000)
     submit(bus, holder)
@@ -346,7 +387,8 @@ def test_the_oldest_waitlisted_program_that_fits_moves_to_review_when_money_is_r
 
 
 def test_a_waitlisted_program_that_still_does_not_fit_is_skipped_for_a_later_one(
-        bus: MessageBus) -> None:
+    bus: MessageBus,
+) -> None:
     s.seed(bus, education_office=40_000_000)
     holder = program(bus, education_office=25_000_000)
     small = program(bus, education_office=15_000_000)
@@ -370,7 +412,8 @@ def test_a_waitlisted_program_that_still_does_not_fit_is_skipped_for_a_later_one
 
 @pytest.mark.postgres
 def test_a_hold_reads_its_program_and_envelopes_in_one_round_trip(
-        postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Take the message; lock, read the envelopes and load the program; write; commit."""
     bus = bootstrap(make_settings(postgres_url))
     s.seed(bus)
@@ -406,9 +449,12 @@ def test_envelopes_read_for_other_requests_are_not_used(bus: MessageBus) -> None
         other = uow.ledger.envelopes_to_hold(program_id, {"city": 1}, s.YEAR)
         uow.ledger.prefetch_envelopes(program_id)
         same = uow.ledger.envelopes_to_hold(
-            program_id, {"city": 5_000_000, "education_office": 1_000_000}, s.YEAR)
+            program_id, {"city": 5_000_000, "education_office": 1_000_000}, s.YEAR
+        )
         return sorted(other), sorted(same)
 
     assert bus.query(work) == (["city"], ["city", "education_office"])
-    assert bus.query(lambda uow: uow.ledger.envelopes_to_hold(
-        program_id, {"city": 1}, s.YEAR + 1)) == {}
+    assert (
+        bus.query(lambda uow: uow.ledger.envelopes_to_hold(program_id, {"city": 1}, s.YEAR + 1))
+        == {}
+    )

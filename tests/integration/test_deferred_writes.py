@@ -26,16 +26,24 @@ from workflow.service_layer.messagebus import MessageBus
 
 NOW = datetime(2026, 3, 2, tzinfo=UTC)
 _ADD = insert(organizations)
-_NAMES = (select(organizations.c.name)
-          .where(organizations.c.key.in_(bindparam("keys", expanding=True)))
-          .order_by(organizations.c.key))
-_RENAME_BETA = (update(organizations).where(organizations.c.key == "beta")
-                .values(name="Beta!").returning(organizations.c.name))
-_FUND = (update(organizations).where(organizations.c.key.in_(bindparam("keys", expanding=True)))
-         .values(funder=True))
+_NAMES = (
+    select(organizations.c.name)
+    .where(organizations.c.key.in_(bindparam("keys", expanding=True)))
+    .order_by(organizations.c.key)
+)
+_RENAME_BETA = (
+    update(organizations)
+    .where(organizations.c.key == "beta")
+    .values(name="Beta!")
+    .returning(organizations.c.name)
+)
+_FUND = (
+    update(organizations)
+    .where(organizations.c.key.in_(bindparam("keys", expanding=True)))
+    .values(funder=True)
+)
 _COUNT = select(func.count()).select_from(organizations)
-_RENAME = (update(organizations).where(organizations.c.key == "nowhere")
-           .values(name="Nowhere"))
+_RENAME = update(organizations).where(organizations.c.key == "nowhere").values(name="Nowhere")
 
 
 def _org(key: str) -> dict[str, Any]:
@@ -80,8 +88,9 @@ def test_a_broken_unique_key_raises_the_writes_own_error(bus: MessageBus) -> Non
     before = bus.query(_count)
 
     def work(uow: Any) -> None:
-        uow.conn.defer(_ADD, [_org("alpha"), _org("alpha")],
-                       duplicate=lambda: Conflict("alpha twice"))
+        uow.conn.defer(
+            _ADD, [_org("alpha"), _org("alpha")], duplicate=lambda: Conflict("alpha twice")
+        )
         uow.commit()
 
     with pytest.raises(Conflict, match="alpha twice"):
@@ -90,9 +99,11 @@ def test_a_broken_unique_key_raises_the_writes_own_error(bus: MessageBus) -> Non
 
 
 def test_a_unique_key_broken_by_a_write_without_its_own_error_raises_the_integrity_error(
-        bus: MessageBus) -> None:
+    bus: MessageBus,
+) -> None:
     """The statement that broke the key is the one that answers, not another write to
     the same table."""
+
     def work(uow: Any) -> None:
         uow.conn.defer(_ADD, _org("alpha"), duplicate=lambda: Conflict("alpha twice"))
         uow.conn.defer(_ADD, _org("alpha"))
@@ -102,13 +113,14 @@ def test_a_unique_key_broken_by_a_write_without_its_own_error_raises_the_integri
         bus.query(work)
 
 
-def test_a_check_that_fails_before_a_broken_unique_key_is_raised_first(
-        bus: MessageBus) -> None:
+def test_a_check_that_fails_before_a_broken_unique_key_is_raised_first(bus: MessageBus) -> None:
     """Outcomes are taken in order, as immediate statements would have failed."""
+
     def work(uow: Any) -> None:
         uow.conn.defer(_RENAME, {}, check=_refuse)
-        uow.conn.defer(_ADD, [_org("alpha"), _org("alpha")],
-                       duplicate=lambda: Conflict("alpha twice"))
+        uow.conn.defer(
+            _ADD, [_org("alpha"), _org("alpha")], duplicate=lambda: Conflict("alpha twice")
+        )
         uow.commit()
 
     with pytest.raises(Conflict, match="no such organization"):
@@ -117,8 +129,7 @@ def test_a_check_that_fails_before_a_broken_unique_key_is_raised_first(
 
 def test_a_checked_write_is_one_statement(bus: MessageBus) -> None:
     with pytest.raises(ValueError, match="one statement"):
-        in_transaction(bus, lambda uow: uow.conn.defer(_ADD, [_org("a"), _org("b")],
-                                                   check=_refuse))
+        in_transaction(bus, lambda uow: uow.conn.defer(_ADD, [_org("a"), _org("b")], check=_refuse))
 
 
 def test_a_write_with_its_own_duplicate_error_is_an_insert(bus: MessageBus) -> None:
@@ -128,13 +139,17 @@ def test_a_write_with_its_own_duplicate_error_is_an_insert(bus: MessageBus) -> N
 
 def test_a_prefetched_read_runs_in_its_place_in_the_queue(bus: MessageBus) -> None:
     """Queued after a write and before another, it sees the one and not the other."""
+
     def work(uow: Any) -> tuple[list[str], list[str], int]:
         uow.conn.defer(_ADD, _org("alpha"))
         names = uow.conn.prefetch(_NAMES, {"keys": ["alpha", "beta"]})
         uow.conn.defer(_ADD, _org("beta"))
         renamed = uow.conn.fetch(_RENAME_BETA, {})
-        return ([r.name for r in names.result()], list(renamed.scalars()),
-                len(uow.conn.fetch(_NAMES, {"keys": ["alpha", "beta"]}).all()))
+        return (
+            [r.name for r in names.result()],
+            list(renamed.scalars()),
+            len(uow.conn.fetch(_NAMES, {"keys": ["alpha", "beta"]}).all()),
+        )
 
     assert in_transaction(bus, work) == (["Alpha"], ["Beta!"], 2)
 
@@ -147,9 +162,9 @@ def test_a_write_sent_with_the_queue_reports_its_row_count(bus: MessageBus) -> N
     assert in_transaction(bus, work) == 2
 
 
-def test_a_fetched_read_gives_its_rows_the_ways_a_sqlalchemy_result_does(
-        bus: MessageBus) -> None:
+def test_a_fetched_read_gives_its_rows_the_ways_a_sqlalchemy_result_does(bus: MessageBus) -> None:
     """Named columns, ``first``, ``one``, ``scalar(s)``, ``all``; read as often as wanted."""
+
     def work(uow: Any) -> tuple[Any, ...]:
         uow.conn.defer(_ADD, [_org("alpha"), _org("beta")])
         names = uow.conn.fetch(_NAMES, {"keys": ["alpha", "beta"]})
@@ -158,17 +173,35 @@ def test_a_fetched_read_gives_its_rows_the_ways_a_sqlalchemy_result_does(
             none.one()
         with pytest.raises(MultipleResultsFound):
             names.one()
-        return (names.first().name, names.first()[0], names.scalar(), list(names.scalars()),
-                [tuple(r) for r in names], none.first(), none.scalar(), len(names.all()),
-                uow.conn.fetch(_NAMES, {"keys": ["beta"]}).scalar_one())
+        return (
+            names.first().name,
+            names.first()[0],
+            names.scalar(),
+            list(names.scalars()),
+            [tuple(r) for r in names],
+            none.first(),
+            none.scalar(),
+            len(names.all()),
+            uow.conn.fetch(_NAMES, {"keys": ["beta"]}).scalar_one(),
+        )
 
-    assert bus.query(work) == ("Alpha", "Alpha", "Alpha", ["Alpha", "Beta"],
-                               [("Alpha",), ("Beta",)], None, None, 2, "Beta")
+    assert bus.query(work) == (
+        "Alpha",
+        "Alpha",
+        "Alpha",
+        ["Alpha", "Beta"],
+        [("Alpha",), ("Beta",)],
+        None,
+        None,
+        2,
+        "Beta",
+    )
 
 
 @pytest.mark.postgres
 def test_on_postgresql_the_queue_goes_with_the_read_in_one_round_trip(
-        postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The driver gets one query: the writes, a prefetched read and the read wanted now."""
     pg_bus = bootstrap(make_settings(postgres_url))
     sent: list[str] = []

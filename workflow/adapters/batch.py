@@ -68,8 +68,7 @@ class Rows:
     """What a statement sent in a batch gave back: the parts of SQLAlchemy's ``Result``
     that callers use (rows as named tuples of the columns) and its ``rowcount``."""
 
-    def __init__(self, keys: tuple[str, ...], rows: Sequence[Sequence[Any]],
-                 rowcount: int) -> None:
+    def __init__(self, keys: tuple[str, ...], rows: Sequence[Sequence[Any]], rowcount: int) -> None:
         make = _record(keys)
         self._rows: list[Any] = [make(row) for row in rows]
         self.rowcount = rowcount
@@ -86,7 +85,8 @@ class Rows:
     def one(self) -> Any:
         if len(self._rows) != 1:
             raise (MultipleResultsFound if self._rows else NoResultFound)(
-                f"expected one row, got {len(self._rows)}")
+                f"expected one row, got {len(self._rows)}"
+            )
         return self._rows[0]
 
     def scalar(self) -> Any:
@@ -169,9 +169,13 @@ class BatchingConnection:
         self._pending.append(read)
         return Prefetched(self, read)
 
-    def defer(self, statement: Executable, params: Params | Sequence[Params],
-              check: Check | None = None,
-              duplicate: Callable[[], Exception] | None = None) -> None:
+    def defer(
+        self,
+        statement: Executable,
+        params: Params | Sequence[Params],
+        check: Check | None = None,
+        duplicate: Callable[[], Exception] | None = None,
+    ) -> None:
         """Run ``statement`` (once per row of ``params``) before the next read or commit.
 
         ``check``: called with the row count (one row of params only). ``duplicate``:
@@ -198,14 +202,18 @@ class BatchingConnection:
     def _send_one_by_one(self, pending: list[_Write | _Read]) -> None:
         for item in pending:
             try:
-                result = self.conn.execute(item.statement, list(item.rows)
-                                           if len(item.rows) > 1 else item.rows[0])
+                result = self.conn.execute(
+                    item.statement, list(item.rows) if len(item.rows) > 1 else item.rows[0]
+                )
             except IntegrityError as err:
                 _raise_duplicate(item, err)
                 raise
             if isinstance(item, _Read):
-                item.fetched = (Rows(tuple(result.keys()), result.all(), result.rowcount)
-                                if result.returns_rows else Rows((), [], result.rowcount))
+                item.fetched = (
+                    Rows(tuple(result.keys()), result.all(), result.rowcount)
+                    if result.returns_rows
+                    else Rows((), [], result.rowcount)
+                )
                 continue
             result.close()  # a deferred lock's rows are not read
             if item.check is not None:
@@ -217,16 +225,20 @@ class BatchingConnection:
 
         driver = cast(psycopg.Connection[Any], self.conn.connection.driver_connection)
         cursor = psycopg.ClientCursor(driver)
-        sql = ";\n".join(cursor.mogrify(*_bound(self.dialect, item, row))
-                         for item in pending for row in item.rows)
+        sql = ";\n".join(
+            cursor.mogrify(*_bound(self.dialect, item, row))
+            for item in pending
+            for row in item.rows
+        )
         try:
             cursor.execute(sql)
         except psycopg.Error as err:
             lost = driver.broken or driver.closed
             if lost:
                 self.conn.invalidate(err)
-            raise DBAPIError.instance(sql, None, err, psycopg.Error, dialect=self.dialect,
-                                      connection_invalidated=lost) from err
+            raise DBAPIError.instance(
+                sql, None, err, psycopg.Error, dialect=self.dialect, connection_invalidated=lost
+            ) from err
         with cursor:
             for item in pending:
                 for _ in item.rows:
@@ -261,8 +273,10 @@ def _raise_duplicate(item: _Write | _Read, err: IntegrityError) -> None:
     if not isinstance(item, _Write) or item.duplicate is None:
         return
     orig = err.orig
-    if (getattr(orig, "sqlstate", None) == _UNIQUE_VIOLATION
-            or getattr(orig, "sqlite_errorname", None) in _SQLITE_DUPLICATE):
+    if (
+        getattr(orig, "sqlstate", None) == _UNIQUE_VIOLATION
+        or getattr(orig, "sqlite_errorname", None) in _SQLITE_DUPLICATE
+    ):
         raise item.duplicate() from err
 
 
@@ -291,17 +305,24 @@ def _bound(dialect: Dialect, item: _Write | _Read, row: Params) -> tuple[str, Bo
 
 
 @lru_cache(maxsize=256)
-def _compiled(dialect: Dialect, statement: Executable, keys: tuple[str, ...],
-              skips_duplicates: bool) -> _Compiled:
+def _compiled(
+    dialect: Dialect, statement: Executable, keys: tuple[str, ...], skips_duplicates: bool
+) -> _Compiled:
     """Compiled once per statement object and column set: what is deferred, fetched or
     prefetched is a module constant (an ad-hoc statement would be compiled every time).
     (``for_executemany``: an INSERT without the RETURNING of its new id.)"""
-    compiled = cast(SQLCompiler, statement.compile(  # type: ignore[attr-defined]
-        dialect=dialect, column_keys=list(keys), for_executemany=True))
+    compiled = cast(
+        SQLCompiler,
+        statement.compile(  # type: ignore[attr-defined]
+            dialect=dialect, column_keys=list(keys), for_executemany=True
+        ),
+    )
     escaped = compiled.escaped_bind_names  # names as the SQL and the parameters have them
-    processors = {escaped.get(name, name): process
-                  for param, name in compiled.bind_names.items()
-                  if (process := param.type.dialect_impl(dialect).bind_processor(dialect))}
+    processors = {
+        escaped.get(name, name): process
+        for param, name in compiled.bind_names.items()
+        if (process := param.type.dialect_impl(dialect).bind_processor(dialect))
+    }
     sql = None if compiled.post_compile_params else compiled.string
     if skips_duplicates:
         sql = _skipping_duplicates(compiled, sql)

@@ -54,36 +54,46 @@ from workflow.domain.program import LedgerMove
 from workflow.service_layer.unit_of_work import LostRace
 
 _env = envelopes.c
-_ENVELOPES = (select(envelopes)
-              .where(_env.party.in_(bindparam("parties", expanding=True)),
-                     _env.fiscal_year == bindparam("year"))
-              .order_by(_env.party))
+_ENVELOPES = (
+    select(envelopes)
+    .where(
+        _env.party.in_(bindparam("parties", expanding=True)), _env.fiscal_year == bindparam("year")
+    )
+    .order_by(_env.party)
+)
 EnvelopeLock = Literal["update", "share"] | None
-_READS: dict[EnvelopeLock, Select[Any]] = {None: _ENVELOPES, "update": _ENVELOPES.with_for_update(),
-          "share": _ENVELOPES.with_for_update(read=True)}
+_READS: dict[EnvelopeLock, Select[Any]] = {
+    None: _ENVELOPES,
+    "update": _ENVELOPES.with_for_update(),
+    "share": _ENVELOPES.with_for_update(read=True),
+}
 _req = program_requests.c
 # The envelopes a program's holds decide on, read with its load: a row per request,
 # the envelope's columns empty where the party has none for the program's year.
-_PROGRAM_ENVELOPES = (select(_req.party.label("r_party"), programs.c.fiscal_year.label("r_year"),
-                             envelopes)
-                      .select_from(program_requests
-                                   .join(programs, programs.c.id == _req.program_id)
-                                   .outerjoin(envelopes, and_(
-                                       _env.party == _req.party,
-                                       _env.fiscal_year == programs.c.fiscal_year)))
-                      .where(_req.program_id == bindparam("pid"))
-                      .order_by(_req.party))
+_PROGRAM_ENVELOPES = (
+    select(_req.party.label("r_party"), programs.c.fiscal_year.label("r_year"), envelopes)
+    .select_from(
+        program_requests.join(programs, programs.c.id == _req.program_id).outerjoin(
+            envelopes, and_(_env.party == _req.party, _env.fiscal_year == programs.c.fiscal_year)
+        )
+    )
+    .where(_req.program_id == bindparam("pid"))
+    .order_by(_req.party)
+)
 _ADDING_ENVELOPE = text("SELECT pg_advisory_xact_lock(:k)")
 _AWAITING_ENVELOPE = text("SELECT pg_advisory_xact_lock_shared(:k)")
 _ENVELOPE_OF = [_env.party == bindparam("b_party"), _env.fiscal_year == bindparam("b_year")]
 _AMOUNT: BindParameter[int] = bindparam("b_amount")
 # A hold is conditional: it only lands while the envelope still has room for it.
-_HOLD = (update(envelopes)
-         .where(*_ENVELOPE_OF, _env.amount - _env.held - _env.committed >= _AMOUNT)
-         .values(held=_env.held + _AMOUNT))
+_HOLD = (
+    update(envelopes)
+    .where(*_ENVELOPE_OF, _env.amount - _env.held - _env.committed >= _AMOUNT)
+    .values(held=_env.held + _AMOUNT)
+)
 # A hold's entry names its envelope by (party, year): it goes with the UPDATE, unread.
 _HOLD_ENTRY = insert(ledger_entries).values(
-    envelope_id=select(_env.id).where(*_ENVELOPE_OF).scalar_subquery())
+    envelope_id=select(_env.id).where(*_ENVELOPE_OF).scalar_subquery()
+)
 BALANCES = ("held", "committed", "disbursed")
 # (kind, source) -> how a move shifts each balance (of the envelope and of the program).
 _SHIFTS: dict[tuple[str, str | None], dict[str, int]] = {
@@ -96,13 +106,15 @@ _SHIFTS: dict[tuple[str, str | None], dict[str, int]] = {
 
 
 def _envelope_move(shift: dict[str, int]) -> Any:
-    values = {col: getattr(_env, col) + (_AMOUNT if sign > 0 else -_AMOUNT)
-              for col, sign in shift.items()}
+    values = {
+        col: getattr(_env, col) + (_AMOUNT if sign > 0 else -_AMOUNT) for col, sign in shift.items()
+    }
     return update(envelopes).where(*_ENVELOPE_OF).values(values).returning(_env.id)
 
 
-_ENVELOPE_MOVES = {move: _envelope_move(shift) for move, shift in _SHIFTS.items()
-                   if move != ("hold", None)}  # holds: _HOLD, at flush
+_ENVELOPE_MOVES = {
+    move: _envelope_move(shift) for move, shift in _SHIFTS.items() if move != ("hold", None)
+}  # holds: _HOLD, at flush
 
 
 @lru_cache(maxsize=16)
@@ -110,12 +122,16 @@ def _program_moves(parties: int) -> Update:
     """A program's balances for ``parties`` parties in one statement (CASE party)."""
     req = program_requests.c
     named: list[BindParameter[str]] = [bindparam(f"party{i}") for i in range(parties)]
-    values = {col: getattr(req, col) + case(*[(req.party == p, bindparam(f"{col}{i}"))
-                                               for i, p in enumerate(named)])
-              for col in BALANCES}
-    return (update(program_requests)
-            .where(req.program_id == bindparam("pid"), req.party.in_(named))
-            .values(values))
+    values = {
+        col: getattr(req, col)
+        + case(*[(req.party == p, bindparam(f"{col}{i}")) for i, p in enumerate(named)])
+        for col in BALANCES
+    }
+    return (
+        update(program_requests)
+        .where(req.program_id == bindparam("pid"), req.party.in_(named))
+        .values(values)
+    )
 
 
 _ENTRIES = insert(ledger_entries)
@@ -134,14 +150,19 @@ class Ledger:
         if self._advisory_locks:  # waits for waitlistings that found no envelope to commit
             self.conn.execute(_ADDING_ENVELOPE, {"k": _new_envelope_key(party, year)})
         try:
-            self.conn.execute(insert(envelopes).values(
-                party=party, fiscal_year=year, amount=amount, held=0, committed=0, disbursed=0))
+            self.conn.execute(
+                insert(envelopes).values(
+                    party=party, fiscal_year=year, amount=amount, held=0, committed=0, disbursed=0
+                )
+            )
         except IntegrityError as err:
-            raise Conflict(f"{party} already has an envelope for {year}",
-                           party=party, year=year) from err
+            raise Conflict(
+                f"{party} already has an envelope for {year}", party=party, year=year
+            ) from err
 
-    def envelopes_for(self, parties: Iterable[str], year: int, lock: EnvelopeLock = None
-                      ) -> dict[str, Envelope]:
+    def envelopes_for(
+        self, parties: Iterable[str], year: int, lock: EnvelopeLock = None
+    ) -> dict[str, Envelope]:
         """The year's envelopes of these parties; ``lock`` "update" or "share" locks them,
         in party order to avoid deadlocks."""
         rows = self.conn.fetch(_READS[lock], {"parties": sorted(parties), "year": year})
@@ -152,11 +173,13 @@ class Ledger:
         load (call it after queueing the program's lock). Not when ``contended``: then
         ``envelopes_to_hold`` locks them as it reads them, after the program is loaded."""
         if not self.contended:
-            self._prefetched[program_id] = self.conn.prefetch(_PROGRAM_ENVELOPES,
-                                                              {"pid": program_id})
+            self._prefetched[program_id] = self.conn.prefetch(
+                _PROGRAM_ENVELOPES, {"pid": program_id}
+            )
 
-    def envelopes_to_hold(self, program_id: int, requests: dict[str, int], year: int
-                          ) -> dict[str, Envelope]:
+    def envelopes_to_hold(
+        self, program_id: int, requests: dict[str, int], year: int
+    ) -> dict[str, Envelope]:
         """The envelopes a hold decides on, with this transaction's deferred holds counted.
 
         Unlocked unless ``contended``: ``flush`` makes good on the decision or raises
@@ -171,15 +194,17 @@ class Ledger:
                 found[move.party] = replace(env, held=env.held + move.amount)
         return found
 
-    def _prefetched_for(self, program_id: int, requests: dict[str, int], year: int
-                        ) -> dict[str, Envelope] | None:
+    def _prefetched_for(
+        self, program_id: int, requests: dict[str, int], year: int
+    ) -> dict[str, Envelope] | None:
         """The prefetched envelopes, if they were read for these very requests."""
         prefetched = self._prefetched.pop(program_id, None)
         if prefetched is None:
             return None
         rows = prefetched.result().all()
         if sorted(r.r_party for r in rows) != sorted(requests) or any(
-                r.r_year != year for r in rows):
+            r.r_year != year for r in rows
+        ):
             return None
         return {r.party: _envelope(r) for r in rows if r.id is not None}
 
@@ -199,10 +224,12 @@ class Ledger:
         self._holds.clear()
         for move, entry in holds:
             where = {"b_party": move.party, "b_year": move.year}
-            self.conn.defer(_HOLD, {**where, "b_amount": move.amount},
-                            check=partial(self._held, move))
-            self.conn.defer(_HOLD_ENTRY, {**entry, **where},
-                            duplicate=partial(_written_twice, [entry]))
+            self.conn.defer(
+                _HOLD, {**where, "b_amount": move.amount}, check=partial(self._held, move)
+            )
+            self.conn.defer(
+                _HOLD_ENTRY, {**entry, **where}, duplicate=partial(_written_twice, [entry])
+            )
         for requests, year in self._waitlisted:
             found = self.envelopes_for(requests, year, lock="share")
             missing = sorted(set(requests) - set(found))
@@ -216,8 +243,11 @@ class Ledger:
 
     def _held(self, move: LedgerMove, rowcount: int) -> None:
         if rowcount != 1:  # decided under the lock, it cannot have filled up
-            raise self._refusal(move) if self.contended else LostRace(
-                f"{move.party}'s {move.year} envelope filled up meanwhile")
+            raise (
+                self._refusal(move)
+                if self.contended
+                else LostRace(f"{move.party}'s {move.year} envelope filled up meanwhile")
+            )
 
     @property
     def _advisory_locks(self) -> bool:
@@ -229,8 +259,9 @@ class Ledger:
             query = query.where(envelopes.c.fiscal_year == year)
         return [_envelope(r) for r in self.conn.execute(query)]
 
-    def apply(self, program_id: int, moves: Iterable[LedgerMove], actor: str,
-              now: datetime) -> None:
+    def apply(
+        self, program_id: int, moves: Iterable[LedgerMove], actor: str, now: datetime
+    ) -> None:
         """Write each move as an entry and move the envelope and program balances with it.
 
         Holds move the program's balances now and the envelope's at ``flush``.
@@ -239,15 +270,21 @@ class Ledger:
         deltas: dict[str, dict[str, int]] = {}
         for move in moves:
             shift = _SHIFTS[move.kind, move.source]
-            entry = {"program_id": program_id, "kind": move.kind, "amount": move.amount,
-                     "source": move.source, "idempotency_key": move.key, "actor": actor,
-                     "created_at": now}
+            entry = {
+                "program_id": program_id,
+                "kind": move.kind,
+                "amount": move.amount,
+                "source": move.source,
+                "idempotency_key": move.key,
+                "actor": actor,
+                "created_at": now,
+            }
             if move.kind == "hold":
                 self._holds.append((move, entry))
             else:
                 entry["envelope_id"] = self.conn.execute(
                     _ENVELOPE_MOVES[move.kind, move.source],
-                    {"b_party": move.party, "b_year": move.year, "b_amount": move.amount}
+                    {"b_party": move.party, "b_year": move.year, "b_amount": move.amount},
                 ).scalar()
                 if entry["envelope_id"] is None:
                     raise self._refusal(move)
@@ -279,17 +316,32 @@ class Ledger:
         if move.kind == "hold":
             return InsufficientBudget(
                 f"{move.party}'s {move.year} envelope has no room for {move.amount:,} KRW",
-                party=move.party, year=move.year)
+                party=move.party,
+                year=move.year,
+            )
         return NotFound(f"{move.party} has no envelope for {move.year}")
 
-    def entries(self, party: str | None = None, program_id: int | None = None
-                ) -> list[dict[str, Any]]:
+    def entries(
+        self, party: str | None = None, program_id: int | None = None
+    ) -> list[dict[str, Any]]:
         """Every ledger entry, oldest first, with the envelope it moved."""
         e = ledger_entries.c
-        query = (select(e.id, e.program_id, e.kind, e.source, e.amount, e.idempotency_key,
-                        e.actor, e.created_at, _env.party, _env.fiscal_year)
-                 .join_from(ledger_entries, envelopes, e.envelope_id == _env.id)
-                 .order_by(e.id))
+        query = (
+            select(
+                e.id,
+                e.program_id,
+                e.kind,
+                e.source,
+                e.amount,
+                e.idempotency_key,
+                e.actor,
+                e.created_at,
+                _env.party,
+                _env.fiscal_year,
+            )
+            .join_from(ledger_entries, envelopes, e.envelope_id == _env.id)
+            .order_by(e.id)
+        )
         if party is not None:
             query = query.where(_env.party == party)
         if program_id is not None:
@@ -298,16 +350,22 @@ class Ledger:
 
     def entry_totals(self) -> dict[tuple[int, str], int]:
         """Sum per (envelope id, kind): lets tests check balances against the entries."""
-        rows = self.conn.execute(select(ledger_entries.c.envelope_id, ledger_entries.c.kind,
-                                        func.sum(ledger_entries.c.amount))
-                                 .group_by(ledger_entries.c.envelope_id, ledger_entries.c.kind))
+        rows = self.conn.execute(
+            select(
+                ledger_entries.c.envelope_id,
+                ledger_entries.c.kind,
+                func.sum(ledger_entries.c.amount),
+            ).group_by(ledger_entries.c.envelope_id, ledger_entries.c.kind)
+        )
         return {(r[0], r[1]): int(r[2]) for r in rows}
 
 
 def _written_twice(entries: list[dict[str, Any]]) -> Conflict:
     programs = sorted({e["program_id"] for e in entries})
-    return Conflict(f"ledger entry already written for program "
-                    f"{', '.join(map(str, programs))}", program=programs[0])
+    return Conflict(
+        f"ledger entry already written for program {', '.join(map(str, programs))}",
+        program=programs[0],
+    )
 
 
 def _new_envelope_key(party: str, year: int) -> int:
@@ -318,5 +376,4 @@ def _new_envelope_key(party: str, year: int) -> int:
 
 def _envelope(row: Any) -> Envelope:
     """From a SQLAlchemy row or one fetched with the queue (``batch.Rows``) alike."""
-    return Envelope(row.party, row.fiscal_year, row.amount, row.held, row.committed,
-                    row.disbursed)
+    return Envelope(row.party, row.fiscal_year, row.amount, row.held, row.committed, row.disbursed)
