@@ -110,7 +110,7 @@ def test_a_unique_key_broken_by_a_write_without_its_own_error_raises_the_integri
         uow.commit()
 
     with pytest.raises(IntegrityError):
-        bus.query(work)
+        in_transaction(bus, work)
 
 
 def test_a_check_that_fails_before_a_broken_unique_key_is_raised_first(bus: MessageBus) -> None:
@@ -124,7 +124,7 @@ def test_a_check_that_fails_before_a_broken_unique_key_is_raised_first(bus: Mess
         uow.commit()
 
     with pytest.raises(Conflict, match="no such organization"):
-        bus.query(work)
+        in_transaction(bus, work)
 
 
 def test_a_checked_write_is_one_statement(bus: MessageBus) -> None:
@@ -134,7 +134,9 @@ def test_a_checked_write_is_one_statement(bus: MessageBus) -> None:
 
 def test_a_write_with_its_own_duplicate_error_is_an_insert(bus: MessageBus) -> None:
     with pytest.raises(ValueError, match="plain INSERT"):
-        bus.query(lambda uow: uow.conn.defer(_RENAME, {}, duplicate=lambda: Conflict("?")))
+        in_transaction(
+            bus, lambda uow: uow.conn.defer(_RENAME, {}, duplicate=lambda: Conflict("?"))
+        )
 
 
 def test_a_prefetched_read_runs_in_its_place_in_the_queue(bus: MessageBus) -> None:
@@ -185,7 +187,7 @@ def test_a_fetched_read_gives_its_rows_the_ways_a_sqlalchemy_result_does(bus: Me
             uow.conn.fetch(_NAMES, {"keys": ["beta"]}).scalar_one(),
         )
 
-    assert bus.query(work) == (
+    assert in_transaction(bus, work) == (
         "Alpha",
         "Alpha",
         "Alpha",
