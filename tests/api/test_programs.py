@@ -108,8 +108,8 @@ def test_the_domain_refusals_get_their_statuses(api: Api) -> None:
     # the domain's own checks: an unknown funder, a category not in the workflow
     problem(api.post("/programs", s.COORDINATOR, {**PROGRAM, "requests": {"mars": 5}}), 404)
     problem(api.get("/programs/999999", s.ADMIN), 404)
-    refused = [e for e in s.detail and api.ok(api.get(f"/programs/{pid}/events", s.ADMIN))
-               if e["type"] == "ActionRefused"]  # fmt: skip
+    history = api.ok(api.get(f"/programs/{pid}/events", s.ADMIN))
+    refused = [e for e in history if e["type"] == "ActionRefused"]
     assert len(refused) == 4  # every refusal on the program's stream is audited
 
 
@@ -188,8 +188,8 @@ def test_bulk_decisions_report_each_task(api: Api) -> None:
     for _ in range(2):
         api.submitted()
     tasks = [t["task"] for t in api.ok(api.get("/tasks", s.CITY_APPROVER))["items"]]
-    done = api.ok(api.post("/tasks/bulk", s.CITY_APPROVER, {"action": "approve",
-                                                             "tasks": [*tasks, 999999]}))  # fmt: skip
+    body = {"action": "approve", "tasks": [*tasks, 999999]}
+    done = api.ok(api.post("/tasks/bulk", s.CITY_APPROVER, body))
     assert [r["ok"] for r in done] == [True, True, False]
     problem(api.post("/tasks/bulk", s.CITY_APPROVER, {"action": "explode", "tasks": [1]}), 422)
 
@@ -212,8 +212,8 @@ def test_budget_report_envelopes_and_the_waiting_board(api: Api) -> None:
         "city",
         "education_office",
     }
-    added = api.post("/budget/envelopes", s.CITY_OFFICER, {"party": "city", "year": 2027,
-                                                           "amount": 5_000})  # fmt: skip
+    envelope = {"party": "city", "year": 2027, "amount": 5_000}
+    added = api.post("/budget/envelopes", s.CITY_OFFICER, envelope)
     assert api.ok(added, 201)["amount"] == 5_000
     bad = {"party": "education_office", "year": 2027, "amount": 5_000}
     problem(api.post("/budget/envelopes", s.CITY_OFFICER, bad), 403)
