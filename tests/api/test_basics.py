@@ -164,3 +164,14 @@ def test_the_token_command_prints_a_token_once_as_json(
     finally:
         get_settings.cache_clear()
     importlib.invalidate_caches()
+
+
+def test_the_packages_app_stays_the_application_however_often_it_is_read() -> None:
+    # uvicorn reads ``workflow.entrypoints.api:app`` more than once; a submodule named
+    # ``app`` would shadow it after the first read.
+    code = (
+        "import workflow.entrypoints.api as api; from fastapi import FastAPI; "
+        "assert isinstance(api.app, FastAPI) and api.app is api.app; print('ok')"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.stdout.strip() == "ok", done.stderr

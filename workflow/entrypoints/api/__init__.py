@@ -2,7 +2,8 @@
 
 ``app`` is built on first access (``uvicorn workflow.entrypoints.api:app``), from the
 environment's settings; ``create_app`` builds one for given settings or a given bus.
-Importing this package opens nothing.
+Importing this package opens nothing. (No submodule may be called ``app``: importing
+it would bind the package's ``app`` attribute to the module, which uvicorn then finds.)
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ __all__ = ["app", "create_app"]
 
 
 def create_app(*args: Any, **kwargs: Any) -> FastAPI:
-    from workflow.entrypoints.api.app import create_app as build
+    from workflow.entrypoints.api.factory import create_app as build
 
     return build(*args, **kwargs)
 
