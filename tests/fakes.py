@@ -112,6 +112,7 @@ class FakeStore:
     tasks: list[Row] = field(default_factory=list)
     reminders: list[Row] = field(default_factory=list)
     notifications: list[Row] = field(default_factory=list)
+    tokens: list[Row] = field(default_factory=list)
 
     def new_id(self) -> int:
         """One sequence for every table: ids never repeat across kinds (easier to read)."""
@@ -213,6 +214,21 @@ class FakeDirectory:
     def delegators_of(self, email: str, day: date) -> list[User]:
         routed = final_delegates(self.delegations(), day)
         return [self.user(who) for who, to in sorted(routed.items()) if to == email]
+
+    def add_token(self, email: str, token_hash: str, expires_at: datetime, now: datetime) -> None:
+        self.store.tokens.append(Row(self.store.new_id(), {
+            "email": email, "hash": token_hash, "expires_at": expires_at, "revoked_at": None}))
+
+    def revoke_tokens(self, email: str, now: datetime) -> int:
+        live = [t for t in self.store.tokens
+                if t["email"] == email and t["revoked_at"] is None and t["expires_at"] > now]
+        for t in live:
+            t["revoked_at"] = now
+        return len(live)
+
+    def token_owner(self, token_hash: str, now: datetime) -> str | None:
+        return next((t["email"] for t in self.store.tokens if t["hash"] == token_hash
+                     and t["revoked_at"] is None and t["expires_at"] > now), None)
 
 
 class FakePrograms:

@@ -9,7 +9,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from workflow.adapters.batch import BatchingConnection
-from workflow.adapters.orm import delegations, organizations, users
+from workflow.adapters.orm import api_tokens, delegations, organizations, users
 from workflow.domain.delegation import Delegation, final_delegates
 from workflow.domain.errors import Conflict, NotFound
 from workflow.domain.permissions import User
@@ -117,6 +117,30 @@ class Directory:
     def delegators_of(self, email: str, day: date) -> list[User]:
         routed = final_delegates(self.delegations(), day)
         return [self.user(who) for who, to in sorted(routed.items()) if to == email]
+
+    def add_token(self, email: str, token_hash: str, expires_at: datetime, now: datetime) -> None:
+        self.conn.execute(
+            insert(api_tokens).values(
+                user_email=email, token_hash=token_hash, created_at=now, expires_at=expires_at
+            )
+        )
+
+    def revoke_tokens(self, email: str, now: datetime) -> int:
+        t = api_tokens.c
+        return self.conn.execute(
+            update(api_tokens)
+            .where(t.user_email == email, t.revoked_at.is_(None), t.expires_at > now)
+            .values(revoked_at=now)
+        ).rowcount
+
+    def token_owner(self, token_hash: str, now: datetime) -> str | None:
+        t = api_tokens.c
+        found = self.conn.execute(
+            select(t.user_email).where(
+                t.token_hash == token_hash, t.revoked_at.is_(None), t.expires_at > now
+            )
+        ).scalar()
+        return None if found is None else str(found)
 
 
 def user_of(row: Any) -> User:

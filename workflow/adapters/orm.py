@@ -371,4 +371,33 @@ outbox = Table(
     ),
 )
 
+# Personal API tokens: only the secret's SHA-256 is kept (domain/tokens.py).
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("user_email", String(254), ForeignKey("users.email"), nullable=False, index=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Column("revoked_at", UtcDateTime()),
+)
+
+# HTTP Idempotency-Key claims: a row is inserted (status NULL) before the request runs;
+# the unique key makes a concurrent repeat wait for the first one's stored response.
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("user_email", String(254), nullable=False),
+    Column("key", String(255), nullable=False),
+    Column("request_hash", String(64), nullable=False),
+    Column("status", Integer),  # NULL while the first request is still running
+    Column("body", Text),
+    Column("headers", Text),  # JSON: the stored response's Location and ETag
+    Column("created_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("user_email", "key"),
+    Index(None, "created_at"),
+)
+
 APPEND_ONLY_TABLES = ("events", "ledger_entries")

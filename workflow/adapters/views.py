@@ -63,6 +63,7 @@ def program_detail(uow: SqlUnitOfWork, viewer: Viewer, program_id: int) -> dict[
         ],
         **waiting_fields(steps),
         "created_by": p.created_by,
+        "version": p.version,
     }
 
 
@@ -122,9 +123,13 @@ def program_list(
     state: str | None = None,
     org: str | None = None,
     waiting_on: str | None = None,
+    year: int | None = None,
+    after: int | None = None,
+    limit: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Programs the viewer sees; ``waiting_on``: those with a live step owed by that
-    organization (the live tasks are the waiting rule's record)."""
+    """Programs the viewer sees, by id; ``waiting_on``: those with a live step owed by that
+    organization (the live tasks are the waiting rule's record). ``after``/``limit``: the
+    page of at most ``limit`` programs whose ids follow ``after``."""
     query = (
         select(
             programs.c.id,
@@ -146,6 +151,12 @@ def program_list(
             tasks.c.state.in_(LIVE), tasks.c.queue_org == waiting_on
         )
         query = query.where(programs.c.id.in_(owed))
+    if year is not None:
+        query = query.where(programs.c.fiscal_year == year)
+    if after is not None:
+        query = query.where(programs.c.id > after)
+    if limit is not None:
+        query = query.limit(limit)
     rows = uow.conn.execute(query).all()
     ids = [r.id for r in rows]
     requested: dict[int, dict[str, int]] = defaultdict(dict)
@@ -194,10 +205,21 @@ def _ensure_visible(uow: SqlUnitOfWork, viewer: Viewer, program_id: int) -> None
     ensure_sees_program(viewer, program_id, row.org_key, row.submitted_by != NEVER_SUBMITTED)
 
 
-def program_history(uow: SqlUnitOfWork, viewer: Viewer, program_id: int) -> list[dict[str, Any]]:
+def program_history(
+    uow: SqlUnitOfWork, viewer: Viewer, program_id: int, chain: bool = False
+) -> list[dict[str, Any]]:
+    """The program's events, oldest first; ``chain``: with each event's stream, hash and
+    its predecessor's hash, so a reader can check the chain themselves."""
     _ensure_visible(uow, viewer, program_id)
     return [
-        {"seq": e.seq, "type": e.type, "actor": e.actor, "at": e.at, "data": json.loads(e.data)}
+        {
+            "seq": e.seq,
+            "type": e.type,
+            "actor": e.actor,
+            "at": e.at,
+            "data": json.loads(e.data),
+            **({"stream": e.stream, "prev_hash": e.prev_hash, "hash": e.hash} if chain else {}),
+        }
         for e in uow.events.history(program_stream(program_id))
     ]
 

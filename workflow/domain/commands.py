@@ -34,6 +34,21 @@ class AddUser(Command):
 
 
 @dataclass(frozen=True)
+class IssueToken(Command):
+    """The operator gives a user a personal API token (the secret is shown once)."""
+
+    email: str
+    days: int = 90
+
+
+@dataclass(frozen=True)
+class RevokeTokens(Command):
+    """The operator ends every token a user holds."""
+
+    email: str
+
+
+@dataclass(frozen=True)
 class AddEnvelope(Command):
     party: str
     year: int
@@ -63,6 +78,7 @@ class UpdateProgram(Command):
     end: date | None = None
     year: int | None = None
     description: str | None = None
+    expected_version: int | None = None  # refuse unless the program is still this version
 
 
 @dataclass(frozen=True)
@@ -75,6 +91,7 @@ class DecideReview(Command):
     program_id: int
     decision: str  # a key of ``program.DECISIONS``
     comment: str = ""
+    expected_version: int | None = None  # refuse unless the program is still this version
 
 
 @dataclass(frozen=True)

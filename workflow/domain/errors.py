@@ -6,6 +6,7 @@ WorkflowError                 anything the engine refuses, with a clear message
 ├── NotPermitted              the acting user may not do this (role, party, own program)
 ├── TransitionNotAllowed      the program's state does not allow the trigger
 ├── Conflict                  someone else acted first (same party decided, duplicate key)
+│   └── PreconditionFailed    the caller acted on a version of the program that is gone
 ├── InsufficientBudget        an envelope has no room for a hold
 └── DefinitionError           a workflow definition failed validation (lists every problem)
 """
@@ -42,6 +43,12 @@ class TransitionNotAllowed(WorkflowError):
 
 class Conflict(WorkflowError):
     code = "conflict"
+
+
+class PreconditionFailed(Conflict):
+    """The caller's expected version (an HTTP ``If-Match``) is no longer the program's."""
+
+    code = "precondition-failed"
 
 
 class InsufficientBudget(WorkflowError):

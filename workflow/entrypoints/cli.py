@@ -21,6 +21,7 @@ from workflow.adapters.definitions import DefinitionRegistry, load_file
 from workflow.domain import commands as c
 from workflow.domain.directory import LOCALES
 from workflow.domain.errors import NotFound, WorkflowError
+from workflow.domain.tokens import DEFAULT_DAYS
 from workflow.entrypoints.cli_context import (
     Context,
     json_option,
@@ -165,6 +166,38 @@ def user_list(ctx: Context, org_key: str | None, as_json: bool) -> None:
                 ["email", "name", "org", "roles"],
             )
         )
+
+
+@user.command("token")
+@click.argument("email")
+@click.option(
+    "--expires-days",
+    "days",
+    type=int,
+    default=DEFAULT_DAYS,
+    show_default=True,
+    help="Days until the token stops working.",
+)
+@json_option
+@pass_ctx
+def user_token(ctx: Context, email: str, days: int, as_json: bool) -> None:
+    """Make a personal API token for EMAIL; it is shown this once (only its hash is kept)."""
+    issued = ctx.handle(c.IssueToken(actor=None, email=email, days=days))
+    expires = issued.expires_at.isoformat()
+    if as_json:
+        emit_json({"token": issued.token, "expires_at": expires})
+    else:
+        click.echo(issued.token)
+        click.echo(f"(for {email}, until {expires}; it is not shown again)", err=True)
+
+
+@user.command("revoke-tokens")
+@click.argument("email")
+@pass_ctx
+def user_revoke_tokens(ctx: Context, email: str) -> None:
+    """End every API token EMAIL holds."""
+    revoked = ctx.handle(c.RevokeTokens(actor=None, email=email))
+    click.echo(f"{revoked} token(s) of {email} revoked")
 
 
 # -- budget --

@@ -102,6 +102,16 @@ class Directory(Protocol):
     def delegators_of(self, email: str, day: date) -> list[User]:
         """The people whose work routes to ``email`` on ``day`` (chains followed)."""
 
+    def add_token(
+        self, email: str, token_hash: str, expires_at: datetime, now: datetime
+    ) -> None: ...
+
+    def revoke_tokens(self, email: str, now: datetime) -> int:
+        """Revoke every live token of ``email``; how many there were."""
+
+    def token_owner(self, token_hash: str, now: datetime) -> str | None:
+        """The email of a live (not expired, not revoked) token's user, else None."""
+
 
 class Ledger(Protocol):
     def add_envelope(self, party: str, year: int, amount: int) -> None: ...

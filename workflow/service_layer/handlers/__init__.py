@@ -23,15 +23,19 @@ from workflow.service_layer.handlers import (
     review,
     scheduled,
     tasks,
+    tokens,
 )
 from workflow.service_layer.handlers.common import BUDGET_NOTICE, PLACE_HOLDS, RETRY_WAITLISTED
 from workflow.service_layer.handlers.funding import Committed, Disbursed
 from workflow.service_layer.handlers.scheduled import WorkOutcome
+from workflow.service_layer.handlers.tokens import IssuedToken
 from workflow.service_layer.unit_of_work import UnitOfWork
 
 HANDLERS: dict[type[c.Command], Callable[[Any, UnitOfWork], Any]] = {
     c.AddOrganization: directory.add_organization,
     c.AddUser: directory.add_user,
+    c.IssueToken: tokens.issue_token,
+    c.RevokeTokens: tokens.revoke_tokens,
     c.AddEnvelope: funding.add_envelope,
     c.CreateProgram: programs.create_program,
     c.UpdateProgram: programs.update_program,
@@ -73,6 +77,7 @@ MESSAGE_COMMANDS: dict[str, Callable[[dict[str, Any]], c.Command]] = {
 __all__ = [
     "BUDGET_NOTICE",
     "HANDLERS",
+    "IssuedToken",
     "MESSAGE_COMMANDS",
     "PLACE_HOLDS",
     "RETRY_WAITLISTED",

@@ -8,7 +8,7 @@ from typing import TypeVar
 
 from workflow.domain.calendar import add_business_days, seoul_date
 from workflow.domain.delegation import act_as
-from workflow.domain.errors import NotPermitted
+from workflow.domain.errors import NotPermitted, PreconditionFailed
 from workflow.domain.events import program_stream
 from workflow.domain.machine import WorkflowMachine
 from workflow.domain.notices import budget_notices
@@ -42,6 +42,18 @@ def acting_user_and_program(
 ) -> tuple[User, Program]:
     """The acting user and the program, locked."""
     return uow.programs.get_locked_as(actor_email(actor), program_id)
+
+
+def check_version(program: Program, expected: int | None) -> None:
+    """Optimistic concurrency for callers that read first (HTTP ``If-Match``): checked
+    under the program's row lock, so of two writers holding one version only one lands."""
+    if expected is not None and program.version != expected:
+        raise PreconditionFailed(
+            f"program {program.id} changed since version {expected} (now {program.version})",
+            program=program.id,
+            expected_version=expected,
+            version=program.version,
+        )
 
 
 def machine_of(uow: UnitOfWork, program: Program) -> WorkflowMachine:

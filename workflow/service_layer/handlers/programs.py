@@ -10,6 +10,7 @@ from workflow.domain.program import Program, ProgramContent
 from workflow.service_layer.handlers.common import (
     acting_user,
     acting_user_and_program,
+    check_version,
     machine_of,
     save_program,
 )
@@ -27,6 +28,7 @@ def create_program(cmd: c.CreateProgram, uow: UnitOfWork) -> int:
 
 def update_program(cmd: c.UpdateProgram, uow: UnitOfWork) -> int:
     user, program = acting_user_and_program(uow, cmd.actor, cmd.program_id)
+    check_version(program, cmd.expected_version)
     machine = machine_of(uow, program)
     ensure_member_of(user, program, machine.definition.drafter_role, f"update program {program.id}")
     old = program.content

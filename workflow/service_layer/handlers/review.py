@@ -11,6 +11,7 @@ from workflow.domain.program.rounds import REVIEW
 from workflow.domain.tasks import LIVE
 from workflow.service_layer.handlers.common import (
     acting_user_and_program,
+    check_version,
     machine_of,
     party_acting,
     save_program,
@@ -20,6 +21,7 @@ from workflow.service_layer.unit_of_work import UnitOfWork
 
 def decide_review(cmd: c.DecideReview, uow: UnitOfWork) -> int:
     user, program = acting_user_and_program(uow, cmd.actor, cmd.program_id)
+    check_version(program, cmd.expected_version)
     return _decide(uow, user, program, cmd.decision, cmd.comment)
 
 

@@ -1,0 +1,111 @@
+"""Budget, the waiting board, workflow definitions and the audit check — the reads and
+operator-ish actions of ``jointflow budget``, ``waiting``, ``workflow`` and ``audit``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query
+
+from workflow.adapters import queues, views
+from workflow.adapters.definitions import DefinitionRegistry
+from workflow.adapters.unit_of_work import SqlUnitOfWork
+from workflow.domain import commands as c
+from workflow.domain.definition import WorkflowDefinition
+from workflow.domain.errors import NotFound
+from workflow.domain.permissions import require_role
+from workflow.domain.visibility import Viewer
+from workflow.entrypoints.api.auth import User
+from workflow.entrypoints.api.schemas import EnvelopeIn
+from workflow.entrypoints.api.services import Services, bus, services
+from workflow.entrypoints.diagram import definition_mermaid
+from workflow.service_layer.messagebus import MessageBus
+
+router = APIRouter()
+Bus = Annotated[MessageBus, Depends(bus)]
+
+
+@router.get("/budget/report", tags=["budget"])
+def budget_report(
+    user: User, bus: Bus, year: Annotated[int | None, Query(ge=1, le=9999)] = None
+) -> list[dict[str, Any]]:
+    """Per party you may see: amount, held, committed, disbursed, available."""
+    rows: list[dict[str, Any]] = bus.view(
+        lambda uow, who: views.budget_report(uow, who, year), user
+    )
+    return rows
+
+
+@router.post("/budget/envelopes", status_code=201, tags=["budget"])
+def add_envelope(body: EnvelopeIn, user: User, bus: Bus) -> dict[str, Any]:
+    bus.handle(c.AddEnvelope(actor=user, party=body.party, year=body.year, amount=body.amount))
+    return {"party": body.party, "year": body.year, "amount": body.amount}
+
+
+@router.get("/waiting", tags=["programs"])
+def waiting(user: User, bus: Bus) -> list[dict[str, Any]]:
+    """The "waiting on whom" board."""
+    rows: list[dict[str, Any]] = bus.view(queues.waiting, user)
+    return rows
+
+
+def _definitions(found: Services) -> dict[str, WorkflowDefinition]:
+    files = DefinitionRegistry(found.settings.workflows_dir).files()
+    return {key: definition for key, (definition, _) in files.items()}
+
+
+def _summary(d: WorkflowDefinition) -> dict[str, Any]:
+    return {
+        "key": d.key,
+        "version": d.version,
+        "title": d.title,
+        "parties": [{"key": p.key, "role": p.role} for p in d.parties],
+    }
+
+
+@router.get("/workflows", tags=["workflows"])
+def workflows(_user: User, found: Annotated[Services, Depends(services)]) -> list[dict[str, Any]]:
+    return [_summary(d) for _, d in sorted(_definitions(found).items())]
+
+
+@router.get("/workflows/{key}", tags=["workflows"])
+def workflow(
+    key: Annotated[str, Path(max_length=64)],
+    _user: User,
+    found: Annotated[Services, Depends(services)],
+) -> dict[str, Any]:
+    """A definition: its states, transitions and a Mermaid state diagram."""
+    d = _definitions(found).get(key)
+    if d is None:
+        raise NotFound(f"no workflow {key!r}", workflow=key)
+    return {
+        **_summary(d),
+        "initial": d.initial,
+        "states": [
+            {"name": s.name, "type": s.type, "role": s.role, "sla_days": s.sla_days}
+            for s in d.states.values()
+        ],
+        "transitions": [
+            {"trigger": t.trigger, "sources": list(t.sources), "dest": t.dest, "by": t.actor}
+            for t in d.transitions
+        ],
+        "mermaid": definition_mermaid(d),
+    }
+
+
+@router.get("/audit/verify", tags=["audit"])
+def audit_verify(user: User, bus: Bus) -> dict[str, Any]:
+    """Check every event's hash chain (admin)."""
+
+    def verify(uow: SqlUnitOfWork, who: Viewer) -> dict[str, Any]:
+        assert who.user is not None
+        require_role(who.user, "admin", "verify the audit chain")
+        checked, broken = uow.events.verify()
+        return {
+            "ok": broken is None,
+            "events": checked,
+            "broken": broken.describe() if broken else None,
+        }
+
+    result: dict[str, Any] = bus.view(verify, user)
+    return result
