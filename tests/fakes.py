@@ -216,19 +216,32 @@ class FakeDirectory:
         return [self.user(who) for who, to in sorted(routed.items()) if to == email]
 
     def add_token(self, email: str, token_hash: str, expires_at: datetime, now: datetime) -> None:
-        self.store.tokens.append(Row(self.store.new_id(), {
-            "email": email, "hash": token_hash, "expires_at": expires_at, "revoked_at": None}))
+        self.store.tokens.append(
+            Row(
+                self.store.new_id(),
+                {"email": email, "hash": token_hash, "expires_at": expires_at, "revoked_at": None},
+            )
+        )
 
     def revoke_tokens(self, email: str, now: datetime) -> int:
-        live = [t for t in self.store.tokens
-                if t["email"] == email and t["revoked_at"] is None and t["expires_at"] > now]
+        live = [
+            t
+            for t in self.store.tokens
+            if t["email"] == email and t["revoked_at"] is None and t["expires_at"] > now
+        ]
         for t in live:
             t["revoked_at"] = now
         return len(live)
 
     def token_owner(self, token_hash: str, now: datetime) -> str | None:
-        return next((t["email"] for t in self.store.tokens if t["hash"] == token_hash
-                     and t["revoked_at"] is None and t["expires_at"] > now), None)
+        return next(
+            (
+                t["email"]
+                for t in self.store.tokens
+                if t["hash"] == token_hash and t["revoked_at"] is None and t["expires_at"] > now
+            ),
+            None,
+        )
 
 
 class FakePrograms:
