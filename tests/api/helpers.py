@@ -19,6 +19,7 @@ from workflow.bootstrap import bootstrap
 from workflow.domain import commands as c
 from workflow.entrypoints.api import create_app
 from workflow.service_layer.messagebus import MessageBus
+from workflow.service_layer.scheduler import run_scheduled_work
 
 CITY_EVALUATOR = "evaluation@paju.go.kr"
 OE_EVALUATOR = "evaluation@goepj.kr"
@@ -40,6 +41,7 @@ EVERYONE = [
     s.ADMIN,
     *(email for email, _, _ in EXTRA_USERS),
 ]
+NOTHING_SPENT = {"spent": {"city": 0, "education_office": 0}, "summary": "done"}
 FEB = datetime(2026, 2, 2, 0, 0, tzinfo=UTC)  # review and funding season, 09:00 Seoul
 PROGRAM = {
     "title": "High school–university linkage",
@@ -116,6 +118,25 @@ class Api:
         for who in (s.CITY_OFFICER, s.OE_OFFICER):
             self.ok(self.post(f"/programs/{pid}/commitments", who))
         return pid
+
+    def evaluation_due(self) -> int:
+        """Funded for a one-day run starting tomorrow, then past its end."""
+        start = (self.clock.now + timedelta(days=1)).date()
+        pid = self.funded(start=start.isoformat(), end=(start + timedelta(days=1)).isoformat())
+        self.clock.advance(days=3)
+        run_scheduled_work(self.bus)
+        return pid
+
+    def under_evaluation(self) -> int:
+        pid = self.evaluation_due()
+        self.ok(self.post(f"/programs/{pid}/report", s.COORDINATOR, NOTHING_SPENT))
+        return pid
+
+    def review_task(self, party_approver: str = s.CITY_APPROVER) -> int:
+        """The open review task of a fresh submitted program, in that approver's queue."""
+        pid = self.submitted()
+        items = self.ok(self.get("/tasks?limit=500", party_approver))["items"]
+        return int(next(t["task"] for t in items if t["program"] == pid))
 
 
 def make_api(database_url: str) -> Iterator[Api]:

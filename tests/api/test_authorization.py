@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests import support as s
-from tests.api.helpers import CITY_EVALUATOR, PROGRAM, SUPERVISOR, Api
+from tests.api.helpers import CITY_EVALUATOR, NOTHING_SPENT, PROGRAM, SUPERVISOR, Api
 
 # Who is who: role, organization, and whether munsan-high's programs are their own.
 PEOPLE = {
@@ -40,7 +40,7 @@ class Action:
     name: str
     setup: Callable[[Api], int | None]  # a program in the state the action needs
     method: str
-    path: str  # {id}: the program's
+    path: str  # {id}: the program's; {task}: a task's (then setup makes the task)
     body: dict[str, Any] | None
     allowed: set[str]
 
@@ -86,6 +86,33 @@ ACTIONS = [
         {s.CITY_OFFICER, s.ADMIN},
     ),  # fmt: skip
     Action("verify the audit chain", lambda a: None, "GET", "/audit/verify", None, {s.ADMIN}),
+    Action(
+        "ledger of a submitted one",
+        Api.submitted,
+        "GET",
+        "/programs/{id}/ledger",
+        None,
+        MUNSAN | FUNDERS,
+    ),  # fmt: skip
+    Action(
+        "report", Api.evaluation_due, "POST", "/programs/{id}/report", NOTHING_SPENT, COORDINATOR
+    ),  # fmt: skip
+    Action(
+        "evaluate",
+        Api.under_evaluation,
+        "POST",
+        "/programs/{id}/evaluations",
+        {"verdict": "accept", "score": 4},
+        {CITY_EVALUATOR},
+    ),  # fmt: skip
+    Action(
+        "claim a city review",
+        Api.review_task,
+        "POST",
+        "/tasks/{task}/claim",
+        None,
+        {s.CITY_APPROVER},
+    ),  # fmt: skip
 ]
 
 
@@ -93,8 +120,9 @@ ACTIONS = [
 def test_exactly_the_allowed_people_may_act(api: Api, action: Action) -> None:
     outcome = {}
     for who in PEOPLE:
-        pid = action.setup(api)
-        path = action.path.format(id=pid)
+        target = action.setup(api)
+        path = action.path.format(id=target, task=target)
+        pid = None if "{task}" in action.path else target
         program = f"/programs/{pid}"
         before = api.ok(api.get(program, s.ADMIN)) if pid and action.method != "GET" else None
         body = action.body

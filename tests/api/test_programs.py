@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
 from tests import support as s
 from tests.api.helpers import CITY_EVALUATOR, DEPUTY, OE_EVALUATOR, PROGRAM, SUPERVISOR, Api
+from workflow.service_layer.messagebus import SYSTEM_STREAM
 from workflow.service_layer.scheduler import run_scheduled_work
 
 
@@ -231,14 +233,32 @@ def test_workflows_are_listed_with_their_diagram(api: Api) -> None:
     problem(api.get("/workflows/nothing", s.COORDINATOR), 404)
 
 
-def test_only_an_admin_verifies_the_audit_chain(api: Api) -> None:
+def test_only_an_admin_verifies_the_audit_chain_and_a_refusal_is_audited(api: Api) -> None:
     problem(api.get("/audit/verify", s.COORDINATOR), 403)
+    system = api.bus.query(lambda uow: uow.events.history(SYSTEM_STREAM))
+    assert (system[-1].type, system[-1].actor) == ("ActionRefused", s.COORDINATOR)
+    assert json.loads(system[-1].data)["query"] == "audit_check"
     assert api.ok(api.get("/audit/verify", s.ADMIN))["ok"] is True
 
 
-def test_notifications_are_the_callers_own(api: Api) -> None:
+def test_notifications_are_the_callers_own_and_read_one_or_all(api: Api) -> None:
     assert api.ok(api.get("/notifications?unread=true", s.COORDINATOR)) == []
     problem(api.post("/notifications/999999/read", s.COORDINATOR), 404)
+    # Waitlisted on two days (more than the city's whole envelope): two budget notices.
+    too_much = {**PROGRAM, "requests": {"city": 1_940_000_000}}
+    for _ in range(2):
+        pid = api.ok(api.post("/programs", s.COORDINATOR, too_much), 201)["id"]
+        assert api.ok(api.post(f"/programs/{pid}/submit", s.COORDINATOR))["state"] == "waitlisted"
+        api.clock.advance(days=1)
+    unread = api.ok(api.get("/notifications?unread=true", s.COORDINATOR))
+    assert len(unread) == 2 and not any(n["read"] for n in unread), unread
+    first = unread[0]["id"]
+    problem(api.post(f"/notifications/{first}/read", s.CITY_OFFICER), 404)  # not theirs
+    assert api.ok(api.post(f"/notifications/{first}/read", s.COORDINATOR))["marked"] == 1
+    left = api.ok(api.get("/notifications?unread=true", s.COORDINATOR))
+    assert first not in [n["id"] for n in left]
+    assert api.ok(api.post("/notifications/read", s.COORDINATOR))["marked"] == 1
+    assert api.ok(api.get("/notifications?unread=true", s.COORDINATOR)) == []
 
 
 def test_supervisor_reassigns_within_the_queue(api: Api) -> None:

@@ -537,6 +537,8 @@ def test_audit_verify_and_workflow_definitions(
     jf: Jointflow, database: Path, tmp_path: Path
 ) -> None:
     assert "audit chain verified" in jf("audit", "verify").out
+    refused = jf("audit", "verify", as_=CITY_COORD_APPROVER, code=1).error_line
+    assert "needs the admin role" in refused
     good = REPO / "config" / "workflows" / "joint-program.yaml"
     bad = tmp_path / "bad.yaml"
     bad.write_text(

@@ -22,6 +22,7 @@ from workflow.domain.tasks import LIVE, TaskSpec, waiting_on
 from workflow.domain.visibility import (
     Viewer,
     budget_parties,
+    ensure_may_verify_audit,
     ensure_sees_program,
     program_scope,
 )
@@ -246,3 +247,14 @@ def budget_report(
 def pipeline(uow: SqlUnitOfWork) -> dict[str, int]:
     rows = uow.conn.execute(select(programs.c.state, func.count()).group_by(programs.c.state))
     return {state: int(n) for state, n in rows}
+
+
+def audit_check(uow: SqlUnitOfWork, viewer: Viewer) -> dict[str, Any]:
+    """Every event's hash chain checked: ``ok``, how many events, the first broken one."""
+    ensure_may_verify_audit(viewer)
+    checked, broken = uow.events.verify()
+    return {
+        "ok": broken is None,
+        "events": checked,
+        "broken": broken.describe() if broken else None,
+    }

@@ -4,7 +4,8 @@ A coordinator sees their own organization's programs; a funding party's staff se
 program once it has been submitted, and their own party's budget; drafts (never
 submitted) are seen only by their organization; admins see everything, and so does the
 operator on the server (no acting user). A program someone may not see does not exist
-for them: reads answer "not found", so its existence does not leak.
+for them: reads answer "not found", so its existence does not leak. The audit chain's
+check is the admins' (and the operator's).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from workflow.domain.errors import NotFound
-from workflow.domain.permissions import User
+from workflow.domain.permissions import User, require_role
 
 
 @dataclass(frozen=True)
@@ -63,3 +64,8 @@ def budget_parties(viewer: Viewer) -> frozenset[str] | None:
     if viewer.sees_everything or viewer.user is None:
         return None
     return frozenset({viewer.user.org}) if viewer.funder else frozenset()
+
+
+def ensure_may_verify_audit(viewer: Viewer) -> None:
+    if viewer.user is not None:
+        require_role(viewer.user, "admin", "verify the audit chain")

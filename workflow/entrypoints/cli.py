@@ -282,19 +282,13 @@ def audit() -> None:
 @pass_ctx
 def audit_verify(ctx: Context, as_json: bool) -> None:
     """Check every event's hash chain; exit 1 naming the first broken event."""
-    checked, broken = ctx.query(lambda uow: uow.events.verify())
+    result = ctx.view(views.audit_check)
     if as_json:
-        emit_json(
-            {
-                "ok": broken is None,
-                "events": checked,
-                "broken": broken.describe() if broken else None,
-            }
-        )
-    if broken is not None:
-        raise AuditBroken(f"audit chain broken at {broken.describe()}")
+        emit_json(result)
+    if result["broken"] is not None:
+        raise AuditBroken(f"audit chain broken at {result['broken']}")
     if not as_json:
-        click.echo(f"audit chain verified: {checked} events")
+        click.echo(f"audit chain verified: {result['events']} events")
 
 
 @cli.group()

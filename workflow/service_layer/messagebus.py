@@ -3,9 +3,9 @@
 Every write is a command through ``handle``; reads (``query``, ``view``) run in a
 transaction that never commits, and ``view`` knows who is looking. A refused command
 changes nothing (its transaction rolls back) and is recorded as an ``ActionRefused``
-event in a transaction of its own. Transient database errors
-(lost optimistic races, deadlocks, serialization failures, a busy SQLite file) retry
-the whole command, locking up front the second time.
+event in a transaction of its own; so is a read refused for want of permission.
+Transient database errors (lost optimistic races, deadlocks, serialization failures, a
+busy SQLite file) retry the whole command, locking up front the second time.
 After commit the dispatcher takes the outbox: in-process in the embedded default,
 a Celery relay in a deployment.
 """
@@ -19,7 +19,7 @@ from typing import Any, Protocol, TypeVar
 
 from workflow.domain import events as ev
 from workflow.domain.commands import Command
-from workflow.domain.errors import NotFound, WorkflowError
+from workflow.domain.errors import NotFound, NotPermitted, WorkflowError
 from workflow.domain.events import OPERATOR, SYSTEM, Event, program_stream
 from workflow.domain.visibility import OPERATOR_VIEW, Viewer
 from workflow.service_layer.handlers import HANDLERS, MESSAGE_COMMANDS
@@ -87,7 +87,12 @@ class MessageBus:
             who = OPERATOR_VIEW if viewer is None else uow.directory.viewer(viewer)
             return reader(uow, who)
 
-        return self.query(read)
+        try:
+            return self.query(read)
+        except NotPermitted as err:  # "not found" (an unseen program) is not a refusal
+            data = {"query": getattr(reader, "__name__", "read"), "code": err.code}
+            self._audit_refusal({**data, "reason": err.message}, viewer, program_id=None)
+            raise
 
     def _in_transaction(self, work: Callable[[UnitOfWork], T], reading: bool = False) -> T:
         for attempt in range(1, self.retries + 1):
@@ -117,21 +122,26 @@ class MessageBus:
             "reason": err.message,
             **({"task": task_id} if task_id is not None else {}),
         }
+        self._audit_refusal(data, cmd.actor, getattr(cmd, "program_id", None), task_id)
 
+    def _audit_refusal(
+        self,
+        data: dict[str, Any],
+        actor: str | None,
+        program_id: int | None,
+        task_id: int | None = None,
+    ) -> None:
         def record(uow: UnitOfWork) -> None:
-            stream = SYSTEM_STREAM
-            program_id = getattr(cmd, "program_id", None)
-            if program_id is None and task_id is not None:
+            stream, found = SYSTEM_STREAM, program_id
+            if found is None and task_id is not None:
                 with suppress(NotFound):
-                    program_id = uow.tasks.get(task_id).program_id
+                    found = uow.tasks.get(task_id).program_id
             # The program's row lock: its stream's writers rely on it (see event_store).
-            if program_id is not None and uow.programs.exists(program_id, lock=True):
-                stream = program_stream(program_id)
-            elif program_id is not None:
-                data["program_id"] = program_id
-            uow.events.append(
-                stream, [Event(ev.ACTION_REFUSED, data)], cmd.actor or OPERATOR, uow.now
-            )
+            if found is not None and uow.programs.exists(found, lock=True):
+                stream = program_stream(found)
+            elif found is not None:
+                data["program_id"] = found
+            uow.events.append(stream, [Event(ev.ACTION_REFUSED, data)], actor or OPERATOR, uow.now)
 
         self._in_transaction(record)
 

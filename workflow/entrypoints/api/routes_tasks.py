@@ -87,6 +87,12 @@ def notifications(
     return rows
 
 
+@router.post("/notifications/read", tags=["me"])
+def read_all_notifications(user: User, bus: Bus) -> dict[str, Any]:
+    """Mark every one of your messages read (``notifications read --all``)."""
+    return {"marked": bus.handle(c.MarkNotificationRead(actor=user, notification_id=None))}
+
+
 @router.post("/notifications/{notification_id}/read", tags=["me"])
 def read_notification(notification_id: TaskId, user: User, bus: Bus) -> dict[str, Any]:
     marked = bus.handle(c.MarkNotificationRead(actor=user, notification_id=notification_id))
