@@ -30,6 +30,13 @@ PG_ADMIN_URL = os.environ.get(
 REDIS_URL = os.environ.get("JOINTFLOW_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
+def redis_db(number: int) -> str:
+    """Another database of the test Redis: a test file whose Celery worker may run while
+    another file's does (pytest-xdist, --dist loadfile) takes one of its own, or the
+    workers would take each other's tasks and run them against the wrong database."""
+    return REDIS_URL.rsplit("/", 1)[0] + f"/{number}"
+
+
 @pytest.fixture(autouse=True)
 def _no_ambient_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests configure jointflow explicitly; the developer's JOINTFLOW_* never leak in."""

@@ -38,7 +38,7 @@ from sqlalchemy import func, select
 
 from config.settings import Settings
 from tests import support as s
-from tests.conftest import REDIS_URL
+from tests.conftest import redis_db
 from tests.e2e.test_worker import (
     REDELIVER_SECONDS,
     Processes,
@@ -66,10 +66,7 @@ from workflow.service_layer.messagebus import MessageBus
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
-# A Redis database of its own: pytest-xdist runs test_worker.py (db 15) at the same time
-# (--dist loadfile), and Celery workers sharing a queue would take each other's tasks
-# and run them against the wrong PostgreSQL database.
-BROKER_URL = REDIS_URL.rsplit("/", 1)[0] + "/14"
+BROKER_URL = redis_db(14)  # test_worker.py has 15
 
 CITY_EVALUATOR = "evaluator@paju.go.kr"
 OE_EVALUATOR = "evaluator@goepj.kr"

@@ -13,24 +13,24 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import uuid
-from contextlib import suppress
 from pathlib import Path
 
 import pytest
+import redis
 from sqlalchemy import create_engine, func, select, text
 
-from tests.api.test_web_process import free_port
-from tests.conftest import REDIS_URL
+from tests.api.test_web_process import free_port, stop
+from tests.conftest import PG_ADMIN_URL, redis_db
 from workflow.adapters.orm import ledger_entries, programs
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
 ROOT = Path(__file__).resolve().parents[2]
 SECTION = "## Run it as a deployment"
+BROKER_URL = redis_db(13)  # test_web_process.py has 12
 
 
 def deployment_script() -> str:
@@ -48,7 +48,7 @@ def localized(script: str, database: str, port: int) -> str:
     swaps = {
         "127.0.0.1/jointflow": f"127.0.0.1/{database}",
         "-U postgres jointflow": f"-U postgres {database}",
-        "redis://127.0.0.1:6379/0": REDIS_URL,
+        "redis://127.0.0.1:6379/0": BROKER_URL,
         "8000": str(port),
         "$PWD/.venv/bin": venv_bin,
         ".venv/bin": venv_bin,
@@ -63,6 +63,7 @@ def test_the_readme_deployment_runs_a_program_to_funded(tmp_path: Path) -> None:
     database = f"jf_readme_{uuid.uuid4().hex[:10]}"
     port = free_port()
     shutil.copy(ROOT / "Procfile", tmp_path / "Procfile")
+    redis.Redis.from_url(BROKER_URL).flushdb()
     env = {k: v for k, v in os.environ.items() if not k.startswith("JOINTFLOW_")}
     env.update(
         PYTHONPATH=str(ROOT),
@@ -100,14 +101,8 @@ def test_the_readme_deployment_runs_a_program_to_funded(tmp_path: Path) -> None:
         assert [k for k, _ in kinds].count("commit") == 2, kinds
         assert "worker" in log and "jointflow.place_holds" in log, log
     finally:
-        with suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        with suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=20)
-        with suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        admin = create_engine("postgresql+psycopg://postgres@127.0.0.1/postgres",
-                              isolation_level="AUTOCOMMIT")  # fmt: skip
+        stop(proc)
+        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
         admin.dispose()
