@@ -46,6 +46,7 @@ from workflow.domain.delegation import Delegation, final_delegates
 from workflow.domain.errors import Conflict, InsufficientBudget, NotFound, NotPermitted
 from workflow.domain.events import Event
 from workflow.domain.machine import WorkflowMachine
+from workflow.domain.passwords import Credentials
 from workflow.domain.permissions import User
 from workflow.domain.program import LedgerMove, Program
 from workflow.domain.reminders import ReminderLadder, rungs_for
@@ -113,6 +114,7 @@ class FakeStore:
     reminders: list[Row] = field(default_factory=list)
     notifications: list[Row] = field(default_factory=list)
     tokens: list[Row] = field(default_factory=list)
+    credentials: dict[str, Credentials] = field(default_factory=dict)
 
     def new_id(self) -> int:
         """One sequence for every table: ids never repeat across kinds (easier to read)."""
@@ -242,6 +244,21 @@ class FakeDirectory:
             ),
             None,
         )
+
+    def revoke_token(self, email: str, token_hash: str, now: datetime) -> bool:
+        for t in self.store.tokens:
+            live = t["revoked_at"] is None and t["expires_at"] > now
+            if t["email"] == email and t["hash"] == token_hash and live:
+                t["revoked_at"] = now
+                return True
+        return False
+
+    def credentials(self, email: str) -> Credentials | None:
+        return self.store.credentials.get(email)
+
+    def save_credentials(self, email: str, credentials: Credentials, now: datetime) -> None:
+        assert email in self.store.users
+        self.store.credentials[email] = credentials
 
 
 class FakePrograms:

@@ -9,9 +9,10 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from workflow.adapters.batch import BatchingConnection
-from workflow.adapters.orm import api_tokens, delegations, organizations, users
+from workflow.adapters.orm import api_tokens, delegations, organizations, user_credentials, users
 from workflow.domain.delegation import Delegation, final_delegates
 from workflow.domain.errors import Conflict, NotFound
+from workflow.domain.passwords import Credentials
 from workflow.domain.permissions import User
 from workflow.domain.visibility import Viewer
 from workflow.service_layer.ports import Organization
@@ -141,6 +142,41 @@ class Directory:
             )
         ).scalar()
         return None if found is None else str(found)
+
+    def revoke_token(self, email: str, token_hash: str, now: datetime) -> bool:
+        t = api_tokens.c
+        revoked = self.conn.execute(
+            update(api_tokens)
+            .where(
+                t.user_email == email,
+                t.token_hash == token_hash,
+                t.revoked_at.is_(None),
+                t.expires_at > now,
+            )
+            .values(revoked_at=now)
+        ).rowcount
+        return bool(revoked)
+
+    def credentials(self, email: str) -> Credentials | None:
+        c = user_credentials.c
+        row = self.conn.execute(
+            select(c.password_hash, c.failures, c.locked_until).where(c.user_email == email)
+        ).first()
+        return None if row is None else Credentials(row[0], row[1], row[2])
+
+    def save_credentials(self, email: str, credentials: Credentials, now: datetime) -> None:
+        values = {
+            "password_hash": credentials.password_hash,
+            "failures": credentials.failures,
+            "locked_until": credentials.locked_until,
+            "updated_at": now,
+        }
+        c = user_credentials.c
+        changed = self.conn.execute(
+            update(user_credentials).where(c.user_email == email).values(**values)
+        ).rowcount
+        if not changed:
+            self.conn.execute(insert(user_credentials).values(user_email=email, **values))
 
 
 def user_of(row: Any) -> User:

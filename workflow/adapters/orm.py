@@ -383,6 +383,17 @@ api_tokens = Table(
     Column("revoked_at", UtcDateTime()),
 )
 
+# Sign-in passwords (argon2 hashes) and the wrong tries that lock an account.
+user_credentials = Table(
+    "user_credentials",
+    metadata,
+    Column("user_email", String(254), ForeignKey("users.email"), primary_key=True),
+    Column("password_hash", String(200), nullable=False),
+    Column("failures", Integer, nullable=False, default=0),
+    Column("locked_until", UtcDateTime()),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
 # HTTP Idempotency-Key claims: a row is inserted (status NULL) before the request runs;
 # the unique key makes a concurrent repeat wait for the first one's stored response.
 idempotency_keys = Table(

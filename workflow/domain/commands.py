@@ -235,3 +235,26 @@ class SendDueReminders(Command):
     """System: one batch of the reminder sweep (due rows become people's messages)."""
 
     limit: int = 500
+
+
+@dataclass(frozen=True)
+class SetPassword(Command):
+    """The operator sets a user's sign-in password (``user set-password``)."""
+
+    email: str
+    password: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class SignIn(Command):
+    """Someone at the sign-in page (no actor yet): a session when the password is right."""
+
+    email: str
+    password: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class SignOut(Command):
+    """The acting user ends the session whose secret they hold."""
+
+    secret: str = field(repr=False)

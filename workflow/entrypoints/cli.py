@@ -191,11 +191,30 @@ def user_token(ctx: Context, email: str, days: int, as_json: bool) -> None:
         click.echo(f"(for {email}, until {expires}; it is not shown again)", err=True)
 
 
+@user.command("set-password")
+@click.argument("email")
+@click.option(
+    "--password-stdin",
+    "from_stdin",
+    is_flag=True,
+    help="Read the password from standard input (one line) instead of asking for it.",
+)
+@pass_ctx
+def user_set_password(ctx: Context, email: str, from_stdin: bool) -> None:
+    """Set EMAIL's password for signing in to the web pages (only an argon2 hash is kept)."""
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("password", hide_input=True, confirmation_prompt=True)
+    ctx.handle(c.SetPassword(actor=None, email=email, password=password))
+    click.echo(f"password of {email} set")
+
+
 @user.command("revoke-tokens")
 @click.argument("email")
 @pass_ctx
 def user_revoke_tokens(ctx: Context, email: str) -> None:
-    """End every API token EMAIL holds."""
+    """End every API token and web session EMAIL holds."""
     revoked = ctx.handle(c.RevokeTokens(actor=None, email=email))
     click.echo(f"{revoked} token(s) of {email} revoked")
 

@@ -17,6 +17,7 @@ from workflow.domain.audit import ChainBreak, EventRecord
 from workflow.domain.budget import Envelope
 from workflow.domain.delegation import Delegation
 from workflow.domain.events import Event
+from workflow.domain.passwords import Credentials
 from workflow.domain.permissions import User
 from workflow.domain.program import LedgerMove, Program
 from workflow.domain.reminders import ReminderLadder
@@ -111,6 +112,14 @@ class Directory(Protocol):
 
     def token_owner(self, token_hash: str, now: datetime) -> str | None:
         """The email of a live (not expired, not revoked) token's user, else None."""
+
+    def revoke_token(self, email: str, token_hash: str, now: datetime) -> bool:
+        """Revoke one live token of ``email``; whether there was one."""
+
+    def credentials(self, email: str) -> Credentials | None:
+        """The user's password credentials (None: no such user, or no password set)."""
+
+    def save_credentials(self, email: str, credentials: Credentials, now: datetime) -> None: ...
 
 
 class Ledger(Protocol):

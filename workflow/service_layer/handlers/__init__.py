@@ -28,7 +28,7 @@ from workflow.service_layer.handlers import (
 from workflow.service_layer.handlers.common import BUDGET_NOTICE, PLACE_HOLDS, RETRY_WAITLISTED
 from workflow.service_layer.handlers.funding import Committed, Disbursed
 from workflow.service_layer.handlers.scheduled import WorkOutcome
-from workflow.service_layer.handlers.tokens import IssuedToken
+from workflow.service_layer.handlers.tokens import IssuedToken, SignedIn
 from workflow.service_layer.unit_of_work import UnitOfWork
 
 HANDLERS: dict[type[c.Command], Callable[[Any, UnitOfWork], Any]] = {
@@ -36,6 +36,9 @@ HANDLERS: dict[type[c.Command], Callable[[Any, UnitOfWork], Any]] = {
     c.AddUser: directory.add_user,
     c.IssueToken: tokens.issue_token,
     c.RevokeTokens: tokens.revoke_tokens,
+    c.SetPassword: tokens.set_password,
+    c.SignIn: tokens.sign_in,
+    c.SignOut: tokens.sign_out,
     c.AddEnvelope: funding.add_envelope,
     c.CreateProgram: programs.create_program,
     c.UpdateProgram: programs.update_program,
@@ -78,6 +81,7 @@ __all__ = [
     "BUDGET_NOTICE",
     "HANDLERS",
     "IssuedToken",
+    "SignedIn",
     "MESSAGE_COMMANDS",
     "PLACE_HOLDS",
     "RETRY_WAITLISTED",

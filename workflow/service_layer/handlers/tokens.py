@@ -1,7 +1,11 @@
-"""The operator's token commands: issue a personal API token, revoke a user's tokens.
+"""Tokens and sign-in: the operator issues and revokes personal API tokens and sets
+passwords; a person signs in with a password for a session and signs out.
 
-Audited on the directory stream like the other operator commands; the event names the
-user and the expiry, never the secret or its hash.
+A session is a token like an API one (a secret, only its hash kept), living
+``passwords.SESSION``; signing out revokes it and ``user revoke-tokens`` ends it too.
+Audited on the directory stream like the other operator commands: the events name the
+user and the expiry, never a secret, a password or a hash. A refused sign-in is a
+result, not an error, so the wrong try it counts is committed.
 """
 
 from __future__ import annotations
@@ -11,9 +15,11 @@ from datetime import datetime, timedelta
 
 from workflow.domain import commands as c
 from workflow.domain import events as ev
-from workflow.domain.events import OPERATOR, Event
-from workflow.domain.tokens import check_days, new_token
-from workflow.service_layer.handlers.common import DIRECTORY_STREAM
+from workflow.domain.events import OPERATOR, SYSTEM, Event
+from workflow.domain.errors import NotFound
+from workflow.domain.passwords import SESSION, attempt, new_credentials
+from workflow.domain.tokens import check_days, new_token, token_hash, well_formed
+from workflow.service_layer.handlers.common import DIRECTORY_STREAM, actor_email
 from workflow.service_layer.unit_of_work import UnitOfWork
 
 
@@ -50,3 +56,53 @@ def revoke_tokens(cmd: c.RevokeTokens, uow: UnitOfWork) -> int:
         uow.now,
     )
     return revoked
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """A sign-in's answer: the session (None: refused), or why not (``passwords.WRONG``
+    or ``LOCKED``, and until when)."""
+
+    session: IssuedToken | None
+    email: str
+    refusal: str | None = None
+    locked_until: datetime | None = None
+
+
+def set_password(cmd: c.SetPassword, uow: UnitOfWork) -> None:
+    user = uow.directory.user(cmd.email)
+    uow.directory.save_credentials(user.email, new_credentials(cmd.password), uow.now)
+    _audit(uow, ev.PASSWORD_SET, {"email": user.email}, OPERATOR)
+
+
+def sign_in(cmd: c.SignIn, uow: UnitOfWork) -> SignedIn:
+    email = cmd.email.strip().lower()
+    tried = attempt(uow.directory.credentials(email), cmd.password, uow.now)
+    if tried.credentials is not None:
+        uow.directory.save_credentials(email, tried.credentials, uow.now)
+    if not tried.ok:
+        reason = {"email": email[:254], "reason": tried.refusal}
+        _audit(uow, ev.SIGN_IN_REFUSED, reason, email[:254] or OPERATOR)
+        if tried.locked_now:
+            assert tried.locked_until is not None
+            until = {"email": email, "until": tried.locked_until.isoformat()}
+            _audit(uow, ev.ACCOUNT_LOCKED, until, SYSTEM)
+        return SignedIn(None, email, tried.refusal, tried.locked_until)
+    expires_at = uow.now + SESSION
+    secret, hashed = new_token()
+    uow.directory.add_token(email, hashed, expires_at, uow.now)
+    _audit(uow, ev.SIGNED_IN, {"email": email, "expires_at": expires_at.isoformat()}, email)
+    return SignedIn(IssuedToken(secret, expires_at), email)
+
+
+def sign_out(cmd: c.SignOut, uow: UnitOfWork) -> None:
+    email = uow.directory.user(actor_email(cmd.actor)).email
+    if not well_formed(cmd.secret) or not uow.directory.revoke_token(
+        email, token_hash(cmd.secret), uow.now
+    ):
+        raise NotFound(f"{email} holds no such session")
+    _audit(uow, ev.SIGNED_OUT, {"email": email}, email)
+
+
+def _audit(uow: UnitOfWork, kind: str, data: dict[str, object], actor: str) -> None:
+    uow.events.append(DIRECTORY_STREAM, [Event(kind, data)], actor, uow.now)
