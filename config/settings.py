@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     # Seconds between beat's sweeps of due scheduled work (start, end, hold expiry).
     sweep_interval: float = 60.0
     auto_migrate: bool = True
+    # Where the links in messages point: the web process as people reach it.
+    base_url: str = "http://127.0.0.1:8000"
 
     @field_validator("database_url")
     @classmethod

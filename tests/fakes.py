@@ -32,6 +32,7 @@ from typing import Any
 
 from config.settings import WORKFLOWS_DIR
 from workflow.adapters.definitions import load_file
+from workflow.adapters.templates import TemplateRenderer
 from workflow.domain.audit import (
     GENESIS,
     ChainBreak,
@@ -57,6 +58,7 @@ from workflow.service_layer.ports import Asked, Organization, OutboxMessage, Tas
 from workflow.service_layer.unit_of_work import LostRace, UnitOfWork
 
 T0 = datetime(2026, 1, 5, 0, 0, tzinfo=UTC)  # a Monday, 09:00 in Seoul
+BASE_URL = "https://jointflow.test"
 
 
 class IntegrityViolation(Exception):
@@ -942,6 +944,7 @@ class FakeUnitOfWork:
 
     def __init__(self, factory: FakeUnitOfWorkFactory, reading: bool = False) -> None:
         self.factory = factory
+        self.renderer = factory.renderer  # the real templates: rendering is no I/O to fake
         self.reading = reading
         self.default_workflow = factory.default_workflow
         self.now = factory.clock()
@@ -1009,6 +1012,7 @@ class FakeUnitOfWorkFactory:
         self.registry = registry or WorkflowRegistry([joint_program()])
         self.clock = clock or Clock()
         self.default_workflow = default_workflow
+        self.renderer = TemplateRenderer(BASE_URL)
         self.commits = 0
 
     def __call__(self, contended: bool = False, reading: bool = False) -> FakeUnitOfWork:

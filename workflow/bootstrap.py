@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from config.settings import Settings, get_settings
 from workflow.adapters.database import engine_for, is_current, upgrade
 from workflow.adapters.definitions import DefinitionRegistry
+from workflow.adapters.templates import TemplateRenderer
 from workflow.adapters.unit_of_work import SqlUnitOfWorkFactory
 from workflow.domain.calendar import SEOUL
 from workflow.service_layer.messagebus import (
@@ -46,7 +47,11 @@ def bootstrap(
     registry = DefinitionRegistry(settings.workflows_dir)
     dispatcher: Dispatcher = InlineDispatcher() if settings.embedded else RelayDispatcher()
     uow = SqlUnitOfWorkFactory(
-        engine, registry, clock or make_clock(settings), settings.default_workflow
+        engine,
+        registry,
+        clock or make_clock(settings),
+        settings.default_workflow,
+        TemplateRenderer(settings.base_url),
     )
     return MessageBus(uow, dispatcher)
 

@@ -199,17 +199,18 @@ def test_korean_and_english_bodies(bus: MessageBus, clock: Clock) -> None:
     clock.at = seoul(date(2026, 11, 18), 9)  # overdue 2 business days; nothing swept before
     send_due_reminders(bus)
     [ko] = messages(bus, s.OE_APPROVER)
-    assert ko["subject"] == "[jointflow] 처리할 업무 2건 알림 (2026-11-18)"
+    assert ko["subject"] == "[jointflow] 처리할 업무 2건 알림 (11월 18일)"
     assert (
-        f"#{first} High school–university linkage (20,000,000원) 검토, "
-        "마감 2영업일 경과 (마감일 2026-11-16)" in ko["body"]
+        f"#{first} High school–university linkage (2,000만 원) 검토, "
+        "마감 2영업일 경과 (마감일 11월 16일)" in ko["body"]
     )
-    assert "(30,000,000원)" in ko["body"] and "확인: jointflow inbox" in ko["body"]
+    assert "(3,000만 원)" in ko["body"]
+    assert "확인: http://127.0.0.1:8000/inbox" in ko["body"]  # JOINTFLOW_BASE_URL's default
     [en] = messages(bus, OE_APPROVER_EN)
-    assert en["subject"] == "[jointflow] 2 tasks need your attention (2026-11-18)"
+    assert en["subject"] == "[jointflow] 2 tasks need your attention (18 November)"
     assert (
-        f"review of #{second} High school–university linkage (30,000,000원), "
-        "overdue 2 business days (due 2026-11-16)" in en["body"]
+        f"review of #{second} High school–university linkage (₩30,000,000), "
+        "overdue 2 business days (due 16 November)" in en["body"]
     )
     # A late sweep sends one reminder per task, not one per missed rung, and the next
     # overdue rung is the next multiple still ahead.
@@ -218,11 +219,11 @@ def test_korean_and_english_bodies(bus: MessageBus, clock: Clock) -> None:
     assert sent["overdue reminder sent"] == 4 and sent["escalate reminder sent"] == 4
     [escalated] = messages(bus, OE_SUPERVISOR)
     assert escalated["kind"] == "escalation"
-    assert escalated["subject"] == "[jointflow] 2 overdue tasks escalated to you (2026-11-25)"
+    assert escalated["subject"] == "[jointflow] 2 overdue tasks escalated to you (25 November)"
     assert "overdue 7 business days" in escalated["body"]
     assert "escalated, waiting on queue education_office/approver" in escalated["body"]
     [city_chief] = messages(bus, CITY_SUPERVISOR)
-    assert city_chief["subject"] == "[jointflow] 기한 초과 업무 2건 상위 보고 (2026-11-25)"
+    assert city_chief["subject"] == "[jointflow] 기한 초과 업무 2건 상위 보고 (11월 25일)"
     assert "상위 보고: city/approver 대기열 처리 대기" in city_chief["body"]
     pending = bus.query(
         lambda uow: [
@@ -247,7 +248,7 @@ def test_claimed_tasks_remind_the_claimant_and_digests_grow(bus: MessageBus, clo
     [ko] = messages(bus, s.OE_APPROVER)
     assert f"#{second} " in ko["body"] and f"#{first} " not in ko["body"]
     [en] = messages(bus, OE_APPROVER_EN)
-    assert "due today (2026-11-16)" in en["body"] and f"#{first} " in en["body"]
+    assert "due today (16 November)" in en["body"] and f"#{first} " in en["body"]
     bus.handle(c.MarkNotificationRead(actor=OE_APPROVER_EN, notification_id=en["id"]))
     # Later the same day another reminder for the same person joins that day's digest:
     # the task it names is already there, so it is updated, not repeated.

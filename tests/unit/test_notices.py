@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from workflow.domain import events as ev
 from workflow.domain.events import Event
 from workflow.domain.notices import (
@@ -12,7 +10,6 @@ from workflow.domain.notices import (
     WAITLISTED,
     Notice,
     budget_notices,
-    render,
 )
 
 REQUESTED = ("education_office", "city")
@@ -50,32 +47,3 @@ def test_a_lapse_names_every_funder_and_the_seoul_day_it_lapsed() -> None:
     assert budget_notices("in_review", [lapsed], REQUESTED) == [
         Notice(HOLDS_EXPIRED, ("city", "education_office"), ("2026-06-05",))
     ]
-
-
-def test_a_message_speaks_korean_unless_the_person_chose_english() -> None:
-    items = [
-        {
-            "program": 25,
-            "title": "Mentoring",
-            "what": WAITLISTED,
-            "year": 2026,
-            "details": ["education_office has no envelope for the year"],
-        },
-        {
-            "program": 21,
-            "title": "Career fair",
-            "what": HOLDS_EXPIRED,
-            "year": 2026,
-            "details": ["2026-06-05"],
-        },
-    ]
-    subject, body = render(date(2026, 6, 5), items, "en")
-    assert subject == "[jointflow] 2 budget notices (2026-06-05)"
-    assert (
-        "- #25 Mentoring: waitlisted: no room in the 2026 envelope (education_office has "
-        "no envelope for the year)" in body
-    )
-    assert "- #21 Career fair: its holds lapsed on 2026-06-05 and were released" in body
-    subject, body = render(date(2026, 6, 5), items[:1], "ko")
-    assert subject == "[jointflow] 예산 알림 1건 (2026-06-05)"
-    assert "2026년 예산 부족으로 대기 중" in body

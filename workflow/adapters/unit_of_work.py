@@ -24,10 +24,12 @@ from workflow.adapters.reminder_store import NotificationStore, ReminderStore
 from workflow.adapters.repositories import ProgramRepository
 from workflow.adapters.schedule import Schedule
 from workflow.adapters.task_store import TaskStore
+from workflow.adapters.templates import DEFAULT_BASE_URL, TemplateRenderer
 from workflow.domain.budget import Envelope
 from workflow.domain.definition import DEFAULT_WORKFLOW
 from workflow.domain.machine import WorkflowMachine
 from workflow.domain.program import Program
+from workflow.service_layer.ports import Renderer
 from workflow.service_layer.unit_of_work import LostRace
 
 # PostgreSQL SQLSTATEs worth retrying the whole transaction for.
@@ -41,6 +43,7 @@ class SqlUnitOfWork:
         registry: DefinitionRegistry,
         clock: Callable[[], datetime],
         default_workflow: str,
+        renderer: Renderer,
         contended: bool = False,
         reading: bool = False,
     ) -> None:
@@ -48,6 +51,7 @@ class SqlUnitOfWork:
         self.registry = registry
         self.clock = clock
         self.default_workflow = default_workflow
+        self.renderer = renderer
         self.contended = contended
         self.reading = reading
 
@@ -105,15 +109,23 @@ class SqlUnitOfWorkFactory:
         registry: DefinitionRegistry,
         clock: Callable[[], datetime],
         default_workflow: str = DEFAULT_WORKFLOW,
+        renderer: Renderer | None = None,
     ) -> None:
         self.engine = engine
         self.registry = registry
         self.clock = clock
         self.default_workflow = default_workflow
+        self.renderer = renderer or TemplateRenderer(DEFAULT_BASE_URL)
 
     def __call__(self, contended: bool = False, reading: bool = False) -> SqlUnitOfWork:
         return SqlUnitOfWork(
-            self.engine, self.registry, self.clock, self.default_workflow, contended, reading
+            self.engine,
+            self.registry,
+            self.clock,
+            self.default_workflow,
+            self.renderer,
+            contended,
+            reading,
         )
 
     def is_transient(self, error: BaseException) -> bool:

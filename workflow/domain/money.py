@@ -1,4 +1,6 @@
-"""KRW amounts: whole won as ``int``, validated once at the edge of the domain."""
+"""KRW amounts: whole won as ``int``, validated once at the edge of the domain, and
+written out for people (``80,000,000원`` in tables; ``8,000만 원`` / ``₩80,000,000`` in
+the messages people read)."""
 
 from __future__ import annotations
 
@@ -49,3 +51,27 @@ def parse_krw(text: str, what: str = "amount") -> int:
 def format_krw(amount: int) -> str:
     """Format for people: ``80,000,000원``."""
     return f"{amount:,}원"
+
+
+# Korean counts large sums in groups of four digits: 조 (10^12), 억 (10^8), 만 (10^4).
+_KO_UNITS = ((10**12, "조"), (10**8, "억"), (10**4, "만"))
+
+
+def spell_krw(amount: int, locale: str = "ko") -> str:
+    """An amount as people write it: ``8,000만 원``, ``18억 5,000만 원``, ``1만 2,500원``
+    in Korean; ``₩80,000,000`` in English (any locale but ``en`` reads Korean)."""
+    if locale == "en":
+        return f"-₩{-amount:,}" if amount < 0 else f"₩{amount:,}"
+    if amount == 0:
+        return "0원"
+    sign, rest = ("-" if amount < 0 else ""), abs(amount)
+    parts = []
+    for size, unit in _KO_UNITS:
+        count, rest = divmod(rest, size)
+        if count:
+            parts.append(f"{count:,}{unit}")
+    if rest:
+        parts.append(f"{rest:,}")
+    # A unit word takes the spaced 원 (8,000만 원); bare digits take it attached (2,500원).
+    won = "원" if rest else " 원"
+    return sign + " ".join(parts) + won

@@ -7,15 +7,15 @@ person's in-app ``budget_notice`` message of the (Seoul) day, as reminders are i
 the day's digest: one message a day, however many programs it names.
 
 The recipients: the program's coordinator (its creator) and the budget officers of the
-parties concerned -- the short ones for a waitlisting, every funder otherwise.
+parties concerned -- the short ones for a waitlisting, every funder otherwise (the
+rules in ``messaging.RULES``; what a notice says is its template's).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Any
+from datetime import datetime
 
 from workflow.domain import events as ev
 from workflow.domain.calendar import seoul_date
@@ -56,40 +56,3 @@ def budget_notices(
     if held and state_before == "waitlisted":
         notices.append(Notice(HELD_FROM_WAITLIST, funders))
     return notices
-
-
-# What each notice says, per locale; filled in with the item's year and details.
-_TEXTS = {
-    "en": {
-        WAITLISTED: "waitlisted: no room in the {year} envelope ({details})",
-        HELD_FROM_WAITLIST: "money came free: its holds are placed and review begins",
-        HOLDS_EXPIRED: "its holds lapsed on {details} and were released",
-    },
-    "ko": {
-        WAITLISTED: "{year}년 예산 부족으로 대기 중 ({details})",
-        HELD_FROM_WAITLIST: "예산이 확보되어 심사를 시작합니다",
-        HOLDS_EXPIRED: "예산 보류 기한({details})이 지나 보류액이 해제되었습니다",
-    },
-}
-
-
-def item_line(item: dict[str, Any], locale: str) -> str:
-    """One notice of a message: ``item`` has program, title, what, year and details."""
-    text = _TEXTS["en" if locale == "en" else "ko"][item["what"]].format(
-        year=item["year"], details="; ".join(item["details"])
-    )
-    return f"- #{item['program']} {item['title']}: {text}"
-
-
-def render(day: date, items: list[dict[str, Any]], locale: str) -> tuple[str, str]:
-    """(subject, body) of one person's budget notices of Seoul day ``day``."""
-    count = len(items)
-    if locale == "en":
-        subject = (
-            f"[jointflow] {count} budget notice{'s' if count != 1 else ''} ({day.isoformat()})"
-        )
-        intro, outro = "Budget news of your programs:", "Details: jointflow program show ID"
-    else:
-        subject = f"[jointflow] 예산 알림 {count}건 ({day.isoformat()})"
-        intro, outro = "사업 예산 관련 알림입니다:", "자세히: jointflow program show ID"
-    return subject, "\n".join([intro, *(item_line(i, locale) for i in items), "", outro])

@@ -18,7 +18,8 @@ Each task it opens gets one row per *rung* (``before``, ``due``, ``overdue:N``,
 
 Nothing goes out during quiet hours (22:00-08:00 Seoul); what falls due waits for the
 morning. Everything one person is due to get on one Seoul day goes out as one message
-per kind (a reminder digest; an escalation digest for supervisors).
+per kind (a reminder digest; an escalation digest for supervisors), written by the
+templates the rules name (``messaging.RULES``).
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 
 from workflow.domain.calendar import SEOUL, business_days_between, seoul_date, shift_business_days
-from workflow.domain.money import format_krw
 
 BEFORE, DUE, ESCALATE, OVERDUE = "before", "due", "escalate", "overdue"
 QUIET_FROM, QUIET_UNTIL = time(22, 0), time(8, 0)  # Seoul
@@ -143,77 +143,3 @@ def next_overdue(
     late = max(business_days_between(due_at, now), 0)
     n = (late // every + 1) * every
     return overdue_rung(n), send_moment(shift_business_days(seoul_date(due_at), n))
-
-
-# -- the messages people read: Korean by default, English for locale ``en`` --
-
-_KIND_KO = {
-    "submit": "제출",
-    "review": "검토",
-    "revise": "보완",
-    "commit_funds": "예산 확정",
-    "submit_evaluation": "평가 보고서 제출",
-    "evaluate": "평가",
-}
-
-
-def item_line(item: dict[str, Any], locale: str) -> str:
-    """One task of a digest: ``item`` as the sweep records it (see ReminderItem keys)."""
-    program = f"#{item['program']} {item['title']}"
-    amount = f" ({format_krw(item['amount'])})" if item.get("amount") else ""
-    due = item["due"]
-    late, left = item["late"], item["left"]
-    if locale == "en":
-        kind = item["kind"].replace("_", " ")
-        if late:
-            when = f"overdue {late} business day{'s' if late != 1 else ''} (due {due})"
-        elif left == 0:
-            when = f"due today ({due})"
-        else:
-            when = f"due {due}"
-        extra = ""
-        if item.get("escalated"):
-            holder = item.get("claimed_by") or f"queue {item['queue']}"
-            extra = f" -- escalated, waiting on {holder}"
-        return f"- task {item['task']}: {kind} of {program}{amount}, {when}{extra}"
-    kind = _KIND_KO.get(item["kind"], item["kind"])
-    if late:
-        when = f"마감 {late}영업일 경과 (마감일 {due})"
-    elif left == 0:
-        when = f"오늘 마감 ({due})"
-    else:
-        when = f"마감일 {due}"
-    extra = ""
-    if item.get("escalated"):
-        holder = item.get("claimed_by") or f"{item['queue']} 대기열"
-        extra = f" -- 상위 보고: {holder} 처리 대기"
-    return f"- 업무 {item['task']}: {program}{amount} {kind}, {when}{extra}"
-
-
-def render(kind: str, day: date, items: list[dict[str, Any]], locale: str) -> tuple[str, str]:
-    """(subject, body) of one person's message of ``kind`` for Seoul day ``day``."""
-    count = len(items)
-    if locale == "en":
-        if kind == ESCALATION:
-            subject = (
-                f"[jointflow] {count} overdue task{'s' if count != 1 else ''} escalated "
-                f"to you ({day.isoformat()})"
-            )
-            intro = "These tasks in your organization are past their escalation point:"
-        else:
-            subject = (
-                f"[jointflow] {count} task{'s' if count != 1 else ''} need your "
-                f"attention ({day.isoformat()})"
-            )
-            intro = "Reminder of your tasks:"
-        outro = "Open them with: jointflow inbox"
-    else:
-        if kind == ESCALATION:
-            subject = f"[jointflow] 기한 초과 업무 {count}건 상위 보고 ({day.isoformat()})"
-            intro = "소속 기관의 다음 업무가 기한을 넘겨 상위 보고되었습니다:"
-        else:
-            subject = f"[jointflow] 처리할 업무 {count}건 알림 ({day.isoformat()})"
-            intro = "처리할 업무를 알려 드립니다:"
-        outro = "확인: jointflow inbox"
-    lines = [intro, *(item_line(i, locale) for i in items), "", outro]
-    return subject, "\n".join(lines)

@@ -8,7 +8,7 @@ with the envelopes its holds decide on"), never how it is read.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
@@ -61,6 +61,15 @@ class OutboxMessage:
     id: int
     task: str
     payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A message as a template wrote it for one person."""
+
+    subject: str
+    text: str
+    html: str
 
 
 Asked = tuple[str, tuple[str, ...]]  # a program's state and the parties it waits on
@@ -193,3 +202,8 @@ class Notifications(Protocol):
     def owner(self, notification_id: int) -> str | None: ...
     def mark_read(self, email: str, notification_id: int | None, now: datetime) -> int:
         """Mark one of ``email``'s messages read (None: all of them); how many were unread."""
+
+
+class Renderer(Protocol):
+    def render(self, template: str, locale: str, context: Mapping[str, Any]) -> Rendered:
+        """``template`` in ``locale`` with ``context`` (a ``path`` becomes the ``link``)."""

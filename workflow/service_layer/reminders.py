@@ -23,13 +23,15 @@ from __future__ import annotations
 import logging
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from workflow.domain import events as ev
 from workflow.domain.calendar import business_days_between, days_overdue, seoul_date
 from workflow.domain.errors import NotFound
 from workflow.domain.events import SYSTEM, Event, user_stream
+from workflow.domain.messaging import ESCALATE as ESCALATE_RULE
+from workflow.domain.messaging import INBOX_PATH, REMINDER, rule_for
 from workflow.domain.permissions import User
 from workflow.domain.reminders import (
     DIGEST,
@@ -39,8 +41,8 @@ from workflow.domain.reminders import (
     is_quiet,
     next_overdue,
     next_send_time,
-    render,
 )
+from workflow.service_layer.ports import Rendered
 from workflow.service_layer.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -157,8 +159,8 @@ def sweep_batch(uow: UnitOfWork, limit: int = 500) -> Counter[str]:
                     item["rungs"] = sorted(set(merged[task_id]["rungs"]) | set(item["rungs"]))
                 merged[task_id] = item
             ordered = sorted(merged.values(), key=lambda i: (-i["late"], i["due"], i["task"]))
-            subject, body = render(kind, day, ordered, user.locale)
-            uow.notifications.write(message_id, subject, body, ordered, now)
+            text = render_digest(uow, kind, day, ordered, user)
+            uow.notifications.write(message_id, text.subject, text.text, ordered, now)
             outcomes["escalation messages" if kind == ESCALATION else "digests"] += 1
             recorded.append(
                 Event(
@@ -189,7 +191,7 @@ def preview(uow: UnitOfWork, limit: int = 500) -> dict[str, Any]:
         for user in p.recipients:
             entry = messages.setdefault(
                 (user.email, p.kind),
-                {"to": user.email, "kind": p.kind, "locale": user.locale, "tasks": {}},
+                {"to": user.email, "kind": p.kind, "user": user, "tasks": {}},
             )
             known = entry["tasks"].get(p.item["task"])
             item = dict(p.item)
@@ -200,13 +202,13 @@ def preview(uow: UnitOfWork, limit: int = 500) -> dict[str, Any]:
     result = []
     for (_email, kind), entry in sorted(messages.items()):
         items = sorted(entry["tasks"].values(), key=lambda i: (-i["late"], i["due"], i["task"]))
-        subject, body = render(kind, day, items, entry["locale"])
+        text = render_digest(uow, kind, day, items, entry["user"])
         result.append(
             {
                 "to": entry["to"],
                 "kind": kind,
-                "subject": subject,
-                "body": body,
+                "subject": text.subject,
+                "body": text.text,
                 "tasks": [
                     {"task": i["task"], "program": i["program"], "rungs": i["rungs"]} for i in items
                 ],
@@ -220,3 +222,17 @@ def preview(uow: UnitOfWork, limit: int = 500) -> dict[str, Any]:
         "unaddressed": sum(1 for p in rows if not p.recipients),
         "messages": result,
     }
+
+
+def render_digest(
+    uow: UnitOfWork, kind: str, day: date, items: list[dict[str, Any]], user: User
+) -> Rendered:
+    """A reminder or escalation digest, by the rules' template for it."""
+    rule = rule_for(ESCALATE_RULE if kind == ESCALATION else REMINDER)
+    context = {"to": person(user), "day": day, "items": items, "path": INBOX_PATH}
+    return uow.renderer.render(rule.template, user.locale, context)
+
+
+def person(user: User) -> dict[str, str]:
+    """What a template knows of the person it writes to."""
+    return {"name": user.name, "email": user.email}

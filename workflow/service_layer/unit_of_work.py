@@ -22,6 +22,7 @@ from workflow.service_layer.ports import (
     Outbox,
     Programs,
     Reminders,
+    Renderer,
     Schedule,
     Tasks,
 )
@@ -55,6 +56,9 @@ class UnitOfWork(Protocol):
     def reminders(self) -> Reminders: ...
     @property
     def notifications(self) -> Notifications: ...
+    @property
+    def renderer(self) -> Renderer:
+        """The message templates (no storage: here so every handler can write messages)."""
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(self, *exc: object) -> None: ...

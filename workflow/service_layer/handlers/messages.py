@@ -11,10 +11,11 @@ from workflow.domain import events as ev
 from workflow.domain.calendar import seoul_date
 from workflow.domain.errors import NotFound
 from workflow.domain.events import SYSTEM, Event, user_stream
-from workflow.domain.notices import BUDGET_NOTICE_KIND, render
+from workflow.domain.messaging import program_path, rules_for
+from workflow.domain.notices import BUDGET_NOTICE_KIND
 from workflow.domain.permissions import User
 from workflow.service_layer.handlers.common import acting_user
-from workflow.service_layer.reminders import sweep_batch
+from workflow.service_layer.reminders import person, sweep_batch
 from workflow.service_layer.unit_of_work import UnitOfWork
 
 
@@ -33,6 +34,7 @@ def send_budget_notice(cmd: c.SendBudgetNotice, uow: UnitOfWork) -> list[str]:
         "details": list(cmd.details),
     }
     day = seoul_date(uow.now)
+    (template,) = {r.template for r in rules_for(cmd.what)}
     told = []
     for user in _recipients(uow, program.created_by, cmd.parties):
         message_id, items = uow.notifications.lock_or_create(
@@ -40,8 +42,12 @@ def send_budget_notice(cmd: c.SendBudgetNotice, uow: UnitOfWork) -> list[str]:
         )
         items = [i for i in items if (i["program"], i["what"]) != (item["program"], cmd.what)]
         items.append(item)
-        subject, body = render(day, items, user.locale)
-        uow.notifications.write(message_id, subject, body, items, uow.now)
+        text = uow.renderer.render(
+            template,
+            user.locale,
+            {"to": person(user), "items": items, "path": program_path(cmd.program_id)},
+        )
+        uow.notifications.write(message_id, text.subject, text.text, items, uow.now)
         uow.events.append(
             user_stream(user.email),
             [
