@@ -947,6 +947,7 @@ class FakeUnitOfWork:
         self.renderer = factory.renderer  # the real templates: rendering is no I/O to fake
         self.reading = reading
         self.default_workflow = factory.default_workflow
+        self.probing = False
         self.now = factory.clock()
         self.committed = False
         self._bind(factory.store)

@@ -90,12 +90,12 @@ _PROGRAM = (
 _LOCK_PROGRAM = select(programs.c.id).where(programs.c.id == bindparam("pid")).with_for_update()
 # The lock with the acting user (None columns: no such user). The user row may be as
 # of before a wait for the lock, as it was when it was read before taking the lock.
-_LOCK_PROGRAM_AS = (
+_PROGRAM_AS = (  # without the lock: a read-only transaction (a probe) takes none
     select(programs.c.id.label("program_id"), users)
     .select_from(programs.outerjoin(users, users.c.email == bindparam("email")))
     .where(programs.c.id == bindparam("pid"))
-    .with_for_update(of=programs)
 )
+_LOCK_PROGRAM_AS = _PROGRAM_AS.with_for_update(of=programs)
 _SAVE_DECISION = (
     update(party_decisions)
     .where(
@@ -163,9 +163,10 @@ class _Snapshot:
 
 
 class ProgramRepository:
-    def __init__(self, conn: BatchingConnection, events: EventStore) -> None:
+    def __init__(self, conn: BatchingConnection, events: EventStore, locking: bool = True) -> None:
         self.conn = conn
         self.events = events
+        self.locking = locking  # False in a read-only transaction (a probe): no row locks
         self._seen: dict[int, _Snapshot] = {}
         self._locked: set[int] = set()  # row locks taken (or queued) in this transaction
 
@@ -177,13 +178,14 @@ class ProgramRepository:
     def lock(self, program_id: int) -> None:
         """Queue the program's row lock: it goes to the server with the next read (the
         load, and whatever else is read with it), and is taken before that read runs."""
-        if program_id not in self._locked:
+        if program_id not in self._locked and self.locking:
             self.conn.defer(_LOCK_PROGRAM, {"pid": program_id})
             self._locked.add(program_id)
 
     def get_locked_as(self, email: str, program_id: int) -> tuple[User, Program]:
         """The acting user and the locked program; an unknown user is reported first."""
-        lock = self.conn.prefetch(_LOCK_PROGRAM_AS, {"pid": program_id, "email": email.lower()})
+        query = _LOCK_PROGRAM_AS if self.locking else _PROGRAM_AS
+        lock = self.conn.prefetch(query, {"pid": program_id, "email": email.lower()})
         self._locked.add(program_id)
         rows = self._read(program_id)  # in the lock's round trip, after it
         row = lock.result().first()

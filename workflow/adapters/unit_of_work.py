@@ -54,6 +54,7 @@ class SqlUnitOfWork:
         self.renderer = renderer
         self.contended = contended
         self.reading = reading
+        self.probing = False
 
     def __enter__(self) -> SqlUnitOfWork:
         self.now = self.clock()
@@ -63,7 +64,7 @@ class SqlUnitOfWork:
         self.tx: RootTransaction = self.raw.begin()
         self.conn = BatchingConnection(self.raw)
         self.events = EventStore(self.conn)
-        self.programs = ProgramRepository(self.conn, self.events)
+        self.programs = ProgramRepository(self.conn, self.events, locking=not self.reading)
         self.directory = Directory(self.conn)
         self.ledger = Ledger(self.conn, self.contended)
         self.outbox = Outbox(self.conn)

@@ -13,7 +13,7 @@ a Celery relay in a deployment.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import suppress
 from typing import Any, Protocol, TypeVar
 
@@ -23,6 +23,7 @@ from workflow.domain.errors import NotFound, NotPermitted, WorkflowError
 from workflow.domain.events import OPERATOR, SYSTEM, Event, program_stream
 from workflow.domain.visibility import OPERATOR_VIEW, Viewer
 from workflow.service_layer.handlers import HANDLERS, MESSAGE_COMMANDS
+from workflow.service_layer.handlers.common import Probed
 from workflow.service_layer.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
@@ -93,6 +94,27 @@ class MessageBus:
             data = {"query": getattr(reader, "__name__", "read"), "code": err.code}
             self._audit_refusal({**data, "reason": err.message}, viewer, program_id=None)
             raise
+
+    def allowed(self, commands: Sequence[Command]) -> list[bool]:
+        """Whether each command would be carried out now: its handler runs every check and
+        the domain's step, and stops where it would write (``Probed``), all in one
+        transaction that never commits. What a page offers is what the handlers allow."""
+
+        def probe(uow: UnitOfWork) -> list[bool]:
+            uow.probing = True
+            answers = []
+            for cmd in commands:
+                try:
+                    HANDLERS[type(cmd)](cmd, uow)
+                except Probed:
+                    answers.append(True)
+                except WorkflowError:
+                    answers.append(False)
+                else:  # a handler that never saves a program cannot be probed
+                    raise AssertionError(f"{type(cmd).__name__} wrote nothing to probe")
+            return answers
+
+        return self.query(probe)
 
     def _in_transaction(self, work: Callable[[UnitOfWork], T], reading: bool = False) -> T:
         for attempt in range(1, self.retries + 1):

@@ -36,6 +36,7 @@ class LostRace(Exception):
 class UnitOfWork(Protocol):
     now: datetime
     default_workflow: str  # the definition new programs start on unless told otherwise
+    probing: bool  # the bus asks what handlers would do: saving a program raises Probed
 
     # The repositories, as read-only members so that an implementation's own types fit.
     @property

@@ -102,12 +102,18 @@ def party_acting(
 Reaction = Callable[[UnitOfWork, Program, Asked | None, str, str | None], None]
 
 
+class Probed(Exception):  # noqa: N818 - not an error: the answer "yes, allowed"
+    """A probing handler got as far as saving: every check passed (``bus.allowed``)."""
+
+
 def save_program(
     uow: UnitOfWork, program: Program, actor: str, actor_org: str | None = None
 ) -> int:
     """Persist the program and run every reaction to its change (``REACTIONS``).
 
     ``actor_org``: the acting user's organization (its tasks count as completed)."""
+    if uow.probing:
+        raise Probed
     asked_before = None if program.id is None else uow.programs.asked_when_loaded(program.id)
     if program.id is None:
         uow.programs.add(program, uow.now)

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from workflow.domain import commands as c
 from workflow.domain import events as ev
-from workflow.domain.events import OPERATOR, SYSTEM, Event
 from workflow.domain.errors import NotFound
+from workflow.domain.events import OPERATOR, SYSTEM, Event
 from workflow.domain.passwords import SESSION, attempt, new_credentials
 from workflow.domain.tokens import check_days, new_token, token_hash, well_formed
 from workflow.service_layer.handlers.common import DIRECTORY_STREAM, actor_email
@@ -104,5 +105,5 @@ def sign_out(cmd: c.SignOut, uow: UnitOfWork) -> None:
     _audit(uow, ev.SIGNED_OUT, {"email": email}, email)
 
 
-def _audit(uow: UnitOfWork, kind: str, data: dict[str, object], actor: str) -> None:
+def _audit(uow: UnitOfWork, kind: str, data: dict[str, Any], actor: str) -> None:
     uow.events.append(DIRECTORY_STREAM, [Event(kind, data)], actor, uow.now)
