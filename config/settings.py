@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import make_url
@@ -27,10 +27,15 @@ from workflow.domain.errors import InvalidInput
 WORKFLOWS_DIR = Path(__file__).resolve().parent / "workflows"
 
 
-def default_database_url() -> str:
-    """The embedded SQLite file, under XDG_DATA_HOME (or ~/.local/share)."""
+def default_data_dir() -> Path:
+    """Where the embedded default keeps its files: XDG_DATA_HOME (or ~/.local/share)."""
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return f"sqlite:///{Path(base) / 'jointflow' / 'jointflow.db'}"
+    return Path(base) / "jointflow"
+
+
+def default_database_url() -> str:
+    """The embedded SQLite file, in the data directory."""
+    return f"sqlite:///{default_data_dir() / 'jointflow.db'}"
 
 
 class Settings(BaseSettings):
@@ -53,6 +58,10 @@ class Settings(BaseSettings):
     auto_migrate: bool = True
     # Where the links in messages point: the web process as people reach it.
     base_url: str = "http://127.0.0.1:8000"
+    # Signs the web pages' session cookies; unset, a key made once in ``data_dir``
+    # (fine on one machine; set it when web processes run on several).
+    secret_key: str | None = None
+    data_dir: Path = Field(default_factory=default_data_dir)
 
     @field_validator("database_url")
     @classmethod

@@ -128,6 +128,7 @@ def waiting(uow: SqlUnitOfWork, viewer: Viewer) -> list[dict[str, Any]]:
             t.queue_org,
             t.kind,
             t.created_at,
+            programs.c.title,
             programs.c.state,
             programs.c.workflow_key,
             programs.c.workflow_version,
@@ -145,6 +146,7 @@ def waiting(uow: SqlUnitOfWork, viewer: Viewer) -> list[dict[str, Any]]:
             r.program_id,
             {
                 "program": r.program_id,
+                "title": r.title,
                 "state": r.state,
                 "since": created,
                 "sla_days": uow.workflow_of(r.workflow_key, r.workflow_version)
@@ -164,5 +166,8 @@ def waiting(uow: SqlUnitOfWork, viewer: Viewer) -> list[dict[str, Any]]:
         entry.update(waiting_fields(steps[program_id]))
         since = entry.pop("since")
         entry["business_days_waiting"] = business_days_between(since, uow.now)
+        entry["overdue"] = entry["sla_days"] is not None and (
+            entry["business_days_waiting"] > entry["sla_days"]
+        )
         result.append(entry)
     return result

@@ -258,3 +258,39 @@ def audit_check(uow: SqlUnitOfWork, viewer: Viewer) -> dict[str, Any]:
         "events": checked,
         "broken": broken.describe() if broken else None,
     }
+
+
+def waitlist(uow: SqlUnitOfWork, viewer: Viewer, year: int | None = None) -> list[dict[str, Any]]:
+    """Waitlisted programs the viewer sees, in the order money will reach them."""
+    query = (
+        select(
+            programs.c.id,
+            programs.c.title,
+            programs.c.org_key,
+            programs.c.fiscal_year,
+            programs.c.waitlisted_at,
+        )  # fmt: skip
+        .where(programs.c.state == "waitlisted", visible_programs(viewer))
+        .order_by(programs.c.waitlisted_at, programs.c.id)
+    )
+    if year is not None:
+        query = query.where(programs.c.fiscal_year == year)
+    rows = uow.conn.execute(query).all()
+    requested: dict[int, dict[str, int]] = defaultdict(dict)
+    if rows:
+        ids = [r.id for r in rows]
+        for r in uow.conn.execute(
+            select(program_requests).where(program_requests.c.program_id.in_(ids))
+        ):
+            requested[r.program_id][r.party] = int(r.amount)
+    return [
+        {
+            "id": r.id,
+            "title": r.title,
+            "org": r.org_key,
+            "year": r.fiscal_year,
+            "since": r.waitlisted_at.isoformat() if r.waitlisted_at else None,
+            "requested": dict(sorted(requested[r.id].items())),
+        }
+        for r in rows
+    ]

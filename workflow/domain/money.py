@@ -75,3 +75,29 @@ def spell_krw(amount: int, locale: str = "ko") -> str:
     # A unit word takes the spaced 원 (8,000만 원); bare digits take it attached (2,500원).
     won = "원" if rest else " 원"
     return sign + " ".join(parts) + won
+
+
+_AS_TYPED = re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+")
+_KO_SIZES = {unit: size for size, unit in _KO_UNITS}
+
+
+def read_krw(text: str, what: str = "amount") -> int:
+    """An amount as people type it in a form: ``80,000,000``, ``8000만``, ``8,000만 원``,
+    ``1억 2,000만``, ``₩80,000,000``; checked like every amount."""
+    rest = text.strip().removeprefix("₩").removesuffix("원").removesuffix("KRW").replace(" ", "")
+    total, seen = 0, False
+    for unit in ("조", "억", "만"):
+        if unit in rest:
+            head, rest = rest.split(unit, 1)
+            total += _typed_digits(head, text, what) * _KO_SIZES[unit]
+            seen = True
+    if rest or not seen:
+        total += _typed_digits(rest, text, what)
+    return check_amount(total, what)
+
+
+def _typed_digits(part: str, text: str, what: str) -> int:
+    if not _AS_TYPED.fullmatch(part):
+        raise InvalidInput(f"{what} must be an amount in KRW such as 80,000,000 or 8000만, "
+                           f"got {text!r}")  # fmt: skip
+    return int(part.replace(",", ""))

@@ -24,11 +24,15 @@ def definition_text(d: WorkflowDefinition) -> str:
     return "\n".join(lines)
 
 
-def definition_mermaid(d: WorkflowDefinition) -> str:
+def definition_mermaid(d: WorkflowDefinition, current: str | None = None) -> str:
+    """``current``: the state to highlight (a program's)."""
     lines = ["stateDiagram-v2", f"    [*] --> {d.initial}"]
     for t in d.transitions:
         guard = f" [{t.when}]" if t.when else f" [not {t.unless}]" if t.unless else ""
         for source in t.sources:
             lines.append(f"    {source} --> {t.dest}: {t.trigger}{guard}")
     lines += [f"    {s.name} --> [*]" for s in d.states.values() if s.type == "final"]
+    if current in d.states:
+        lines += ["    classDef current fill:#ffd54f,stroke:#5d4037,stroke-width:3px",
+                  f"    class {current} current"]  # fmt: skip
     return "\n".join(lines)

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 
 from config.settings import Settings
 from workflow.adapters.health import broker_reachable, database_reachable
+from workflow.entrypoints import web
 from workflow.entrypoints.api import access_log, problems
 from workflow.entrypoints.api.idempotency import IdempotencyMiddleware
 from workflow.entrypoints.api.routes_misc import router as misc_router
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None, bus: MessageBus | None = None) 
         api.include_router(router)
     app.include_router(api)
     app.include_router(health)
+    web.install(app)
     # Outermost last: the access log sees the idempotency layer's replays too.
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(access_log.AccessLogMiddleware)

@@ -1,4 +1,5 @@
-"""What a request needs from the process: the settings, the bus, the idempotency store.
+"""What a request needs from the process: the settings, the bus, the idempotency store,
+the key that signs the pages' cookies.
 
 Built lazily on first use, so importing the application (uvicorn's workers, the
 OpenAPI export, tests) opens no connection and migrates nothing.
@@ -6,7 +7,11 @@ OpenAPI export, tests) opens no connection and migrates nothing.
 
 from __future__ import annotations
 
+import os
+import secrets
+from contextlib import suppress
 from functools import cached_property
+from pathlib import Path
 
 from fastapi import Request
 from sqlalchemy import Engine
@@ -41,6 +46,24 @@ class Services:
     @cached_property
     def idempotency(self) -> IdempotencyStore:
         return IdempotencyStore(self.engine)
+
+    @cached_property
+    def site_secret(self) -> bytes:
+        """Signs the pages' cookies: ``JOINTFLOW_SECRET_KEY``, or on one machine a key made
+        once in the data directory (every process of the machine reads the same file)."""
+        if self.settings.secret_key:
+            return self.settings.secret_key.encode()
+        path = Path(self.settings.data_dir) / "secret_key"
+        if not path.exists():  # written aside, then linked: nobody reads half a key
+            path.parent.mkdir(parents=True, exist_ok=True)
+            aside = path.with_name(f".secret_key.{os.getpid()}")
+            fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as out:
+                out.write(secrets.token_urlsafe(48))
+            with suppress(FileExistsError):  # another process made it first: theirs counts
+                os.link(aside, path)
+            aside.unlink()
+        return path.read_text().strip().encode()
 
 
 def services(request: Request) -> Services:

@@ -1,0 +1,101 @@
+"""The web pages (issue 15), served under ``/`` by the API's own application.
+
+Server-rendered Jinja2 pages with htmx for in-place actions (vendored under
+``static/``: no CDN, no build step). They call the same handlers and read models as the
+API. ``install`` adds the pages, their static files, the security headers and the HTML
+rendering of refusals (paths under ``/api`` keep their problem details).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
+from starlette.middleware.base import BaseHTTPMiddleware
+
+from workflow.domain.errors import NotFound, WorkflowError
+from workflow.entrypoints.api import problems
+from workflow.entrypoints.web import routes_auth, routes_pages
+from workflow.entrypoints.web.render import page
+from workflow.entrypoints.web.session import (
+    CSRF_COOKIE,
+    CsrfRefused,
+    SignInNeeded,
+    signed_in,
+)
+
+STATIC = Path(__file__).resolve().parent / "static"
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+class WebMiddleware(BaseHTTPMiddleware):
+    """Each browser's CSRF value, and the security headers of every page."""
+
+    async def dispatch(
+        self, request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        request.state.csrf_browser = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(32)
+        response = await call_next(request)
+        if not request.url.path.startswith("/api"):
+            for name, value in HEADERS.items():
+                response.headers.setdefault(name, value)
+        return response
+
+
+def install(app: FastAPI) -> None:
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.include_router(routes_auth.router)
+    app.include_router(routes_pages.router)
+    app.add_middleware(WebMiddleware)
+    app.add_exception_handler(SignInNeeded, _sign_in)
+    app.add_exception_handler(WorkflowError, _refused)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _invalid)
+
+
+def _is_page(request: Request) -> bool:
+    return not request.url.path.startswith("/api")
+
+
+async def _sign_in(request: Request, _exc: Exception) -> Response:
+    return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+
+
+async def _refused(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, WorkflowError)
+    if not _is_page(request):
+        return problems.workflow_error(request, exc)
+    status = 403 if isinstance(exc, CsrfRefused) else problems.status_of(exc)
+    return page(request, "error.html", signed_in(request), status=status, message=exc.message)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if not _is_page(request):
+        return problems.http_error(request, exc)
+    message = NotFound("no such page").message if exc.status_code == 404 else str(exc.detail)
+    return page(request, "error.html", signed_in(request), status=exc.status_code,
+                message=message)  # fmt: skip
+
+
+async def _invalid(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    if not _is_page(request):
+        return problems.validation_error(request, exc)
+    return page(request, "error.html", signed_in(request), status=422,
+                message="; ".join(str(e.get("msg")) for e in exc.errors()))  # fmt: skip

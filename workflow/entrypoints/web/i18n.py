@@ -1,0 +1,196 @@
+"""The pages' words in Korean (the default) and English, and how people read numbers and
+times: amounts as ``8,000만 원`` / ``₩80,000,000``, instants in Seoul time.
+
+A key missing from the catalogue shows the key itself, which a test would catch.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from workflow.domain.calendar import SEOUL
+from workflow.domain.directory import DEFAULT_LOCALE, LOCALES
+from workflow.domain.messaging import spell_day
+from workflow.domain.money import spell_krw
+
+WORDS: dict[str, tuple[str, str]] = {  # key: (ko, en)
+    "app": ("파주 교육협력 사업 관리", "Paju joint programs"),
+    "my_work": ("내 업무", "My work"),
+    "programs": ("사업 목록", "Programs"),
+    "new_program": ("새 사업 제안", "New proposal"),
+    "budget": ("예산", "Budget"),
+    "waiting": ("처리 대기 현황", "Waiting on whom"),
+    "sign_in": ("로그인", "Sign in"),
+    "sign_out": ("로그아웃", "Sign out"),
+    "email": ("이메일", "Email"),
+    "password": ("비밀번호", "Password"),
+    "wrong_password": ("이메일 또는 비밀번호가 맞지 않습니다.", "Wrong email or password."),
+    "locked": (
+        "비밀번호를 5회 잘못 입력해 {until}까지 로그인할 수 없습니다.",
+        "Five wrong passwords: sign-in is locked until {until}.",
+    ),
+    "signed_in_as": ("{name} 님", "Signed in as {name}"),
+    "language": ("English", "한국어"),
+    "skip": ("본문으로 건너뛰기", "Skip to content"),
+    # my work
+    "no_tasks": ("처리할 업무가 없습니다.", "Nothing waits for you."),
+    "task": ("업무", "Task"),
+    "program": ("사업", "Program"),
+    "party": ("기관", "Party"),
+    "due": ("기한", "Due"),
+    "overdue": ("{days}일 지남", "{days} days overdue"),
+    "headroom": ("승인 시 잔액 {amount}", "Left if approved: {amount}"),
+    "claimed_by": ("담당: {who}", "Claimed by {who}"),
+    "acting_for": ("{who} 님 대결", "For {who} (stand-in)"),
+    "claim": ("맡기", "Claim"),
+    "release": ("놓기", "Release"),
+    "select": ("선택", "Select"),
+    "bulk_approve": ("선택 항목 승인", "Approve selected"),
+    "bulk_reject": ("선택 항목 반려", "Reject selected"),
+    "bulk_result": ("처리 결과", "Result"),
+    "done": ("완료", "Done"),
+    "more": ("다음 쪽", "Next page"),
+    # task kinds
+    "kind_submit": ("제출", "Submit"),
+    "kind_review": ("검토", "Review"),
+    "kind_revise": ("보완", "Revise"),
+    "kind_commit_funds": ("예산 확정", "Commit funds"),
+    "kind_submit_evaluation": ("평가 보고", "Evaluation report"),
+    "kind_evaluate": ("평가", "Evaluate"),
+    # program
+    "state": ("상태", "State"),
+    "org": ("수행 기관", "Organization"),
+    "category": ("분야", "Category"),
+    "year": ("회계연도", "Fiscal year"),
+    "period": ("운영 기간", "Period"),
+    "title": ("사업명", "Title"),
+    "description": ("사업 내용", "Description"),
+    "requests": ("요청 금액", "Requested"),
+    "request_for": ("{party} 요청 금액", "Request to {party}"),
+    "money": ("기관별 예산", "Money per funder"),
+    "requested": ("요청", "Requested"),
+    "held": ("가확보", "Held"),
+    "committed": ("확정", "Committed"),
+    "disbursed": ("집행", "Disbursed"),
+    "available": ("잔액", "Available"),
+    "envelope": ("예산액", "Envelope"),
+    "decisions": ("기관별 결정", "Decisions"),
+    "pending": ("대기", "Pending"),
+    "timeline": ("처리 이력", "Timeline"),
+    "diagram": ("처리 흐름", "Workflow"),
+    "actions": ("할 수 있는 일", "What you can do"),
+    "no_actions": ("지금 할 수 있는 일이 없습니다.", "Nothing for you to do now."),
+    "comment": ("의견", "Comment"),
+    "reason": ("사유", "Reason"),
+    "amount": ("금액", "Amount"),
+    "memo": ("메모", "Memo"),
+    "summary": ("결과 요약", "Summary"),
+    "spent": ("{party} 집행액", "Spent of {party}"),
+    "score": ("점수 (1-5)", "Score (1-5)"),
+    "changes": ("마지막 결정 이후 바뀐 내용", "Changed since your last decision"),
+    "field": ("항목", "Field"),
+    "before": ("이전", "Before"),
+    "after": ("이후", "After"),
+    "waiting_on": ("처리 대기", "Waiting on"),
+    "export_audit": ("감사 기록 내려받기", "Download the audit trail"),
+    "ledger": ("원장", "Ledger"),
+    # actions
+    "act_edit": ("수정", "Edit"),
+    "act_submit": ("제출", "Submit"),
+    "act_withdraw": ("철회", "Withdraw"),
+    "act_approve": ("승인", "Approve"),
+    "act_reject": ("반려", "Reject"),
+    "act_request_changes": ("보완 요청", "Request changes"),
+    "act_commit": ("예산 확정", "Commit funds"),
+    "act_disburse": ("집행", "Disburse"),
+    "act_report": ("평가 보고 제출", "Submit the report"),
+    "act_accept": ("평가 승인", "Accept the report"),
+    "act_return_report": ("평가 반려", "Return the report"),
+    "act_cancel": ("사업 취소", "Cancel the program"),
+    "save": ("저장", "Save"),
+    "create": ("제안 저장", "Save the proposal"),
+    # budget & waiting
+    "waitlist": ("예산 대기 목록", "Waitlist"),
+    "no_waitlist": ("예산을 기다리는 사업이 없습니다.", "No program waits for money."),
+    "step": ("단계", "Step"),
+    "days_waiting": ("대기 일수", "Days waiting"),
+    "sla": ("처리 기한(일)", "SLA (days)"),
+    "last_reminder": ("마지막 알림", "Last reminder"),
+    "only_overdue": ("기한 지난 것만", "Overdue only"),
+    "filter": ("보기", "Show"),
+    "all_parties": ("모든 기관", "Every party"),
+    "exports": ("내려받기", "Downloads"),
+    "none": ("없음", "none"),
+    "error": ("요청을 처리할 수 없습니다", "The request could not be done"),
+    "back": ("돌아가기", "Back"),
+    "not_found": ("찾을 수 없습니다", "Not found"),
+}
+
+STATES: dict[str, tuple[str, str]] = {
+    "draft": ("작성 중", "draft"),
+    "submitted": ("제출됨", "submitted"),
+    "waitlisted": ("예산 대기", "waitlisted"),
+    "in_review": ("검토 중", "in review"),
+    "revision_requested": ("보완 요청", "changes requested"),
+    "approved": ("승인", "approved"),
+    "funded": ("예산 확정", "funded"),
+    "active": ("운영 중", "running"),
+    "evaluation_due": ("평가 보고 대기", "evaluation due"),
+    "under_evaluation": ("평가 중", "under evaluation"),
+    "closed": ("종료", "closed"),
+    "cancelled": ("취소", "cancelled"),
+    "expired": ("만료", "expired"),
+    "rejected": ("반려", "rejected"),
+    "withdrawn": ("철회", "withdrawn"),
+    "pending": ("대기", "pending"),
+    "approve": ("승인", "approved"),
+    "reject": ("반려", "rejected"),
+    "request-changes": ("보완 요청", "changes requested"),
+    "accept": ("승인", "accepted"),
+    "return": ("반려", "returned"),
+}
+
+
+def pick_locale(asked: str | None, user_locale: str | None) -> str:
+    for choice in (asked, user_locale):
+        if choice in LOCALES:
+            return choice
+    return DEFAULT_LOCALE
+
+
+class Words:
+    """The words of one locale, for the templates (``_('key', name=...)``)."""
+
+    def __init__(self, locale: str) -> None:
+        self.locale = locale
+        self._en = locale == "en"
+
+    def __call__(self, key: str, **values: Any) -> str:
+        pair = WORDS.get(key)
+        text = key if pair is None else pair[self._en]
+        return text.format(**values) if values else text
+
+    def state(self, name: str | None) -> str:
+        pair = STATES.get(name or "")
+        return (name or "") if pair is None else pair[self._en]
+
+    def krw(self, amount: int | None) -> str:
+        return "" if amount is None else spell_krw(int(amount), self.locale)
+
+    def day(self, value: date | str | None) -> str:
+        if not value:
+            return ""
+        day = value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+        return spell_day(day, self.locale)
+
+    def when(self, value: datetime | str | None) -> str:
+        """An instant in Seoul time: ``2026년 2월 2일 09:00`` / ``2 February 2026, 09:00``."""
+        if not value:
+            return ""
+        moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+        local = moment.astimezone(SEOUL)
+        day = spell_day(local.date(), self.locale)
+        if self._en:
+            return f"{day} {local.year}, {local:%H:%M}"
+        return f"{local.year}년 {day} {local:%H:%M}"

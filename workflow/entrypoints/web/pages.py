@@ -1,0 +1,83 @@
+"""What each page shows, read through the bus as the signed-in person may see it: the same
+read models as the API (``views``, ``queues``), and ``actions.available`` for the
+buttons. Nothing here decides who may do what.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workflow.adapters import queues, views
+from workflow.adapters.unit_of_work import SqlUnitOfWork
+from workflow.domain import events as ev
+from workflow.domain.visibility import Viewer
+from workflow.entrypoints.diagram import definition_mermaid
+from workflow.service_layer.actions import available
+from workflow.service_layer.messagebus import MessageBus
+
+DECISION_EVENTS = {ev.PARTY_APPROVED, ev.PARTY_REJECTED, ev.CHANGES_REQUESTED}
+CONTENT_EVENTS = {ev.PROGRAM_CREATED, ev.PROGRAM_UPDATED}
+DIFFED = ("title", "category", "requests", "year", "start", "end", "description")
+
+
+def organizations(bus: MessageBus) -> dict[str, Any]:
+    return {o.key: o for o in bus.query(lambda uow: uow.directory.organizations())}
+
+
+def program_page(bus: MessageBus, email: str, program_id: int) -> dict[str, Any]:
+    def read(uow: SqlUnitOfWork, who: Viewer) -> dict[str, Any]:
+        detail = views.program_detail(uow, who, program_id)
+        history = views.program_history(uow, who, program_id)
+        key, version = detail["workflow"].split("@")
+        definition = uow.workflow_of(key, int(version)).definition
+        return {
+            "p": detail,
+            "history": history,
+            "ledger": views.ledger_entries(uow, who, program_id=program_id),
+            "mermaid": definition_mermaid(definition, detail["state"]),
+            "categories": definition.categories,
+            "party": who.user.org if who.user else None,
+        }
+
+    found = bus.view(read, email)
+    found["actions"] = available(bus, email, found["p"])
+    found["decisions"] = decisions_of(found["history"], found["p"]["review_round"])
+    found["changes"] = changes_since_decision(found["history"], found["party"])
+    return found
+
+
+def decisions_of(history: list[dict[str, Any]], review_round: int) -> dict[str, dict[str, Any]]:
+    """Each party's decision in the review's current round: who, when, for whom, with what
+    comment."""
+    return {
+        e["data"]["party"]: {"at": e["at"], "by": e["actor"], **e["data"]}
+        for e in history
+        if e["type"] in DECISION_EVENTS and e["data"].get("round") == review_round
+    }
+
+
+def changes_since_decision(
+    history: list[dict[str, Any]], party: str | None
+) -> list[tuple[str, Any, Any]]:
+    """What the program's content became since ``party`` last decided on it: (field,
+    before, after) for each field that differs; nothing if the party never decided."""
+    content: dict[str, Any] | None = None
+    at_decision: dict[str, Any] | None = None
+    for e in history:
+        if e["type"] in CONTENT_EVENTS:
+            content = e["data"]
+        elif e["type"] in DECISION_EVENTS and e["data"].get("party") == party:
+            at_decision = content
+    if at_decision is None or content is None:
+        return []
+    return [(f, at_decision.get(f), content.get(f)) for f in DIFFED
+            if at_decision.get(f) != content.get(f)]  # fmt: skip
+
+
+def inbox(bus: MessageBus, email: str, after: int | None) -> queues.InboxPage:
+    def read(uow: SqlUnitOfWork, who: Viewer) -> queues.InboxPage:
+        assert who.user is not None
+        return queues.inbox_page(uow, who.user, 50, after)
+
+    found: queues.InboxPage = bus.view(read, email)
+    return found
