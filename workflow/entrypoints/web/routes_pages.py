@@ -15,6 +15,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from workflow.adapters import queues, views
 from workflow.domain import commands as c
+from workflow.domain.calendar import seoul_date
 from workflow.domain.errors import InvalidInput, WorkflowError
 from workflow.domain.money import read_krw
 from workflow.entrypoints.api.services import services
@@ -101,7 +102,8 @@ def program_list(request: Request, email: Person, state: str | None = None) -> R
 
 @router.get("/programs/new")
 def new_program(request: Request, email: Person) -> Response:
-    return _program_form(request, email, None, {}, None)
+    year = bus_of(request).query(lambda uow: seoul_date(uow.now).year)
+    return _program_form(request, email, None, {"year": year}, None)
 
 
 @router.post("/programs/new")
@@ -176,12 +178,12 @@ def _command(action: str, email: str, pid: int, form: dict[str, Any]) -> c.Comma
     if action == "cancel":
         return c.CancelProgram(actor=email, program_id=pid, reason=text.get("reason", ""))
     if action == "disburse":
-        amount = read_krw(text.get("amount", ""), "the tranche")
+        amount = _amount(text.get("amount", ""), "amount", "the tranche")
         return c.DisburseFunds(actor=email, program_id=pid, amount=amount,
                                memo=text.get("memo", ""))  # fmt: skip
     if action == "report":
         spent = {
-            k.removeprefix("spent_"): read_krw(v, f"the spend of {k.removeprefix('spent_')}")
+            k.removeprefix("spent_"): _amount(v, k, f"the spend of {k.removeprefix('spent_')}")
             if v not in ("0", "") else 0
             for k, v in text.items() if k.startswith("spent_")
         }  # fmt: skip
@@ -216,7 +218,7 @@ def _content(form: dict[str, Any], parties: list[str]) -> dict[str, Any]:
     """The proposal's fields as the domain takes them; amounts as people type them."""
     text = {k: str(v or "").strip() for k, v in form.items() if k != "task"}
     requests = {
-        party: read_krw(text[f"request_{party}"], f"the request to {party}")
+        party: _amount(text[f"request_{party}"], f"request_{party}", f"the request to {party}")
         for party in parties
         if text.get(f"request_{party}")
     }
@@ -229,6 +231,14 @@ def _content(form: dict[str, Any], parties: list[str]) -> dict[str, Any]:
         "year": _year(text.get("year")),
         "description": text.get("description", ""),
     }
+
+
+def _amount(value: str, field: str, what: str) -> int:
+    """``read_krw``, its refusal naming the form's field (shown next to it)."""
+    try:
+        return read_krw(value, what)
+    except InvalidInput as err:
+        raise InvalidInput(err.message, field=field) from None
 
 
 def _day(value: str | None, field: str) -> date | None:
