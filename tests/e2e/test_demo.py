@@ -42,7 +42,10 @@ def test_the_demo_plays_the_whole_year_to_closed_programs(played: tuple[Path, st
     pipeline = {}
     for row in as_json(home, "program", "list"):
         pipeline[row["state"]] = pipeline.get(row["state"], 0) + 1
-    assert pipeline == {"closed": 21, "cancelled": 1, "expired": 1, "rejected": 1, "withdrawn": 1}
+    assert pipeline == {
+        "closed": 21, "cancelled": 1, "expired": 1, "rejected": 1, "withdrawn": 1,
+        "in_review": 3,  # the next year's first proposals, left for the visitor
+    }  # fmt: skip
     assert "#25 retried from the waitlist" in out  # money released by a lapsed hold
     assert "settled, unspent back" in out
     assert "Audit chain:" in out and "verified" in out
@@ -73,10 +76,10 @@ def test_the_demo_shows_inboxes_a_delegation_and_the_reminders(played: tuple[Pat
 
 def test_the_year_ends_with_every_won_accounted_for(played: tuple[Path, str]) -> None:
     home, _ = played
-    report = {row["party"]: row for row in as_json(home, "budget", "report")}
+    report = {row["party"]: row for row in as_json(home, "budget", "report", "--year", "2026")}
     entries = as_json(home, "budget", "ledger")
     for party, row in report.items():
-        mine = [e for e in entries if e["party"] == party]
+        mine = [e for e in entries if e["party"] == party and e["year"] == 2026]
 
         def total(
             kind: str, source: str | None = None, entries: list[dict[str, Any]] = mine

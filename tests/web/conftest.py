@@ -57,10 +57,17 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     for email in PEOPLE:
         bus.handle(c.SetPassword(actor=None, email=email, password=PASSWORD))
     engine_for(url).dispose()
+    yield from serve(url, folder, NOW)
+
+
+def serve(url: str, folder: Path, now: str | None) -> Iterator[Site]:
+    """uvicorn serving ``url`` (``now``: JOINTFLOW_NOW, None for the real clock)."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("JOINTFLOW_")}
-    env.update(JOINTFLOW_DATABASE_URL=url, JOINTFLOW_NOW=NOW, JOINTFLOW_SECRET_KEY="s" * 48,
+    env.update(JOINTFLOW_DATABASE_URL=url, JOINTFLOW_SECRET_KEY="s" * 48,
                XDG_DATA_HOME=str(folder))  # fmt: skip
+    if now:
+        env["JOINTFLOW_NOW"] = now
     log = folder / "uvicorn.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
@@ -98,13 +105,13 @@ def sign_in(site: Site, browser: Browser) -> Iterator[Callable[[str], Page]]:
     """A fresh browser (its own cookies) per person, signed in through the form."""
     contexts: list[BrowserContext] = []
 
-    def open_as(email: str, locale: str = "ko-KR") -> Page:
-        context = browser.new_context(base_url=site.base, locale=locale)
+    def open_as(email: str, password: str = PASSWORD) -> Page:
+        context = browser.new_context(base_url=site.base, locale="ko-KR")
         contexts.append(context)
         page = context.new_page()
         page.goto("/login")
         page.get_by_label("이메일").fill(email)
-        page.get_by_label("비밀번호").fill(PASSWORD)
+        page.get_by_label("비밀번호").fill(password)
         page.get_by_role("button", name="로그인").click()
         page.wait_for_url("**/inbox")
         return page

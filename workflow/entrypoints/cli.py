@@ -346,6 +346,19 @@ def workflow_show(key: str | None, fmt: str) -> None:
 
 
 @cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+def web(host: str, port: int) -> None:
+    """Serve the web pages and the HTTP API in this process (the Procfile's `web` runs
+    several uvicorn workers instead)."""
+    import uvicorn
+
+    get_settings()  # a bad setting is one line here, before the server starts
+    click.echo(f"jointflow pages at http://{host}:{port}/  (API: /api/v1, docs: /api/docs)")
+    uvicorn.run("workflow.entrypoints.api:app", host=host, port=port, log_level="warning")
+
+
+@cli.command()
 @click.option("--reset", is_flag=True, help="Empty an existing SQLite database first.")
 def demo(reset: bool) -> None:
     """Seed the Paju setting and play a whole year on the configured database."""

@@ -86,6 +86,7 @@ def _seed(bus: MessageBus) -> None:
         bus.handle(c.AddOrganization(actor=None, key=key, name=name))
     for email, name, org, roles in d.PEOPLE:
         bus.handle(c.AddUser(actor=None, email=email, name=name, org=org, roles=roles))
+        bus.handle(c.SetPassword(actor=None, email=email, password=d.PASSWORD))
     for party, amount in d.ENVELOPES.items():
         bus.handle(c.AddEnvelope(actor=d.OFFICERS[party], party=party, year=d.YEAR, amount=amount))
     click.echo(
@@ -232,4 +233,10 @@ def _summary(bus: MessageBus) -> None:
     click.echo(
         "Explore: jointflow program list | jointflow program show 4 | "
         "jointflow program history 4 | jointflow budget ledger --program 4"
+    )
+    click.echo(
+        f"In the browser: `jointflow web`, then sign in as {d.APPROVERS['city']} (an approver "
+        f"with reviews waiting), {d.COORDINATORS['munsan-high']} (a coordinator) or "
+        f"{d.OFFICERS['city']} (a budget officer); every demo person's password is "
+        f"{d.PASSWORD}"
     )

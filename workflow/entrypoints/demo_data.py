@@ -88,3 +88,16 @@ PROGRAMS = [
 
 # Program number (1-based, as in PROGRAMS) -> percent of its commitment actually spent.
 SPENT_SHARE = {4: 92, 10: 85, 17: 95}
+
+# December: next year's round opens, and stays open for whoever looks around afterwards
+# (in the browser: the city approver finds two reviews waiting, the Office of Education's
+# three).
+NEXT_YEAR = YEAR + 1
+NEXT_ENVELOPES = {"city": 2_000_000_000, "education_office": 550_000_000}
+NEXT_PROGRAMS = [
+    ("munsan-high", "linkage", "2027 고교-대학 연계 로봇 공학", 90_000_000, 30_000_000),
+    ("gyoha-middle", "career-guidance", "2027 중학생 진로 탐색 주간", 40_000_000, 20_000_000),
+    ("paju-youth-center", "future-competency", "2027 청소년 AI 창작 교실", 60_000_000, 20_000_000),
+]
+# Every demo person signs in to the web pages with this password (printed by the demo).
+PASSWORD = "paju-demo-2026"

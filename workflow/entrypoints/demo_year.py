@@ -129,6 +129,34 @@ def play_year(bus: MessageBus, clock: Any, say: Say, ids: list[int]) -> None:
     say("\nEvaluation and settlement:")
     year.on(12, 18)
     _evaluate_all(year, year.in_state("evaluation_due"))
+    _next_round(year)
+
+
+def _next_round(year: Year) -> None:
+    """Next year's envelopes and its first proposals, left in review for the visitor."""
+    year.say(f"\nThe {d.NEXT_YEAR} round opens:")
+    for party, amount in d.NEXT_ENVELOPES.items():
+        year.bus.handle(c.AddEnvelope(actor=d.OFFICERS[party], party=party, year=d.NEXT_YEAR,
+                                      amount=amount))  # fmt: skip
+    pids = []
+    for org, category, title, city_share, oe_share in d.NEXT_PROGRAMS:
+        coordinator = d.COORDINATORS[org]
+        pid = year.bus.handle(
+            c.CreateProgram(
+                actor=coordinator,
+                title=title,
+                org=org,
+                category=category,
+                requests={"city": city_share, "education_office": oe_share},
+                year=d.NEXT_YEAR,
+            )  # fmt: skip
+        )
+        year.bus.handle(c.SubmitProgram(actor=coordinator, program_id=pid))
+        year.log(pid, f"{d.NEXT_YEAR} proposal submitted")
+        pids.append(pid)
+    year.bus.handle(c.DecideReview(actor=d.APPROVERS["city"], program_id=pids[0],
+                                   decision="approve"))  # fmt: skip
+    year.log(pids[0], "city: approve")
 
 
 def _show_inbox(year: Year, email: str) -> None:
