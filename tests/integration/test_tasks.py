@@ -779,24 +779,29 @@ def test_the_waiting_board_names_whom_each_program_waits_on_in_business_days(
     assert waiting(bus) == [
         {
             "program": draft,
+            "title": "High school–university linkage",
             "state": "draft",
             "waiting_on": ["munsan-high"],
             "waiting_for": [{"org": "munsan-high", "step": "submit"}],
             "business_days_waiting": 5,
             "sla_days": 20,
             "last_reminder": None,
+            "overdue": False,
         },
         {
             "program": half,
+            "title": "High school–university linkage",
             "state": "in_review",
             "waiting_on": ["education_office"],
             "waiting_for": [{"org": "education_office", "step": "review"}],
             "business_days_waiting": 5,
             "sla_days": 10,
             "last_reminder": None,
+            "overdue": False,
         },
         {
             "program": approved,
+            "title": "High school–university linkage",
             "state": "approved",
             "waiting_on": ["city", "education_office"],
             "waiting_for": [
@@ -806,10 +811,13 @@ def test_the_waiting_board_names_whom_each_program_waits_on_in_business_days(
             "business_days_waiting": 4,
             "sla_days": 10,
             "last_reminder": None,
+            "overdue": False,
         },
     ]
     clock.at = seoul(2026, 10, 12, 8, 0)  # past the substitute holiday and Hangul Day
     assert [w["business_days_waiting"] for w in waiting(bus)] == [9, 9, 8]
+    clock.at = seoul(2026, 10, 16, 16, 0)
+    assert [w["overdue"] for w in waiting(bus)] == [False, True, True]  # SLAs 20, 10, 10
     bus.handle(c.CommitFunds(actor=s.CITY_OFFICER, program_id=approved))
     assert waiting(bus)[-1]["waiting_on"] == ["education_office"]
     json.dumps(waiting(bus))  # what `waiting --json` prints
