@@ -145,15 +145,18 @@ def test_inbox_claim_a_blocked_decision_reassignment_and_the_waiting_board(
     assert board.json == [
         {
             "program": early,
+            "title": "High school–university linkage",
             "state": "in_review",
             "waiting_on": ["education_office"],
             "waiting_for": [{"org": "education_office", "step": "review"}],
             "business_days_waiting": 11,
             "sla_days": 10,
             "last_reminder": None,
+            "overdue": True,  # 11 business days against an SLA of 10
         },
         {
             "program": late,
+            "title": "High school–university linkage",
             "state": "in_review",
             "waiting_on": ["city", "education_office"],
             "waiting_for": [
@@ -163,6 +166,7 @@ def test_inbox_claim_a_blocked_decision_reassignment_and_the_waiting_board(
             "business_days_waiting": 8,
             "sla_days": 10,
             "last_reminder": None,
+            "overdue": False,
         },
     ]
     assert coordinator.json == []
