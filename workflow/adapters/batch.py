@@ -195,9 +195,10 @@ class BatchingConnection:
         unique key) as it is: ``ON CONFLICT DO NOTHING`` on both backends. Racing first
         writers then both succeed, and read the one row that was stored."""
         dialect = postgresql if self.dialect.name == "postgresql" else sqlite
-        return dialect.insert(table).on_conflict_do_nothing(
+        statement: Insert = dialect.insert(table).on_conflict_do_nothing(
             index_elements=list(keys) if keys else None
         )
+        return statement
 
     def flush(self) -> None:
         """Send the queue now (a read or the commit is next)."""

@@ -10,6 +10,7 @@ the ledger rules the domain already enforces.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -46,8 +47,31 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value
 
 
-# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets BIGINT identities.
-BigId = BigInteger().with_variant(Integer(), "sqlite")
+# What a 64-bit integer column holds (PostgreSQL BIGINT, SQLite INTEGER).
+INT64 = range(-(2**63), 2**63)
+
+
+class RowId(TypeDecorator[int]):
+    """A row's id, and every column naming one: BIGINT on PostgreSQL, INTEGER on SQLite
+    (which auto-increments only an INTEGER PRIMARY KEY).
+
+    A number no such column can hold (outside 64 bits: ``program show 10**30``) is bound
+    as NULL, which equals nothing and follows nothing: a look-up finds no row, an UPDATE
+    changes none, a page after it is empty. So such an id is "not found" like any id
+    that names no row, in every query, instead of an overflow in the driver (SQLite)
+    or the server (PostgreSQL)."""
+
+    impl = BigInteger
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        return dialect.type_descriptor(Integer() if dialect.name == "sqlite" else BigInteger())
+
+    def process_bind_param(self, value: int | None, dialect: Dialect) -> int | None:
+        return value if value is None or value in INT64 else None
+
+
+BigId = RowId()
 
 metadata = MetaData(
     naming_convention={

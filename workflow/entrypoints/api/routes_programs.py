@@ -32,7 +32,8 @@ from workflow.service_layer.messagebus import MessageBus
 
 router = APIRouter(prefix="/programs", tags=["programs"])
 Bus = Annotated[MessageBus, Depends(bus)]
-ProgramId = Annotated[int, Path(ge=1, lt=2**63)]
+# Any whole number: one that names no program (0, -1, 10**30) is a 404 like any other.
+ProgramId = Annotated[int, Path()]
 IfMatch = Annotated[str | None, Header(description="An ETag of this program")]
 ETAG = re.compile(r'(?:W/)?"v(\d{1,18})"')
 

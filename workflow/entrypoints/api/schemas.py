@@ -33,7 +33,7 @@ Amount = Annotated[int, Field(strict=True, gt=0, lt=10**13), AfterValidator(_amo
 Spent = Annotated[int, Field(strict=True, ge=0, lt=10**13), AfterValidator(_spent)]
 # Bounds keep values inside the columns (a bigger one would fail in the database).
 Year = Annotated[int, Field(strict=True, ge=1, le=9999)]
-Id = Annotated[int, Field(strict=True, ge=1, lt=2**63)]
+Id = Annotated[int, Field(strict=True)]  # one that names no row is "not found", as any
 Text = Annotated[str, Field(max_length=10_000)]
 Key = Annotated[str, Field(min_length=1, max_length=64)]
 Email = Annotated[str, Field(min_length=3, max_length=254)]
