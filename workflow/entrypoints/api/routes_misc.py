@@ -14,6 +14,7 @@ from workflow.domain import commands as c
 from workflow.domain.definition import WorkflowDefinition
 from workflow.domain.errors import NotFound
 from workflow.domain.permissions import require_role
+from workflow.domain.text import KEY_MAX
 from workflow.domain.visibility import Viewer
 from workflow.entrypoints.api.auth import User
 from workflow.entrypoints.api.schemas import EnvelopeIn
@@ -70,7 +71,7 @@ def workflows(_user: User, found: Annotated[Services, Depends(services)]) -> lis
 
 @router.get("/workflows/{key}", tags=["workflows"])
 def workflow(
-    key: Annotated[str, Path(max_length=64)],
+    key: Annotated[str, Path(max_length=KEY_MAX)],
     _user: User,
     found: Annotated[Services, Depends(services)],
 ) -> dict[str, Any]:

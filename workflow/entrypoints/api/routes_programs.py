@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 
 from workflow.adapters import views
 from workflow.domain import commands as c
+from workflow.domain.text import KEY_MAX
 from workflow.entrypoints.api.auth import User
 from workflow.entrypoints.api.paging import DEFAULT_LIMIT, Cursor, Limit, decode, page
 from workflow.entrypoints.api.schemas import (
@@ -82,9 +83,9 @@ def create_program(body: ProgramIn, user: User, bus: Bus) -> JSONResponse:
 def list_programs(
     user: User,
     bus: Bus,
-    state: Annotated[str | None, Query(max_length=40)] = None,
-    org: Annotated[str | None, Query(max_length=64)] = None,
-    waiting_on: Annotated[str | None, Query(max_length=64)] = None,
+    state: Annotated[str | None, Query(max_length=KEY_MAX)] = None,
+    org: Annotated[str | None, Query(max_length=KEY_MAX)] = None,
+    waiting_on: Annotated[str | None, Query(max_length=KEY_MAX)] = None,
     year: Annotated[int | None, Query(ge=1, le=9999)] = None,
     limit: Limit = DEFAULT_LIMIT,
     after: Cursor = None,
