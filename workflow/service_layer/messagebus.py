@@ -21,6 +21,7 @@ from workflow.domain import events as ev
 from workflow.domain.commands import Command
 from workflow.domain.errors import NotFound, WorkflowError
 from workflow.domain.events import OPERATOR, SYSTEM, Event, program_stream
+from workflow.domain.text import EMAIL_MAX, TEXT_MAX, recorded
 from workflow.domain.visibility import OPERATOR_VIEW, Viewer
 from workflow.service_layer.handlers import HANDLERS, MESSAGE_COMMANDS
 from workflow.service_layer.unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -109,14 +110,19 @@ class MessageBus:
 
     def record_refusal(self, cmd: Command, err: WorkflowError) -> None:
         """Audit a refused attempt; it goes on the program's stream when there is one (a
-        task's command: its task's program), naming the task."""
+        task's command: its task's program), naming the task or the message it was about.
+        The acting user and the reason are kept as far as they can be stored: a refused
+        command's text was never checked."""
         task_id = getattr(cmd, "task_id", None)
+        message_id = getattr(cmd, "notification_id", None)
         data: dict[str, Any] = {
             "command": type(cmd).__name__,
             "code": err.code,
-            "reason": err.message,
+            "reason": recorded(err.message, TEXT_MAX),
             **({"task": task_id} if task_id is not None else {}),
+            **({"notification": message_id} if message_id is not None else {}),
         }
+        actor = recorded(cmd.actor, EMAIL_MAX) if cmd.actor else OPERATOR
 
         def record(uow: UnitOfWork) -> None:
             stream = SYSTEM_STREAM
@@ -129,9 +135,7 @@ class MessageBus:
                 stream = program_stream(program_id)
             elif program_id is not None:
                 data["program_id"] = program_id
-            uow.events.append(
-                stream, [Event(ev.ACTION_REFUSED, data)], cmd.actor or OPERATOR, uow.now
-            )
+            uow.events.append(stream, [Event(ev.ACTION_REFUSED, data)], actor, uow.now)
 
         self._in_transaction(record)
 
