@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from workflow.adapters import views
 from workflow.adapters.orm import event_streams, events, metadata, notifications
-from workflow.domain import events as ev
 from workflow.domain import commands as c
+from workflow.domain import events as ev
 from workflow.service_layer.messagebus import MessageBus
 
 T = TypeVar("T")

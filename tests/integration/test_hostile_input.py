@@ -62,7 +62,9 @@ def test_text_at_each_limit_is_kept_whole_on_both_databases(bus: MessageBus) -> 
     key = "k" * KEY_MAX
     bus.handle(c.AddOrganization(actor=None, key=key, name="N" * NAME_MAX))
     email = "e" * (EMAIL_MAX - len("@paju.kr")) + "@paju.kr"
-    bus.handle(c.AddUser(actor=None, email=email, name="이" * NAME_MAX, org=key, roles=("coordinator",)))
+    bus.handle(
+        c.AddUser(actor=None, email=email, name="이" * NAME_MAX, org=key, roles=("coordinator",))
+    )
     program_id = bus.handle(
         create("T" * TITLE_MAX, actor=email, org=key, description="설명\n" * (TEXT_MAX // 3))
     )
@@ -224,7 +226,7 @@ def test_a_page_after_an_id_past_64_bits_is_empty(bus: MessageBus) -> None:
         first
     ]
     for number in (2**63, 10**30):
-        assert bus.view(lambda u, w: views.program_list(u, w, after=number), None) == []
+        assert bus.view(lambda u, w, n=number: views.program_list(u, w, after=n), None) == []
 
 
 # -- the directory, and someone else's message -------------------------------------
