@@ -38,6 +38,8 @@ def load_file(path: Path) -> WorkflowDefinition:
         text = path.read_text(encoding="utf-8")
     except OSError as err:
         raise DefinitionError(str(path), [f"cannot read the file: {err.strerror}"]) from err
+    except (ValueError, UnicodeError) as err:  # NUL in the path; bytes that are not UTF-8
+        raise DefinitionError(str(path), [f"cannot read the file: {err}"]) from err
     return load_text(text, str(path))
 
 

@@ -31,7 +31,7 @@ from workflow.entrypoints.cli_context import (
     refusal_line,
 )
 from workflow.entrypoints.output import budget_table, emit_json, ledger_table, table
-from workflow.entrypoints.params import KRW
+from workflow.entrypoints.params import KRW, FilePath
 from workflow.service_layer.scheduler import run_scheduled_work, send_due_reminders
 
 
@@ -305,7 +305,7 @@ def workflow() -> None:
 
 
 @workflow.command("validate")
-@click.argument("file", type=click.Path(path_type=Path))
+@click.argument("file", type=FilePath(path_type=Path))
 def workflow_validate(file: Path) -> None:
     """Validate a definition file; name every problem."""
     definition = load_file(file)
