@@ -180,7 +180,9 @@ def test_a_lookup_by_text_no_database_can_keep_names_nothing(bus: MessageBus) ->
         "does not exist",
     )
     refused(bus, create(requests={"ci\x00ty": 5}), NotFound, "does not exist")
-    refused(bus, c.SubmitProgram(actor="coord\x00@munsan-high.kr", program_id=1), NotFound, "")
+    refused(
+        bus, c.SubmitProgram(actor="coord\x00@munsan-high.kr", program_id=1), NotFound, "no user"
+    )
     assert bus.view(lambda uow, who: views.program_list(uow, who, "draft\x00"), None) == []
     # The refused acting user is recorded as far as it can be stored.
     actors = [e.actor for e in s.history(bus, SYSTEM_STREAM) if e.type == ev.ACTION_REFUSED]
