@@ -10,10 +10,12 @@ so tests can clear the cache and nothing is read at import time.
 from __future__ import annotations
 
 import os
+import sys
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_core import PydanticCustomError
@@ -23,8 +25,12 @@ from sqlalchemy.exc import ArgumentError
 
 from workflow.domain.definition import DEFAULT_WORKFLOW
 from workflow.domain.errors import InvalidInput
+from workflow.domain.program import FISCAL_YEARS
 
 WORKFLOWS_DIR = Path(__file__).resolve().parent / "workflows"
+BACKENDS = ("sqlite", "postgresql")  # the databases jointflow is built and tested on
+BROKER_SCHEMES = ("redis", "rediss")  # Celery's Redis transport, plain or TLS
+Seconds = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 
 
 def default_data_dir() -> Path:
@@ -50,11 +56,11 @@ class Settings(BaseSettings):
     user: str | None = None
     now: datetime | None = None
     # Seconds after which a published but unacknowledged outbox message is re-sent.
-    outbox_redeliver_seconds: float = 60.0
-    outbox_relay_interval: float = 1.0
-    outbox_batch_size: int = 500
+    outbox_redeliver_seconds: Seconds = 60.0
+    outbox_relay_interval: Seconds = 1.0
+    outbox_batch_size: Annotated[int, Field(ge=1, le=100_000)] = 500
     # Seconds between beat's sweeps of due scheduled work (start, end, hold expiry).
-    sweep_interval: float = 60.0
+    sweep_interval: Seconds = 60.0
     auto_migrate: bool = True
     # Where the links in messages point: the web process as people reach it.
     base_url: str = "http://127.0.0.1:8000"
@@ -68,17 +74,46 @@ class Settings(BaseSettings):
     def _default_database(cls, value: str) -> str:
         value = value or default_database_url()
         try:
-            make_url(value).get_dialect()
+            url = make_url(value)
+            dialect = url.get_dialect()
         except ArgumentError as err:  # unparsable, or no such database driver
-            raise PydanticCustomError(
-                "database_url", "not a usable database URL ({reason})", {"reason": str(err)}
-            ) from err
+            raise _unusable("not a usable database URL ({reason})", str(err)) from err
+        if url.get_backend_name() not in BACKENDS or dialect.is_async:
+            raise _unusable(
+                "not a usable database URL (jointflow runs on {reason})",
+                " or ".join(BACKENDS) + f", not {url.drivername}",
+            )
+        try:
+            dialect.import_dbapi()
+        except ImportError as err:
+            raise _unusable("the database driver is not installed ({reason})", str(err)) from err
         return value
 
     @field_validator("broker_url")
     @classmethod
-    def _empty_broker_is_none(cls, value: str | None) -> str | None:
-        return value or None
+    def _redis_broker(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        try:
+            parts = urlsplit(value)
+            _ = parts.port  # a port that is not a number raises here
+        except ValueError as err:
+            raise _unusable("not a Redis URL ({reason})", str(err)) from err
+        if parts.scheme not in BROKER_SCHEMES or not parts.hostname:
+            raise _unusable(
+                "not a Redis URL ({reason})", "expected redis://host:port/db or rediss://..."
+            )
+        return value
+
+    @field_validator("now")
+    @classmethod
+    def _now_in_the_engine_years(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.year not in FISCAL_YEARS:
+            raise _unusable(
+                "the engine runs in the years {reason}",
+                f"{FISCAL_YEARS.start}-{FISCAL_YEARS.stop - 1}",
+            )
+        return value
 
     @property
     def embedded(self) -> bool:
@@ -93,6 +128,20 @@ def get_settings() -> Settings:
         return Settings()
     except ValidationError as err:
         raise InvalidInput("; ".join(_named(e) for e in err.errors())) from err
+
+
+def settings_or_exit(status: int = 1) -> Settings:
+    """The settings, for a process that cannot start without them (web, worker, beat):
+    a bad one is a line on stderr naming it and the exit ``status``, not a traceback."""
+    try:
+        return get_settings()
+    except InvalidInput as err:
+        print(f"jointflow: {err.message}", file=sys.stderr)
+        raise SystemExit(status) from None
+
+
+def _unusable(template: str, reason: str) -> PydanticCustomError:
+    return PydanticCustomError("unusable_setting", template, {"reason": reason})
 
 
 def _named(error: Any) -> str:

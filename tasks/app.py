@@ -10,7 +10,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from config.celery import RELAY_TASK, SWEEP_TASK, make_celery
-from config.settings import get_settings
+from config.settings import settings_or_exit
 from workflow.bootstrap import bootstrap, make_relay
 from workflow.service_layer.handlers import BUDGET_NOTICE, PLACE_HOLDS, RETRY_WAITLISTED
 from workflow.service_layer.messagebus import MessageBus
@@ -19,7 +19,7 @@ from workflow.service_layer.scheduler import run_due_work
 if TYPE_CHECKING:
     from workflow.adapters.relay import OutboxRelay
 
-app = make_celery(get_settings())
+app = make_celery(settings_or_exit())  # a bad setting: one line, and no worker starts
 
 
 @lru_cache(maxsize=1)

@@ -9,8 +9,9 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 
 from workflow.adapters import views
-from workflow.adapters.orm import notifications
+from workflow.adapters.orm import event_streams, events, metadata, notifications
 from workflow.domain import commands as c
+from workflow.domain import events as ev
 from workflow.service_layer.messagebus import MessageBus
 
 T = TypeVar("T")
@@ -117,3 +118,26 @@ def detail(bus: MessageBus, program_id: int, who: str | None = None) -> dict[str
         lambda uow, viewer: views.program_detail(uow, viewer, program_id), who
     )
     return found
+
+
+def stored(bus: MessageBus) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table, but the audit log's records of refusals (and the heads
+    of its streams, which they move): "a refusal changes nothing" compares these."""
+
+    def read(uow: Any) -> dict[str, list[tuple[Any, ...]]]:
+        found: dict[str, list[tuple[Any, ...]]] = {}
+        for table in metadata.sorted_tables:
+            if table is event_streams:
+                continue
+            query = select(table)
+            if table is events:
+                query = query.where(events.c.type != ev.ACTION_REFUSED)
+            found[table.name] = sorted((tuple(r) for r in uow.conn.execute(query)), key=repr)
+        return found
+
+    return bus.query(read)
+
+
+def history(bus: MessageBus, stream: str) -> list[Any]:
+    """The audit log's records of ``stream``, oldest first."""
+    return list(bus.query(lambda uow: uow.events.history(stream)))

@@ -35,6 +35,7 @@ def test_marking_someone_elses_message_read_is_not_found_and_audited(
         "command": "MarkNotificationRead",
         "code": "not-found",
         "reason": err.message,
+        "notification": notice,
     }
 
 

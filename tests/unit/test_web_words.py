@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from workflow.domain.errors import InvalidInput
-from workflow.domain.money import MAX_AMOUNT, read_krw, spell_krw
+from workflow.domain.money import MAX_AMOUNT, parse_krw, spell_krw
 from workflow.entrypoints.web.i18n import WORDS, Words
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,15 +32,15 @@ def test_every_word_a_template_asks_for_is_in_the_catalogue() -> None:
 
 @given(st.integers(min_value=1, max_value=MAX_AMOUNT - 1))
 def test_an_amount_spelled_for_people_reads_back_the_same(amount: int) -> None:
-    assert read_krw(spell_krw(amount, "ko")) == amount
-    assert read_krw(spell_krw(amount, "en")) == amount
-    assert read_krw(f"{amount:,}") == amount
+    assert parse_krw(spell_krw(amount, "ko")) == amount
+    assert parse_krw(spell_krw(amount, "en")) == amount
+    assert parse_krw(f"{amount:,}") == amount
 
 
 @pytest.mark.parametrize("typed", ["1_0_", "팔천만", "8000만 3억", "1,0000", "-5", "", "0"])
 def test_an_amount_people_could_not_mean_is_refused(typed: str) -> None:
     with pytest.raises(InvalidInput):
-        read_krw(typed)
+        parse_krw(typed)
 
 
 def test_times_are_seoul_times_in_each_language() -> None:

@@ -144,7 +144,7 @@ def test_a_bad_amount_is_shown_next_to_its_field_and_stores_nothing(
     coordinator.get_by_role("button", name="제안 저장").click()
     field = coordinator.get_by_label("Paju City 요청 금액")
     expect(field).to_have_attribute("aria-invalid", "true")
-    expect(coordinator.locator("#err-request_city")).to_contain_text("8000만")
+    expect(coordinator.locator("#err-request_city")).to_contain_text("8000만처럼")
     shot(coordinator, "09-form-error")
     assert counts(site) == before
 

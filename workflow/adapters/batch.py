@@ -39,7 +39,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Connection, CursorResult, Dialect, Executable, Insert
+from sqlalchemy import Connection, CursorResult, Dialect, Executable, Insert, Table
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError, MultipleResultsFound, NoResultFound
 from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -188,6 +189,16 @@ class BatchingConnection:
             raise ValueError("a write with its own duplicate error is a plain INSERT")
         if rows:
             self._pending.append(_Write(statement, rows, check, duplicate))
+
+    def insert_or_skip(self, table: Table, keys: Sequence[str] | None = None) -> Insert:
+        """An INSERT that leaves a row already holding its unique ``keys`` (default: any
+        unique key) as it is: ``ON CONFLICT DO NOTHING`` on both backends. Racing first
+        writers then both succeed, and read the one row that was stored."""
+        dialect = postgresql if self.dialect.name == "postgresql" else sqlite
+        statement: Insert = dialect.insert(table).on_conflict_do_nothing(
+            index_elements=list(keys) if keys else None
+        )
+        return statement
 
     def flush(self) -> None:
         """Send the queue now (a read or the commit is next)."""

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from workflow.adapters.batch import BatchingConnection
 from workflow.adapters.orm import workflow_definitions
@@ -38,6 +38,8 @@ def load_file(path: Path) -> WorkflowDefinition:
         text = path.read_text(encoding="utf-8")
     except OSError as err:
         raise DefinitionError(str(path), [f"cannot read the file: {err.strerror}"]) from err
+    except (ValueError, UnicodeError) as err:  # NUL in the path; bytes that are not UTF-8
+        raise DefinitionError(str(path), [f"cannot read the file: {err}"]) from err
     return load_text(text, str(path))
 
 
@@ -91,22 +93,25 @@ class DefinitionRegistry:
     def _register(
         self, conn: BatchingConnection, definition: WorkflowDefinition, text: str, now: datetime
     ) -> None:
+        """Store the version on its first use, or check it is the one stored. Processes
+        using a version for the first time at once all succeed: the INSERT leaves the
+        row of whichever stored it first (waiting for its commit on PostgreSQL), and
+        everyone then reads that row's checksum."""
         checksum = hashlib.sha256(text.encode("utf-8")).hexdigest()
         wd = workflow_definitions.c
+        conn.execute(
+            conn.insert_or_skip(workflow_definitions, ["key", "version"]).values(
+                key=definition.key,
+                version=definition.version,
+                checksum=checksum,
+                source=text,
+                created_at=now,
+            )
+        )
         stored = conn.execute(
             select(wd.checksum).where(wd.key == definition.key, wd.version == definition.version)
-        ).scalar()
-        if stored is None:
-            conn.execute(
-                insert(workflow_definitions).values(
-                    key=definition.key,
-                    version=definition.version,
-                    checksum=checksum,
-                    source=text,
-                    created_at=now,
-                )
-            )
-        elif stored != checksum:
+        ).scalar_one()
+        if stored != checksum:
             raise DefinitionError(
                 f"workflow {definition.key}",
                 [

@@ -16,7 +16,6 @@ from datetime import datetime
 from functools import partial
 
 from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from workflow.adapters.batch import BatchingConnection
 from workflow.adapters.orm import event_streams, events
@@ -107,11 +106,8 @@ class EventStore:
     def _lock_head(self, stream: str) -> tuple[int, str]:
         row = self.conn.execute(_HEAD, {"s": stream}).first()
         if row is None:
-            dialect = postgresql if self.conn.dialect.name == "postgresql" else sqlite
             self.conn.execute(
-                dialect.insert(event_streams)
-                .values(stream=stream, seq=0, head=GENESIS)
-                .on_conflict_do_nothing()
+                self.conn.insert_or_skip(event_streams).values(stream=stream, seq=0, head=GENESIS)
             )
             row = self.conn.execute(_HEAD, {"s": stream}).one()
         return row.seq, row.head

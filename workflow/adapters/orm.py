@@ -4,12 +4,14 @@ Core rather than ORM mapping: the hot paths are a handful of statements per acti
 and the domain objects stay plain dataclasses built by the repositories. Alembic
 migrations (``adapters/migrations``) create exactly this schema; a test keeps the two
 in step. Amounts are BIGINT won; CHECK constraints are the last line of defence for
-the ledger rules the domain already enforces.
+the ledger rules the domain already enforces. Text columns are as long as the domain's
+limits (``domain.text``) let a value be, so both databases keep the same values.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -32,6 +34,16 @@ from sqlalchemy import (
     text,
 )
 
+from workflow.domain.events import STREAM_MAX
+from workflow.domain.text import (
+    EMAIL_MAX,
+    FILE_NAME_MAX,
+    KEY_MAX,
+    NAME_MAX,
+    TITLE_MAX,
+    storable,
+)
+
 
 class UtcDateTime(TypeDecorator[datetime]):
     """An instant, always read back aware: SQLite keeps no time zone, and every instant
@@ -46,8 +58,47 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value
 
 
-# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets BIGINT identities.
-BigId = BigInteger().with_variant(Integer(), "sqlite")
+# What a 64-bit integer column holds (PostgreSQL BIGINT, SQLite INTEGER).
+INT64 = range(-(2**63), 2**63)
+
+
+class RowId(TypeDecorator[int]):
+    """A row's id, and every column naming one: BIGINT on PostgreSQL, INTEGER on SQLite
+    (which auto-increments only an INTEGER PRIMARY KEY).
+
+    A number no such column can hold (outside 64 bits: ``program show 10**30``) is bound
+    as NULL, which equals nothing and follows nothing: a look-up finds no row, an UPDATE
+    changes none, a page after it is empty. So such an id is "not found" like any id
+    that names no row, in every query, instead of an overflow in the driver (SQLite)
+    or the server (PostgreSQL)."""
+
+    impl = BigInteger
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        return dialect.type_descriptor(Integer() if dialect.name == "sqlite" else BigInteger())
+
+    def process_bind_param(self, value: int | None, dialect: Dialect) -> int | None:
+        return value if value is None or value in INT64 else None
+
+
+BigId = RowId()
+
+
+class Str(TypeDecorator[str]):
+    """A text column. Text no column can keep (NUL, which PostgreSQL refuses, or an
+    unpaired surrogate, which no driver can encode) is bound as NULL, so a look-up by
+    it finds nothing on both databases instead of failing in the driver. What is
+    written has been checked by the domain (``domain.text``) before it gets here."""
+
+    impl = String
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        if value is None or (value.isascii() and "\x00" not in value) or storable(value):
+            return value
+        return None
+
 
 metadata = MetaData(
     naming_convention={
@@ -62,8 +113,8 @@ metadata = MetaData(
 organizations = Table(
     "organizations",
     metadata,
-    Column("key", String(64), primary_key=True),
-    Column("name", String(200), nullable=False),
+    Column("key", Str(KEY_MAX), primary_key=True),
+    Column("name", Str(NAME_MAX), nullable=False),
     Column("funder", Boolean, nullable=False, default=False),
     Column("created_at", UtcDateTime(), nullable=False),
 )
@@ -72,11 +123,11 @@ users = Table(
     "users",
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
-    Column("email", String(254), nullable=False, unique=True),
-    Column("name", String(200), nullable=False),
-    Column("org_key", String(64), ForeignKey("organizations.key"), nullable=False),
-    Column("roles", String(200), nullable=False),  # sorted, comma-separated
-    Column("locale", String(8), nullable=False, default="ko"),
+    Column("email", Str(EMAIL_MAX), nullable=False, unique=True),
+    Column("name", Str(NAME_MAX), nullable=False),
+    Column("org_key", Str(KEY_MAX), ForeignKey("organizations.key"), nullable=False),
+    Column("roles", Str(200), nullable=False),  # sorted, comma-separated
+    Column("locale", Str(8), nullable=False, default="ko"),
     Column("created_at", UtcDateTime(), nullable=False),
 )
 
@@ -84,9 +135,9 @@ workflow_definitions = Table(
     "workflow_definitions",
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
-    Column("key", String(64), nullable=False),
+    Column("key", Str(KEY_MAX), nullable=False),
     Column("version", Integer, nullable=False),
-    Column("checksum", String(64), nullable=False),
+    Column("checksum", Str(64), nullable=False),
     Column("source", Text, nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
     UniqueConstraint("key", "version"),
@@ -96,18 +147,18 @@ programs = Table(
     "programs",
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
-    Column("title", String(300), nullable=False),
+    Column("title", Str(TITLE_MAX), nullable=False),
     Column("description", Text, nullable=False, default=""),
-    Column("category", String(64), nullable=False),
-    Column("org_key", String(64), ForeignKey("organizations.key"), nullable=False),
-    Column("workflow_key", String(64), nullable=False),
+    Column("category", Str(KEY_MAX), nullable=False),
+    Column("org_key", Str(KEY_MAX), ForeignKey("organizations.key"), nullable=False),
+    Column("workflow_key", Str(KEY_MAX), nullable=False),
     Column("workflow_version", Integer, nullable=False),
-    Column("state", String(40), nullable=False),
+    Column("state", Str(40), nullable=False),
     Column("fiscal_year", Integer, nullable=False),
     Column("start_date", Date),
     Column("end_date", Date),
     Column("review_round", Integer, nullable=False, default=1),
-    Column("created_by", String(254), nullable=False),
+    Column("created_by", Str(EMAIL_MAX), nullable=False),
     Column("submitted_by", Text, nullable=False, default="[]"),  # JSON list of emails
     Column("version", Integer, nullable=False, default=1),
     Column("waitlisted_at", UtcDateTime()),
@@ -125,7 +176,7 @@ program_requests = Table(
     "program_requests",
     metadata,
     Column("program_id", BigId, ForeignKey("programs.id"), primary_key=True),
-    Column("party", String(64), ForeignKey("organizations.key"), primary_key=True),
+    Column("party", Str(KEY_MAX), ForeignKey("organizations.key"), primary_key=True),
     Column("amount", BigInteger, nullable=False),
     Column("held", BigInteger, nullable=False, default=0),
     Column("committed", BigInteger, nullable=False, server_default="0"),
@@ -142,9 +193,9 @@ party_decisions = Table(
     "party_decisions",
     metadata,
     Column("program_id", BigId, ForeignKey("programs.id"), primary_key=True),
-    Column("party", String(64), primary_key=True),
-    Column("decision", String(20), nullable=False),
-    Column("decided_by", String(254)),
+    Column("party", Str(KEY_MAX), primary_key=True),
+    Column("decision", Str(20), nullable=False),
+    Column("decided_by", Str(EMAIL_MAX)),
     Column("comment", Text, nullable=False, default=""),
     Column("decided_at", UtcDateTime()),
     Index(None, "party", "decision"),
@@ -154,10 +205,10 @@ party_evaluations = Table(
     "party_evaluations",
     metadata,
     Column("program_id", BigId, ForeignKey("programs.id"), primary_key=True),
-    Column("party", String(64), primary_key=True),
-    Column("verdict", String(20), nullable=False),
+    Column("party", Str(KEY_MAX), primary_key=True),
+    Column("verdict", Str(20), nullable=False),
     Column("score", Integer),
-    Column("decided_by", String(254)),
+    Column("decided_by", Str(EMAIL_MAX)),
     Column("comment", Text, nullable=False, default=""),
     Column("decided_at", UtcDateTime()),
     CheckConstraint("score IS NULL OR score BETWEEN 1 AND 5", name="score_range"),
@@ -169,8 +220,8 @@ report_files = Table(
     Column("id", BigId, primary_key=True, autoincrement=True),
     Column("program_id", BigId, ForeignKey("programs.id"), nullable=False),
     Column("evaluation_round", Integer, nullable=False),
-    Column("name", String(255), nullable=False),
-    Column("sha256", String(64), nullable=False),
+    Column("name", Str(FILE_NAME_MAX), nullable=False),
+    Column("sha256", Str(64), nullable=False),
     Column("content", LargeBinary, nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
     Index(None, "program_id"),
@@ -183,12 +234,12 @@ scheduled_work = Table(
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
     Column("program_id", BigId, ForeignKey("programs.id"), nullable=False),
-    Column("action", String(20), nullable=False),
-    Column("key", String(120), nullable=False, unique=True),
+    Column("action", Str(20), nullable=False),
+    Column("key", Str(120), nullable=False, unique=True),
     Column("due_at", UtcDateTime(), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("done_at", UtcDateTime()),
-    Column("outcome", String(20)),
+    Column("outcome", Str(20)),
     Index(
         "ix_scheduled_work_due",
         "due_at",
@@ -205,16 +256,16 @@ tasks = Table(
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
     Column("program_id", BigId, ForeignKey("programs.id"), nullable=False),
-    Column("kind", String(40), nullable=False),
-    Column("party", String(64)),
-    Column("queue_org", String(64), nullable=False),
-    Column("queue_role", String(40), nullable=False),
-    Column("state", String(20), nullable=False),
+    Column("kind", Str(40), nullable=False),
+    Column("party", Str(KEY_MAX)),
+    Column("queue_org", Str(KEY_MAX), nullable=False),
+    Column("queue_role", Str(40), nullable=False),
+    Column("state", Str(20), nullable=False),
     Column("due_at", UtcDateTime(), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
-    Column("claimed_by", String(254)),
+    Column("claimed_by", Str(EMAIL_MAX)),
     Column("closed_at", UtcDateTime()),
-    Column("closed_by", String(254)),
+    Column("closed_by", Str(EMAIL_MAX)),
     CheckConstraint("state IN ('open', 'claimed', 'completed', 'cancelled')", name="state_known"),
     Index(
         "ix_tasks_live_queue",
@@ -241,8 +292,8 @@ delegations = Table(
     "delegations",
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
-    Column("delegator", String(254), ForeignKey("users.email"), nullable=False),
-    Column("delegate", String(254), ForeignKey("users.email"), nullable=False),
+    Column("delegator", Str(EMAIL_MAX), ForeignKey("users.email"), nullable=False),
+    Column("delegate", Str(EMAIL_MAX), ForeignKey("users.email"), nullable=False),
     Column("starts_on", Date, nullable=False),
     Column("ends_on", Date, nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
@@ -259,9 +310,9 @@ reminders = Table(
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
     Column("task_id", BigId, ForeignKey("tasks.id"), nullable=False),
-    Column("rung", String(20), nullable=False),
+    Column("rung", Str(20), nullable=False),
     Column("due_at", UtcDateTime(), nullable=False),
-    Column("status", String(10), nullable=False),
+    Column("status", Str(10), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("sent_at", UtcDateTime()),
     Column("recipients", Text),  # JSON list of emails, written when sent
@@ -280,10 +331,10 @@ notifications = Table(
     "notifications",
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
-    Column("user_email", String(254), nullable=False),
-    Column("kind", String(20), nullable=False),
+    Column("user_email", Str(EMAIL_MAX), nullable=False),
+    Column("kind", Str(20), nullable=False),
     Column("day", Date, nullable=False),
-    Column("subject", String(300), nullable=False),
+    Column("subject", Str(300), nullable=False),
     Column("body", Text, nullable=False),
     Column("items", Text, nullable=False),  # JSON: what the body says, to re-render it
     Column("created_at", UtcDateTime(), nullable=False),
@@ -299,7 +350,7 @@ envelopes = Table(
     "envelopes",
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
-    Column("party", String(64), ForeignKey("organizations.key"), nullable=False),
+    Column("party", Str(KEY_MAX), ForeignKey("organizations.key"), nullable=False),
     Column("fiscal_year", Integer, nullable=False),
     Column("amount", BigInteger, nullable=False),
     Column("held", BigInteger, nullable=False, default=0),
@@ -317,11 +368,11 @@ ledger_entries = Table(
     Column("id", BigId, primary_key=True, autoincrement=True),
     Column("envelope_id", BigId, ForeignKey("envelopes.id"), nullable=False),
     Column("program_id", BigId, ForeignKey("programs.id")),
-    Column("kind", String(16), nullable=False),
+    Column("kind", Str(16), nullable=False),
     Column("amount", BigInteger, nullable=False),
-    Column("idempotency_key", String(200), nullable=False, unique=True),
-    Column("source", String(16)),  # a release's bucket: held | committed
-    Column("actor", String(254), nullable=False),
+    Column("idempotency_key", Str(200), nullable=False, unique=True),
+    Column("source", Str(16)),  # a release's bucket: held | committed
+    Column("actor", Str(EMAIL_MAX), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
     CheckConstraint("amount > 0", name="amount_positive"),
     CheckConstraint("kind IN ('hold', 'commit', 'disburse', 'release')", name="kind_known"),
@@ -333,14 +384,14 @@ events = Table(
     "events",
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
-    Column("stream", String(100), nullable=False),
+    Column("stream", Str(STREAM_MAX), nullable=False),
     Column("seq", Integer, nullable=False),
-    Column("type", String(64), nullable=False),
-    Column("actor", String(254), nullable=False),
-    Column("at", String(40), nullable=False),  # ISO 8601 text, hashed exactly as stored
+    Column("type", Str(64), nullable=False),
+    Column("actor", Str(EMAIL_MAX), nullable=False),
+    Column("at", Str(40), nullable=False),  # ISO 8601 text, hashed exactly as stored
     Column("data", Text, nullable=False),  # canonical JSON, hashed exactly as stored
-    Column("prev_hash", String(64), nullable=False),
-    Column("hash", String(64), nullable=False),
+    Column("prev_hash", Str(64), nullable=False),
+    Column("hash", Str(64), nullable=False),
     UniqueConstraint("stream", "seq"),
     Index(None, "type"),
 )
@@ -348,16 +399,16 @@ events = Table(
 event_streams = Table(
     "event_streams",
     metadata,
-    Column("stream", String(100), primary_key=True),
+    Column("stream", Str(STREAM_MAX), primary_key=True),
     Column("seq", Integer, nullable=False),
-    Column("head", String(64), nullable=False),
+    Column("head", Str(64), nullable=False),
 )
 
 outbox = Table(
     "outbox",
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
-    Column("task", String(100), nullable=False),
+    Column("task", Str(100), nullable=False),
     Column("payload", Text, nullable=False),  # JSON
     Column("created_at", UtcDateTime(), nullable=False),
     Column("published_at", UtcDateTime()),
@@ -376,8 +427,8 @@ api_tokens = Table(
     "api_tokens",
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
-    Column("user_email", String(254), ForeignKey("users.email"), nullable=False, index=True),
-    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("user_email", Str(EMAIL_MAX), ForeignKey("users.email"), nullable=False, index=True),
+    Column("token_hash", Str(64), nullable=False, unique=True),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("expires_at", UtcDateTime(), nullable=False),
     Column("revoked_at", UtcDateTime()),
@@ -387,7 +438,7 @@ api_tokens = Table(
 user_credentials = Table(
     "user_credentials",
     metadata,
-    Column("user_email", String(254), ForeignKey("users.email"), primary_key=True),
+    Column("user_email", Str(EMAIL_MAX), ForeignKey("users.email"), primary_key=True),
     Column("password_hash", String(200), nullable=False),
     Column("failures", Integer, nullable=False, default=0),
     Column("locked_until", UtcDateTime()),
@@ -400,9 +451,9 @@ idempotency_keys = Table(
     "idempotency_keys",
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
-    Column("user_email", String(254), nullable=False),
-    Column("key", String(255), nullable=False),
-    Column("request_hash", String(64), nullable=False),
+    Column("user_email", Str(EMAIL_MAX), nullable=False),
+    Column("key", Str(255), nullable=False),
+    Column("request_hash", Str(64), nullable=False),
     Column("status", Integer),  # NULL while the first request is still running
     Column("body", Text),
     Column("headers", Text),  # JSON: the stored response's Location and ETag

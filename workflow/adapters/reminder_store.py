@@ -15,7 +15,6 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import and_, bindparam, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from workflow.adapters.batch import BatchingConnection
 from workflow.adapters.orm import notifications, program_requests, programs, reminders, tasks
@@ -146,7 +145,7 @@ class ReminderStore:
     def add(self, task_id: int, rung: str, due_at: datetime, now: datetime) -> None:
         """A later rung (the next overdue reminder); nothing if it exists already."""
         self.conn.execute(
-            _insert_ignore(self.conn, reminders, ["task_id", "rung"]).values(
+            self.conn.insert_or_skip(reminders, ["task_id", "rung"]).values(
                 task_id=task_id, rung=rung, due_at=due_at, status="pending", created_at=now
             )
         )
@@ -167,7 +166,7 @@ class NotificationStore:
     ) -> tuple[int, list[dict[str, Any]]]:
         """The person's message of ``kind`` for ``day``, locked: (id, its items so far)."""
         self.conn.execute(
-            _insert_ignore(self.conn, notifications, ["user_email", "kind", "day"]).values(
+            self.conn.insert_or_skip(notifications, ["user_email", "kind", "day"]).values(
                 user_email=email,
                 kind=kind,
                 day=day,
@@ -233,8 +232,3 @@ class NotificationStore:
         if notification_id is not None:
             where.append(_n.id == notification_id)
         return self.conn.execute(update(notifications).where(*where).values(read_at=now)).rowcount
-
-
-def _insert_ignore(conn: BatchingConnection, table: Any, keys: list[str]) -> Any:
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table).on_conflict_do_nothing(index_elements=keys)

@@ -17,7 +17,7 @@ from workflow.adapters.orm import program_requests, programs, tasks
 from workflow.adapters.unit_of_work import SqlUnitOfWork
 from workflow.domain.errors import NotFound
 from workflow.domain.events import program_stream
-from workflow.domain.program import Program
+from workflow.domain.program import Program, check_fiscal_year
 from workflow.domain.tasks import LIVE, TaskSpec, waiting_on
 from workflow.domain.visibility import (
     Viewer,
@@ -229,6 +229,8 @@ def budget_report(
     uow: SqlUnitOfWork, viewer: Viewer, year: int | None = None
 ) -> list[dict[str, Any]]:
     shown = budget_parties(viewer)
+    if year is not None:
+        check_fiscal_year(year)
     return [
         {
             "party": e.party,

@@ -17,6 +17,7 @@ from typing import Any
 from workflow.domain.errors import DefinitionError
 from workflow.domain.events import SYSTEM
 from workflow.domain.reminders import ReminderLadder, parse_ladder
+from workflow.domain.text import KEY_MAX
 
 DEFAULT_WORKFLOW = "joint-program"  # the district's default definition key (PRODUCT §3)
 ROLES = frozenset({"coordinator", "approver", "budget_officer", "evaluator", "supervisor", "admin"})
@@ -139,9 +140,14 @@ def parse_definition(
     key = _text(data, "key", problems)
     if key and not KEY_PATTERN.match(key):
         problems.append(f"key {key!r} must be lower-case letters, digits, '-' or '_'")
+    if key and len(key) > KEY_MAX:
+        problems.append(f"key must be at most {KEY_MAX} characters")
     version = data.get("version")
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         problems.append(f"version must be a whole number >= 1, got {version!r}")
+        version = 0
+    elif version >= 2**31:  # what the definitions table's INTEGER column holds
+        problems.append(f"version must be below 2^31, got {version}")
         version = 0
     parties = _parse_parties(data.get("parties"), problems)
     states = _parse_states(data.get("states"), problems)
@@ -274,6 +280,9 @@ def _parse_categories(raw: Any, problems: list[str]) -> dict[str, str]:
     if not isinstance(raw, dict):
         problems.append("categories: must map a category key to its description")
         return {}
+    too_long = sorted(str(k) for k in raw if len(str(k)) > KEY_MAX)
+    if too_long:
+        problems.append(f"categories: keys must be at most {KEY_MAX} characters: {too_long}")
     return {str(k): str(v) for k, v in raw.items()}
 
 

@@ -84,6 +84,10 @@ def envelope_stream(party: str, year: int) -> str:
     return f"envelope:{party}:{year}"
 
 
+# The longest stream name: a person's, "user:" and an email (domain.text.EMAIL_MAX).
+STREAM_MAX = 300
+
+
 def user_stream(email: str) -> str:
     """A person's stream: the messages they were sent."""
     return f"user:{email}"

@@ -7,11 +7,17 @@ from __future__ import annotations
 import re
 
 from workflow.domain.errors import InvalidInput
+from workflow.domain.text import shown
 
 MAX_AMOUNT = 10**13  # exclusive upper bound (PRODUCT §4)
-# ASCII digits, one optional sign: isdigit() lets "²" through and lstrip("-") lets "--5"
-# through, and int() then fails with a ValueError instead of InvalidInput.
-WHOLE_NUMBER = re.compile(r"-?[0-9]+")
+# ASCII digits, one optional sign, and thousands separators only between groups of three
+# ("80,000,000", "80_000_000"): isdigit() lets "²" through, lstrip("-") lets "--5"
+# through, and int() reads "1_0" as 10 (and fails on "1_0_" with a ValueError).
+WHOLE_NUMBER = re.compile(r"-?(?:[0-9]+|[0-9]{1,3}(?:,[0-9]{3})+|[0-9]{1,3}(?:_[0-9]{3})+)")
+DIGITS_READ = 100  # far past any amount; int() of thousands of digits is slow, then fails
+_UNSIGNED = re.compile(r"[0-9]+|[0-9]{1,3}(?:,[0-9]{3})+")  # a count before 조/억/만
+# Korean counts large sums in groups of four digits: 조 (10^12), 억 (10^8), 만 (10^4).
+_KO_SIZES = {"조": 10**12, "억": 10**8, "만": 10**4}
 
 
 def check_amount(amount: object, what: str = "amount", allow_zero: bool = False) -> int:
@@ -31,16 +37,36 @@ def check_amount(amount: object, what: str = "amount", allow_zero: bool = False)
 
 
 def parse_whole_krw(text: str, what: str = "amount") -> int:
-    """Read ``80000000``, ``80_000_000`` or ``80,000,000`` (optional ``원``/KRW suffix).
+    """Read an amount as a person types it, the one reading for every door: ``80000000``,
+    ``80_000_000``, ``80,000,000``, ``8000만``, ``1억 2,000만``, ``₩80,000,000``
+    (``원``/KRW suffix optional).
 
     Only the spelling is checked; the range is :func:`check_amount`'s job, so an entry
     point can tell a malformed value (usage) from a refused one.
     """
-    cleaned = text.strip().removesuffix("원").removesuffix("KRW").strip()
-    cleaned = cleaned.replace(",", "").replace("_", "")
-    if not WHOLE_NUMBER.fullmatch(cleaned):
-        raise InvalidInput(f"{what} must be a whole number of KRW, got {text!r}")
-    return int(cleaned)
+    spelled = text.strip().removeprefix("₩").removesuffix("원").removesuffix("KRW").strip()
+    if len(spelled) > DIGITS_READ:
+        raise _misspelled(text, what)
+    if not any(unit in spelled for unit in _KO_SIZES):
+        if not WHOLE_NUMBER.fullmatch(spelled):
+            raise _misspelled(text, what)
+        return int(spelled.replace(",", "").replace("_", ""))
+    total, rest = 0, spelled.replace(" ", "")
+    for unit, size in _KO_SIZES.items():  # largest first: "1억 2,000만", never "2,000만 1억"
+        if unit in rest:
+            head, rest = rest.split(unit, 1)
+            total += _group(head, text, what) * size
+    return total + (_group(rest, text, what) if rest else 0)
+
+
+def _group(part: str, text: str, what: str) -> int:
+    if not _UNSIGNED.fullmatch(part):
+        raise _misspelled(text, what)
+    return int(part.replace(",", ""))
+
+
+def _misspelled(text: str, what: str) -> InvalidInput:
+    return InvalidInput(f"{what} must be a whole number of KRW, got {shown(text)}")
 
 
 def parse_krw(text: str, what: str = "amount") -> int:
@@ -53,10 +79,6 @@ def format_krw(amount: int) -> str:
     return f"{amount:,}원"
 
 
-# Korean counts large sums in groups of four digits: 조 (10^12), 억 (10^8), 만 (10^4).
-_KO_UNITS = ((10**12, "조"), (10**8, "억"), (10**4, "만"))
-
-
 def spell_krw(amount: int, locale: str = "ko") -> str:
     """An amount as people write it: ``8,000만 원``, ``18억 5,000만 원``, ``1만 2,500원``
     in Korean; ``₩80,000,000`` in English (any locale but ``en`` reads Korean)."""
@@ -66,7 +88,7 @@ def spell_krw(amount: int, locale: str = "ko") -> str:
         return "0원"
     sign, rest = ("-" if amount < 0 else ""), abs(amount)
     parts = []
-    for size, unit in _KO_UNITS:
+    for unit, size in _KO_SIZES.items():
         count, rest = divmod(rest, size)
         if count:
             parts.append(f"{count:,}{unit}")
@@ -75,29 +97,3 @@ def spell_krw(amount: int, locale: str = "ko") -> str:
     # A unit word takes the spaced 원 (8,000만 원); bare digits take it attached (2,500원).
     won = "원" if rest else " 원"
     return sign + " ".join(parts) + won
-
-
-_AS_TYPED = re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+")
-_KO_SIZES = {unit: size for size, unit in _KO_UNITS}
-
-
-def read_krw(text: str, what: str = "amount") -> int:
-    """An amount as people type it in a form: ``80,000,000``, ``8000만``, ``8,000만 원``,
-    ``1억 2,000만``, ``₩80,000,000``; checked like every amount."""
-    rest = text.strip().removeprefix("₩").removesuffix("원").removesuffix("KRW").replace(" ", "")
-    total, seen = 0, False
-    for unit in ("조", "억", "만"):
-        if unit in rest:
-            head, rest = rest.split(unit, 1)
-            total += _typed_digits(head, text, what) * _KO_SIZES[unit]
-            seen = True
-    if rest or not seen:
-        total += _typed_digits(rest, text, what)
-    return check_amount(total, what)
-
-
-def _typed_digits(part: str, text: str, what: str) -> int:
-    if not _AS_TYPED.fullmatch(part):
-        raise InvalidInput(f"{what} must be an amount in KRW such as 80,000,000 or 8000만, "
-                           f"got {text!r}")  # fmt: skip
-    return int(part.replace(",", ""))

@@ -4,7 +4,8 @@ The acting user comes from ``--as EMAIL`` or ``JOINTFLOW_USER``; ``db``, ``org``
 ``user`` are the operator's and need none. Reads show what the acting user may see;
 without one the CLI is the operator on the server and sees everything. Human output by
 default, ``--json`` per command for scripts. Errors are one line on stderr: exit 1 for
-a refused or invalid action (nothing changed), 2 for a usage error.
+a refused or invalid action (nothing changed), a bad setting or a database that cannot
+be reached, 2 for a usage error.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import sys
 from pathlib import Path
 
 import click
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from config.settings import get_settings
 from workflow.adapters import views
@@ -29,7 +31,7 @@ from workflow.entrypoints.cli_context import (
     refusal_line,
 )
 from workflow.entrypoints.output import budget_table, emit_json, ledger_table, table
-from workflow.entrypoints.params import KRW
+from workflow.entrypoints.params import KRW, FilePath
 from workflow.service_layer.scheduler import run_scheduled_work, send_due_reminders
 
 
@@ -316,7 +318,7 @@ def workflow() -> None:
 
 
 @workflow.command("validate")
-@click.argument("file", type=click.Path(path_type=Path))
+@click.argument("file", type=FilePath(path_type=Path))
 def workflow_validate(file: Path) -> None:
     """Validate a definition file; name every problem."""
     definition = load_file(file)
@@ -396,6 +398,10 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(1)
     except WorkflowError as err:
         click.echo(refusal_line(err), err=True)
+        sys.exit(1)
+    except (OperationalError, InterfaceError) as err:  # down, unreachable, refused us
+        reason = str(err.orig or err).strip().splitlines()[0]
+        click.echo(f"jointflow: the database (JOINTFLOW_DATABASE_URL) failed: {reason}", err=True)
         sys.exit(1)
     except OSError as err:
         click.echo(f"jointflow: {err}", err=True)

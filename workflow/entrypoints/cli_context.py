@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -55,7 +56,20 @@ pass_ctx = click.make_pass_decorator(Context)
 
 
 def refusal_line(err: WorkflowError) -> str:
-    """The one line a refusal prints, with the flag that supplies what it lacked."""
+    """The one line a refusal prints, with the flag that supplies what it lacked. What
+    the person typed may be in the message: its control characters are shown escaped,
+    so it stays one line."""
     wanted = err.context.get("needs") or err.context.get("field")
     hint = HINTS.get(str(wanted)) if wanted else None
-    return f"jointflow: {err.message}" + (f" ({hint})" if hint else "")
+    return f"jointflow: {one_line(err.message)}" + (f" ({hint})" if hint else "")
+
+
+def one_line(text: str) -> str:
+    return "".join(_escaped(ch) if unicodedata.category(ch) in _BREAKING else ch for ch in text)
+
+
+_BREAKING = ("Cc", "Cs", "Zl", "Zp")  # controls, unpaired surrogates, line separators
+
+
+def _escaped(ch: str) -> str:
+    return ch.encode("unicode_escape", "backslashreplace").decode("ascii")

@@ -13,7 +13,7 @@ from workflow.domain.money import format_krw
 from workflow.domain.program import DECISIONS, SCORES, VERDICTS
 from workflow.entrypoints.cli_context import Context, json_option, pass_ctx
 from workflow.entrypoints.output import emit_json, program_text, splits, table
-from workflow.entrypoints.params import DATE, KRW, SPLIT, splits_to_dict
+from workflow.entrypoints.params import DATE, KRW, SPLIT, FilePath, splits_to_dict
 
 
 @click.group()
@@ -214,7 +214,7 @@ def disburse(ctx: Context, program_id: int, amount: int, memo: str, as_json: boo
 @click.option(
     "--file",
     "path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=FilePath(exists=True, dir_okay=False, path_type=Path),
     help="The report document, kept with the program.",
 )
 @json_option

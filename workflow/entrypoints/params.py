@@ -1,4 +1,4 @@
-"""Click parameter types for KRW amounts and PARTY=KRW splits.
+"""Click parameter types for KRW amounts, PARTY=KRW splits, dates and file names.
 
 Only the syntax is checked here (a malformed value is a usage error, exit 2); the
 range rules (> 0, < 10^13) belong to the domain, which refuses with exit 1.
@@ -64,6 +64,16 @@ class DateType(click.ParamType):  # type: ignore[type-arg]
             return date.fromisoformat(str(value))
         except ValueError:
             self.fail(f"{value!r} is not a date as YYYY-MM-DD", param, ctx)
+
+
+class FilePath(click.Path):
+    """click's path, for a name the system cannot take (a NUL in it) too: a usage error."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        try:
+            return super().convert(value, param, ctx)
+        except ValueError:  # os.stat's "embedded null byte"
+            self.fail(f"{value!r} is not a file name", param, ctx)
 
 
 KRW = KrwType()

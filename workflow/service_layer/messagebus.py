@@ -21,6 +21,7 @@ from workflow.domain import events as ev
 from workflow.domain.commands import Command
 from workflow.domain.errors import NotFound, NotPermitted, WorkflowError
 from workflow.domain.events import OPERATOR, SYSTEM, Event, program_stream
+from workflow.domain.text import EMAIL_MAX, TEXT_MAX, recorded
 from workflow.domain.visibility import OPERATOR_VIEW, Viewer
 from workflow.service_layer.handlers import HANDLERS, MESSAGE_COMMANDS
 from workflow.service_layer.handlers.common import Probed
@@ -92,7 +93,8 @@ class MessageBus:
             return self.query(read)
         except NotPermitted as err:  # "not found" (an unseen program) is not a refusal
             data = {"query": getattr(reader, "__name__", "read"), "code": err.code}
-            self._audit_refusal({**data, "reason": err.message}, viewer, program_id=None)
+            reason = recorded(err.message, TEXT_MAX)
+            self._audit_refusal({**data, "reason": reason}, viewer, program_id=None)
             raise
 
     def allowed(self, commands: Sequence[Command]) -> list[bool]:
@@ -136,13 +138,17 @@ class MessageBus:
 
     def record_refusal(self, cmd: Command, err: WorkflowError) -> None:
         """Audit a refused attempt; it goes on the program's stream when there is one (a
-        task's command: its task's program), naming the task."""
+        task's command: its task's program), naming the task or the message it was about.
+        The acting user and the reason are kept as far as they can be stored: a refused
+        command's text was never checked."""
         task_id = getattr(cmd, "task_id", None)
+        message_id = getattr(cmd, "notification_id", None)
         data: dict[str, Any] = {
             "command": type(cmd).__name__,
             "code": err.code,
-            "reason": err.message,
+            "reason": recorded(err.message, TEXT_MAX),
             **({"task": task_id} if task_id is not None else {}),
+            **({"notification": message_id} if message_id is not None else {}),
         }
         self._audit_refusal(data, cmd.actor, getattr(cmd, "program_id", None), task_id)
 
@@ -153,6 +159,8 @@ class MessageBus:
         program_id: int | None,
         task_id: int | None = None,
     ) -> None:
+        by = recorded(actor, EMAIL_MAX) if actor else OPERATOR  # a garbage --as stays storable
+
         def record(uow: UnitOfWork) -> None:
             stream, found = SYSTEM_STREAM, program_id
             if found is None and task_id is not None:
@@ -163,7 +171,7 @@ class MessageBus:
                 stream = program_stream(found)
             elif found is not None:
                 data["program_id"] = found
-            uow.events.append(stream, [Event(ev.ACTION_REFUSED, data)], actor or OPERATOR, uow.now)
+            uow.events.append(stream, [Event(ev.ACTION_REFUSED, data)], by, uow.now)
 
         self._in_transaction(record)
 

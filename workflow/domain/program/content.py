@@ -9,6 +9,7 @@ from typing import Any
 from workflow.domain.definition import WorkflowDefinition
 from workflow.domain.errors import InvalidInput
 from workflow.domain.money import check_amount
+from workflow.domain.text import KEY_MAX, TITLE_MAX, check_line, check_text
 
 EDITABLE_STATES = ("draft", "revision_requested")
 FISCAL_YEARS = range(2000, 2101)  # the fiscal years the engine accepts, for every door
@@ -37,9 +38,11 @@ def check_fiscal_year(year: int) -> int:
 
 
 def check_content(definition: WorkflowDefinition, content: ProgramContent) -> None:
-    """Refuse content the workflow cannot carry: unknown category or party, bad amounts."""
-    if not content.title.strip():
-        raise InvalidInput("title must not be empty")
+    """Refuse content the workflow cannot carry: a title or description too long or
+    empty where it must not be, unknown category or party, bad amounts."""
+    check_line(content.title, "title", TITLE_MAX)
+    check_text(content.description, "description")
+    check_line(content.category, "category", KEY_MAX)
     if definition.categories and content.category not in definition.categories:
         raise InvalidInput(
             f"unknown category {content.category!r} (known: {', '.join(definition.categories)})",

@@ -17,6 +17,7 @@ from workflow.domain.program.state import (
     EvaluationReport,
     standing_in,
 )
+from workflow.domain.text import FILE_NAME_MAX, check_line, check_text
 
 # A party's verdict: what it records, the event, and the trigger it fires.
 VERDICTS = {
@@ -35,8 +36,10 @@ def check_verdict(verdict: str, score: int | None) -> None:
 
 class EvaluationSteps(MoneyMoves):
     def submit_report(self, machine: WorkflowMachine, report: EvaluationReport) -> None:
-        if not report.summary.strip():
+        if not check_text(report.summary, "summary").strip():
             raise InvalidInput("an evaluation report needs a summary")
+        if report.attachment is not None:
+            check_line(report.attachment["name"], "file name", FILE_NAME_MAX)
         funders = sorted(self.content.requests)
         if sorted(report.spent) != funders:
             raise InvalidInput(
@@ -83,6 +86,7 @@ class EvaluationSteps(MoneyMoves):
         acting_for: str | None = None,
     ) -> None:
         check_verdict(verdict, score)
+        check_text(comment, "comment")
         self._take_turn(EVALUATION, machine.definition, party)
         outcome, event_type, trigger = VERDICTS[verdict]
         self.evaluations[party] = Evaluation(outcome, by, score, comment)

@@ -15,6 +15,7 @@ from workflow.domain.money import check_amount
 from workflow.domain.program.money import MoneyMoves
 from workflow.domain.program.rounds import FUNDING
 from workflow.domain.program.state import LedgerMove, ScheduledWork, standing_in
+from workflow.domain.text import check_text
 
 # Money may be paid out once funded, and after closing up to what was reported spent.
 DISBURSING_STATES = ("funded", "active", "evaluation_due", "under_evaluation", "closed")
@@ -62,6 +63,7 @@ class FundingSteps(MoneyMoves):
     def disburse(self, party: str, amount: int, memo: str = "") -> int:
         """Pay out a tranche of the party's commitment; returns the tranche number."""
         check_amount(amount, "disbursement")
+        check_text(memo, "memo")
         if self.state not in DISBURSING_STATES:
             raise TransitionNotAllowed(
                 f"cannot disburse to program {self.id}: it is {self.state} (disbursements "
@@ -134,7 +136,7 @@ class FundingSteps(MoneyMoves):
 
     def cancel(self, machine: WorkflowMachine, reason: str) -> None:
         """An admin stops a funded or running program; undisbursed money goes back."""
-        if not reason.strip():
+        if not check_text(reason, "reason").strip():
             raise InvalidInput("a cancellation needs a reason")
         machine.fire(self, "cancel", reason=reason)
         self._release_commitments("cancelled")

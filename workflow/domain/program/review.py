@@ -9,6 +9,7 @@ from workflow.domain.machine import WorkflowMachine
 from workflow.domain.program.money import MoneyMoves
 from workflow.domain.program.rounds import REVIEW
 from workflow.domain.program.state import APPROVED, CHANGES, REJECTED, Decision, standing_in
+from workflow.domain.text import check_text
 
 # A party's decision: what it records, the event, and the trigger it fires.
 DECISIONS = {
@@ -49,6 +50,7 @@ class ReviewSteps(MoneyMoves):
     ) -> None:
         """``acting_for``: the person ``by`` stands in for (대결), kept in the event."""
         check_decision(decision)
+        check_text(comment, "comment")
         self._take_turn(REVIEW, machine.definition, party)
         outcome, event_type, trigger = DECISIONS[decision]
         self.decisions[party] = Decision(outcome, by, comment)
@@ -68,6 +70,7 @@ class ReviewSteps(MoneyMoves):
             self._release_holds("rejected")
 
     def withdraw(self, machine: WorkflowMachine, reason: str) -> None:
+        check_text(reason, "reason")
         machine.fire(self, "withdraw", reason=reason)
         self._release_holds("withdrawn")
         self._release_commitments("withdrawn")

@@ -2,7 +2,9 @@
 
 A cursor is the last row's id, base64url-encoded with a kind prefix, so that clients
 treat it as a token to hand back rather than a number to compute with, and a cursor of
-one list is refused by another.
+one list is refused by another. A well-formed cursor whose id names no row is treated as
+the list treats any such id: the inbox's names a task ("not found" when it names none),
+the program list's a place in the order (nothing follows an id past the last one).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ def decode(kind: str, cursor: str | None) -> int | None:
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         found, _, number = text.partition(":")
-        if found == kind and number.isascii() and number.isdigit() and len(number) < 19:
+        if found == kind and number.isascii() and number.isdigit():
             return int(number)
     except (binascii.Error, UnicodeDecodeError, ValueError):
         pass

@@ -12,6 +12,7 @@ from workflow.adapters.definitions import DefinitionRegistry
 from workflow.domain import commands as c
 from workflow.domain.definition import WorkflowDefinition
 from workflow.domain.errors import NotFound
+from workflow.domain.text import KEY_MAX
 from workflow.entrypoints.api.auth import User
 from workflow.entrypoints.api.schemas import EnvelopeIn
 from workflow.entrypoints.api.services import Services, bus, services
@@ -67,7 +68,7 @@ def workflows(_user: User, found: Annotated[Services, Depends(services)]) -> lis
 
 @router.get("/workflows/{key}", tags=["workflows"])
 def workflow(
-    key: Annotated[str, Path(max_length=64)],
+    key: Annotated[str, Path(max_length=KEY_MAX)],
     _user: User,
     found: Annotated[Services, Depends(services)],
 ) -> dict[str, Any]:

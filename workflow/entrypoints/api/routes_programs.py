@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 
 from workflow.adapters import views
 from workflow.domain import commands as c
+from workflow.domain.text import KEY_MAX
 from workflow.entrypoints.api.auth import User
 from workflow.entrypoints.api.paging import DEFAULT_LIMIT, Cursor, Limit, decode, page
 from workflow.entrypoints.api.schemas import (
@@ -32,7 +33,8 @@ from workflow.service_layer.messagebus import MessageBus
 
 router = APIRouter(prefix="/programs", tags=["programs"])
 Bus = Annotated[MessageBus, Depends(bus)]
-ProgramId = Annotated[int, Path(ge=1, lt=2**63)]
+# Any whole number: one that names no program (0, -1, 10**30) is a 404 like any other.
+ProgramId = Annotated[int, Path()]
 IfMatch = Annotated[str | None, Header(description="An ETag of this program")]
 ETAG = re.compile(r'(?:W/)?"v(\d{1,18})"')
 
@@ -81,9 +83,9 @@ def create_program(body: ProgramIn, user: User, bus: Bus) -> JSONResponse:
 def list_programs(
     user: User,
     bus: Bus,
-    state: Annotated[str | None, Query(max_length=40)] = None,
-    org: Annotated[str | None, Query(max_length=64)] = None,
-    waiting_on: Annotated[str | None, Query(max_length=64)] = None,
+    state: Annotated[str | None, Query(max_length=KEY_MAX)] = None,
+    org: Annotated[str | None, Query(max_length=KEY_MAX)] = None,
+    waiting_on: Annotated[str | None, Query(max_length=KEY_MAX)] = None,
     year: Annotated[int | None, Query(ge=1, le=9999)] = None,
     limit: Limit = DEFAULT_LIMIT,
     after: Cursor = None,

@@ -2,6 +2,8 @@
 
 The range of an amount is the domain's rule (``money.check_amount``); these models only
 refuse what is not a JSON integer (a string, a float, a boolean) before it gets there.
+Text lengths are the domain's limits (``domain.text``), declared here too so that the
+OpenAPI contract shows them; the domain checks them again, as it does for every door.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from workflow.domain.errors import InvalidInput
 from workflow.domain.money import check_amount
+from workflow.domain.text import EMAIL_MAX, KEY_MAX, TEXT_MAX, TITLE_MAX
 
 
 def _amount(value: int) -> int:
@@ -33,10 +36,12 @@ Amount = Annotated[int, Field(strict=True, gt=0, lt=10**13), AfterValidator(_amo
 Spent = Annotated[int, Field(strict=True, ge=0, lt=10**13), AfterValidator(_spent)]
 # Bounds keep values inside the columns (a bigger one would fail in the database).
 Year = Annotated[int, Field(strict=True, ge=1, le=9999)]
-Id = Annotated[int, Field(strict=True, ge=1, lt=2**63)]
-Text = Annotated[str, Field(max_length=10_000)]
-Key = Annotated[str, Field(min_length=1, max_length=64)]
-Email = Annotated[str, Field(min_length=3, max_length=254)]
+Id = Annotated[int, Field(strict=True)]  # one that names no row is "not found", as any
+Text = Annotated[str, Field(max_length=TEXT_MAX)]
+Required = Annotated[str, Field(min_length=1, max_length=TEXT_MAX)]
+Title = Annotated[str, Field(min_length=1, max_length=TITLE_MAX)]
+Key = Annotated[str, Field(min_length=1, max_length=KEY_MAX)]
+Email = Annotated[str, Field(min_length=3, max_length=EMAIL_MAX)]
 
 
 class Body(BaseModel):
@@ -44,7 +49,7 @@ class Body(BaseModel):
 
 
 class ProgramIn(Body):
-    title: Annotated[str, Field(min_length=1, max_length=300)]
+    title: Title
     org: Key
     category: Key
     requests: dict[Key, Amount]
@@ -56,7 +61,7 @@ class ProgramIn(Body):
 
 
 class ProgramPatch(Body):
-    title: Annotated[str, Field(min_length=1, max_length=300)] | None = None
+    title: Title | None = None
     category: Key | None = None
     requests: dict[Key, Amount] | None = None
     start: date | None = None
@@ -70,7 +75,7 @@ class ReasonIn(Body):
 
 
 class CancelIn(Body):
-    reason: Annotated[str, Field(min_length=1, max_length=10_000)]
+    reason: Required
 
 
 # The domain's decision keys, spelled as JSON identifiers (a test keeps them in step).
@@ -93,7 +98,7 @@ class DisbursementIn(Body):
 
 class ReportIn(Body):
     spent: dict[Key, Spent]
-    summary: Annotated[str, Field(min_length=1, max_length=10_000)]
+    summary: Required
 
 
 class EvaluationIn(Body):

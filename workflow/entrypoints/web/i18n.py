@@ -122,6 +122,10 @@ WORDS: dict[str, tuple[str, str]] = {  # key: (ko, en)
     "all_parties": ("모든 기관", "Every party"),
     "exports": ("내려받기", "Downloads"),
     "none": ("없음", "none"),
+    "amount_hint": (
+        "금액은 80,000,000 또는 8000만처럼 원 단위로 입력해 주세요.",
+        "Type an amount in won, such as 80,000,000 or 8000만.",
+    ),
     "error": ("요청을 처리할 수 없습니다", "The request could not be done"),
     "back": ("돌아가기", "Back"),
     "not_found": ("찾을 수 없습니다", "Not found"),

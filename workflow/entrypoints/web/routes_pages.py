@@ -17,7 +17,7 @@ from workflow.adapters import queues, views
 from workflow.domain import commands as c
 from workflow.domain.calendar import seoul_date
 from workflow.domain.errors import InvalidInput, WorkflowError
-from workflow.domain.money import read_krw
+from workflow.domain.money import parse_krw
 from workflow.entrypoints.api.services import services
 from workflow.entrypoints.web import pages
 from workflow.entrypoints.web.render import page
@@ -234,9 +234,9 @@ def _content(form: dict[str, Any], parties: list[str]) -> dict[str, Any]:
 
 
 def _amount(value: str, field: str, what: str) -> int:
-    """``read_krw``, its refusal naming the form's field (shown next to it)."""
+    """``parse_krw``, its refusal naming the form's field (shown next to it)."""
     try:
-        return read_krw(value, what)
+        return parse_krw(value, what)
     except InvalidInput as err:
         raise InvalidInput(err.message, field=field) from None
 
