@@ -37,6 +37,7 @@ def program_page(bus: MessageBus, email: str, program_id: int) -> dict[str, Any]
             "mermaid": definition_mermaid(definition, detail["state"]),
             "categories": definition.categories,
             "party": who.user.org if who.user else None,
+            "orgs": {o.key: o for o in uow.directory.organizations()},
         }
 
     found = bus.view(read, email)

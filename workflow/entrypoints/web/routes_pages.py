@@ -195,8 +195,7 @@ def _command(action: str, email: str, pid: int, form: dict[str, Any]) -> c.Comma
 def _program_page(request: Request, email: str, pid: int, err: WorkflowError | None) -> Response:
     data = pages.program_page(bus_of(request), email, pid)
     status = 200 if err is None else _status(err)
-    return page(request, "program.html", email, status=status, error=err,
-                orgs=pages.organizations(bus_of(request)), **data)  # fmt: skip
+    return page(request, "program.html", email, status=status, error=err, **data)
 
 
 def _status(err: WorkflowError) -> int:

@@ -17,9 +17,11 @@ import hmac
 
 from fastapi import Request, Response
 
+from workflow.adapters.unit_of_work import SqlUnitOfWork
 from workflow.domain.errors import WorkflowError
 from workflow.domain.passwords import SESSION
-from workflow.entrypoints.api.auth import owner_of
+from workflow.domain.permissions import User
+from workflow.domain.tokens import token_hash
 from workflow.entrypoints.api.services import services
 
 SESSION_COOKIE = "jf_session"
@@ -54,19 +56,27 @@ def session_secret(request: Request) -> str | None:
 
 
 def signed_in(request: Request) -> str | None:
-    """The email of the person whose live session the request carries, else None."""
+    """The email of the person whose live session the request carries, else None; their
+    directory record is read in the same transaction (``render.me`` takes it from
+    ``request.state.me``)."""
     cached = getattr(request.state, "user", None)
     if cached:
         return str(cached)
     token = session_secret(request)
     if token is None:
         return None
-    try:
-        email = owner_of(services(request).bus, token)
-    except WorkflowError:  # unknown, expired or revoked
+    hashed = token_hash(token)
+
+    def session_user(uow: SqlUnitOfWork) -> User | None:
+        email = uow.directory.token_owner(hashed, uow.now)  # None: unknown, expired, revoked
+        found: User | None = None if email is None else uow.directory.user(email)
+        return found
+
+    user = services(request).bus.query(session_user)
+    if user is None:
         return None
-    request.state.user = email
-    return email
+    request.state.user, request.state.me = user.email, user
+    return user.email
 
 
 def person(request: Request) -> str:
