@@ -169,6 +169,10 @@ class ProgramRepository:
         self.locking = locking  # False in a read-only transaction (a probe): no row locks
         self._seen: dict[int, _Snapshot] = {}
         self._locked: set[int] = set()  # row locks taken (or queued) in this transaction
+        # A read-only transaction writes nothing, so what it read stays true for it: the
+        # probes of one page (``bus.allowed``) read the program and its user once.
+        self._rows_read: dict[int, Sequence[Any]] = {}
+        self._users_read: dict[tuple[str, int], Any] = {}
 
     def get(self, program_id: int, lock: bool = False) -> Program:
         if lock:
@@ -184,20 +188,35 @@ class ProgramRepository:
 
     def get_locked_as(self, email: str, program_id: int) -> tuple[User, Program]:
         """The acting user and the locked program; an unknown user is reported first."""
-        query = _LOCK_PROGRAM_AS if self.locking else _PROGRAM_AS
-        lock = self.conn.prefetch(query, {"pid": program_id, "email": email.lower()})
-        self._locked.add(program_id)
-        rows = self._read(program_id)  # in the lock's round trip, after it
-        row = lock.result().first()
+        if self.locking:
+            lock = self.conn.prefetch(_LOCK_PROGRAM_AS, {"pid": program_id, "email": email.lower()})
+            self._locked.add(program_id)
+            rows = self._read(program_id)  # in the lock's round trip, after it
+            row = lock.result().first()
+        else:
+            row, rows = self._read_as(email.lower(), program_id)
         user = user_of(row) if row is not None and row.id is not None else None
         if user is None:  # a look-up of its own, so an unknown user is reported first
             user = Directory(self.conn).user(email)
         return user, self._build(program_id, rows, locked=True)
 
     def _read(self, program_id: int) -> Sequence[Any]:
-        return self.conn.fetch(
-            _PROGRAM, {"pid": program_id, "stream": program_stream(program_id)}
-        ).all()
+        found = self._rows_read.get(program_id)
+        if found is None:
+            found = self.conn.fetch(
+                _PROGRAM, {"pid": program_id, "stream": program_stream(program_id)}
+            ).all()
+            if not self.locking:
+                self._rows_read[program_id] = found
+        return found
+
+    def _read_as(self, email: str, program_id: int) -> tuple[Any, Sequence[Any]]:
+        """The user's row and the program's rows, read once per read-only transaction."""
+        if (email, program_id) not in self._users_read:
+            user = self.conn.prefetch(_PROGRAM_AS, {"pid": program_id, "email": email})
+            self._read(program_id)  # in the user's round trip
+            self._users_read[email, program_id] = user.result().first()
+        return self._users_read[email, program_id], self._read(program_id)
 
     def _build(self, program_id: int, rows: Sequence[Any], locked: bool) -> Program:
         if not rows:
