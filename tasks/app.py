@@ -12,7 +12,13 @@ from typing import TYPE_CHECKING
 from config.celery import RELAY_TASK, SWEEP_TASK, make_celery
 from config.settings import get_settings
 from workflow.bootstrap import bootstrap, make_relay
-from workflow.service_layer.handlers import BUDGET_NOTICE, PLACE_HOLDS, RETRY_WAITLISTED
+from workflow.service_layer.handlers import (
+    BUDGET_NOTICE,
+    DELIVER,
+    NOTIFY,
+    PLACE_HOLDS,
+    RETRY_WAITLISTED,
+)
 from workflow.service_layer.messagebus import MessageBus
 from workflow.service_layer.scheduler import run_due_work
 
@@ -51,6 +57,18 @@ def budget_notice(outbox_id: int) -> None:
     bus().handle_message(outbox_id)
 
 
+@app.task(name=NOTIFY)
+def notify(outbox_id: int) -> None:
+    """Turn a program change's events into messages (by the rules) and webhook posts."""
+    bus().handle_message(outbox_id)
+
+
+@app.task(name=DELIVER)
+def deliver(outbox_id: int) -> None:
+    """Mark an attempt at one delivery, make it (SMTP, HTTP), reconcile its outcome."""
+    bus().handle_message(outbox_id)
+
+
 @app.task(name=RELAY_TASK)
 def relay_outbox() -> int:
     """Publish committed outbox messages (beat runs this every second)."""
@@ -59,5 +77,6 @@ def relay_outbox() -> int:
 
 @app.task(name=SWEEP_TASK)
 def sweep_due_work() -> dict[str, int]:
-    """Carry out due scheduled work: activations, ends of runs, hold expiries."""
+    """Carry out due scheduled work (activations, ends of runs, hold expiries), send the
+    due reminders, attempt the due deliveries (retries, mail held over quiet hours)."""
     return dict(run_due_work(bus()))

@@ -275,7 +275,18 @@ reminders = Table(
     ),
 )
 
-# In-app messages: one per person, kind and Seoul day (a digest grows during its day).
+# The messages people are sent (issue 14): one per person, kind, Seoul day and topic --
+# the topic names the occasion (a decision, a budget notice); a digest has none, so it
+# is one per day and grows during it. Shown in-app when it has an in-app delivery.
+NOTIFICATION_KINDS = (
+    "review_request",
+    "decision",
+    "commit_due",
+    "program_update",
+    "budget_notice",
+    "reminder_digest",
+    "escalation",
+)
 notifications = Table(
     "notifications",
     metadata,
@@ -283,16 +294,78 @@ notifications = Table(
     Column("user_email", String(254), nullable=False),
     Column("kind", String(20), nullable=False),
     Column("day", Date, nullable=False),
+    Column("topic", String(120), nullable=False, server_default=""),
     Column("subject", String(300), nullable=False),
-    Column("body", Text, nullable=False),
+    Column("body", Text, nullable=False),  # the plain text
+    Column("html", Text, nullable=False, server_default=""),
     Column("items", Text, nullable=False),  # JSON: what the body says, to re-render it
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
     Column("read_at", UtcDateTime()),
-    UniqueConstraint("user_email", "kind", "day"),
+    UniqueConstraint("user_email", "kind", "day", "topic"),
     CheckConstraint(
-        "kind IN ('reminder_digest', 'escalation', 'budget_notice')", name="kind_known"
+        "kind IN (" + ", ".join(f"'{k}'" for k in NOTIFICATION_KINDS) + ")", name="kind_known"
     ),
+)
+
+# A person's channels per kind of message; no row: the kind's default (email and in-app).
+notification_prefs = Table(
+    "notification_prefs",
+    metadata,
+    Column("user_email", String(254), ForeignKey("users.email"), primary_key=True),
+    Column("kind", String(20), primary_key=True),
+    Column("channels", String(40), nullable=False),  # sorted, comma-separated; "" = none
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+# An organization's webhook subscriptions: signed POSTs of the program events it wants.
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("org_key", String(64), ForeignKey("organizations.key"), nullable=False),
+    Column("url", String(2000), nullable=False),
+    Column("events", Text, nullable=False),  # sorted, comma-separated event types
+    Column("secret", String(200), nullable=False),  # needed in the clear to sign
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("removed_at", UtcDateTime()),
+    Index(None, "org_key"),
+)
+
+# One row per (message, recipient, channel): carried out by the workers, retried when
+# due (``due_at``), dead-lettered when it can't be (domain/delivery.py).
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("key", String(300), nullable=False, unique=True),  # written once per occasion
+    Column("notification_id", BigId, ForeignKey("notifications.id")),
+    Column("webhook_id", BigId, ForeignKey("webhooks.id")),
+    Column("channel", String(10), nullable=False),
+    Column("recipient", String(2000), nullable=False),  # an email address or a URL
+    Column("status", String(10), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("due_at", UtcDateTime(), nullable=False),
+    Column("attempted_at", UtcDateTime()),
+    Column("sent_at", UtcDateTime()),
+    Column("last_error", Text),
+    Column("event_type", String(64)),  # a webhook's
+    Column("payload", Text),  # a webhook's JSON body, the same on every attempt
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    CheckConstraint("channel IN ('email', 'inapp', 'webhook')", name="channel_known"),
+    CheckConstraint(
+        "status IN ('pending', 'sending', 'sent', 'fallback', 'dead')", name="status_known"
+    ),
+    CheckConstraint("(notification_id IS NULL) <> (webhook_id IS NULL)", name="one_message"),
+    Index(
+        "ix_deliveries_due",
+        "due_at",
+        postgresql_where=text("status IN ('pending', 'sending')"),
+        sqlite_where=text("status IN ('pending', 'sending')"),
+    ),
+    Index(None, "notification_id"),
+    Index(None, "status"),
 )
 
 envelopes = Table(

@@ -18,9 +18,18 @@ from sqlalchemy import and_, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from workflow.adapters.batch import BatchingConnection
-from workflow.adapters.orm import notifications, program_requests, programs, reminders, tasks
+from workflow.adapters.orm import (
+    deliveries,
+    notifications,
+    program_requests,
+    programs,
+    reminders,
+    tasks,
+)
+from workflow.domain.delivery import INAPP
 from workflow.domain.reminders import ReminderLadder, rungs_for
 from workflow.domain.tasks import LIVE, OPEN, TaskSpec
+from workflow.service_layer.ports import Rendered
 
 _r, _t, _n = reminders.c, tasks.c, notifications.c
 # A reminder names its task as the task was just opened (spec, state, this instant): it
@@ -146,7 +155,7 @@ class ReminderStore:
     def add(self, task_id: int, rung: str, due_at: datetime, now: datetime) -> None:
         """A later rung (the next overdue reminder); nothing if it exists already."""
         self.conn.execute(
-            _insert_ignore(self.conn, reminders, ["task_id", "rung"]).values(
+            insert_ignore(self.conn, reminders, ["task_id", "rung"]).values(
                 task_id=task_id, rung=rung, due_at=due_at, status="pending", created_at=now
             )
         )
@@ -163,16 +172,19 @@ class NotificationStore:
         self.conn = conn
 
     def lock_or_create(
-        self, email: str, kind: str, day: date, now: datetime
+        self, email: str, kind: str, day: date, now: datetime, topic: str = ""
     ) -> tuple[int, list[dict[str, Any]]]:
-        """The person's message of ``kind`` for ``day``, locked: (id, its items so far)."""
+        """The person's message of ``kind`` for ``day`` and ``topic``, locked: (id, its
+        items so far)."""
         self.conn.execute(
-            _insert_ignore(self.conn, notifications, ["user_email", "kind", "day"]).values(
+            insert_ignore(self.conn, notifications, ["user_email", "kind", "day", "topic"]).values(
                 user_email=email,
                 kind=kind,
                 day=day,
+                topic=topic,
                 subject="",
                 body="",
+                html="",
                 items="[]",
                 created_at=now,
                 updated_at=now,
@@ -180,34 +192,34 @@ class NotificationStore:
         )
         row = self.conn.execute(
             select(_n.id, _n["items"])
-            .where(_n.user_email == email, _n.kind == kind, _n.day == day)
+            .where(_n.user_email == email, _n.kind == kind, _n.day == day, _n.topic == topic)
             .with_for_update()
         ).one()
         return int(row.id), list(json.loads(row[1]))
 
     def write(
-        self,
-        notification_id: int,
-        subject: str,
-        body: str,
-        items: list[dict[str, Any]],
-        now: datetime,
+        self, notification_id: int, text: Rendered, items: list[dict[str, Any]], now: datetime
     ) -> None:
         """New content is unread again."""
         self.conn.execute(
             update(notifications)
             .where(_n.id == notification_id)
             .values(
-                subject=subject,
-                body=body,
-                items=json.dumps(items, ensure_ascii=False),
+                subject=text.subject[:300],
+                body=text.text,
+                html=text.html,
+                items=json.dumps(items, ensure_ascii=False, default=str),
                 updated_at=now,
                 read_at=None,
             )
         )
 
     def of_user(self, email: str, unread_only: bool = False) -> list[dict[str, Any]]:
-        query = select(notifications).where(_n.user_email == email)
+        """The person's in-app messages (those with an in-app delivery), newest first."""
+        shown = select(deliveries.c.id).where(
+            deliveries.c.notification_id == _n.id, deliveries.c.channel == INAPP
+        )
+        query = select(notifications).where(_n.user_email == email, shown.exists())
         if unread_only:
             query = query.where(_n.read_at.is_(None))
         rows = self.conn.execute(query.order_by(_n.day.desc(), _n.id.desc()))
@@ -235,6 +247,6 @@ class NotificationStore:
         return self.conn.execute(update(notifications).where(*where).values(read_at=now)).rowcount
 
 
-def _insert_ignore(conn: BatchingConnection, table: Any, keys: list[str]) -> Any:
+def insert_ignore(conn: BatchingConnection, table: Any, keys: list[str]) -> Any:
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     return dialect.insert(table).on_conflict_do_nothing(index_elements=keys)

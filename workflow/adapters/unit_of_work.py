@@ -16,6 +16,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from workflow.adapters.batch import BatchingConnection
 from workflow.adapters.database import read_only_options
 from workflow.adapters.definitions import DefinitionRegistry
+from workflow.adapters.delivery_store import DeliveryStore, PreferenceStore
 from workflow.adapters.directory import Directory
 from workflow.adapters.event_store import EventStore
 from workflow.adapters.ledger import Ledger
@@ -71,6 +72,8 @@ class SqlUnitOfWork:
         self.tasks = TaskStore(self.conn)
         self.reminders = ReminderStore(self.conn)
         self.notifications = NotificationStore(self.conn)
+        self.deliveries = DeliveryStore(self.conn)
+        self.preferences = PreferenceStore(self.conn)
         return self
 
     def __exit__(self, *exc: object) -> None:

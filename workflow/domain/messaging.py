@@ -63,6 +63,9 @@ RECIPIENTS = (
     SUPERVISORS,
 )
 
+# The task whose queue a recipient group is: the people the inbox shows it to.
+QUEUE_OF = {PENDING_APPROVERS: "review", FUNDER_OFFICERS: "commit_funds"}
+
 # What a reminder rung is "on" in the rules.
 REMINDER, ESCALATE = "reminder", "escalate"
 

@@ -7,7 +7,8 @@ event in a transaction of its own. Transient database errors
 (lost optimistic races, deadlocks, serialization failures, a busy SQLite file) retry
 the whole command, locking up front the second time.
 After commit the dispatcher takes the outbox: in-process in the embedded default,
-a Celery relay in a deployment.
+a Celery relay in a deployment. A message that marks a delivery's attempt is sent by the
+courier once that mark has committed, and reconciled in a transaction of its own.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from workflow.domain.commands import Command
 from workflow.domain.errors import NotFound, WorkflowError
 from workflow.domain.events import OPERATOR, SYSTEM, Event, program_stream
 from workflow.domain.visibility import OPERATOR_VIEW, Viewer
+from workflow.service_layer.courier import Courier, NoChannels
 from workflow.service_layer.handlers import HANDLERS, MESSAGE_COMMANDS
+from workflow.service_layer.ports import Attempt
 from workflow.service_layer.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
@@ -35,9 +38,16 @@ class Dispatcher(Protocol):
 
 
 class MessageBus:
-    def __init__(self, uow: UnitOfWorkFactory, dispatcher: Dispatcher, retries: int = 5) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        dispatcher: Dispatcher,
+        courier: Courier | None = None,
+        retries: int = 5,
+    ) -> None:
         self.uow = uow
         self.dispatcher = dispatcher
+        self.courier = courier or Courier(NoChannels())
         self.retries = retries
 
     def handle(self, cmd: Command) -> Any:
@@ -58,19 +68,22 @@ class MessageBus:
     def handle_message(self, message_id: int) -> None:
         """Carry out one outbox message, once: a duplicate delivery finds it done."""
 
-        def run(uow: UnitOfWork) -> None:
+        def run(uow: UnitOfWork) -> Any:
             msg = uow.outbox.take(message_id, uow.now)
             if msg is None:
-                return
-            cmd = MESSAGE_COMMANDS[msg.task](msg.payload)
-            HANDLERS[type(cmd)](cmd, uow)
+                return None
+            cmd = MESSAGE_COMMANDS[msg.task](msg)
+            return HANDLERS[type(cmd)](cmd, uow)
 
         try:
-            self._in_transaction(run)
+            result = self._in_transaction(run)
         except WorkflowError as err:
             log.warning("outbox message %s refused: %s", message_id, err)
             refusal = err
             self._in_transaction(lambda uow: self._dead_letter(uow, message_id, refusal))
+            return
+        if isinstance(result, Attempt):  # marked and committed: now it may leave
+            self.courier.carry_out(self, result)
 
     def pending_messages(self, limit: int = 100) -> list[int]:
         return self.query(lambda uow: uow.outbox.pending_ids(limit))

@@ -12,7 +12,9 @@ transaction per batch:
    still ahead);
 4. every recipient's message of the day (one per kind: ``reminder_digest`` or
    ``escalation``) is created or grown -- a task already in it is updated, not repeated --
-   and an event (ReminderDigestSent / TaskEscalated) is appended to ``user:EMAIL``.
+   on the channels the person chose for the kind, and an event (ReminderDigestSent /
+   TaskEscalated) is appended to ``user:EMAIL``. The day's mail is delivered once: a
+   digest that grows after its mail left is read grown in-app.
 
 All of it commits together or not at all: a crash leaves the rows pending for the next
 sweep, and nobody has a message for rows that are not marked sent.
@@ -42,6 +44,7 @@ from workflow.domain.reminders import (
     next_overdue,
     next_send_time,
 )
+from workflow.service_layer.outgoing import channels_of, person, publish
 from workflow.service_layer.ports import Rendered
 from workflow.service_layer.unit_of_work import UnitOfWork
 
@@ -150,7 +153,8 @@ def sweep_batch(uow: UnitOfWork, limit: int = 500) -> Counter[str]:
         recorded = []
         for kind in (DIGEST, ESCALATION):
             fresh = inbox.get((email, kind))
-            if not fresh:
+            channels = channels_of(uow, user, kind) if fresh else ()
+            if not fresh or not channels:
                 continue
             message_id, items = uow.notifications.lock_or_create(email, kind, day, now)
             merged = {i["task"]: i for i in items}
@@ -160,7 +164,7 @@ def sweep_batch(uow: UnitOfWork, limit: int = 500) -> Counter[str]:
                 merged[task_id] = item
             ordered = sorted(merged.values(), key=lambda i: (-i["late"], i["due"], i["task"]))
             text = render_digest(uow, kind, day, ordered, user)
-            uow.notifications.write(message_id, text.subject, text.text, ordered, now)
+            publish(uow, user, message_id, text, ordered, channels)
             outcomes["escalation messages" if kind == ESCALATION else "digests"] += 1
             recorded.append(
                 Event(
@@ -231,8 +235,3 @@ def render_digest(
     rule = rule_for(ESCALATE_RULE if kind == ESCALATION else REMINDER)
     context = {"to": person(user), "day": day, "items": items, "path": INBOX_PATH}
     return uow.renderer.render(rule.template, user.locale, context)
-
-
-def person(user: User) -> dict[str, str]:
-    """What a template knows of the person it writes to."""
-    return {"name": user.name, "email": user.email}
