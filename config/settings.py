@@ -53,6 +53,18 @@ class Settings(BaseSettings):
     auto_migrate: bool = True
     # Where the links in messages point: the web process as people reach it.
     base_url: str = "http://127.0.0.1:8000"
+    # Email (issue 14); no host: email is delivered in-app instead.
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    smtp_from: str = "jointflow <jointflow@localhost>"
+    # Deliveries: attempts before the dead-letter list, the first back-off (doubling),
+    # and how long an attempt may go unreconciled before it is made again.
+    delivery_max_attempts: int = 8
+    delivery_retry_seconds: float = 30.0
+    delivery_stale_seconds: float = 300.0
 
     @field_validator("database_url")
     @classmethod
@@ -66,10 +78,17 @@ class Settings(BaseSettings):
             ) from err
         return value
 
-    @field_validator("broker_url")
+    @field_validator("broker_url", "smtp_host", "smtp_user", "smtp_password")
     @classmethod
-    def _empty_broker_is_none(cls, value: str | None) -> str | None:
+    def _empty_is_none(cls, value: str | None) -> str | None:
         return value or None
+
+    @field_validator("delivery_max_attempts")
+    @classmethod
+    def _at_least_one_attempt(cls, value: int) -> int:
+        if value < 1:
+            raise PydanticCustomError("attempts", "at least 1 attempt")
+        return value
 
     @property
     def embedded(self) -> bool:
@@ -88,5 +107,6 @@ def get_settings() -> Settings:
 
 def _named(error: Any) -> str:
     name = "JOINTFLOW_" + "_".join(map(str, error["loc"])).upper()
-    shown = "" if name.endswith("_URL") else f"={error['input']!r}"  # a URL may hold a password
+    secret = name.endswith(("_URL", "_PASSWORD"))  # a URL may hold a password too
+    shown = "" if secret else f"={error['input']!r}"
     return f"invalid setting {name}{shown}: {error['msg']}"
