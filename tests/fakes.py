@@ -62,6 +62,7 @@ from workflow.service_layer.ports import (
     OutboxMessage,
     Rendered,
     Task,
+    Webhook,
     Work,
 )
 from workflow.service_layer.unit_of_work import LostRace, UnitOfWork
@@ -1037,6 +1038,46 @@ class FakeDeliveries:
         return sorted(d.id for d in hit)
 
 
+class FakeWebhooks:
+    def __init__(self, store: FakeStore) -> None:
+        self.store = store
+
+    def add(self, org: str, url: str, events: tuple[str, ...], secret: str, now: datetime) -> int:
+        _check(org in self.store.organizations, f"webhook of unknown organization {org}")
+        row = Row(
+            self.store.new_id(),
+            {
+                "org": org,
+                "url": url,
+                "events": events,
+                "secret": secret,
+                "created_at": now,
+                "removed_at": None,
+            },
+        )
+        self.store.webhooks.append(row)
+        return row.id
+
+    def remove(self, webhook_id: int, now: datetime) -> bool:
+        live = [w for w in self.store.webhooks if w.id == webhook_id and w["removed_at"] is None]
+        for row in live:
+            row["removed_at"] = now
+        return bool(live)
+
+    def get(self, webhook_id: int) -> Webhook:
+        found = [w for w in self.listing() if w.id == webhook_id]
+        if not found:
+            raise NotFound(f"no webhook {webhook_id}", webhook=webhook_id)
+        return found[0]
+
+    def listing(self, org: str | None = None) -> list[Webhook]:
+        return [
+            Webhook(w.id, w["org"], w["url"], w["events"], w["created_at"])
+            for w in self.store.webhooks
+            if w["removed_at"] is None and org in (None, w["org"])
+        ]
+
+
 class FakePreferences:
     def __init__(self, store: FakeStore) -> None:
         self.store = store
@@ -1088,6 +1129,7 @@ class FakeUnitOfWork:
     notifications: FakeNotifications
     deliveries: FakeDeliveries
     preferences: FakePreferences
+    webhooks: FakeWebhooks
 
     def __init__(self, factory: FakeUnitOfWorkFactory, reading: bool = False) -> None:
         self.factory = factory
@@ -1111,6 +1153,7 @@ class FakeUnitOfWork:
         self.notifications = FakeNotifications(store)
         self.deliveries = FakeDeliveries(store)
         self.preferences = FakePreferences(store)
+        self.webhooks = FakeWebhooks(store)
 
     def __enter__(self) -> FakeUnitOfWork:
         self.now = self.factory.clock()

@@ -26,6 +26,7 @@ from workflow.adapters.repositories import ProgramRepository
 from workflow.adapters.schedule import Schedule
 from workflow.adapters.task_store import TaskStore
 from workflow.adapters.templates import DEFAULT_BASE_URL, TemplateRenderer
+from workflow.adapters.webhook_store import WebhookStore
 from workflow.domain.budget import Envelope
 from workflow.domain.definition import DEFAULT_WORKFLOW
 from workflow.domain.machine import WorkflowMachine
@@ -74,6 +75,7 @@ class SqlUnitOfWork:
         self.notifications = NotificationStore(self.conn)
         self.deliveries = DeliveryStore(self.conn)
         self.preferences = PreferenceStore(self.conn)
+        self.webhooks = WebhookStore(self.conn)
         return self
 
     def __exit__(self, *exc: object) -> None:

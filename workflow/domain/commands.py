@@ -287,3 +287,25 @@ class SetPreferences(Command):
     """A person chooses the channels of kinds of message: (kind, channels) pairs."""
 
     choices: tuple[tuple[str, tuple[str, ...]], ...]
+
+
+@dataclass(frozen=True)
+class AddWebhook(Command):
+    """The operator registers an organization's webhook (``secret``: None, one is made)."""
+
+    org: str
+    url: str
+    events: tuple[str, ...]
+    secret: str | None = None
+
+
+@dataclass(frozen=True)
+class RemoveWebhook(Command):
+    webhook_id: int
+
+
+@dataclass(frozen=True)
+class TestWebhook(Command):
+    """Post a test event to a webhook, through the same delivery as any other."""
+
+    webhook_id: int

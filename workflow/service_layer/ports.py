@@ -260,6 +260,29 @@ class Preferences(Protocol):
     def set(self, email: str, kind: str, channels: tuple[str, ...], now: datetime) -> None: ...
 
 
+@dataclass(frozen=True)
+class Webhook:
+    id: int
+    org: str
+    url: str
+    events: tuple[str, ...]
+    created_at: datetime
+
+
+class Webhooks(Protocol):
+    def add(
+        self, org: str, url: str, events: tuple[str, ...], secret: str, now: datetime
+    ) -> int: ...
+    def remove(self, webhook_id: int, now: datetime) -> bool:
+        """False if there is no such live webhook."""
+
+    def get(self, webhook_id: int) -> Webhook:
+        """A live webhook; NotFound otherwise."""
+
+    def listing(self, org: str | None = None) -> list[Webhook]:
+        """The live webhooks (of ``org``), oldest first: a handful per organization."""
+
+
 class Renderer(Protocol):
     def render(self, template: str, locale: str, context: Mapping[str, Any]) -> Rendered:
         """``template`` in ``locale`` with ``context`` (a ``path`` becomes the ``link``)."""

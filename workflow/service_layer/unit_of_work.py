@@ -27,6 +27,7 @@ from workflow.service_layer.ports import (
     Renderer,
     Schedule,
     Tasks,
+    Webhooks,
 )
 
 
@@ -62,6 +63,8 @@ class UnitOfWork(Protocol):
     def deliveries(self) -> Deliveries: ...
     @property
     def preferences(self) -> Preferences: ...
+    @property
+    def webhooks(self) -> Webhooks: ...
     @property
     def renderer(self) -> Renderer:
         """The message templates (no storage: here so every handler can write messages)."""

@@ -28,11 +28,13 @@ from workflow.service_layer.handlers import (
     scheduled,
     tasks,
     tokens,
+    webhooks,
 )
 from workflow.service_layer.handlers.common import BUDGET_NOTICE, PLACE_HOLDS, RETRY_WAITLISTED
 from workflow.service_layer.handlers.funding import Committed, Disbursed
 from workflow.service_layer.handlers.scheduled import WorkOutcome
 from workflow.service_layer.handlers.tokens import IssuedToken
+from workflow.service_layer.handlers.webhooks import AddedWebhook
 from workflow.service_layer.outgoing import DELIVER, NOTIFY
 from workflow.service_layer.ports import OutboxMessage
 from workflow.service_layer.unit_of_work import UnitOfWork
@@ -70,6 +72,9 @@ HANDLERS: dict[type[c.Command], Callable[[Any, UnitOfWork], Any]] = {
     c.FinishDelivery: deliveries.finish_delivery,
     c.RetryDeliveries: deliveries.retry_deliveries,
     c.SetPreferences: deliveries.set_preferences,
+    c.AddWebhook: webhooks.add_webhook,
+    c.RemoveWebhook: webhooks.remove_webhook,
+    c.TestWebhook: webhooks.test_webhook,
 }
 
 # Outbox task name -> the command a worker carries out for it.
@@ -95,6 +100,7 @@ MESSAGE_COMMANDS: dict[str, Callable[[OutboxMessage], c.Command]] = {
 }
 
 __all__ = [
+    "AddedWebhook",
     "BUDGET_NOTICE",
     "DELIVER",
     "HANDLERS",

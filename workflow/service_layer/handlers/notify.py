@@ -16,16 +16,17 @@ from workflow.domain import commands as c
 from workflow.domain.calendar import seoul_date
 from workflow.domain.errors import NotFound
 from workflow.domain.events import OPERATOR, SYSTEM
-from workflow.domain.messaging import program_path
+from workflow.domain.messaging import WEBHOOK_EVENTS, program_path
 from workflow.domain.program import Program
 from workflow.service_layer.handlers.messages import by_rule
+from workflow.service_layer.handlers.webhooks import post_events
 from workflow.service_layer.outgoing import send
 from workflow.service_layer.recipients import Recipient
 from workflow.service_layer.unit_of_work import UnitOfWork
 
 
 def notify_events(cmd: c.NotifyEvents, uow: UnitOfWork) -> int:
-    """How many messages the events made."""
+    """How many messages and webhook posts the events made."""
     try:
         program = uow.programs.get(cmd.program_id)
     except NotFound:
@@ -45,7 +46,8 @@ def notify_events(cmd: c.NotifyEvents, uow: UnitOfWork) -> int:
             topic = f"m{cmd.message_id}.{index}"
             if send(uow, person.user, rule.kind, rule.template, context, topic, [item]):
                 made += 1
-    return made
+    hooked = [e for e in cmd.events if e["type"] in WEBHOOK_EVENTS]
+    return made + post_events(uow, program, tuple(hooked), cmd.message_id, cmd.at)
 
 
 def _context(
