@@ -353,6 +353,10 @@ def _register_commands() -> None:
 
     cli.add_command(reminders)
     cli.add_command(notifications)
+    from workflow.entrypoints.cli_notify import deliveries, webhook
+
+    cli.add_command(webhook)
+    cli.add_command(deliveries)
 
 
 _register_commands()
