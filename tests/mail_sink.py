@@ -4,7 +4,9 @@ is sent and can be told to answer badly: a reply per DATA (``451 ...``) or per r
 
 from __future__ import annotations
 
+import asyncio
 import socket
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from email import message_from_bytes, policy
@@ -27,6 +29,8 @@ class Sink:
         self.recipients: list[list[str]] = []
         self.data_replies: list[str] = []  # answered to the next DATA commands, in order
         self.refuse: dict[str, str] = {}  # recipient -> reply to its RCPT
+        self.delay = 0.0  # seconds each DATA takes: a slow server, to kill a worker mid-send
+        self.arrived: list[float] = []  # time.time() of each mail kept
 
     async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook name
         self, server: Any, session: Any, envelope: Any, address: str, options: Any
@@ -37,13 +41,19 @@ class Sink:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        if self.delay:
+            await asyncio.sleep(self.delay)
         if self.data_replies:
             return self.data_replies.pop(0)
         mail = message_from_bytes(envelope.content, policy=policy.default)
         assert isinstance(mail, EmailMessage)
         self.mails.append(mail)
         self.recipients.append(list(envelope.rcpt_tos))
+        self.arrived.append(time.time())
         return "250 Message accepted for delivery"
+
+    def message_ids(self) -> list[str]:
+        return [str(m["Message-ID"]) for m in self.mails]
 
     def to(self, address: str) -> list[EmailMessage]:
         return [m for m, rcpt in zip(self.mails, self.recipients, strict=True) if address in rcpt]

@@ -14,10 +14,13 @@ from tests import support as s
 from tests.conftest import make_settings
 from tests.fakes import Clock
 from tests.mail_sink import Sink, free_port, html_of, smtp_server, text_of
+from workflow.adapters.mail import Mailer, SmtpConfig
 from workflow.bootstrap import bootstrap
 from workflow.domain import commands as c
 from workflow.domain.calendar import SEOUL
+from workflow.domain.delivery import Outcome
 from workflow.service_layer.messagebus import MessageBus
+from workflow.service_layer.ports import Attempt
 from workflow.service_layer.scheduler import run_due_work
 
 BASE = "https://jointflow.paju.go.kr"
@@ -210,3 +213,18 @@ def test_a_server_down_for_a_while_then_up_gets_every_mail_once(
         assert len(sink.mails) == 12
         assert len({m["Message-ID"] for m in sink.mails}) == 12
         assert len(sink.to(s.COORDINATOR)) == 3
+
+
+def test_a_kept_connection_the_server_closed_is_opened_again_and_the_mail_sent_once() -> None:
+    port = free_port()
+    mailer = Mailer(SmtpConfig("127.0.0.1", port))
+    mail = Attempt(7, "email", s.COORDINATOR, 1, None, "subject", "text", "<p>html</p>")
+    with smtp_server(port):
+        assert mailer.send(mail) == Outcome.ok()
+    with smtp_server(port) as (sink, _):  # the server restarted: the kept connection is dead
+        assert mailer.send(mail) == Outcome.ok()
+        assert len(sink.mails) == 1 and sink.mails[0]["Message-ID"] == (
+            "<jointflow-delivery-7@localhost>"
+        )
+    refused = mailer.send(mail)
+    assert refused.transient and "Connection refused" in refused.error

@@ -4,14 +4,15 @@
 ``_FROM``. Every attempt at a delivery carries the same ``Message-ID`` (derived from the
 delivery's id), so a mail sent twice -- the one window: sent, then the worker died
 before the outcome was recorded -- is recognisable and dropped by the receiving side.
-One connection is kept per process (checked with a NOOP before each mail, opened again
-when the server has dropped it).
+One connection is kept per process (opened again when the server has closed it while
+idle: checked before each mail, without a round trip).
 The server's answer decides the outcome: 4xx replies, refused or dropped connections and
 timeouts are worth another attempt; 5xx replies are final.
 """
 
 from __future__ import annotations
 
+import select
 import smtplib
 import threading
 from dataclasses import dataclass
@@ -77,13 +78,10 @@ class Mailer:
         return Outcome.ok()
 
     def _connection(self) -> smtplib.SMTP:
-        if self._smtp is not None:
-            # A kept connection the server may have closed since: asked first, so that a
-            # mail is never sent again over a connection that died mid-message.
-            try:
-                self._smtp.noop()
-            except (OSError, smtplib.SMTPException):
-                self._close()
+        if self._smtp is not None and _said_something(self._smtp):
+            # An idle connection the server has spoken on has been closed (421, timeout):
+            # never start a mail on it, so one is not cut off half way and sent again.
+            self._close()
         if self._smtp is None:
             c = self.config
             smtp = smtplib.SMTP(c.host, c.port, timeout=c.timeout)
@@ -105,6 +103,15 @@ class Mailer:
             except (OSError, smtplib.SMTPException):
                 self._smtp.close()
             self._smtp = None
+
+
+def _said_something(smtp: smtplib.SMTP) -> bool:
+    """Whether the server wrote to (or closed) a connection that waits for our command."""
+    sock = smtp.sock
+    if sock is None:
+        return True
+    readable, _, _ = select.select([sock], [], [], 0)
+    return bool(readable)
 
 
 def _answer(code: int, reply: bytes | str) -> Outcome:
