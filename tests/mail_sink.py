@@ -83,3 +83,30 @@ def html_of(mail: EmailMessage) -> str:
     assert part is not None
     content: str = part.get_content()
     return content
+
+
+def main() -> None:
+    """``python -m tests.mail_sink [--port 8025]``: a local SMTP sink that prints each mail
+    it is sent, decoded (to, subject, the plain text), until interrupted."""
+    import argparse
+    import threading
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--port", type=int, default=8025)
+    port = parser.parse_args().port
+
+    class Printing(Sink):
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+            reply = await super().handle_DATA(server, session, envelope)
+            mail = self.mails[-1]
+            print(f"--- to {', '.join(self.recipients[-1])}: {mail['Subject']}", flush=True)
+            print(text_of(mail), flush=True)
+            return reply
+
+    with smtp_server(port, Printing()):
+        print(f"SMTP sink listening on 127.0.0.1:{port}", flush=True)
+        threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()

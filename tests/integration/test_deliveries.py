@@ -181,3 +181,20 @@ def test_preferences_round_trip_and_required_kinds_refuse_to_go_silent(bus: Mess
     s.submitted(bus)
     assert channels(bus).sent_to() == [s.OE_APPROVER]
     assert bus.query(lambda uow: uow.notifications.of_user(s.CITY_APPROVER)) == []
+
+
+def test_without_a_mail_server_email_is_delivered_in_app_and_the_log_says_so_once(
+    database_url: str, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    bus = bootstrap(make_settings(database_url), clock=clock)  # no JOINTFLOW_SMTP_HOST
+    s.seed(bus)
+    bus.handle(c.SetPreferences(actor=s.CITY_APPROVER, choices=(("review_request", ("email",)),)))
+    with caplog.at_level("WARNING", logger="workflow.adapters.channels"):
+        s.submitted(bus)
+        s.submitted(bus)
+    said = [r.getMessage() for r in caplog.records if "no SMTP server configured" in r.message]
+    assert said == [
+        "email: no SMTP server configured (JOINTFLOW_SMTP_HOST): delivered in-app instead"
+    ]
+    assert Counter(r["status"] for r in rows(bus)) == Counter({"fallback": 4})
+    assert len(bus.query(lambda uow: uow.notifications.of_user(s.CITY_APPROVER))) == 2
