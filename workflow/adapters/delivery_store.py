@@ -161,8 +161,11 @@ class DeliveryStore:
         )
         return sorted(int(r.id) for r in rows)
 
-    def listing(self, failed_only: bool = False, limit: int = 200) -> list[dict[str, Any]]:
-        """For the operator (``deliveries list``): newest first, with the message's kind."""
+    def listing(
+        self, failed_only: bool = False, limit: int = 200, ids: Sequence[int] | None = None
+    ) -> list[dict[str, Any]]:
+        """For the operator (``deliveries list``): newest first, with the message's kind;
+        failed: dead, or waiting for another attempt after one failed."""
         failed = or_(_d.status == DEAD, and_(_d.status.in_((PENDING, SENDING)), _d.attempts > 0))
         query = (
             select(
@@ -185,6 +188,8 @@ class DeliveryStore:
         )
         if failed_only:
             query = query.where(failed)
+        if ids is not None:
+            query = query.where(_d.id.in_(list(ids)))
         return [_listed(dict(r._mapping)) for r in self.conn.execute(query)]
 
     def counts(self) -> dict[str, int]:

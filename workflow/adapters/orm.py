@@ -32,6 +32,8 @@ from sqlalchemy import (
     text,
 )
 
+from workflow.domain.messaging import KINDS
+
 
 class UtcDateTime(TypeDecorator[datetime]):
     """An instant, always read back aware: SQLite keeps no time zone, and every instant
@@ -278,15 +280,6 @@ reminders = Table(
 # The messages people are sent (issue 14): one per person, kind, Seoul day and topic --
 # the topic names the occasion (a decision, a budget notice); a digest has none, so it
 # is one per day and grows during it. Shown in-app when it has an in-app delivery.
-NOTIFICATION_KINDS = (
-    "review_request",
-    "decision",
-    "commit_due",
-    "program_update",
-    "budget_notice",
-    "reminder_digest",
-    "escalation",
-)
 notifications = Table(
     "notifications",
     metadata,
@@ -303,9 +296,7 @@ notifications = Table(
     Column("updated_at", UtcDateTime(), nullable=False),
     Column("read_at", UtcDateTime()),
     UniqueConstraint("user_email", "kind", "day", "topic"),
-    CheckConstraint(
-        "kind IN (" + ", ".join(f"'{k}'" for k in NOTIFICATION_KINDS) + ")", name="kind_known"
-    ),
+    CheckConstraint("kind IN (" + ", ".join(f"'{k}'" for k in KINDS) + ")", name="kind_known"),
 )
 
 # A person's channels per kind of message; no row: the kind's default (email and in-app).

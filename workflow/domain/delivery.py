@@ -30,7 +30,6 @@ EMAIL, INAPP, WEBHOOK = "email", "inapp", "webhook"
 CHANNELS = (EMAIL, INAPP, WEBHOOK)
 PENDING, SENDING, SENT, FALLBACK, DEAD = "pending", "sending", "sent", "fallback", "dead"
 STATUSES = (PENDING, SENDING, SENT, FALLBACK, DEAD)
-FAILED = (PENDING, SENDING, DEAD)  # what an operator's "failed" list shows (with an error)
 
 
 @dataclass(frozen=True)

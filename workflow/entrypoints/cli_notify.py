@@ -98,7 +98,7 @@ def webhook_remove(ctx: Context, webhook_id: int) -> None:
 def webhook_test(ctx: Context, webhook_id: int, as_json: bool) -> None:
     """Post a signed WebhookTest event to the webhook and say what became of it."""
     delivery_id = ctx.handle(c.TestWebhook(actor=ctx.actor, webhook_id=webhook_id))
-    [row] = _deliveries(ctx, lambda d: d["id"] == delivery_id)
+    [row] = _deliveries(ctx, [delivery_id])
     if as_json:
         emit_json(row)
         return
@@ -160,7 +160,7 @@ def deliveries_retry(
     retried: list[int] = ctx.handle(
         c.RetryDeliveries(actor=ctx.actor, delivery_ids=None if every else delivery_ids)
     )
-    after = _deliveries(ctx, lambda d: d["id"] in retried)
+    after = _deliveries(ctx, retried)
     if as_json:
         emit_json(after)
         return
@@ -183,6 +183,8 @@ def _operators_only(read: Callable[[Any], T]) -> Callable[[Any, Viewer], T]:
     return reader
 
 
-def _deliveries(ctx: Context, keep: Any) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = ctx.query(lambda uow: uow.deliveries.listing(limit=10_000))
-    return [r for r in rows if keep(r)]
+def _deliveries(ctx: Context, ids: list[int]) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = ctx.query(
+        lambda uow: uow.deliveries.listing(limit=len(ids) or 1, ids=ids)
+    )
+    return rows

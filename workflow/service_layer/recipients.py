@@ -73,3 +73,14 @@ def _queue_people(uow: UnitOfWork, program: Program, kind: str) -> list[Recipien
             if u.has(task.queue_role)
         ]
     return people
+
+
+def by_rule(
+    uow: UnitOfWork, on: str, program: Program, parties: Sequence[str] = ()
+) -> list[tuple[m.Rule, Recipient]]:
+    """Each person the rules for ``on`` name, once per kind, by email."""
+    chosen: dict[tuple[str, str], tuple[m.Rule, Recipient]] = {}
+    for rule in m.rules_for(on):
+        for person in resolve(uow, rule.recipients, program, parties):
+            chosen.setdefault((rule.kind, person.user.email), (rule, person))
+    return [chosen[k] for k in sorted(chosen)]

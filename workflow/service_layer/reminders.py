@@ -32,13 +32,10 @@ from workflow.domain import events as ev
 from workflow.domain.calendar import business_days_between, days_overdue, seoul_date
 from workflow.domain.errors import NotFound
 from workflow.domain.events import SYSTEM, Event, user_stream
-from workflow.domain.messaging import ESCALATE as ESCALATE_RULE
-from workflow.domain.messaging import INBOX_PATH, REMINDER, rule_for
+from workflow.domain.messaging import ESCALATION, INBOX_PATH, REMINDER, Rule, rule_for
 from workflow.domain.permissions import User
 from workflow.domain.reminders import (
-    DIGEST,
     ESCALATE,
-    ESCALATION,
     OVERDUE,
     is_quiet,
     next_overdue,
@@ -104,7 +101,7 @@ def plan(uow: UnitOfWork, limit: int = 500, at: datetime | None = None) -> list[
             "rungs": [row["rung"]],
             "escalated": row["rung"] == ESCALATE,
         }
-        kind = ESCALATION if row["rung"] == ESCALATE else DIGEST
+        kind = digest_rule(row["rung"] == ESCALATE).kind
         planned.append(Planned(row, kind, who.of(row), item))
     return planned
 
@@ -151,7 +148,7 @@ def sweep_batch(uow: UnitOfWork, limit: int = 500) -> Counter[str]:
     for email in sorted({e for e, _ in inbox}):
         user = people[email]
         recorded = []
-        for kind in (DIGEST, ESCALATION):
+        for kind in DIGEST_KINDS:
             fresh = inbox.get((email, kind))
             channels = channels_of(uow, user, kind) if fresh else ()
             if not fresh or not channels:
@@ -228,10 +225,18 @@ def preview(uow: UnitOfWork, limit: int = 500) -> dict[str, Any]:
     }
 
 
+def digest_rule(escalation: bool) -> Rule:
+    """The rule of a rung: the escalation digest's for ``escalate``, else the reminders'."""
+    return rule_for(ESCALATE if escalation else REMINDER)
+
+
+DIGEST_KINDS = (digest_rule(False).kind, digest_rule(True).kind)
+
+
 def render_digest(
     uow: UnitOfWork, kind: str, day: date, items: list[dict[str, Any]], user: User
 ) -> Rendered:
-    """A reminder or escalation digest, by the rules' template for it."""
-    rule = rule_for(ESCALATE_RULE if kind == ESCALATION else REMINDER)
+    """A reminder or escalation digest, by the template its rule names."""
+    rule = digest_rule(kind == ESCALATION)
     context = {"to": person(user), "day": day, "items": items, "path": INBOX_PATH}
     return uow.renderer.render(rule.template, user.locale, context)

@@ -1,5 +1,5 @@
-"""In-app messages: budget notices written by the worker, the reminder sweep's batches,
-and a person marking their messages read."""
+"""People's messages: budget notices decided by the worker, the reminder sweep's
+batches, and a person marking their in-app messages read."""
 
 from __future__ import annotations
 
@@ -9,11 +9,10 @@ from workflow.domain import commands as c
 from workflow.domain import events as ev
 from workflow.domain.errors import NotFound
 from workflow.domain.events import SYSTEM, Event, user_stream
-from workflow.domain.messaging import Rule, program_path, rules_for
-from workflow.domain.program import Program
+from workflow.domain.messaging import program_path
 from workflow.service_layer.handlers.common import acting_user
 from workflow.service_layer.outgoing import send
-from workflow.service_layer.recipients import Recipient, resolve
+from workflow.service_layer.recipients import by_rule
 from workflow.service_layer.reminders import sweep_batch
 from workflow.service_layer.unit_of_work import UnitOfWork
 
@@ -57,17 +56,6 @@ def send_budget_notice(cmd: c.SendBudgetNotice, uow: UnitOfWork) -> list[str]:
         )
         told.append(person.user.email)
     return told
-
-
-def by_rule(
-    uow: UnitOfWork, on: str, program: Program, parties: tuple[str, ...] = ()
-) -> list[tuple[Rule, Recipient]]:
-    """Each person the rules for ``on`` name, once per kind, by email."""
-    chosen: dict[tuple[str, str], tuple[Rule, Recipient]] = {}
-    for rule in rules_for(on):
-        for person in resolve(uow, rule.recipients, program, parties):
-            chosen.setdefault((rule.kind, person.user.email), (rule, person))
-    return [chosen[k] for k in sorted(chosen)]
 
 
 def send_due_reminders(cmd: c.SendDueReminders, uow: UnitOfWork) -> Counter[str]:

@@ -18,10 +18,9 @@ from workflow.domain.errors import NotFound
 from workflow.domain.events import OPERATOR, SYSTEM
 from workflow.domain.messaging import WEBHOOK_EVENTS, program_path
 from workflow.domain.program import Program
-from workflow.service_layer.handlers.messages import by_rule
 from workflow.service_layer.handlers.webhooks import post_events
 from workflow.service_layer.outgoing import send
-from workflow.service_layer.recipients import Recipient
+from workflow.service_layer.recipients import Recipient, by_rule
 from workflow.service_layer.unit_of_work import UnitOfWork
 
 

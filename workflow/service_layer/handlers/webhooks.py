@@ -7,6 +7,7 @@ its own programs, and a funder's every program once submitted.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,9 +78,10 @@ def test_webhook(cmd: c.TestWebhook, uow: UnitOfWork) -> int:
     """The test delivery's id: posted like any event (attempted, retried, dead-lettered)."""
     _operator_or_admin(uow, cmd.actor, "test webhooks")
     hook = uow.webhooks.get(cmd.webhook_id)
+    event_id = f"test-{hook.id}-{secrets.token_hex(6)}"  # each test its own, clock or not
     at = uow.now.isoformat()
-    body = webhook_body(f"test-{hook.id}-{at}", TEST_EVENT, at, None, {"webhook": hook.id})
-    return _deliver(uow, hook, f"w{hook.id}:test:{at}", TEST_EVENT, body)
+    body = webhook_body(event_id, TEST_EVENT, at, None, {"webhook": hook.id})
+    return _deliver(uow, hook, f"w{hook.id}:{event_id}", TEST_EVENT, body)
 
 
 def post_events(
