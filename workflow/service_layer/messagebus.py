@@ -65,25 +65,29 @@ class MessageBus:
             self.dispatcher.after_commit(self)
         return result
 
-    def handle_message(self, message_id: int) -> None:
-        """Carry out one outbox message, once: a duplicate delivery finds it done."""
+    def handle_message(self, message_id: int) -> int:
+        """Carry out one outbox message, once: a duplicate delivery finds it done.
 
-        def run(uow: UnitOfWork) -> Any:
+        Returns how many outbox messages it wrote in turn (a worker publishes them at
+        once rather than at the relay's next tick)."""
+
+        def run(uow: UnitOfWork) -> tuple[Any, int]:
             msg = uow.outbox.take(message_id, uow.now)
             if msg is None:
-                return None
+                return None, 0
             cmd = MESSAGE_COMMANDS[msg.task](msg)
-            return HANDLERS[type(cmd)](cmd, uow)
+            return HANDLERS[type(cmd)](cmd, uow), uow.outbox.added
 
         try:
-            result = self._in_transaction(run)
+            result, queued = self._in_transaction(run)
         except WorkflowError as err:
             log.warning("outbox message %s refused: %s", message_id, err)
             refusal = err
             self._in_transaction(lambda uow: self._dead_letter(uow, message_id, refusal))
-            return
+            return 0
         if isinstance(result, Attempt):  # marked and committed: now it may leave
             self.courier.carry_out(self, result)
+        return queued
 
     def pending_messages(self, limit: int = 100) -> list[int]:
         return self.query(lambda uow: uow.outbox.pending_ids(limit))
