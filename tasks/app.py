@@ -30,7 +30,8 @@ app = make_celery(get_settings())
 
 @lru_cache(maxsize=1)
 def bus() -> MessageBus:
-    return bootstrap()
+    """A worker's bus: what a task writes to the outbox in turn it publishes at once."""
+    return bootstrap(worker=True)
 
 
 @lru_cache(maxsize=1)
@@ -38,43 +39,35 @@ def relay() -> OutboxRelay:
     return make_relay()
 
 
-def carry_out(outbox_id: int) -> None:
-    """The bus carries the message out; what it wrote in turn (the deliveries a notice
-    decided, the notices of a review starting) is published now, not at beat's next
-    relay: a worker's follow-ups reach the next worker in milliseconds."""
-    if bus().handle_message(outbox_id):
-        relay().relay_once()
-
-
 @app.task(name=PLACE_HOLDS)
 def place_holds(outbox_id: int) -> None:
     """Hold each funder's share of a submitted program (or waitlist it)."""
-    carry_out(outbox_id)
+    bus().handle_message(outbox_id)
 
 
 @app.task(name=RETRY_WAITLISTED)
 def retry_waitlisted(outbox_id: int) -> None:
     """Money was released: retry waitlisted programs in the order they were waitlisted."""
-    carry_out(outbox_id)
+    bus().handle_message(outbox_id)
 
 
 @app.task(name=BUDGET_NOTICE)
 def budget_notice(outbox_id: int) -> None:
     """Tell the coordinator and budget officers that a program was waitlisted, left the
     waitlist or lost its holds."""
-    carry_out(outbox_id)
+    bus().handle_message(outbox_id)
 
 
 @app.task(name=NOTIFY)
 def notify(outbox_id: int) -> None:
     """Turn a program change's events into messages (by the rules) and webhook posts."""
-    carry_out(outbox_id)
+    bus().handle_message(outbox_id)
 
 
 @app.task(name=DELIVER)
 def deliver(outbox_id: int) -> None:
     """Mark an attempt at one delivery, make it (SMTP, HTTP), reconcile its outcome."""
-    carry_out(outbox_id)
+    bus().handle_message(outbox_id)
 
 
 @app.task(name=RELAY_TASK)

@@ -42,14 +42,23 @@ def make_clock(settings: Settings) -> Callable[[], datetime]:
 
 
 def bootstrap(
-    settings: Settings | None = None, clock: Callable[[], datetime] | None = None
+    settings: Settings | None = None,
+    clock: Callable[[], datetime] | None = None,
+    worker: bool = False,
 ) -> MessageBus:
+    """``worker``: a Celery worker's bus, which publishes what it writes to the outbox as
+    soon as that commits (a notice's deliveries reach a worker in milliseconds); the
+    request path's commands leave theirs to beat's relay."""
     settings = settings or get_settings()
     engine = engine_for(settings.database_url)
     if settings.auto_migrate and not is_current(engine):
         upgrade(engine)
     registry = DefinitionRegistry(settings.workflows_dir)
     dispatcher: Dispatcher = InlineDispatcher() if settings.embedded else RelayDispatcher()
+    if worker and not settings.embedded:
+        from workflow.adapters.relay import PublishingDispatcher
+
+        dispatcher = PublishingDispatcher(make_relay(settings))
     uow = SqlUnitOfWorkFactory(
         engine,
         registry,

@@ -34,7 +34,11 @@ T = TypeVar("T")
 
 
 class Dispatcher(Protocol):
-    def after_commit(self, bus: MessageBus) -> None: ...
+    def after_commit(self, bus: MessageBus) -> None:
+        """A command committed outbox messages."""
+
+    def after_message(self, bus: MessageBus) -> None:
+        """A worker's outbox message committed outbox messages of its own."""
 
 
 class MessageBus:
@@ -65,11 +69,9 @@ class MessageBus:
             self.dispatcher.after_commit(self)
         return result
 
-    def handle_message(self, message_id: int) -> int:
-        """Carry out one outbox message, once: a duplicate delivery finds it done.
-
-        Returns how many outbox messages it wrote in turn (a worker publishes them at
-        once rather than at the relay's next tick)."""
+    def handle_message(self, message_id: int) -> None:
+        """Carry out one outbox message, once: a duplicate delivery finds it done. What
+        it wrote to the outbox in turn is the dispatcher's to send on (``after_message``)."""
 
         def run(uow: UnitOfWork) -> tuple[Any, int]:
             msg = uow.outbox.take(message_id, uow.now)
@@ -84,10 +86,11 @@ class MessageBus:
             log.warning("outbox message %s refused: %s", message_id, err)
             refusal = err
             self._in_transaction(lambda uow: self._dead_letter(uow, message_id, refusal))
-            return 0
+            return
+        if queued:
+            self.dispatcher.after_message(self)
         if isinstance(result, Attempt):  # marked and committed: now it may leave
             self.courier.carry_out(self, result)
-        return queued
 
     def pending_messages(self, limit: int = 100) -> list[int]:
         return self.query(lambda uow: uow.outbox.pending_ids(limit))
@@ -187,9 +190,15 @@ class InlineDispatcher:
                 bus.handle_message(message_id)
         log.error("outbox still not empty after 1000 rounds")
 
+    def after_message(self, bus: MessageBus) -> None:
+        return None  # the round under way in after_commit takes them next
+
 
 class RelayDispatcher:
     """Deployment: the Celery beat relay publishes the outbox; nothing on the request path."""
 
     def after_commit(self, bus: MessageBus) -> None:
         return None
+
+    def after_message(self, bus: MessageBus) -> None:
+        return None  # beat's relay sends them (a worker's bus publishes them at once)
