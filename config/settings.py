@@ -68,6 +68,18 @@ class Settings(BaseSettings):
     # (fine on one machine; set it when web processes run on several).
     secret_key: str | None = None
     data_dir: Path = Field(default_factory=default_data_dir)
+    # Email (issue 14); no host: email is delivered in-app instead.
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    smtp_from: str = "jointflow <jointflow@localhost>"
+    # Deliveries: attempts before the dead-letter list, the first back-off (doubling),
+    # and how long an attempt may go unreconciled before it is made again.
+    delivery_max_attempts: int = 8
+    delivery_retry_seconds: float = 30.0
+    delivery_stale_seconds: float = 300.0
 
     @field_validator("database_url")
     @classmethod
@@ -88,6 +100,11 @@ class Settings(BaseSettings):
         except ImportError as err:
             raise _unusable("the database driver is not installed ({reason})", str(err)) from err
         return value
+
+    @field_validator("smtp_host", "smtp_user", "smtp_password")
+    @classmethod
+    def _empty_is_none(cls, value: str | None) -> str | None:
+        return value or None
 
     @field_validator("broker_url")
     @classmethod
@@ -113,6 +130,13 @@ class Settings(BaseSettings):
                 "the engine runs in the years {reason}",
                 f"{FISCAL_YEARS.start}-{FISCAL_YEARS.stop - 1}",
             )
+        return value
+
+    @field_validator("delivery_max_attempts")
+    @classmethod
+    def _at_least_one_attempt(cls, value: int) -> int:
+        if value < 1:
+            raise PydanticCustomError("attempts", "at least 1 attempt")
         return value
 
     @property
@@ -146,5 +170,6 @@ def _unusable(template: str, reason: str) -> PydanticCustomError:
 
 def _named(error: Any) -> str:
     name = "JOINTFLOW_" + "_".join(map(str, error["loc"])).upper()
-    shown = "" if name.endswith("_URL") else f"={error['input']!r}"  # a URL may hold a password
+    secret = name.endswith(("_URL", "_PASSWORD"))  # a URL may hold a password too
+    shown = "" if secret else f"={error['input']!r}"
     return f"invalid setting {name}{shown}: {error['msg']}"

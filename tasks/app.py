@@ -12,7 +12,13 @@ from typing import TYPE_CHECKING
 from config.celery import RELAY_TASK, SWEEP_TASK, make_celery
 from config.settings import settings_or_exit
 from workflow.bootstrap import bootstrap, make_relay
-from workflow.service_layer.handlers import BUDGET_NOTICE, PLACE_HOLDS, RETRY_WAITLISTED
+from workflow.service_layer.handlers import (
+    BUDGET_NOTICE,
+    DELIVER,
+    NOTIFY,
+    PLACE_HOLDS,
+    RETRY_WAITLISTED,
+)
 from workflow.service_layer.messagebus import MessageBus
 from workflow.service_layer.scheduler import run_due_work
 
@@ -24,7 +30,8 @@ app = make_celery(settings_or_exit())  # a bad setting: one line, and no worker 
 
 @lru_cache(maxsize=1)
 def bus() -> MessageBus:
-    return bootstrap()
+    """A worker's bus: what a task writes to the outbox in turn it publishes at once."""
+    return bootstrap(worker=True)
 
 
 @lru_cache(maxsize=1)
@@ -47,7 +54,19 @@ def retry_waitlisted(outbox_id: int) -> None:
 @app.task(name=BUDGET_NOTICE)
 def budget_notice(outbox_id: int) -> None:
     """Tell the coordinator and budget officers that a program was waitlisted, left the
-    waitlist or lost its holds (in-app messages)."""
+    waitlist or lost its holds."""
+    bus().handle_message(outbox_id)
+
+
+@app.task(name=NOTIFY)
+def notify(outbox_id: int) -> None:
+    """Turn a program change's events into messages (by the rules) and webhook posts."""
+    bus().handle_message(outbox_id)
+
+
+@app.task(name=DELIVER)
+def deliver(outbox_id: int) -> None:
+    """Mark an attempt at one delivery, make it (SMTP, HTTP), reconcile its outcome."""
     bus().handle_message(outbox_id)
 
 
@@ -59,5 +78,6 @@ def relay_outbox() -> int:
 
 @app.task(name=SWEEP_TASK)
 def sweep_due_work() -> dict[str, int]:
-    """Carry out due scheduled work: activations, ends of runs, hold expiries."""
+    """Carry out due scheduled work (activations, ends of runs, hold expiries), send the
+    due reminders, attempt the due deliveries (retries, mail held over quiet hours)."""
     return dict(run_due_work(bus()))

@@ -44,6 +44,7 @@ from workflow.domain.audit import (
 from workflow.domain.budget import Envelope, shortfalls
 from workflow.domain.definition import DEFAULT_WORKFLOW, WorkflowDefinition
 from workflow.domain.delegation import Delegation, final_delegates
+from workflow.domain.delivery import Outcome, RetryPolicy
 from workflow.domain.errors import Conflict, InsufficientBudget, NotFound, NotPermitted
 from workflow.domain.events import Event
 from workflow.domain.machine import WorkflowMachine
@@ -53,8 +54,18 @@ from workflow.domain.program import LedgerMove, Program
 from workflow.domain.reminders import ReminderLadder, rungs_for
 from workflow.domain.tasks import CLAIMED, LIVE, OPEN, TaskSpec
 from workflow.domain.visibility import Viewer
+from workflow.service_layer.courier import Courier
 from workflow.service_layer.messagebus import InlineDispatcher, MessageBus
-from workflow.service_layer.ports import Asked, Organization, OutboxMessage, Task, Work
+from workflow.service_layer.ports import (
+    Asked,
+    Attempt,
+    Organization,
+    OutboxMessage,
+    Rendered,
+    Task,
+    Webhook,
+    Work,
+)
 from workflow.service_layer.unit_of_work import LostRace, UnitOfWork
 
 T0 = datetime(2026, 1, 5, 0, 0, tzinfo=UTC)  # a Monday, 09:00 in Seoul
@@ -115,6 +126,9 @@ class FakeStore:
     tasks: list[Row] = field(default_factory=list)
     reminders: list[Row] = field(default_factory=list)
     notifications: list[Row] = field(default_factory=list)
+    deliveries: list[Row] = field(default_factory=list)
+    preferences: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
+    webhooks: list[Row] = field(default_factory=list)
     tokens: list[Row] = field(default_factory=list)
     credentials: dict[str, Credentials] = field(default_factory=dict)
 
@@ -680,6 +694,13 @@ class FakeTasks:
             row["claimed_by"],
         )
 
+    def live_of_program(self, program_id: int) -> list[Task]:
+        return [
+            self.get(t.id)
+            for t in self.store.tasks
+            if t["program_id"] == program_id and t["state"] in LIVE
+        ]
+
     def claim(self, task_id: int, email: str) -> bool:
         row = self.store.task(task_id)
         if row is None or row["state"] != OPEN:
@@ -831,13 +852,13 @@ class FakeNotifications:
         self.store = store
 
     def lock_or_create(
-        self, email: str, kind: str, day: date, now: datetime
+        self, email: str, kind: str, day: date, now: datetime, topic: str = ""
     ) -> tuple[int, list[dict[str, Any]]]:
         row = next(
             (
                 n
                 for n in self.store.notifications
-                if (n["user_email"], n["kind"], n["day"]) == (email, kind, day)
+                if (n["user_email"], n["kind"], n["day"], n["topic"]) == (email, kind, day, topic)
             ),
             None,
         )
@@ -848,8 +869,10 @@ class FakeNotifications:
                     "user_email": email,
                     "kind": kind,
                     "day": day,
+                    "topic": topic,
                     "subject": "",
                     "body": "",
+                    "html": "",
                     "items": "[]",
                     "created_at": now,
                     "updated_at": now,
@@ -860,21 +883,17 @@ class FakeNotifications:
         return row.id, list(json.loads(row["items"]))
 
     def write(
-        self,
-        notification_id: int,
-        subject: str,
-        body: str,
-        items: list[dict[str, Any]],
-        now: datetime,
+        self, notification_id: int, text: Rendered, items: list[dict[str, Any]], now: datetime
     ) -> None:
         row = self._get(notification_id)
         if row is not None:
             row.values.update(
-                subject=subject,
-                body=body,
+                subject=text.subject,
+                body=text.text,
+                html=text.html,
                 updated_at=now,
                 read_at=None,
-                items=json.dumps(items, ensure_ascii=False),
+                items=json.dumps(items, ensure_ascii=False, default=str),
             )
 
     def _get(self, notification_id: int) -> Row | None:
@@ -895,12 +914,196 @@ class FakeNotifications:
         return len(hit)
 
     def of_user(self, email: str) -> list[dict[str, Any]]:
-        """For tests: the person's messages, items parsed."""
+        """For tests: the person's in-app messages (with an in-app delivery), items parsed."""
+        shown = {d["notification_id"] for d in self.store.deliveries if d["channel"] == "inapp"}
         return [
             {"id": n.id, **n.values, "items": json.loads(n["items"])}
             for n in self.store.notifications
-            if n["user_email"] == email
+            if n["user_email"] == email and n.id in shown
         ]
+
+
+class FakeDeliveries:
+    """The adapter's semantics: a key written once, attempts taken by a conditional
+    update (due and pending, or stale and sending), a failure reconciled only by the
+    attempt that holds the row."""
+
+    def __init__(self, store: FakeStore) -> None:
+        self.store = store
+
+    def add(
+        self,
+        key: str,
+        channel: str,
+        recipient: str,
+        due_at: datetime,
+        now: datetime,
+        notification_id: int | None = None,
+        webhook_id: int | None = None,
+        event_type: str | None = None,
+        payload: str | None = None,
+        sent: bool = False,
+    ) -> int | None:
+        _check((notification_id is None) != (webhook_id is None), f"delivery {key}: one message")
+        if any(d["key"] == key for d in self.store.deliveries):
+            return None
+        row = Row(
+            self.store.new_id(),
+            {
+                "key": key,
+                "notification_id": notification_id,
+                "webhook_id": webhook_id,
+                "channel": channel,
+                "recipient": recipient,
+                "status": "sent" if sent else "pending",
+                "attempts": 1 if sent else 0,
+                "due_at": due_at,
+                "attempted_at": None,
+                "sent_at": now if sent else None,
+                "last_error": None,
+                "event_type": event_type,
+                "payload": payload,
+                "created_at": now,
+            },
+        )
+        self.store.deliveries.append(row)
+        return row.id
+
+    def get(self, delivery_id: int) -> Row | None:
+        return next((d for d in self.store.deliveries if d.id == delivery_id), None)
+
+    def begin(
+        self, delivery_id: int, now: datetime, stale_before: datetime | None = None
+    ) -> Attempt | None:
+        row = self.get(delivery_id)
+        if row is None:
+            return None
+        due = row["status"] == "pending" and row["due_at"] <= now
+        stale = (
+            stale_before is not None
+            and row["status"] == "sending"
+            and row["attempted_at"] < stale_before
+        )
+        if not (due or stale):
+            return None
+        row.values.update(status="sending", attempts=row["attempts"] + 1, attempted_at=now)
+        attempt = Attempt(
+            row.id, row["channel"], row["recipient"], row["attempts"], row["notification_id"]
+        )
+        if row["channel"] == "email":
+            message = next(n for n in self.store.notifications if n.id == row["notification_id"])
+            return replace(
+                attempt, subject=message["subject"], text=message["body"], html=message["html"]
+            )
+        if row["channel"] == "webhook":
+            hook = next(w for w in self.store.webhooks if w.id == row["webhook_id"])
+            secret = hook["secret"] if hook["removed_at"] is None else None
+            return replace(
+                attempt, event_type=row["event_type"], body=row["payload"], secret=secret
+            )
+        return attempt
+
+    def finish(
+        self,
+        delivery_id: int,
+        number: int,
+        status: str,
+        now: datetime,
+        due_at: datetime | None = None,
+        error: str = "",
+    ) -> bool:
+        row = self.get(delivery_id)
+        if row is None:
+            return False
+        holds = (
+            row["status"] != "sent"
+            if status == "sent"
+            else row["status"] == "sending" and row["attempts"] == number
+        )
+        if not holds:
+            return False
+        row["status"] = status
+        if status == "sent":
+            row["sent_at"] = now
+        if due_at is not None:
+            row["due_at"] = due_at
+        if error:
+            row["last_error"] = error
+        return True
+
+    def due(self, now: datetime, stale_before: datetime, limit: int) -> list[int]:
+        rows = sorted(
+            (
+                d
+                for d in self.store.deliveries
+                if (d["status"] == "pending" and d["due_at"] <= now)
+                or (d["status"] == "sending" and d["attempted_at"] < stale_before)
+            ),
+            key=lambda d: (d["due_at"], d.id),
+        )
+        return [d.id for d in rows][:limit]
+
+    def retry(self, delivery_ids: Sequence[int] | None, now: datetime) -> list[int]:
+        hit = [
+            d
+            for d in self.store.deliveries
+            if (d["status"] == "dead" if delivery_ids is None else d.id in delivery_ids)
+            and d["status"] in ("dead", "pending")
+        ]
+        for row in hit:
+            row.values.update(status="pending", attempts=0, due_at=now)
+        return sorted(d.id for d in hit)
+
+
+class FakeWebhooks:
+    def __init__(self, store: FakeStore) -> None:
+        self.store = store
+
+    def add(self, org: str, url: str, events: tuple[str, ...], secret: str, now: datetime) -> int:
+        _check(org in self.store.organizations, f"webhook of unknown organization {org}")
+        row = Row(
+            self.store.new_id(),
+            {
+                "org": org,
+                "url": url,
+                "events": events,
+                "secret": secret,
+                "created_at": now,
+                "removed_at": None,
+            },
+        )
+        self.store.webhooks.append(row)
+        return row.id
+
+    def remove(self, webhook_id: int, now: datetime) -> bool:
+        live = [w for w in self.store.webhooks if w.id == webhook_id and w["removed_at"] is None]
+        for row in live:
+            row["removed_at"] = now
+        return bool(live)
+
+    def get(self, webhook_id: int) -> Webhook:
+        found = [w for w in self.listing() if w.id == webhook_id]
+        if not found:
+            raise NotFound(f"no webhook {webhook_id}", webhook=webhook_id)
+        return found[0]
+
+    def listing(self, org: str | None = None) -> list[Webhook]:
+        return [
+            Webhook(w.id, w["org"], w["url"], w["events"], w["created_at"])
+            for w in self.store.webhooks
+            if w["removed_at"] is None and org in (None, w["org"])
+        ]
+
+
+class FakePreferences:
+    def __init__(self, store: FakeStore) -> None:
+        self.store = store
+
+    def of(self, email: str) -> dict[str, tuple[str, ...]]:
+        return {k: v for (e, k), v in sorted(self.store.preferences.items()) if e == email}
+
+    def set(self, email: str, kind: str, channels: tuple[str, ...], now: datetime) -> None:
+        self.store.preferences[email, kind] = channels
 
 
 # -- the unit of work -----------------------------------------------------------------
@@ -941,6 +1144,9 @@ class FakeUnitOfWork:
     tasks: FakeTasks
     reminders: FakeReminders
     notifications: FakeNotifications
+    deliveries: FakeDeliveries
+    preferences: FakePreferences
+    webhooks: FakeWebhooks
 
     def __init__(self, factory: FakeUnitOfWorkFactory, reading: bool = False) -> None:
         self.factory = factory
@@ -963,6 +1169,9 @@ class FakeUnitOfWork:
         self.tasks = FakeTasks(store)
         self.reminders = FakeReminders(store)
         self.notifications = FakeNotifications(store)
+        self.deliveries = FakeDeliveries(store)
+        self.preferences = FakePreferences(store)
+        self.webhooks = FakeWebhooks(store)
 
     def __enter__(self) -> FakeUnitOfWork:
         self.now = self.factory.clock()
@@ -1032,13 +1241,32 @@ def unit_of_work(factory: FakeUnitOfWorkFactory) -> UnitOfWork:
     return factory()
 
 
+class FakeChannels:
+    """The mail server and the webhook receivers: every attempt recorded, answered with
+    the next scripted outcome (sent when nothing is scripted)."""
+
+    def __init__(self) -> None:
+        self.attempts: list[Attempt] = []
+        self.script: list[Outcome] = []
+
+    def send(self, attempt: Attempt) -> Outcome:
+        self.attempts.append(attempt)
+        return self.script.pop(0) if self.script else Outcome.ok()
+
+    def sent_to(self, channel: str = "email") -> list[str]:
+        return [a.recipient for a in self.attempts if a.channel == channel]
+
+
 def fake_bus(
     clock: Callable[[], datetime] | None = None,
     definitions: Iterable[WorkflowDefinition] = (),
     default_workflow: str = DEFAULT_WORKFLOW,
+    policy: RetryPolicy | None = None,
 ) -> tuple[MessageBus, FakeUnitOfWorkFactory]:
     """The bus on the fakes, the outbox carried out inline, on the real definitions
-    (``joint-program`` and any ``definitions`` given)."""
+    (``joint-program`` and any ``definitions`` given); deliveries go to ``FakeChannels``
+    (``bus.courier.channels``), with no jitter in the back-off."""
     registry = WorkflowRegistry([joint_program(), *definitions])
     factory = FakeUnitOfWorkFactory(registry, clock, default_workflow)
-    return MessageBus(factory, InlineDispatcher()), factory
+    courier = Courier(FakeChannels(), policy, jitter=lambda: 1.0)
+    return MessageBus(factory, InlineDispatcher(), courier), factory

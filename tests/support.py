@@ -95,7 +95,7 @@ def budget_notices(bus: MessageBus, email: str) -> list[tuple[int, str]]:
         rows = uow.conn.execute(
             select(notifications.c["items"])
             .where(notifications.c.user_email == email, notifications.c.kind == "budget_notice")
-            .order_by(notifications.c.day)
+            .order_by(notifications.c.day, notifications.c.id)
         )
         return [(i["program"], i["what"]) for row in rows for i in json.loads(row[0])]
 

@@ -12,11 +12,15 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from config.settings import Settings, get_settings
+from workflow.adapters.channels import OutboundChannels
 from workflow.adapters.database import engine_for, is_current, upgrade
 from workflow.adapters.definitions import DefinitionRegistry
+from workflow.adapters.mail import Mailer, SmtpConfig
 from workflow.adapters.templates import TemplateRenderer
 from workflow.adapters.unit_of_work import SqlUnitOfWorkFactory
 from workflow.domain.calendar import SEOUL
+from workflow.domain.delivery import RetryPolicy
+from workflow.service_layer.courier import Courier
 from workflow.service_layer.messagebus import (
     Dispatcher,
     InlineDispatcher,
@@ -38,14 +42,23 @@ def make_clock(settings: Settings) -> Callable[[], datetime]:
 
 
 def bootstrap(
-    settings: Settings | None = None, clock: Callable[[], datetime] | None = None
+    settings: Settings | None = None,
+    clock: Callable[[], datetime] | None = None,
+    worker: bool = False,
 ) -> MessageBus:
+    """``worker``: a Celery worker's bus, which publishes what it writes to the outbox as
+    soon as that commits (a notice's deliveries reach a worker in milliseconds); the
+    request path's commands leave theirs to beat's relay."""
     settings = settings or get_settings()
     engine = engine_for(settings.database_url)
     if settings.auto_migrate and not is_current(engine):
         upgrade(engine)
     registry = DefinitionRegistry(settings.workflows_dir)
     dispatcher: Dispatcher = InlineDispatcher() if settings.embedded else RelayDispatcher()
+    if worker and not settings.embedded:
+        from workflow.adapters.relay import PublishingDispatcher
+
+        dispatcher = PublishingDispatcher(make_relay(settings))
     uow = SqlUnitOfWorkFactory(
         engine,
         registry,
@@ -53,7 +66,29 @@ def bootstrap(
         settings.default_workflow,
         TemplateRenderer(settings.base_url),
     )
-    return MessageBus(uow, dispatcher)
+    return MessageBus(uow, dispatcher, make_courier(settings))
+
+
+def make_courier(settings: Settings) -> Courier:
+    """The channels deliveries go out on (SMTP when configured), and their retry policy."""
+    mailer = None
+    if settings.smtp_host:
+        mailer = Mailer(
+            SmtpConfig(
+                settings.smtp_host,
+                settings.smtp_port,
+                settings.smtp_user,
+                settings.smtp_password,
+                settings.smtp_starttls,
+                settings.smtp_from,
+            )
+        )
+    policy = RetryPolicy(
+        max_attempts=settings.delivery_max_attempts,
+        base_seconds=settings.delivery_retry_seconds,
+        stale_seconds=settings.delivery_stale_seconds,
+    )
+    return Courier(OutboundChannels(mailer), policy)
 
 
 def make_relay(settings: Settings | None = None) -> OutboxRelay:

@@ -373,11 +373,11 @@ def assert_reminders_sent_once(url: str, e: int) -> None:
     }
     assert not [r for r in rows if r.program_id == e and r.status == "pending"]
     assert all(json.loads(r.recipients) for r in sent if r.rung != "escalate")
-    # One message per person, kind and day; a task once in it, and once in the day's events.
-    assert len({(m.user_email, m.kind, m.day) for m in messages}) == len(messages)
-    for m in messages:
-        if m.kind == "budget_notice":  # items are programs, not tasks
-            continue
+    # One digest per person, kind and day; a task once in it, and once in the day's events.
+    digests = [m for m in messages if m.kind in ("reminder_digest", "escalation")]
+    assert len({(m.user_email, m.kind, m.day) for m in digests}) == len(digests)
+    assert len({(m.user_email, m.kind, m.day, m.topic) for m in messages}) == len(messages)
+    for m in digests:
         items = [i["task"] for i in json.loads(m.items)]
         assert len(items) == len(set(items)), m.body
     told = Counter(

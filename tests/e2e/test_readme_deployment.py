@@ -49,7 +49,8 @@ def localized(script: str, database: str, port: int) -> str:
         "127.0.0.1/jointflow": f"127.0.0.1/{database}",
         "-U postgres jointflow": f"-U postgres {database}",
         "redis://127.0.0.1:6379/0": BROKER_URL,
-        "8000": str(port),
+        ":8000": f":{port}",
+        "-p 8000": f"-p {port}",
         "$PWD/.venv/bin": venv_bin,
         ".venv/bin": venv_bin,
     }

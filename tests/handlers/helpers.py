@@ -122,6 +122,9 @@ def snapshot(fakes: FakeUnitOfWorkFactory) -> dict[str, Any]:
         "outbox": [(m.id, dict(m.values)) for m in store.outbox],
         "schedule": [(w.id, dict(w.values)) for w in store.schedule],
         "notifications": [(n.id, dict(n.values)) for n in store.notifications],
+        "deliveries": [(d.id, dict(d.values)) for d in store.deliveries],
+        "preferences": dict(store.preferences),
+        "webhooks": [(w.id, dict(w.values)) for w in store.webhooks],
     }
 
 

@@ -59,7 +59,7 @@ def test_a_rejection_by_either_party_rejects_the_program_and_releases_both_holds
         {"party": "education_office", "amount": 20_000_000, "reason": "rejected"},
     ]
     assert sorted(row[2] for row in h.tasks(fakes, program_id)[1:]) == ["cancelled", "completed"]
-    assert fakes.store.outbox[-1]["task"] == RETRY_WAITLISTED  # the money freed is offered on
+    assert RETRY_WAITLISTED in [m["task"] for m in fakes.store.outbox]  # the freed money
 
 
 def test_a_request_for_changes_sends_it_back_and_a_resubmission_resets_every_decision(

@@ -83,8 +83,9 @@ def bus(database_url: str, clock: Clock) -> MessageBus:
 
 
 def messages(bus: MessageBus, email: str) -> list[dict[str, Any]]:
+    """The person's in-app digests (reminders, escalations), not the one-off notices."""
     rows: list[dict[str, Any]] = bus.query(lambda uow: uow.notifications.of_user(email))
-    return rows
+    return [r for r in rows if r["kind"] in ("reminder_digest", "escalation")]
 
 
 def two_programs(bus: MessageBus) -> list[int]:

@@ -35,6 +35,7 @@ from sqlalchemy import (
 )
 
 from workflow.domain.events import STREAM_MAX
+from workflow.domain.messaging import KINDS
 from workflow.domain.text import (
     EMAIL_MAX,
     FILE_NAME_MAX,
@@ -326,7 +327,9 @@ reminders = Table(
     ),
 )
 
-# In-app messages: one per person, kind and Seoul day (a digest grows during its day).
+# The messages people are sent (issue 14): one per person, kind, Seoul day and topic --
+# the topic names the occasion (a decision, a budget notice); a digest has none, so it
+# is one per day and grows during it. Shown in-app when it has an in-app delivery.
 notifications = Table(
     "notifications",
     metadata,
@@ -334,16 +337,76 @@ notifications = Table(
     Column("user_email", Str(EMAIL_MAX), nullable=False),
     Column("kind", Str(20), nullable=False),
     Column("day", Date, nullable=False),
+    Column("topic", Str(120), nullable=False, server_default=""),
     Column("subject", Str(300), nullable=False),
-    Column("body", Text, nullable=False),
+    Column("body", Text, nullable=False),  # the plain text
+    Column("html", Text, nullable=False, server_default=""),
     Column("items", Text, nullable=False),  # JSON: what the body says, to re-render it
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
     Column("read_at", UtcDateTime()),
-    UniqueConstraint("user_email", "kind", "day"),
+    UniqueConstraint("user_email", "kind", "day", "topic"),
+    CheckConstraint("kind IN (" + ", ".join(f"'{k}'" for k in KINDS) + ")", name="kind_known"),
+)
+
+# A person's channels per kind of message; no row: the kind's default (email and in-app).
+notification_prefs = Table(
+    "notification_prefs",
+    metadata,
+    Column("user_email", Str(EMAIL_MAX), ForeignKey("users.email"), primary_key=True),
+    Column("kind", Str(20), primary_key=True),
+    Column("channels", Str(40), nullable=False),  # sorted, comma-separated; "" = none
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+# An organization's webhook subscriptions: signed POSTs of the program events it wants.
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("org_key", Str(KEY_MAX), ForeignKey("organizations.key"), nullable=False),
+    Column("url", Str(2000), nullable=False),
+    Column("events", Text, nullable=False),  # sorted, comma-separated event types
+    Column("secret", Str(200), nullable=False),  # needed in the clear to sign
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("removed_at", UtcDateTime()),
+    Index(None, "org_key"),
+)
+
+# One row per (message, recipient, channel): carried out by the workers, retried when
+# due (``due_at``), dead-lettered when it can't be (domain/delivery.py).
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("key", Str(300), nullable=False, unique=True),  # written once per occasion
+    Column("notification_id", BigId, ForeignKey("notifications.id")),
+    Column("webhook_id", BigId, ForeignKey("webhooks.id")),
+    Column("channel", Str(10), nullable=False),
+    Column("recipient", Str(2000), nullable=False),  # an email address or a URL
+    Column("status", Str(10), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("due_at", UtcDateTime(), nullable=False),
+    Column("attempted_at", UtcDateTime()),
+    Column("sent_at", UtcDateTime()),
+    Column("last_error", Text),
+    Column("event_type", Str(64)),  # a webhook's
+    Column("payload", Text),  # a webhook's JSON body, the same on every attempt
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    CheckConstraint("channel IN ('email', 'inapp', 'webhook')", name="channel_known"),
     CheckConstraint(
-        "kind IN ('reminder_digest', 'escalation', 'budget_notice')", name="kind_known"
+        "status IN ('pending', 'sending', 'sent', 'fallback', 'dead')", name="status_known"
     ),
+    CheckConstraint("(notification_id IS NULL) <> (webhook_id IS NULL)", name="one_message"),
+    Index(
+        "ix_deliveries_due",
+        "due_at",
+        postgresql_where=text("status IN ('pending', 'sending')"),
+        sqlite_where=text("status IN ('pending', 'sending')"),
+    ),
+    Index(None, "notification_id"),
+    Index(None, "status"),
 )
 
 envelopes = Table(
@@ -439,7 +502,7 @@ user_credentials = Table(
     "user_credentials",
     metadata,
     Column("user_email", Str(EMAIL_MAX), ForeignKey("users.email"), primary_key=True),
-    Column("password_hash", String(200), nullable=False),
+    Column("password_hash", Str(200), nullable=False),
     Column("failures", Integer, nullable=False, default=0),
     Column("locked_until", UtcDateTime()),
     Column("updated_at", UtcDateTime(), nullable=False),

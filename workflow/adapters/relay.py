@@ -42,3 +42,19 @@ class OutboxRelay:
                     )
             box.mark_published([message_id for message_id, _ in due], now)
         return len(due)
+
+
+class PublishingDispatcher:
+    """A worker's dispatcher: what the worker commits to the outbox (a task's follow-ups,
+    a sweep's notices) it publishes at once, one relay pass -- SKIP LOCKED, so racing
+    workers and beat never publish a row twice at once. The request path keeps the
+    ``RelayDispatcher``: nothing but the commit on it."""
+
+    def __init__(self, relay: OutboxRelay) -> None:
+        self.relay = relay
+
+    def after_commit(self, bus: object) -> None:
+        self.relay.relay_once()
+
+    def after_message(self, bus: object) -> None:
+        self.relay.relay_once()

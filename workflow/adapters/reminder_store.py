@@ -17,9 +17,18 @@ from typing import Any
 from sqlalchemy import and_, bindparam, insert, select, update
 
 from workflow.adapters.batch import BatchingConnection
-from workflow.adapters.orm import notifications, program_requests, programs, reminders, tasks
+from workflow.adapters.orm import (
+    deliveries,
+    notifications,
+    program_requests,
+    programs,
+    reminders,
+    tasks,
+)
+from workflow.domain.delivery import INAPP
 from workflow.domain.reminders import ReminderLadder, rungs_for
 from workflow.domain.tasks import LIVE, OPEN, TaskSpec
+from workflow.service_layer.ports import Rendered
 
 _r, _t, _n = reminders.c, tasks.c, notifications.c
 # A reminder names its task as the task was just opened (spec, state, this instant): it
@@ -162,16 +171,19 @@ class NotificationStore:
         self.conn = conn
 
     def lock_or_create(
-        self, email: str, kind: str, day: date, now: datetime
+        self, email: str, kind: str, day: date, now: datetime, topic: str = ""
     ) -> tuple[int, list[dict[str, Any]]]:
-        """The person's message of ``kind`` for ``day``, locked: (id, its items so far)."""
+        """The person's message of ``kind`` for ``day`` and ``topic``, locked: (id, its
+        items so far)."""
         self.conn.execute(
-            self.conn.insert_or_skip(notifications, ["user_email", "kind", "day"]).values(
+            self.conn.insert_or_skip(notifications, ["user_email", "kind", "day", "topic"]).values(
                 user_email=email,
                 kind=kind,
                 day=day,
+                topic=topic,
                 subject="",
                 body="",
+                html="",
                 items="[]",
                 created_at=now,
                 updated_at=now,
@@ -179,34 +191,34 @@ class NotificationStore:
         )
         row = self.conn.execute(
             select(_n.id, _n["items"])
-            .where(_n.user_email == email, _n.kind == kind, _n.day == day)
+            .where(_n.user_email == email, _n.kind == kind, _n.day == day, _n.topic == topic)
             .with_for_update()
         ).one()
         return int(row.id), list(json.loads(row[1]))
 
     def write(
-        self,
-        notification_id: int,
-        subject: str,
-        body: str,
-        items: list[dict[str, Any]],
-        now: datetime,
+        self, notification_id: int, text: Rendered, items: list[dict[str, Any]], now: datetime
     ) -> None:
         """New content is unread again."""
         self.conn.execute(
             update(notifications)
             .where(_n.id == notification_id)
             .values(
-                subject=subject,
-                body=body,
-                items=json.dumps(items, ensure_ascii=False),
+                subject=text.subject[:300],
+                body=text.text,
+                html=text.html,
+                items=json.dumps(items, ensure_ascii=False, default=str),
                 updated_at=now,
                 read_at=None,
             )
         )
 
     def of_user(self, email: str, unread_only: bool = False) -> list[dict[str, Any]]:
-        query = select(notifications).where(_n.user_email == email)
+        """The person's in-app messages (those with an in-app delivery), newest first."""
+        shown = select(deliveries.c.id).where(
+            deliveries.c.notification_id == _n.id, deliveries.c.channel == INAPP
+        )
+        query = select(notifications).where(_n.user_email == email, shown.exists())
         if unread_only:
             query = query.where(_n.read_at.is_(None))
         rows = self.conn.execute(query.order_by(_n.day.desc(), _n.id.desc()))

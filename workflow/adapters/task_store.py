@@ -126,17 +126,11 @@ class TaskStore:
         row = self.conn.execute(select(tasks).where(_t.id == task_id)).first()
         if row is None:
             raise NotFound(f"task {task_id} does not exist", task=task_id)
-        return Task(
-            row.id,
-            row.program_id,
-            row.kind,
-            row.party,
-            row.queue_org,
-            row.queue_role,
-            row.state,
-            row.due_at,
-            row.claimed_by,
-        )
+        return _task(row)
+
+    def live_of_program(self, program_id: int) -> list[Task]:
+        query = select(tasks).where(_t.program_id == program_id, _t.state.in_(LIVE))
+        return [_task(r) for r in self.conn.execute(query.order_by(_t.id))]
 
     def claim(self, task_id: int, email: str) -> bool:
         """True if ``email`` got it; False if it was not open (taken, or closed)."""
@@ -197,6 +191,20 @@ class TaskStore:
     def of_program(self, program_id: int) -> list[dict[str, Any]]:
         query = select(tasks).where(_t.program_id == program_id).order_by(_t.id)
         return [dict(r._mapping) for r in self.conn.execute(query)]
+
+
+def _task(row: Any) -> Task:
+    return Task(
+        row.id,
+        row.program_id,
+        row.kind,
+        row.party,
+        row.queue_org,
+        row.queue_role,
+        row.state,
+        row.due_at,
+        row.claimed_by,
+    )
 
 
 def _first(

@@ -16,6 +16,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from workflow.adapters.batch import BatchingConnection
 from workflow.adapters.database import read_only_options
 from workflow.adapters.definitions import DefinitionRegistry
+from workflow.adapters.delivery_store import DeliveryStore, PreferenceStore
 from workflow.adapters.directory import Directory
 from workflow.adapters.event_store import EventStore
 from workflow.adapters.ledger import Ledger
@@ -25,6 +26,7 @@ from workflow.adapters.repositories import ProgramRepository
 from workflow.adapters.schedule import Schedule
 from workflow.adapters.task_store import TaskStore
 from workflow.adapters.templates import DEFAULT_BASE_URL, TemplateRenderer
+from workflow.adapters.webhook_store import WebhookStore
 from workflow.domain.budget import Envelope
 from workflow.domain.definition import DEFAULT_WORKFLOW
 from workflow.domain.machine import WorkflowMachine
@@ -72,6 +74,9 @@ class SqlUnitOfWork:
         self.tasks = TaskStore(self.conn)
         self.reminders = ReminderStore(self.conn)
         self.notifications = NotificationStore(self.conn)
+        self.deliveries = DeliveryStore(self.conn)
+        self.preferences = PreferenceStore(self.conn)
+        self.webhooks = WebhookStore(self.conn)
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
+from workflow.domain.delivery import Outcome, RetryPolicy
 from workflow.domain.directory import DEFAULT_LOCALE
 
 
@@ -258,3 +260,75 @@ class SignOut(Command):
     """The acting user ends the session whose secret they hold."""
 
     secret: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class NotifyEvents(Command):
+    """The notification worker: what a program change's events tell whom (rules, webhooks).
+
+    ``message_id``: the outbox message that carried them (names each occasion once);
+    ``by``: who acted; ``at``: when (ISO 8601)."""
+
+    program_id: int
+    message_id: int
+    events: tuple[dict[str, Any], ...]
+    by: str
+    at: str
+
+
+@dataclass(frozen=True)
+class BeginDelivery(Command):
+    """Mark an attempt at a due delivery; ``stale_seconds``: also retake one whose last
+    attempt was marked that long ago and never reconciled (the sweep's)."""
+
+    delivery_id: int
+    stale_seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class FinishDelivery(Command):
+    """Reconcile an attempt with its outcome; a transient failure waits by ``policy``."""
+
+    delivery_id: int
+    number: int
+    outcome: Outcome
+    policy: RetryPolicy
+    jitter: float = 0.5
+    notification_id: int | None = None
+    recipient: str = ""
+
+
+@dataclass(frozen=True)
+class RetryDeliveries(Command):
+    """The operator re-drives failed deliveries (None: every dead one)."""
+
+    delivery_ids: tuple[int, ...] | None
+
+
+@dataclass(frozen=True)
+class SetPreferences(Command):
+    """A person chooses the channels of kinds of message: (kind, channels) pairs."""
+
+    choices: tuple[tuple[str, tuple[str, ...]], ...]
+
+
+@dataclass(frozen=True)
+class AddWebhook(Command):
+    """The operator registers an organization's webhook (``secret``: None, one is made)."""
+
+    org: str
+    url: str
+    events: tuple[str, ...]
+    secret: str | None = None
+
+
+@dataclass(frozen=True)
+class RemoveWebhook(Command):
+    webhook_id: int
+
+
+@dataclass(frozen=True)
+class TestWebhook(Command):
+    """Post a test event to a webhook, through the same delivery as any other."""
+
+    webhook_id: int

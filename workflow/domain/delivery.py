@@ -17,8 +17,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 from workflow.domain.errors import InvalidInput
@@ -27,7 +30,6 @@ EMAIL, INAPP, WEBHOOK = "email", "inapp", "webhook"
 CHANNELS = (EMAIL, INAPP, WEBHOOK)
 PENDING, SENDING, SENT, FALLBACK, DEAD = "pending", "sending", "sent", "fallback", "dead"
 STATUSES = (PENDING, SENDING, SENT, FALLBACK, DEAD)
-FAILED = (PENDING, SENDING, DEAD)  # what an operator's "failed" list shows (with an error)
 
 
 @dataclass(frozen=True)
@@ -133,3 +135,30 @@ def check_secret(secret: str) -> str:
     if not 16 <= len(secret) <= 200 or not secret.isprintable():
         raise InvalidInput("a webhook secret is 16 to 200 printable characters", field="secret")
     return secret
+
+
+def new_secret() -> str:
+    """A webhook secret when the organization brings none (shown once, kept to sign)."""
+    return "whsec_" + secrets.token_urlsafe(32)
+
+
+def webhook_body(
+    event_id: str,
+    event_type: str,
+    occurred_at: str,
+    program: dict[str, Any] | None,
+    data: dict[str, Any],
+) -> str:
+    """The JSON a webhook receives, the same bytes on every attempt."""
+    return json.dumps(
+        {
+            "id": event_id,
+            "type": event_type,
+            "occurred_at": occurred_at,
+            "program": program,
+            "data": data,
+        },
+        ensure_ascii=False,
+        sort_keys=True,
+        separators=(",", ":"),
+    )

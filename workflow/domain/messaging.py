@@ -9,7 +9,7 @@ locale; each person chooses the channels of each kind (email, in-app), except th
 
 Messages are one per occasion (a decision, a review request), except the reminder
 digest and the escalation digest: one per person per Seoul day, grown during it, mailed
-once (see ``service_layer/messages.py``).
+once (see ``service_layer/outgoing.py``).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from workflow.domain import events as ev
 from workflow.domain.delivery import EMAIL, INAPP
 from workflow.domain.errors import InvalidInput
 from workflow.domain.notices import HELD_FROM_WAITLIST, HOLDS_EXPIRED, WAITLISTED
+from workflow.domain.reminders import ESCALATE
 
 # -- kinds: what a person chooses channels for --
 
@@ -41,7 +42,6 @@ KINDS = (
     ESCALATION,
 )
 REQUIRED_KINDS = frozenset({DECISION, ESCALATION})
-DAILY_KINDS = frozenset({REMINDER_DIGEST, ESCALATION})  # one message per person per day
 
 PERSON_CHANNELS = (EMAIL, INAPP)
 DEFAULT_CHANNELS = PERSON_CHANNELS
@@ -63,8 +63,11 @@ RECIPIENTS = (
     SUPERVISORS,
 )
 
-# What a reminder rung is "on" in the rules.
-REMINDER, ESCALATE = "reminder", "escalate"
+# The task whose queue a recipient group is: the people the inbox shows it to.
+QUEUE_OF = {PENDING_APPROVERS: "review", FUNDER_OFFICERS: "commit_funds"}
+
+# What a reminder rung is "on" in the rules: its ``escalate`` rung, or any other.
+REMINDER = "reminder"
 
 
 @dataclass(frozen=True)

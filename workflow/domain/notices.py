@@ -2,9 +2,8 @@
 
 A program that finds no room is waitlisted "and the coordinator and budget officer are
 told"; held money that lapses is released "with notice"; and a waitlisted program that
-money reaches later is good news worth the same message. Each is one item of the
-person's in-app ``budget_notice`` message of the (Seoul) day, as reminders are items of
-the day's digest: one message a day, however many programs it names.
+money reaches later is good news worth the same message. Each notice is a message of
+its own (decided again on the same day, it is the same message).
 
 The recipients: the program's coordinator (its creator) and the budget officers of the
 parties concerned -- the short ones for a waitlisting, every funder otherwise (the
@@ -21,7 +20,6 @@ from workflow.domain import events as ev
 from workflow.domain.calendar import seoul_date
 from workflow.domain.events import Event
 
-BUDGET_NOTICE_KIND = "budget_notice"  # the kind of in-app message they go out in
 WAITLISTED = "waitlisted"
 HELD_FROM_WAITLIST = "held_from_waitlist"
 HOLDS_EXPIRED = "holds_expired"

@@ -33,7 +33,6 @@ from workflow.domain.calendar import SEOUL, business_days_between, seoul_date, s
 BEFORE, DUE, ESCALATE, OVERDUE = "before", "due", "escalate", "overdue"
 QUIET_FROM, QUIET_UNTIL = time(22, 0), time(8, 0)  # Seoul
 SEND_AT = QUIET_UNTIL  # a rung's moment on its day: the first minute outside quiet hours
-DIGEST, ESCALATION = "reminder_digest", "escalation"
 LADDER_KEYS = ("before_due_days", "on_due", "overdue_every_days", "escalate_after_days")
 
 

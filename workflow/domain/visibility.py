@@ -49,7 +49,15 @@ def program_scope(viewer: Viewer) -> ProgramScope:
 
 
 def may_see_program(viewer: Viewer, org: str, ever_submitted: bool) -> bool:
-    scope = program_scope(viewer)
+    return scope_sees(program_scope(viewer), org, ever_submitted)
+
+
+def organization_scope(org: str, funder: bool) -> ProgramScope:
+    """What an organization's own systems see (its webhooks): what its staff see."""
+    return ProgramScope(everything=False, org=org, submitted=funder)
+
+
+def scope_sees(scope: ProgramScope, org: str, ever_submitted: bool) -> bool:
     return scope.everything or org == scope.org or (scope.submitted and ever_submitted)
 
 

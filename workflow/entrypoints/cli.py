@@ -274,19 +274,21 @@ def budget_ledger(ctx: Context, party: str | None, program_id: int | None, as_js
 @pass_ctx
 def tick(ctx: Context, as_json: bool) -> None:
     """Run the due scheduled work now (starts, ends, hold expiries), then send the due
-    reminders, at JOINTFLOW_NOW.
+    reminders and retry the due deliveries, at JOINTFLOW_NOW.
 
     Beat does this on its own in a deployment; on the embedded default, run it daily.
     ``--json`` gives the scheduled work's outcomes; the reminders are in the text output.
     """
     outcomes = run_scheduled_work(ctx.bus)
     sent = send_due_reminders(ctx.bus)
+    delivered = ctx.bus.courier.deliver_due(ctx.bus)
     if as_json:
         emit_json(dict(sorted(outcomes.items())))
-    elif not outcomes and not sent:
+    elif not outcomes and not sent and not delivered:
         click.echo("nothing due")
     else:
-        for outcome, count in [*sorted(outcomes.items()), *sorted(sent.items())]:
+        done = [*sorted(outcomes.items()), *sorted(sent.items()), *sorted(delivered.items())]
+        for outcome, count in done:
             click.echo(f"{count:>4}  {outcome}")
 
 
@@ -379,6 +381,10 @@ def _register_commands() -> None:
 
     cli.add_command(reminders)
     cli.add_command(notifications)
+    from workflow.entrypoints.cli_notify import deliveries, webhook
+
+    cli.add_command(webhook)
+    cli.add_command(deliveries)
 
 
 _register_commands()

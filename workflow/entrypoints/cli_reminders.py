@@ -9,6 +9,7 @@ import click
 
 from workflow.domain import commands as c
 from workflow.domain.calendar import SEOUL
+from workflow.domain.messaging import KINDS, REQUIRED_KINDS, channels_for, parse_channels
 from workflow.entrypoints.cli_context import Context, json_option, pass_ctx
 from workflow.entrypoints.output import emit_json, table
 from workflow.service_layer.reminders import preview as preview_sweep
@@ -60,7 +61,7 @@ def reminders_preview(ctx: Context, as_json: bool) -> None:
 
 @click.group()
 def notifications() -> None:
-    """Your in-app messages (reminder digests, escalations)."""
+    """Your messages (in-app) and how you are sent each kind (email, in-app)."""
 
 
 @notifications.command("list")
@@ -104,4 +105,54 @@ def notifications_read(ctx: Context, message_id: int | None, every: bool) -> Non
         f"message {message_id} marked read"
         if message_id is not None
         else f"{marked} message(s) marked read"
+    )
+
+
+@notifications.command("prefs")
+@click.option(
+    "--set",
+    "choices",
+    multiple=True,
+    metavar="KIND=email,inapp",
+    help="Channels for a kind of message (email, inapp, both, or none); repeat per kind.",
+)
+@json_option
+@pass_ctx
+def notifications_prefs(ctx: Context, choices: tuple[str, ...], as_json: bool) -> None:
+    """Show (or --set) how you are sent each kind of message."""
+    email = ctx.require_actor()
+    parsed = []
+    for choice in choices:
+        kind, eq, channels = choice.partition("=")
+        if not eq:
+            raise click.UsageError(f"--set takes KIND=CHANNELS, got {choice!r}")
+        parsed.append((kind.strip(), parse_channels(channels)))
+    if parsed:
+        ctx.handle(c.SetPreferences(actor=email, choices=tuple(parsed)))
+    chosen = ctx.query(lambda uow: uow.preferences.of(email))
+    rows: list[dict[str, Any]] = [
+        {
+            "kind": kind,
+            "channels": list(channels_for(kind, chosen.get(kind))),
+            "required": kind in REQUIRED_KINDS,
+            "chosen": kind in chosen,
+        }
+        for kind in KINDS
+    ]
+    if as_json:
+        emit_json(rows)
+        return
+    click.echo(
+        table(
+            [
+                (
+                    r["kind"],
+                    ",".join(r["channels"]) or "none",
+                    "required" if r["required"] else "",
+                    "" if r["chosen"] else "(default)",
+                )
+                for r in rows
+            ],
+            ["kind", "channels", "", ""],
+        )
     )

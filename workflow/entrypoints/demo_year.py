@@ -172,9 +172,10 @@ def _show_inbox(year: Year, email: str) -> None:
 
 
 def _show_messages(year: Year, email: str, kind: str) -> None:
-    """The person's in-app message of the day of this kind, as they would read it."""
+    """The person's in-app messages of the day of this kind, as they would read them."""
     found = year.bus.query(lambda uow: uow.notifications.of_user(email))
-    for message in [m for m in found if m["kind"] == kind][:1]:
+    today = year.clock.today().isoformat()
+    for message in [m for m in found if m["kind"] == kind and m["day"] == today]:
         year.say(f"{year.clock.today()}  {kind.replace('_', ' ')} to {email}: {message['subject']}")
         for line in message["body"].splitlines():
             if line.strip():

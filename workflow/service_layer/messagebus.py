@@ -7,7 +7,8 @@ event in a transaction of its own; so is a read refused for want of permission.
 Transient database errors (lost optimistic races, deadlocks, serialization failures, a
 busy SQLite file) retry the whole command, locking up front the second time.
 After commit the dispatcher takes the outbox: in-process in the embedded default,
-a Celery relay in a deployment.
+a Celery relay in a deployment. A message that marks a delivery's attempt is sent by the
+courier once that mark has committed, and reconciled in a transaction of its own.
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ from workflow.domain.errors import NotFound, NotPermitted, WorkflowError
 from workflow.domain.events import OPERATOR, SYSTEM, Event, program_stream
 from workflow.domain.text import EMAIL_MAX, TEXT_MAX, recorded
 from workflow.domain.visibility import OPERATOR_VIEW, Viewer
+from workflow.service_layer.courier import Courier, NoChannels
 from workflow.service_layer.handlers import HANDLERS, MESSAGE_COMMANDS
 from workflow.service_layer.handlers.common import Probed
+from workflow.service_layer.ports import Attempt
 from workflow.service_layer.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
@@ -33,13 +36,24 @@ T = TypeVar("T")
 
 
 class Dispatcher(Protocol):
-    def after_commit(self, bus: MessageBus) -> None: ...
+    def after_commit(self, bus: MessageBus) -> None:
+        """A command committed outbox messages."""
+
+    def after_message(self, bus: MessageBus) -> None:
+        """A worker's outbox message committed outbox messages of its own."""
 
 
 class MessageBus:
-    def __init__(self, uow: UnitOfWorkFactory, dispatcher: Dispatcher, retries: int = 5) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        dispatcher: Dispatcher,
+        courier: Courier | None = None,
+        retries: int = 5,
+    ) -> None:
         self.uow = uow
         self.dispatcher = dispatcher
+        self.courier = courier or Courier(NoChannels())
         self.retries = retries
 
     def handle(self, cmd: Command) -> Any:
@@ -58,21 +72,27 @@ class MessageBus:
         return result
 
     def handle_message(self, message_id: int) -> None:
-        """Carry out one outbox message, once: a duplicate delivery finds it done."""
+        """Carry out one outbox message, once: a duplicate delivery finds it done. What
+        it wrote to the outbox in turn is the dispatcher's to send on (``after_message``)."""
 
-        def run(uow: UnitOfWork) -> None:
+        def run(uow: UnitOfWork) -> tuple[Any, int]:
             msg = uow.outbox.take(message_id, uow.now)
             if msg is None:
-                return
-            cmd = MESSAGE_COMMANDS[msg.task](msg.payload)
-            HANDLERS[type(cmd)](cmd, uow)
+                return None, 0
+            cmd = MESSAGE_COMMANDS[msg.task](msg)
+            return HANDLERS[type(cmd)](cmd, uow), uow.outbox.added
 
         try:
-            self._in_transaction(run)
+            result, queued = self._in_transaction(run)
         except WorkflowError as err:
             log.warning("outbox message %s refused: %s", message_id, err)
             refusal = err
             self._in_transaction(lambda uow: self._dead_letter(uow, message_id, refusal))
+            return
+        if queued:
+            self.dispatcher.after_message(self)
+        if isinstance(result, Attempt):  # marked and committed: now it may leave
+            self.courier.carry_out(self, result)
 
     def pending_messages(self, limit: int = 100) -> list[int]:
         return self.query(lambda uow: uow.outbox.pending_ids(limit))
@@ -210,9 +230,15 @@ class InlineDispatcher:
                 bus.handle_message(message_id)
         log.error("outbox still not empty after 1000 rounds")
 
+    def after_message(self, bus: MessageBus) -> None:
+        return None  # the round under way in after_commit takes them next
+
 
 class RelayDispatcher:
     """Deployment: the Celery beat relay publishes the outbox; nothing on the request path."""
 
     def after_commit(self, bus: MessageBus) -> None:
         return None
+
+    def after_message(self, bus: MessageBus) -> None:
+        return None  # beat's relay sends them (a worker's bus publishes them at once)

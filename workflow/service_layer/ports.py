@@ -167,6 +167,9 @@ class Tasks(Protocol):
     def complete(self, program_id: int, spec: TaskSpec, by: str, now: datetime) -> list[int]: ...
     def cancel(self, program_id: int, spec: TaskSpec, by: str, now: datetime) -> list[int]: ...
     def get(self, task_id: int) -> Task: ...
+    def live_of_program(self, program_id: int) -> list[Task]:
+        """The program's open and claimed tasks, in the order opened."""
+
     def claim(self, task_id: int, email: str) -> bool: ...
     def release(self, task_id: int, claimant: str) -> bool: ...
     def reassign(self, task_id: int, to: str) -> bool: ...
@@ -189,19 +192,104 @@ class Reminders(Protocol):
 
 class Notifications(Protocol):
     def lock_or_create(
-        self, email: str, kind: str, day: date, now: datetime
-    ) -> tuple[int, list[dict[str, Any]]]: ...
+        self, email: str, kind: str, day: date, now: datetime, topic: str = ""
+    ) -> tuple[int, list[dict[str, Any]]]:
+        """The person's message of ``kind`` for ``day`` and ``topic``, locked: (id, its
+        items so far)."""
+
     def write(
-        self,
-        notification_id: int,
-        subject: str,
-        body: str,
-        items: list[dict[str, Any]],
-        now: datetime,
+        self, notification_id: int, text: Rendered, items: list[dict[str, Any]], now: datetime
     ) -> None: ...
     def owner(self, notification_id: int) -> str | None: ...
     def mark_read(self, email: str, notification_id: int | None, now: datetime) -> int:
         """Mark one of ``email``'s messages read (None: all of them); how many were unread."""
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One attempt at a delivery, marked before it is made: what to send, and where."""
+
+    delivery_id: int
+    channel: str
+    recipient: str  # an email address, or a webhook's URL
+    number: int  # 1 for the first attempt
+    notification_id: int | None = None  # the message of an email or in-app delivery
+    subject: str = ""
+    text: str = ""
+    html: str = ""
+    event_type: str = ""
+    body: str = ""  # a webhook's JSON body
+    secret: str | None = None  # a webhook's; None once the webhook is removed
+
+
+class Deliveries(Protocol):
+    def add(
+        self,
+        key: str,
+        channel: str,
+        recipient: str,
+        due_at: datetime,
+        now: datetime,
+        notification_id: int | None = None,
+        webhook_id: int | None = None,
+        event_type: str | None = None,
+        payload: str | None = None,
+        sent: bool = False,
+    ) -> int | None:
+        """A new delivery's id; None when ``key`` was written already (a message is
+        delivered once per occasion)."""
+
+    def begin(
+        self, delivery_id: int, now: datetime, stale_before: datetime | None = None
+    ) -> Attempt | None:
+        """Mark an attempt at a due delivery (or a ``sending`` one older than
+        ``stale_before``) and return it; None if it is not due or someone has it."""
+
+    def finish(
+        self,
+        delivery_id: int,
+        number: int,
+        status: str,
+        now: datetime,
+        due_at: datetime | None = None,
+        error: str = "",
+    ) -> bool:
+        """Reconcile attempt ``number``: False if a later attempt has taken over."""
+
+    def due(self, now: datetime, stale_before: datetime, limit: int) -> list[int]: ...
+    def retry(self, delivery_ids: Sequence[int] | None, now: datetime) -> list[int]:
+        """Make dead (or waiting) deliveries due now with a fresh count of attempts;
+        None: every dead one."""
+
+
+class Preferences(Protocol):
+    def of(self, email: str) -> dict[str, tuple[str, ...]]:
+        """The person's chosen channels per kind (kinds not chosen are absent)."""
+
+    def set(self, email: str, kind: str, channels: tuple[str, ...], now: datetime) -> None: ...
+
+
+@dataclass(frozen=True)
+class Webhook:
+    id: int
+    org: str
+    url: str
+    events: tuple[str, ...]
+    created_at: datetime
+
+
+class Webhooks(Protocol):
+    def add(
+        self, org: str, url: str, events: tuple[str, ...], secret: str, now: datetime
+    ) -> int: ...
+    def remove(self, webhook_id: int, now: datetime) -> bool:
+        """False if there is no such live webhook."""
+
+    def get(self, webhook_id: int) -> Webhook:
+        """A live webhook; NotFound otherwise."""
+
+    def listing(self, org: str | None = None) -> list[Webhook]:
+        """The live webhooks (of ``org``), oldest first: a handful per organization."""
 
 
 class Renderer(Protocol):

@@ -12,7 +12,9 @@ transaction per batch:
    still ahead);
 4. every recipient's message of the day (one per kind: ``reminder_digest`` or
    ``escalation``) is created or grown -- a task already in it is updated, not repeated --
-   and an event (ReminderDigestSent / TaskEscalated) is appended to ``user:EMAIL``.
+   on the channels the person chose for the kind, and an event (ReminderDigestSent /
+   TaskEscalated) is appended to ``user:EMAIL``. The day's mail is delivered once: a
+   digest that grows after its mail left is read grown in-app.
 
 All of it commits together or not at all: a crash leaves the rows pending for the next
 sweep, and nobody has a message for rows that are not marked sent.
@@ -30,18 +32,16 @@ from workflow.domain import events as ev
 from workflow.domain.calendar import business_days_between, days_overdue, seoul_date
 from workflow.domain.errors import NotFound
 from workflow.domain.events import SYSTEM, Event, user_stream
-from workflow.domain.messaging import ESCALATE as ESCALATE_RULE
-from workflow.domain.messaging import INBOX_PATH, REMINDER, rule_for
+from workflow.domain.messaging import ESCALATION, INBOX_PATH, REMINDER, Rule, rule_for
 from workflow.domain.permissions import User
 from workflow.domain.reminders import (
-    DIGEST,
     ESCALATE,
-    ESCALATION,
     OVERDUE,
     is_quiet,
     next_overdue,
     next_send_time,
 )
+from workflow.service_layer.outgoing import channels_of, person, publish
 from workflow.service_layer.ports import Rendered
 from workflow.service_layer.unit_of_work import UnitOfWork
 
@@ -101,7 +101,7 @@ def plan(uow: UnitOfWork, limit: int = 500, at: datetime | None = None) -> list[
             "rungs": [row["rung"]],
             "escalated": row["rung"] == ESCALATE,
         }
-        kind = ESCALATION if row["rung"] == ESCALATE else DIGEST
+        kind = digest_rule(row["rung"] == ESCALATE).kind
         planned.append(Planned(row, kind, who.of(row), item))
     return planned
 
@@ -148,9 +148,10 @@ def sweep_batch(uow: UnitOfWork, limit: int = 500) -> Counter[str]:
     for email in sorted({e for e, _ in inbox}):
         user = people[email]
         recorded = []
-        for kind in (DIGEST, ESCALATION):
+        for kind in DIGEST_KINDS:
             fresh = inbox.get((email, kind))
-            if not fresh:
+            channels = channels_of(uow, user, kind) if fresh else ()
+            if not fresh or not channels:
                 continue
             message_id, items = uow.notifications.lock_or_create(email, kind, day, now)
             merged = {i["task"]: i for i in items}
@@ -160,7 +161,7 @@ def sweep_batch(uow: UnitOfWork, limit: int = 500) -> Counter[str]:
                 merged[task_id] = item
             ordered = sorted(merged.values(), key=lambda i: (-i["late"], i["due"], i["task"]))
             text = render_digest(uow, kind, day, ordered, user)
-            uow.notifications.write(message_id, text.subject, text.text, ordered, now)
+            publish(uow, user, message_id, text, ordered, channels)
             outcomes["escalation messages" if kind == ESCALATION else "digests"] += 1
             recorded.append(
                 Event(
@@ -224,15 +225,18 @@ def preview(uow: UnitOfWork, limit: int = 500) -> dict[str, Any]:
     }
 
 
+def digest_rule(escalation: bool) -> Rule:
+    """The rule of a rung: the escalation digest's for ``escalate``, else the reminders'."""
+    return rule_for(ESCALATE if escalation else REMINDER)
+
+
+DIGEST_KINDS = (digest_rule(False).kind, digest_rule(True).kind)
+
+
 def render_digest(
     uow: UnitOfWork, kind: str, day: date, items: list[dict[str, Any]], user: User
 ) -> Rendered:
-    """A reminder or escalation digest, by the rules' template for it."""
-    rule = rule_for(ESCALATE_RULE if kind == ESCALATION else REMINDER)
+    """A reminder or escalation digest, by the template its rule names."""
+    rule = digest_rule(kind == ESCALATION)
     context = {"to": person(user), "day": day, "items": items, "path": INBOX_PATH}
     return uow.renderer.render(rule.template, user.locale, context)
-
-
-def person(user: User) -> dict[str, str]:
-    """What a template knows of the person it writes to."""
-    return {"name": user.name, "email": user.email}

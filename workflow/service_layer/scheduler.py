@@ -21,14 +21,18 @@ log = logging.getLogger(__name__)
 
 
 def run_due_work(bus: MessageBus) -> Counter[str]:
-    """The whole sweep (beat's and the demo's): due work, then due reminders.
+    """The whole sweep (beat's and the demo's): due work, then due reminders, then the
+    deliveries due (retries, quiet hours' mail, attempts never reconciled).
 
-    Returns the scheduled work's outcomes; the reminders' counts are logged (``jointflow
-    tick`` runs the two parts itself to print both)."""
+    Returns the scheduled work's outcomes; the others' counts are logged (``jointflow
+    tick`` runs the parts itself to print them all)."""
     outcomes = run_scheduled_work(bus)
     sent = send_due_reminders(bus)
     if sent:
         log.info("reminders: %s", dict(sorted(sent.items())))
+    delivered = bus.courier.deliver_due(bus)
+    if delivered:
+        log.info("deliveries: %s", dict(sorted(delivered.items())))
     return outcomes
 
 

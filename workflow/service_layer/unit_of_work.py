@@ -15,16 +15,19 @@ from workflow.domain.budget import Envelope
 from workflow.domain.machine import WorkflowMachine
 from workflow.domain.program import Program
 from workflow.service_layer.ports import (
+    Deliveries,
     Directory,
     EventLog,
     Ledger,
     Notifications,
     Outbox,
+    Preferences,
     Programs,
     Reminders,
     Renderer,
     Schedule,
     Tasks,
+    Webhooks,
 )
 
 
@@ -57,6 +60,12 @@ class UnitOfWork(Protocol):
     def reminders(self) -> Reminders: ...
     @property
     def notifications(self) -> Notifications: ...
+    @property
+    def deliveries(self) -> Deliveries: ...
+    @property
+    def preferences(self) -> Preferences: ...
+    @property
+    def webhooks(self) -> Webhooks: ...
     @property
     def renderer(self) -> Renderer:
         """The message templates (no storage: here so every handler can write messages)."""

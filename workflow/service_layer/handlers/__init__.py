@@ -3,8 +3,10 @@
 Handlers run inside a unit of work the message bus opens and commits. Whatever a
 change sets in motion leaves through the outbox in the same transaction (``common``'s
 reactions): the budget worker's holds after a submission, the waitlist retry after
-money is released, the budget notices. Due times (start, end, hold expiry) are written
-as scheduled-work rows in the same transaction too; the sweeps carry them out.
+money is released, the budget notices, the events the notification worker turns into
+messages and webhooks; and each email or webhook delivery to attempt. Due times (start,
+end, hold expiry) are written as scheduled-work rows in the same transaction too; the
+sweeps carry them out.
 """
 
 from __future__ import annotations
@@ -15,20 +17,26 @@ from typing import Any
 from workflow.domain import commands as c
 from workflow.service_layer.handlers import (
     delegation,
+    deliveries,
     directory,
     evaluation,
     funding,
     messages,
+    notify,
     programs,
     review,
     scheduled,
     tasks,
     tokens,
+    webhooks,
 )
 from workflow.service_layer.handlers.common import BUDGET_NOTICE, PLACE_HOLDS, RETRY_WAITLISTED
 from workflow.service_layer.handlers.funding import Committed, Disbursed
 from workflow.service_layer.handlers.scheduled import WorkOutcome
 from workflow.service_layer.handlers.tokens import IssuedToken, SignedIn
+from workflow.service_layer.handlers.webhooks import AddedWebhook
+from workflow.service_layer.outgoing import DELIVER, NOTIFY
+from workflow.service_layer.ports import OutboxMessage
 from workflow.service_layer.unit_of_work import UnitOfWork
 
 HANDLERS: dict[type[c.Command], Callable[[Any, UnitOfWork], Any]] = {
@@ -62,27 +70,47 @@ HANDLERS: dict[type[c.Command], Callable[[Any, UnitOfWork], Any]] = {
     c.SendBudgetNotice: messages.send_budget_notice,
     c.SendDueReminders: messages.send_due_reminders,
     c.MarkNotificationRead: messages.mark_read,
+    c.NotifyEvents: notify.notify_events,
+    c.BeginDelivery: deliveries.begin_delivery,
+    c.FinishDelivery: deliveries.finish_delivery,
+    c.RetryDeliveries: deliveries.retry_deliveries,
+    c.SetPreferences: deliveries.set_preferences,
+    c.AddWebhook: webhooks.add_webhook,
+    c.RemoveWebhook: webhooks.remove_webhook,
+    c.TestWebhook: webhooks.test_webhook,
 }
 
 # Outbox task name -> the command a worker carries out for it.
-MESSAGE_COMMANDS: dict[str, Callable[[dict[str, Any]], c.Command]] = {
-    PLACE_HOLDS: lambda p: c.PlaceHolds(actor=None, program_id=int(p["program_id"])),
-    RETRY_WAITLISTED: lambda p: c.RetryWaitlisted(actor=None, year=int(p["year"])),
-    BUDGET_NOTICE: lambda p: c.SendBudgetNotice(
+MESSAGE_COMMANDS: dict[str, Callable[[OutboxMessage], c.Command]] = {
+    PLACE_HOLDS: lambda m: c.PlaceHolds(actor=None, program_id=int(m.payload["program_id"])),
+    RETRY_WAITLISTED: lambda m: c.RetryWaitlisted(actor=None, year=int(m.payload["year"])),
+    BUDGET_NOTICE: lambda m: c.SendBudgetNotice(
         actor=None,
-        program_id=int(p["program_id"]),
-        what=str(p["what"]),
-        parties=tuple(p["parties"]),
-        details=tuple(p["details"]),
+        program_id=int(m.payload["program_id"]),
+        what=str(m.payload["what"]),
+        parties=tuple(m.payload["parties"]),
+        details=tuple(m.payload["details"]),
     ),
+    NOTIFY: lambda m: c.NotifyEvents(
+        actor=None,
+        program_id=int(m.payload["program_id"]),
+        message_id=m.id,
+        events=tuple(m.payload["events"]),
+        by=str(m.payload["by"]),
+        at=str(m.payload["at"]),
+    ),
+    DELIVER: lambda m: c.BeginDelivery(actor=None, delivery_id=int(m.payload["delivery_id"])),
 }
 
 __all__ = [
+    "AddedWebhook",
     "BUDGET_NOTICE",
+    "DELIVER",
     "HANDLERS",
     "IssuedToken",
     "SignedIn",
     "MESSAGE_COMMANDS",
+    "NOTIFY",
     "PLACE_HOLDS",
     "RETRY_WAITLISTED",
     "Committed",

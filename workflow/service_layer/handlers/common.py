@@ -11,10 +11,12 @@ from workflow.domain.delegation import act_as
 from workflow.domain.errors import NotPermitted, PreconditionFailed
 from workflow.domain.events import program_stream
 from workflow.domain.machine import WorkflowMachine
+from workflow.domain.messaging import NOTIFIED_EVENTS
 from workflow.domain.notices import budget_notices
 from workflow.domain.permissions import ProgramLike, User, ensure_may_fire
 from workflow.domain.program import Program
 from workflow.domain.tasks import tasks_for
+from workflow.service_layer.outgoing import NOTIFY
 from workflow.service_layer.ports import Asked
 from workflow.service_layer.unit_of_work import UnitOfWork
 
@@ -207,7 +209,29 @@ def notices_due(program: Program, before: Asked | None) -> list[Message]:
     ]
 
 
-REACTIONS: tuple[Reaction, ...] = (sync_tasks, write_ledger, append_events, route_outbox)
+def route_notifications(
+    uow: UnitOfWork, program: Program, _before: Asked | None, actor: str, _org: str | None
+) -> None:
+    """The change's notable events go to the notification worker, in one message: the
+    rules' notices and the organizations' webhooks are decided there, off this path."""
+    notable = [e for e in program.events if e.type in NOTIFIED_EVENTS]
+    if notable:
+        payload = {
+            "program_id": program.id,
+            "by": actor,
+            "at": uow.now.isoformat(),
+            "events": [{"type": e.type, "data": e.data} for e in notable],
+        }
+        uow.outbox.add(NOTIFY, payload, uow.now)
+
+
+REACTIONS: tuple[Reaction, ...] = (
+    sync_tasks,
+    write_ledger,
+    append_events,
+    route_outbox,
+    route_notifications,
+)
 OUTBOX_ROUTES: tuple[Callable[[Program, Asked | None], list[Message]], ...] = (
     holds_wanted,
     money_freed,

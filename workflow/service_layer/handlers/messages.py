@@ -1,30 +1,26 @@
-"""In-app messages: budget notices written by the worker, the reminder sweep's batches,
-and a person marking their messages read."""
+"""People's messages: budget notices decided by the worker, the reminder sweep's
+batches, and a person marking their in-app messages read."""
 
 from __future__ import annotations
 
 from collections import Counter
-from contextlib import suppress
 
 from workflow.domain import commands as c
 from workflow.domain import events as ev
-from workflow.domain.calendar import seoul_date
 from workflow.domain.errors import NotFound
 from workflow.domain.events import SYSTEM, Event, user_stream
-from workflow.domain.messaging import program_path, rules_for
-from workflow.domain.notices import BUDGET_NOTICE_KIND
-from workflow.domain.permissions import User
+from workflow.domain.messaging import program_path
 from workflow.service_layer.handlers.common import acting_user
-from workflow.service_layer.reminders import person, sweep_batch
+from workflow.service_layer.outgoing import send
+from workflow.service_layer.recipients import by_rule
+from workflow.service_layer.reminders import sweep_batch
 from workflow.service_layer.unit_of_work import UnitOfWork
 
 
 def send_budget_notice(cmd: c.SendBudgetNotice, uow: UnitOfWork) -> list[str]:
-    """Tell the program's coordinator and the parties' budget officers; their emails.
-
-    Each recipient's ``budget_notice`` message of the day grows by the notice (a notice
-    already in it is replaced, not repeated), recorded on the person's stream.
-    """
+    """Tell whom the rules name (the coordinator, the parties' budget officers); their
+    emails. Each notice is its own message, recorded on the person's stream; the same
+    notice decided again on the same day replaces it."""
     program = uow.programs.get(cmd.program_id)
     item = {
         "program": cmd.program_id,
@@ -33,23 +29,22 @@ def send_budget_notice(cmd: c.SendBudgetNotice, uow: UnitOfWork) -> list[str]:
         "year": program.content.fiscal_year,
         "details": list(cmd.details),
     }
-    day = seoul_date(uow.now)
-    (template,) = {r.template for r in rules_for(cmd.what)}
     told = []
-    for user in _recipients(uow, program.created_by, cmd.parties):
-        message_id, items = uow.notifications.lock_or_create(
-            user.email, BUDGET_NOTICE_KIND, day, uow.now
+    context = {"items": [item], "path": program_path(cmd.program_id)}
+    for rule, person in by_rule(uow, cmd.what, program, cmd.parties):
+        message_id = send(
+            uow,
+            person.user,
+            rule.kind,
+            rule.template,
+            context,
+            f"p{cmd.program_id}:{cmd.what}",
+            [item],
         )
-        items = [i for i in items if (i["program"], i["what"]) != (item["program"], cmd.what)]
-        items.append(item)
-        text = uow.renderer.render(
-            template,
-            user.locale,
-            {"to": person(user), "items": items, "path": program_path(cmd.program_id)},
-        )
-        uow.notifications.write(message_id, text.subject, text.text, items, uow.now)
+        if message_id is None:
+            continue
         uow.events.append(
-            user_stream(user.email),
+            user_stream(person.user.email),
             [
                 Event(
                     ev.BUDGET_NOTICE_SENT,
@@ -59,20 +54,8 @@ def send_budget_notice(cmd: c.SendBudgetNotice, uow: UnitOfWork) -> list[str]:
             SYSTEM,
             uow.now,
         )
-        told.append(user.email)
+        told.append(person.user.email)
     return told
-
-
-def _recipients(uow: UnitOfWork, coordinator: str, parties: tuple[str, ...]) -> list[User]:
-    people = {
-        u.email: u
-        for party in parties
-        for u in uow.directory.users(party)
-        if u.has("budget_officer")
-    }
-    with suppress(NotFound):  # a coordinator no longer in the directory is not told
-        people.setdefault(coordinator, uow.directory.user(coordinator))
-    return [people[email] for email in sorted(people)]
 
 
 def send_due_reminders(cmd: c.SendDueReminders, uow: UnitOfWork) -> Counter[str]:

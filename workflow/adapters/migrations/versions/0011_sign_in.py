@@ -1,7 +1,7 @@
 """sign-in passwords
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-01 14:40:00
 
 The web pages (issue 15): a user's argon2 password hash and the count of wrong tries
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision = "0009"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

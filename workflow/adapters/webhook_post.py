@@ -1,0 +1,56 @@
+"""The webhook channel (issue 14): a signed JSON POST to an organization's URL.
+
+Headers: ``X-Jointflow-Event`` (the event type), ``X-Jointflow-Delivery`` (the delivery's
+id, the same on every attempt, so a receiver drops a repeat), ``X-Jointflow-Timestamp``
+(this attempt's Unix time) and ``X-Jointflow-Signature: sha256=<hex HMAC-SHA256 of
+"{timestamp}.{body}" with the subscription's secret>``. 10 s timeout; the answer decides
+the outcome (2xx delivered; 5xx, 408, 429, timeouts and refused connections retried;
+any other 4xx final). Redirects are not followed: the URL registered is the one posted to.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from workflow.domain.delivery import Outcome, http_outcome, sign
+from workflow.service_layer.ports import Attempt
+
+TIMEOUT_SECONDS = 10.0
+
+
+class WebhookPoster:
+    def __init__(
+        self, timeout: float = TIMEOUT_SECONDS, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.timeout = timeout
+        self.clock = clock
+
+    def send(self, attempt: Attempt) -> Outcome:
+        import httpx  # here: a command that posts nothing does not pay for the import
+
+        if attempt.secret is None:
+            return Outcome.fail("the webhook was removed")
+        body = attempt.body.encode()
+        stamp = int(self.clock())
+        headers = {
+            "Content-Type": "application/json; charset=utf-8",
+            "User-Agent": "jointflow-webhooks/1",
+            "X-Jointflow-Event": attempt.event_type,
+            "X-Jointflow-Delivery": str(attempt.delivery_id),
+            "X-Jointflow-Timestamp": str(stamp),
+            "X-Jointflow-Signature": sign(attempt.secret, stamp, body),
+        }
+        try:
+            answer = httpx.post(
+                attempt.recipient,
+                content=body,
+                headers=headers,
+                timeout=self.timeout,
+                follow_redirects=False,
+            )
+        except httpx.TimeoutException as err:
+            return Outcome.retry(f"timed out after {self.timeout:.0f} s: {err}")
+        except httpx.HTTPError as err:  # refused, reset, DNS: the receiver may come back
+            return Outcome.retry(f"{type(err).__name__}: {err}")
+        return http_outcome(answer.status_code)

@@ -1,0 +1,57 @@
+"""Organizations' webhook subscriptions (issue 14). Removing one keeps the row (its
+deliveries name it), marked removed; a removed webhook is posted to no more."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+
+from workflow.adapters.batch import BatchingConnection
+from workflow.adapters.orm import webhooks
+from workflow.domain.errors import NotFound
+from workflow.service_layer.ports import Webhook
+
+_w = webhooks.c
+_LIVE = select(_w.id, _w.org_key, _w.url, _w.events, _w.created_at).where(_w.removed_at.is_(None))
+
+
+class WebhookStore:
+    def __init__(self, conn: BatchingConnection) -> None:
+        self.conn = conn
+
+    def add(self, org: str, url: str, events: tuple[str, ...], secret: str, now: datetime) -> int:
+        return int(
+            self.conn.execute(
+                insert(webhooks)
+                .values(
+                    org_key=org, url=url, events=",".join(events), secret=secret, created_at=now
+                )
+                .returning(_w.id)
+            ).scalar_one()
+        )
+
+    def remove(self, webhook_id: int, now: datetime) -> bool:
+        return (
+            self.conn.execute(
+                update(webhooks)
+                .where(_w.id == webhook_id, _w.removed_at.is_(None))
+                .values(removed_at=now)
+            ).rowcount
+            == 1
+        )
+
+    def get(self, webhook_id: int) -> Webhook:
+        row = self.conn.execute(_LIVE.where(_w.id == webhook_id)).first()
+        if row is None:
+            raise NotFound(f"no webhook {webhook_id}", webhook=webhook_id)
+        return _webhook(row)
+
+    def listing(self, org: str | None = None) -> list[Webhook]:
+        query = _LIVE if org is None else _LIVE.where(_w.org_key == org)
+        return [_webhook(r) for r in self.conn.execute(query.order_by(_w.id))]
+
+
+def _webhook(row: Any) -> Webhook:
+    return Webhook(row.id, row.org_key, row.url, tuple(row.events.split(",")), row.created_at)

@@ -1,0 +1,84 @@
+"""Writing a message and its deliveries, in the transaction that decides the message.
+
+Every message people are sent goes through here (event notices, budget notices, the
+reminder and escalation digests): the person's channels for the kind are looked up
+(``messaging.channels_for``), the rule's template is rendered in their locale, the
+message is written, and one delivery per channel: in-app is delivered by being written;
+an email is a pending delivery due now (or at 08:00 Seoul during quiet hours) with an
+outbox message that hands it to a worker. A message written again (a digest growing
+during its day, an outbox message carried out twice) finds its deliveries there and
+adds none: one digest mail per person per day.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from workflow.domain.calendar import seoul_date
+from workflow.domain.delivery import EMAIL, INAPP
+from workflow.domain.messaging import channels_for
+from workflow.domain.permissions import User
+from workflow.domain.reminders import next_send_time
+from workflow.service_layer.ports import Rendered
+from workflow.service_layer.unit_of_work import UnitOfWork
+
+# Outbox task names of the notification workers.
+NOTIFY = "jointflow.notify"  # a program change's events: notices and webhooks to decide
+DELIVER = "jointflow.deliver"  # one delivery to attempt
+
+
+def person(user: User) -> dict[str, str]:
+    """What a template knows of the person it writes to."""
+    return {"name": user.name, "email": user.email}
+
+
+def channels_of(uow: UnitOfWork, user: User, kind: str) -> tuple[str, ...]:
+    return channels_for(kind, uow.preferences.of(user.email).get(kind))
+
+
+def send(
+    uow: UnitOfWork,
+    user: User,
+    kind: str,
+    template: str,
+    context: Mapping[str, Any],
+    topic: str,
+    items: list[dict[str, Any]],
+) -> int | None:
+    """One message on its occasion (``topic``); its id, or None when the person chose
+    no channel for the kind. Written again on the same Seoul day, it is replaced."""
+    channels = channels_of(uow, user, kind)
+    if not channels:
+        return None
+    message_id, _ = uow.notifications.lock_or_create(
+        user.email, kind, seoul_date(uow.now), uow.now, topic
+    )
+    text = uow.renderer.render(template, user.locale, {"to": person(user), **context})
+    publish(uow, user, message_id, text, items, channels)
+    return message_id
+
+
+def publish(
+    uow: UnitOfWork,
+    user: User,
+    message_id: int,
+    text: Rendered,
+    items: list[dict[str, Any]],
+    channels: tuple[str, ...],
+) -> None:
+    """Write the message's content and a delivery per channel (none twice)."""
+    now = uow.now
+    uow.notifications.write(message_id, text, items, now)
+    for channel in channels:
+        key = f"n{message_id}:{channel}"
+        if channel == INAPP:
+            uow.deliveries.add(
+                key, INAPP, user.email, now, now, notification_id=message_id, sent=True
+            )
+        elif channel == EMAIL:
+            delivery = uow.deliveries.add(
+                key, EMAIL, user.email, next_send_time(now), now, notification_id=message_id
+            )
+            if delivery is not None:
+                uow.outbox.add(DELIVER, {"delivery_id": delivery}, now)
