@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 
 from config.settings import Settings
 from workflow.adapters.health import broker_reachable, database_reachable
-from workflow.entrypoints.api import access_log, problems
+from workflow.entrypoints.api import access_log, idempotency, problems
 from workflow.entrypoints.api.idempotency import IdempotencyMiddleware
 from workflow.entrypoints.api.routes_misc import router as misc_router
 from workflow.entrypoints.api.routes_programs import router as programs_router
@@ -36,16 +36,30 @@ def create_app(settings: Settings | None = None, bus: MessageBus | None = None) 
     )
     app.state.services = Services(settings, bus)
     problems.install(app)
-    api = APIRouter(prefix=PREFIX)
+    api = APIRouter(prefix=PREFIX, responses=problems.RESPONSES)
     for router in (programs_router, tasks_router, misc_router):
         api.include_router(router)
     app.include_router(api)
     app.include_router(health)
+    _document_layers(app)
     # Outermost last: the access log sees the idempotency layer's replays too.
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(access_log.AccessLogMiddleware)
     access_log.configure()
     return app
+
+
+def _document_layers(app: FastAPI) -> None:
+    """FastAPI documents what the routes declare; the layers around them (here the
+    idempotency middleware) add theirs to the document it generates, once."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            idempotency.document(generate())  # generate() caches what it builds
+        return generate()
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 health = APIRouter(tags=["health"])

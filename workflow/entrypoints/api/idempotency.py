@@ -5,6 +5,8 @@ different request under the same key) and the whole response (to store it). The 
 protocol is the store's (``adapters.idempotency``): insert first, run, store; a
 concurrent repeat polls until the response is stored. Requests without a usable token
 pass through untouched: the route answers them 401 and nothing is kept.
+
+The routes don't see the header, so ``document`` declares it on every POST operation.
 """
 
 from __future__ import annotations
@@ -29,6 +31,21 @@ KEPT_HEADERS = ("content-type", "location", "etag")
 POLL_SECONDS = 0.05
 WAIT_SECONDS = 60.0
 MAX_KEY = 255
+PARAMETER = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "A repeat with the same key and body returns the first response and has "
+    "no second effect; the same key with another body is refused (422). Kept 24 hours.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY},
+}
+
+
+def document(contract: dict[str, Any]) -> None:
+    """Declare ``Idempotency-Key`` on every POST operation of an OpenAPI document."""
+    for operations in contract.get("paths", {}).values():
+        if "post" in operations:
+            operations["post"].setdefault("parameters", []).append(PARAMETER)
 
 
 class IdempotencyMiddleware:

@@ -16,7 +16,7 @@ from workflow.domain.errors import NotFound
 from workflow.domain.permissions import require_role
 from workflow.domain.visibility import Viewer
 from workflow.entrypoints.api.auth import User
-from workflow.entrypoints.api.schemas import EnvelopeIn
+from workflow.entrypoints.api.schemas import NO_NUL, EnvelopeIn
 from workflow.entrypoints.api.services import Services, bus, services
 from workflow.entrypoints.diagram import definition_mermaid
 from workflow.service_layer.messagebus import MessageBus
@@ -70,7 +70,7 @@ def workflows(_user: User, found: Annotated[Services, Depends(services)]) -> lis
 
 @router.get("/workflows/{key}", tags=["workflows"])
 def workflow(
-    key: Annotated[str, Path(max_length=64)],
+    key: Annotated[str, Path(max_length=64, pattern=NO_NUL)],
     _user: User,
     found: Annotated[Services, Depends(services)],
 ) -> dict[str, Any]:

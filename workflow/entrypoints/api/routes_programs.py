@@ -10,18 +10,21 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path, Query
+from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import JSONResponse
 
 from workflow.adapters import views
 from workflow.domain import commands as c
+from workflow.entrypoints.api import problems
 from workflow.entrypoints.api.auth import User
 from workflow.entrypoints.api.paging import DEFAULT_LIMIT, Cursor, Limit, decode, page
 from workflow.entrypoints.api.schemas import (
+    NO_NUL,
     CancelIn,
     DecisionIn,
     DisbursementIn,
     EvaluationIn,
+    PathId,
     ProgramIn,
     ProgramPatch,
     ReasonIn,
@@ -32,7 +35,7 @@ from workflow.service_layer.messagebus import MessageBus
 
 router = APIRouter(prefix="/programs", tags=["programs"])
 Bus = Annotated[MessageBus, Depends(bus)]
-ProgramId = Annotated[int, Path(ge=1, lt=2**63)]
+ProgramId = PathId
 IfMatch = Annotated[str | None, Header(description="An ETag of this program")]
 ETAG = re.compile(r'(?:W/)?"v(\d{1,18})"')
 
@@ -81,9 +84,9 @@ def create_program(body: ProgramIn, user: User, bus: Bus) -> JSONResponse:
 def list_programs(
     user: User,
     bus: Bus,
-    state: Annotated[str | None, Query(max_length=40)] = None,
-    org: Annotated[str | None, Query(max_length=64)] = None,
-    waiting_on: Annotated[str | None, Query(max_length=64)] = None,
+    state: Annotated[str | None, Query(max_length=40, pattern=NO_NUL)] = None,
+    org: Annotated[str | None, Query(max_length=64, pattern=NO_NUL)] = None,
+    waiting_on: Annotated[str | None, Query(max_length=64, pattern=NO_NUL)] = None,
     year: Annotated[int | None, Query(ge=1, le=9999)] = None,
     limit: Limit = DEFAULT_LIMIT,
     after: Cursor = None,
@@ -103,7 +106,7 @@ def get_program(program_id: ProgramId, user: User, bus: Bus) -> JSONResponse:
     return program(bus, user, program_id)
 
 
-@router.patch("/{program_id}")
+@router.patch("/{program_id}", responses=problems.PRECONDITION)
 def update_program(
     program_id: ProgramId, body: ProgramPatch, user: User, bus: Bus, if_match: IfMatch = None
 ) -> JSONResponse:
@@ -145,7 +148,7 @@ def cancel(program_id: ProgramId, body: CancelIn, user: User, bus: Bus) -> JSONR
     return program(bus, user, program_id)
 
 
-@router.post("/{program_id}/decisions")
+@router.post("/{program_id}/decisions", responses=problems.PRECONDITION)
 def decide(
     program_id: ProgramId, body: DecisionIn, user: User, bus: Bus, if_match: IfMatch = None
 ) -> JSONResponse:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 
 from workflow.adapters import queues
 from workflow.adapters.unit_of_work import SqlUnitOfWork
@@ -14,14 +14,14 @@ from workflow.domain import commands as c
 from workflow.domain.visibility import Viewer
 from workflow.entrypoints.api.auth import User
 from workflow.entrypoints.api.paging import DEFAULT_LIMIT, Cursor, Limit, decode, page
-from workflow.entrypoints.api.schemas import BulkIn, DelegationIn, ReassignIn
+from workflow.entrypoints.api.schemas import BulkIn, DelegationIn, PathId, ReassignIn
 from workflow.entrypoints.api.services import bus
 from workflow.service_layer.bulk import bulk
 from workflow.service_layer.messagebus import MessageBus
 
 router = APIRouter()
 Bus = Annotated[MessageBus, Depends(bus)]
-TaskId = Annotated[int, Path(ge=1, lt=2**63)]
+TaskId = PathId
 
 
 @router.get("/tasks", tags=["tasks"])
@@ -88,6 +88,6 @@ def notifications(
 
 
 @router.post("/notifications/{notification_id}/read", tags=["me"])
-def read_notification(notification_id: TaskId, user: User, bus: Bus) -> dict[str, Any]:
+def read_notification(notification_id: PathId, user: User, bus: Bus) -> dict[str, Any]:
     marked = bus.handle(c.MarkNotificationRead(actor=user, notification_id=notification_id))
     return {"id": notification_id, "marked": marked}

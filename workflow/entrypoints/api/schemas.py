@@ -1,4 +1,5 @@
-"""Request bodies: unknown fields refused, amounts strict JSON integers.
+"""Request bodies and parameters: unknown fields refused, amounts strict JSON integers,
+ids within the database's 64-bit integers, text without NUL characters.
 
 The range of an amount is the domain's rule (``money.check_amount``); these models only
 refuse what is not a JSON integer (a string, a float, a boolean) before it gets there.
@@ -9,6 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
+from fastapi import Path
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from workflow.domain.errors import InvalidInput
@@ -32,11 +34,17 @@ def _spent(value: int) -> int:
 Amount = Annotated[int, Field(strict=True, gt=0, lt=10**13), AfterValidator(_amount)]
 Spent = Annotated[int, Field(strict=True, ge=0, lt=10**13), AfterValidator(_spent)]
 # Bounds keep values inside the columns (a bigger one would fail in the database).
+MAX_ID = 2**63 - 1
 Year = Annotated[int, Field(strict=True, ge=1, le=9999)]
-Id = Annotated[int, Field(strict=True, ge=1, lt=2**63)]
-Text = Annotated[str, Field(max_length=10_000)]
-Key = Annotated[str, Field(min_length=1, max_length=64)]
-Email = Annotated[str, Field(min_length=3, max_length=254)]
+Id = Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]
+PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
+# No person's text holds a NUL, and PostgreSQL's text columns cannot store one.
+NO_NUL = r"^[^\x00]*$"
+Text = Annotated[str, Field(max_length=10_000, pattern=NO_NUL)]
+Statement = Annotated[str, Field(min_length=1, max_length=10_000, pattern=NO_NUL)]
+Title = Annotated[str, Field(min_length=1, max_length=300, pattern=NO_NUL)]
+Key = Annotated[str, Field(min_length=1, max_length=64, pattern=NO_NUL)]
+Email = Annotated[str, Field(min_length=3, max_length=254, pattern=NO_NUL)]
 
 
 class Body(BaseModel):
@@ -44,7 +52,7 @@ class Body(BaseModel):
 
 
 class ProgramIn(Body):
-    title: Annotated[str, Field(min_length=1, max_length=300)]
+    title: Title
     org: Key
     category: Key
     requests: dict[Key, Amount]
@@ -56,7 +64,7 @@ class ProgramIn(Body):
 
 
 class ProgramPatch(Body):
-    title: Annotated[str, Field(min_length=1, max_length=300)] | None = None
+    title: Title | None = None
     category: Key | None = None
     requests: dict[Key, Amount] | None = None
     start: date | None = None
@@ -70,7 +78,7 @@ class ReasonIn(Body):
 
 
 class CancelIn(Body):
-    reason: Annotated[str, Field(min_length=1, max_length=10_000)]
+    reason: Statement
 
 
 # The domain's decision keys, spelled as JSON identifiers (a test keeps them in step).
@@ -93,7 +101,7 @@ class DisbursementIn(Body):
 
 class ReportIn(Body):
     spent: dict[Key, Spent]
-    summary: Annotated[str, Field(min_length=1, max_length=10_000)]
+    summary: Statement
 
 
 class EvaluationIn(Body):
