@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 
 from config.settings import Settings
 from workflow.adapters.health import broker_reachable, database_reachable
-from workflow.entrypoints.api import access_log, idempotency, problems
+from workflow.entrypoints.api import access_log, answers, idempotency, problems
 from workflow.entrypoints.api.idempotency import IdempotencyMiddleware
 from workflow.entrypoints.api.routes_misc import router as misc_router
 from workflow.entrypoints.api.routes_programs import router as programs_router
@@ -65,13 +65,19 @@ def _document_layers(app: FastAPI) -> None:
 health = APIRouter(tags=["health"])
 
 
-@health.get("/healthz")
+@health.get("/healthz", response_model=answers.Health)
 def healthz() -> dict[str, str]:
     """The process is up (no dependency checked)."""
     return {"status": "ok"}
 
 
-@health.get("/readyz")
+@health.get(
+    "/readyz",
+    responses={
+        200: {"model": answers.Readiness, "description": "Ready"},
+        503: {"model": answers.Readiness, "description": "Not ready: `down` names what"},
+    },
+)
 def readyz(found: Annotated[Services, Depends(services)]) -> JSONResponse:
     """The database, and the broker when one is configured, answer: 200; else 503
     naming what is down."""

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 
 from workflow.adapters import views
 from workflow.domain import commands as c
-from workflow.entrypoints.api import problems
+from workflow.entrypoints.api import answers, problems
 from workflow.entrypoints.api.auth import User
 from workflow.entrypoints.api.paging import DEFAULT_LIMIT, Cursor, Limit, decode, page
 from workflow.entrypoints.api.schemas import (
@@ -38,6 +38,12 @@ Bus = Annotated[MessageBus, Depends(bus)]
 ProgramId = PathId
 IfMatch = Annotated[str | None, Header(description="An ETag of this program")]
 ETAG = re.compile(r'(?:W/)?"v(\d{1,18})"')
+PROGRAM: dict[int | str, dict[str, Any]] = {
+    200: {"model": answers.Program, "description": "The program, after the action"}
+}
+CREATED: dict[int | str, dict[str, Any]] = {
+    201: {"model": answers.Program, "description": "The new program"}
+}
 
 
 def etag(version: int) -> str:
@@ -61,7 +67,7 @@ def program(bus: MessageBus, user: str, program_id: int, status: int = 200) -> J
     return JSONResponse(detail, status_code=status, headers=headers)
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, responses=CREATED)
 def create_program(body: ProgramIn, user: User, bus: Bus) -> JSONResponse:
     program_id = bus.handle(
         c.CreateProgram(
@@ -80,7 +86,7 @@ def create_program(body: ProgramIn, user: User, bus: Bus) -> JSONResponse:
     return program(bus, user, program_id, 201)
 
 
-@router.get("")
+@router.get("", response_model=answers.ProgramPage)
 def list_programs(
     user: User,
     bus: Bus,
@@ -101,12 +107,12 @@ def list_programs(
     return page("programs", rows[:limit], "id", len(rows) > limit)
 
 
-@router.get("/{program_id}")
+@router.get("/{program_id}", responses=PROGRAM)
 def get_program(program_id: ProgramId, user: User, bus: Bus) -> JSONResponse:
     return program(bus, user, program_id)
 
 
-@router.patch("/{program_id}", responses=problems.PRECONDITION)
+@router.patch("/{program_id}", responses={**PROGRAM, **problems.PRECONDITION})
 def update_program(
     program_id: ProgramId, body: ProgramPatch, user: User, bus: Bus, if_match: IfMatch = None
 ) -> JSONResponse:
@@ -127,13 +133,13 @@ def update_program(
     return program(bus, user, program_id)
 
 
-@router.post("/{program_id}/submit")
+@router.post("/{program_id}/submit", responses=PROGRAM)
 def submit(program_id: ProgramId, user: User, bus: Bus) -> JSONResponse:
     bus.handle(c.SubmitProgram(actor=user, program_id=program_id))
     return program(bus, user, program_id)
 
 
-@router.post("/{program_id}/withdraw")
+@router.post("/{program_id}/withdraw", responses=PROGRAM)
 def withdraw(
     program_id: ProgramId, user: User, bus: Bus, body: ReasonIn | None = None
 ) -> JSONResponse:
@@ -142,13 +148,13 @@ def withdraw(
     return program(bus, user, program_id)
 
 
-@router.post("/{program_id}/cancel")
+@router.post("/{program_id}/cancel", responses=PROGRAM)
 def cancel(program_id: ProgramId, body: CancelIn, user: User, bus: Bus) -> JSONResponse:
     bus.handle(c.CancelProgram(actor=user, program_id=program_id, reason=body.reason))
     return program(bus, user, program_id)
 
 
-@router.post("/{program_id}/decisions", responses=problems.PRECONDITION)
+@router.post("/{program_id}/decisions", responses={**PROGRAM, **problems.PRECONDITION})
 def decide(
     program_id: ProgramId, body: DecisionIn, user: User, bus: Bus, if_match: IfMatch = None
 ) -> JSONResponse:
@@ -164,13 +170,13 @@ def decide(
     return program(bus, user, program_id)
 
 
-@router.post("/{program_id}/commitments")
+@router.post("/{program_id}/commitments", responses=PROGRAM)
 def commit(program_id: ProgramId, user: User, bus: Bus) -> JSONResponse:
     bus.handle(c.CommitFunds(actor=user, program_id=program_id))
     return program(bus, user, program_id)
 
 
-@router.post("/{program_id}/disbursements")
+@router.post("/{program_id}/disbursements", responses=PROGRAM)
 def disburse(program_id: ProgramId, body: DisbursementIn, user: User, bus: Bus) -> JSONResponse:
     bus.handle(
         c.DisburseFunds(actor=user, program_id=program_id, amount=body.amount, memo=body.memo)
@@ -178,7 +184,7 @@ def disburse(program_id: ProgramId, body: DisbursementIn, user: User, bus: Bus) 
     return program(bus, user, program_id)
 
 
-@router.post("/{program_id}/report")
+@router.post("/{program_id}/report", responses=PROGRAM)
 def report(program_id: ProgramId, body: ReportIn, user: User, bus: Bus) -> JSONResponse:
     bus.handle(
         c.SubmitReport(
@@ -188,7 +194,7 @@ def report(program_id: ProgramId, body: ReportIn, user: User, bus: Bus) -> JSONR
     return program(bus, user, program_id)
 
 
-@router.post("/{program_id}/evaluations")
+@router.post("/{program_id}/evaluations", responses=PROGRAM)
 def evaluate(program_id: ProgramId, body: EvaluationIn, user: User, bus: Bus) -> JSONResponse:
     bus.handle(
         c.EvaluateReport(
@@ -202,7 +208,7 @@ def evaluate(program_id: ProgramId, body: EvaluationIn, user: User, bus: Bus) ->
     return program(bus, user, program_id)
 
 
-@router.get("/{program_id}/events")
+@router.get("/{program_id}/events", response_model=list[answers.Event])
 def events(program_id: ProgramId, user: User, bus: Bus) -> list[dict[str, Any]]:
     """History with the hash chain's fields (each event's hash and its predecessor's)."""
     rows: list[dict[str, Any]] = bus.view(
@@ -211,7 +217,7 @@ def events(program_id: ProgramId, user: User, bus: Bus) -> list[dict[str, Any]]:
     return rows
 
 
-@router.get("/{program_id}/ledger")
+@router.get("/{program_id}/ledger", response_model=list[answers.LedgerEntry])
 def ledger(program_id: ProgramId, user: User, bus: Bus) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = bus.view(
         lambda uow, who: views.ledger_entries(uow, who, program_id=program_id), user

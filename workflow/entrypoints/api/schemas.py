@@ -31,12 +31,18 @@ def _spent(value: int) -> int:
         raise ValueError(err.message) from err
 
 
-Amount = Annotated[int, Field(strict=True, gt=0, lt=10**13), AfterValidator(_amount)]
-Spent = Annotated[int, Field(strict=True, ge=0, lt=10**13), AfterValidator(_spent)]
+# JSON Schema counts 80000000.0 as an integer; this API does not, and says so.
+WHOLE = "a JSON integer, written without a fraction or exponent (8e7, 80000000.0 are refused)"
+Amount = Annotated[
+    int, Field(strict=True, gt=0, lt=10**13, description=WHOLE), AfterValidator(_amount)
+]
+Spent = Annotated[
+    int, Field(strict=True, ge=0, lt=10**13, description=WHOLE), AfterValidator(_spent)
+]
 # Bounds keep values inside the columns (a bigger one would fail in the database).
 MAX_ID = 2**63 - 1
-Year = Annotated[int, Field(strict=True, ge=1, le=9999)]
-Id = Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]
+Year = Annotated[int, Field(strict=True, ge=1, le=9999, description=WHOLE)]
+Id = Annotated[int, Field(strict=True, ge=1, le=MAX_ID, description=WHOLE)]
 PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
 # No person's text holds a NUL, and PostgreSQL's text columns cannot store one.
 NO_NUL = r"^[^\x00]*$"
@@ -106,7 +112,7 @@ class ReportIn(Body):
 
 class EvaluationIn(Body):
     verdict: Literal["accept", "return"]
-    score: Annotated[int, Field(strict=True, ge=1, le=5)] | None = None
+    score: Annotated[int, Field(strict=True, ge=1, le=5, description=WHOLE)] | None = None
     comment: Text = ""
 
 
