@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -36,6 +37,7 @@ from tests import support as s
 from tests.api.helpers import CITY_EVALUATOR, SUPERVISOR, Api
 from workflow.adapters.orm import events, metadata
 from workflow.domain.events import ACTION_REFUSED
+from workflow.entrypoints.api import problems
 
 MIN_CASES = 2_000
 EXAMPLES = 40  # per operation and generation mode
@@ -259,3 +261,62 @@ def test_generated_requests_keep_the_contract_and_refusals_change_nothing(api: A
     total = sum(run.cases.values())
     print(f"{total} generated cases over {len(labels)} operations:", dict(run.statuses))
     assert total >= MIN_CASES, run.cases
+
+
+# -- what the generated cases found, kept as examples ------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/programs?state=draft%00",  # a NUL was a 500 on PostgreSQL (text cannot hold it)
+        "/programs?org=%00",
+        "/programs/9223372036854775808",  # one past the 64-bit ids
+        "/tasks/9223372036854775808/claim",
+        "/workflows/Joint%20Program",
+    ],
+)
+def test_a_parameter_outside_the_contract_is_422(api: Api, path: str) -> None:
+    method = "POST" if path.endswith("/claim") else "GET"
+    refused = api.send(method, path, s.ADMIN)
+    assert refused.status_code == 422, refused.text
+    assert refused.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {
+            "title": "a\x00b",
+            "org": "munsan-high",
+            "category": "linkage",
+            "requests": {"city": 1_000},
+        },
+        {
+            "title": "Robotics",
+            "org": "munsan\x00",
+            "category": "linkage",
+            "requests": {"city": 1_000},
+        },
+        {
+            "title": "Robotics",
+            "org": "munsan-high",
+            "category": "linkage",
+            "requests": {"city\x00": 1},
+        },  # fmt: skip
+    ],
+)
+def test_text_with_a_nul_is_422_and_creates_nothing(api: Api, body: dict[str, Any]) -> None:
+    before = state_of(api)
+    refused = api.post("/programs", s.COORDINATOR, body)
+    assert refused.status_code == 422, refused.text
+    assert state_of(api) == before
+
+
+def test_the_largest_id_is_simply_not_found(api: Api) -> None:
+    assert api.get(f"/programs/{2**63 - 1}", s.ADMIN).status_code == 404
+
+
+def test_every_status_a_refusal_is_mapped_to_is_in_the_contract() -> None:
+    mapped = {status for _, status in problems.STATUSES} | {400, 503}  # fallback, database
+    assert mapped == set(problems.RESPONSES) | set(problems.PRECONDITION)

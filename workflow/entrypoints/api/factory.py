@@ -50,13 +50,15 @@ def create_app(settings: Settings | None = None, bus: MessageBus | None = None) 
 
 
 def _document_layers(app: FastAPI) -> None:
-    """FastAPI documents what the routes declare; the layers around them (here the
-    idempotency middleware) add theirs to the document it generates, once."""
+    """FastAPI documents what the routes declare; the layers around them (the problem
+    handlers, the idempotency middleware) add theirs to the document it generates, once."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            idempotency.document(generate())  # generate() caches what it builds
+            contract = generate()  # which caches what it builds
+            problems.document(contract)
+            idempotency.document(contract)
         return generate()
 
     app.openapi = openapi  # type: ignore[method-assign]

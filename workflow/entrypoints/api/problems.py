@@ -6,7 +6,8 @@ got wrong is never a 500: validation errors of FastAPI/pydantic are 422 problems
 and a database that cannot be reached is 503.
 
 ``RESPONSES`` is the same mapping as the contract states it: the problem statuses every
-operation of ``/api/v1`` may answer, with their media type and body.
+operation of ``/api/v1`` may answer, with their media type and body (``Problem``, which
+``document`` adds to the OpenAPI document's components).
 """
 
 from __future__ import annotations
@@ -73,8 +74,11 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 }
 
 
+PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+
+
 def _documented(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {MEDIA_TYPE: {"schema": PROBLEM_SCHEMA}}}
+    return {"description": description, "content": {MEDIA_TYPE: {"schema": PROBLEM_REF}}}
 
 
 RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -90,6 +94,11 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
 PRECONDITION: dict[int | str, dict[str, Any]] = {
     412: _documented("If-Match names a version of the program that is gone"),
 }
+
+
+def document(contract: dict[str, Any]) -> None:
+    """Add the ``Problem`` schema the documented refusals refer to."""
+    contract.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
 
 
 def status_of(err: WorkflowError) -> int:

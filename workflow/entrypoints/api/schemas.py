@@ -15,6 +15,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from workflow.domain.errors import InvalidInput
 from workflow.domain.money import check_amount
+from workflow.domain.program import FISCAL_YEARS
 
 
 def _amount(value: int) -> int:
@@ -41,7 +42,10 @@ Spent = Annotated[
 ]
 # Bounds keep values inside the columns (a bigger one would fail in the database).
 MAX_ID = 2**63 - 1
-Year = Annotated[int, Field(strict=True, ge=1, le=9999, description=WHOLE)]
+Year = Annotated[
+    int,
+    Field(strict=True, ge=FISCAL_YEARS.start, le=FISCAL_YEARS.stop - 1, description=WHOLE),
+]
 Id = Annotated[int, Field(strict=True, ge=1, le=MAX_ID, description=WHOLE)]
 PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
 # No person's text holds a NUL, and PostgreSQL's text columns cannot store one.
