@@ -71,12 +71,11 @@ def test_text_past_the_domains_limits_is_422(api: Api, field: str, value: str) -
 
 
 def test_text_the_schema_lets_through_is_refused_by_the_domain_with_its_sentence(api: Api) -> None:
-    body = problem(api.post("/programs", s.COORDINATOR, {**PROGRAM, "title": "a\u0000b"}), 422)
-    assert body["detail"] == "title holds characters that are not valid text"
     body = problem(api.post("/programs", s.COORDINATOR, {**PROGRAM, "title": "a\nb"}), 422)
     assert body["detail"] == "title must not hold line breaks or other control characters"
-    nul = api.get("/programs?state=draft%00", s.ADMIN)
-    assert api.ok(nul) == {"items": [], "next": None}
+    # A NUL the contract itself refuses (its pattern), in a body and in a filter alike.
+    problem(api.post("/programs", s.COORDINATOR, {**PROGRAM, "title": "a\u0000b"}), 422)
+    problem(api.get("/programs?state=draft%00", s.ADMIN), 422)
 
 
 def test_the_schemas_declare_the_domains_limits() -> None:

@@ -37,6 +37,15 @@ def test_the_same_key_with_another_body_is_422_and_does_nothing(api: Api) -> Non
     assert len(programs(api)) == 1
 
 
+@pytest.mark.parametrize("key", ["a\x00b", "\x7f", "k\xe9y", "k" * 256])
+def test_a_key_that_is_not_1_to_255_printable_ascii_characters_is_422(api: Api, key: str) -> None:
+    headers = {**api.auth(s.COORDINATOR), "Idempotency-Key": key.encode("latin-1")}
+    refused = api.client.post("/api/v1/programs", json=PROGRAM, headers=headers)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["field"] == "Idempotency-Key"
+    assert programs(api) == []
+
+
 def test_keys_are_per_user_and_a_refusal_is_replayed_too(api: Api) -> None:
     pid = api.submitted()
     path = f"/programs/{pid}/commitments"

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from config.settings import Settings
 from workflow.adapters.health import broker_reachable, database_reachable
 from workflow.entrypoints import web
-from workflow.entrypoints.api import access_log, problems
+from workflow.entrypoints.api import access_log, answers, idempotency, problems
 from workflow.entrypoints.api.idempotency import IdempotencyMiddleware
 from workflow.entrypoints.api.routes_misc import router as misc_router
 from workflow.entrypoints.api.routes_programs import router as programs_router
@@ -37,12 +37,13 @@ def create_app(settings: Settings | None = None, bus: MessageBus | None = None) 
     )
     app.state.services = Services(settings, bus)
     problems.install(app)
-    api = APIRouter(prefix=PREFIX)
+    api = APIRouter(prefix=PREFIX, responses=problems.RESPONSES)
     for router in (programs_router, tasks_router, misc_router):
         api.include_router(router)
     app.include_router(api)
     app.include_router(health)
     web.install(app)
+    _document_layers(app)
     # Outermost last: the access log sees the idempotency layer's replays too.
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(access_log.AccessLogMiddleware)
@@ -50,16 +51,37 @@ def create_app(settings: Settings | None = None, bus: MessageBus | None = None) 
     return app
 
 
+def _document_layers(app: FastAPI) -> None:
+    """FastAPI documents what the routes declare; the layers around them (the problem
+    handlers, the idempotency middleware) add theirs to the document it generates, once."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            contract = generate()  # which caches what it builds
+            problems.document(contract)
+            idempotency.document(contract)
+        return generate()
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 health = APIRouter(tags=["health"])
 
 
-@health.get("/healthz")
+@health.get("/healthz", response_model=answers.Health)
 def healthz() -> dict[str, str]:
     """The process is up (no dependency checked)."""
     return {"status": "ok"}
 
 
-@health.get("/readyz")
+@health.get(
+    "/readyz",
+    responses={
+        200: {"model": answers.Readiness, "description": "Ready"},
+        503: {"model": answers.Readiness, "description": "Not ready: `down` names what"},
+    },
+)
 def readyz(found: Annotated[Services, Depends(services)]) -> JSONResponse:
     """The database, and the broker when one is configured, answer: 200; else 503
     naming what is down."""

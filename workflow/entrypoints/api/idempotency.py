@@ -5,6 +5,8 @@ different request under the same key) and the whole response (to store it). The 
 protocol is the store's (``adapters.idempotency``): insert first, run, store; a
 concurrent repeat polls until the response is stored. Requests without a usable token
 pass through untouched: the route answers them 401 and nothing is kept.
+
+The routes don't see the header, so ``document`` declares it on every POST operation.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +32,22 @@ KEPT_HEADERS = ("content-type", "location", "etag")
 POLL_SECONDS = 0.05
 WAIT_SECONDS = 60.0
 MAX_KEY = 255
+KEY = re.compile(rf"[\x20-\x7e]{{1,{MAX_KEY}}}")
+PARAMETER = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "A repeat with the same key and body returns the first response and has "
+    "no second effect; the same key with another body is refused (422). Kept 24 hours.",
+    "schema": {"type": "string", "pattern": f"^{KEY.pattern}$"},
+}
+
+
+def document(contract: dict[str, Any]) -> None:
+    """Declare ``Idempotency-Key`` on every POST operation of an OpenAPI document."""
+    for operations in contract.get("paths", {}).values():
+        if "post" in operations:
+            operations["post"].setdefault("parameters", []).append(PARAMETER)
 
 
 class IdempotencyMiddleware:
@@ -139,9 +158,14 @@ class _Captured:
 
 
 def _key(raw: bytes) -> str:
+    """The key as sent: a structured-field string of printable ASCII (a NUL, for one,
+    cannot be stored in PostgreSQL's text)."""
     key = raw.decode("latin-1").strip()
-    if not key or len(key) > MAX_KEY:
-        raise InvalidInput(f"an Idempotency-Key is 1 to {MAX_KEY} characters")
+    if not KEY.fullmatch(key):
+        raise InvalidInput(
+            f"an Idempotency-Key is 1 to {MAX_KEY} printable ASCII characters",
+            field="Idempotency-Key",
+        )
     return key
 
 

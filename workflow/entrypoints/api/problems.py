@@ -4,6 +4,10 @@
 sentence, and the error's context goes along as extension members. A request the client
 got wrong is never a 500: validation errors of FastAPI/pydantic are 422 problems too,
 and a database that cannot be reached is 503.
+
+``RESPONSES`` is the same mapping as the contract states it: the problem statuses every
+operation of ``/api/v1`` may answer, with their media type and body (``Problem``, which
+``document`` adds to the OpenAPI document's components).
 """
 
 from __future__ import annotations
@@ -54,6 +58,47 @@ STATUSES: tuple[tuple[type[WorkflowError], int], ...] = (
     (InsufficientBudget, 409),
     (Conflict, 409),
 )
+
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string", "description": "urn:jointflow:problem:<code>"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "errors": {"type": "array", "items": {"type": "object"}},
+    },
+    "additionalProperties": True,  # the error's context: the ids and values concerned
+}
+
+
+PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+
+
+def _documented(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {MEDIA_TYPE: {"schema": PROBLEM_REF}}}
+
+
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _documented("The body could not be read: not UTF-8, or not JSON"),
+    401: _documented("No bearer token, or one unknown, expired or revoked"),
+    403: _documented("Not permitted to the caller"),
+    404: _documented("Not found, or not visible to the caller"),
+    409: _documented("Not allowed in this state, or someone else acted first"),
+    422: _documented("Invalid input"),
+    503: _documented("The database cannot be reached"),
+}
+# Only where the route honours If-Match.
+PRECONDITION: dict[int | str, dict[str, Any]] = {
+    412: _documented("If-Match names a version of the program that is gone"),
+}
+
+
+def document(contract: dict[str, Any]) -> None:
+    """Add the ``Problem`` schema the documented refusals refer to."""
+    contract.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
 
 
 def status_of(err: WorkflowError) -> int:

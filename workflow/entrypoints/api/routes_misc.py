@@ -10,9 +10,10 @@ from fastapi import APIRouter, Depends, Path, Query
 from workflow.adapters import queues, views
 from workflow.adapters.definitions import DefinitionRegistry
 from workflow.domain import commands as c
-from workflow.domain.definition import WorkflowDefinition
+from workflow.domain.definition import KEY_PATTERN, WorkflowDefinition
 from workflow.domain.errors import NotFound
 from workflow.domain.text import KEY_MAX
+from workflow.entrypoints.api import answers
 from workflow.entrypoints.api.auth import User
 from workflow.entrypoints.api.schemas import EnvelopeIn
 from workflow.entrypoints.api.services import Services, bus, services
@@ -23,7 +24,7 @@ router = APIRouter()
 Bus = Annotated[MessageBus, Depends(bus)]
 
 
-@router.get("/budget/report", tags=["budget"])
+@router.get("/budget/report", tags=["budget"], response_model=list[answers.BudgetLine])
 def budget_report(
     user: User, bus: Bus, year: Annotated[int | None, Query(ge=1, le=9999)] = None
 ) -> list[dict[str, Any]]:
@@ -34,13 +35,13 @@ def budget_report(
     return rows
 
 
-@router.post("/budget/envelopes", status_code=201, tags=["budget"])
+@router.post("/budget/envelopes", status_code=201, tags=["budget"], response_model=answers.Envelope)
 def add_envelope(body: EnvelopeIn, user: User, bus: Bus) -> dict[str, Any]:
     bus.handle(c.AddEnvelope(actor=user, party=body.party, year=body.year, amount=body.amount))
     return {"party": body.party, "year": body.year, "amount": body.amount}
 
 
-@router.get("/waiting", tags=["programs"])
+@router.get("/waiting", tags=["programs"], response_model=list[answers.Waiting])
 def waiting(user: User, bus: Bus) -> list[dict[str, Any]]:
     """The "waiting on whom" board."""
     rows: list[dict[str, Any]] = bus.view(queues.waiting, user)
@@ -61,14 +62,14 @@ def _summary(d: WorkflowDefinition) -> dict[str, Any]:
     }
 
 
-@router.get("/workflows", tags=["workflows"])
+@router.get("/workflows", tags=["workflows"], response_model=list[answers.WorkflowSummary])
 def workflows(_user: User, found: Annotated[Services, Depends(services)]) -> list[dict[str, Any]]:
     return [_summary(d) for _, d in sorted(_definitions(found).items())]
 
 
-@router.get("/workflows/{key}", tags=["workflows"])
+@router.get("/workflows/{key}", tags=["workflows"], response_model=answers.Workflow)
 def workflow(
-    key: Annotated[str, Path(max_length=KEY_MAX)],
+    key: Annotated[str, Path(max_length=KEY_MAX, pattern=KEY_PATTERN.pattern)],
     _user: User,
     found: Annotated[Services, Depends(services)],
 ) -> dict[str, Any]:
@@ -91,7 +92,7 @@ def workflow(
     }
 
 
-@router.get("/audit/verify", tags=["audit"])
+@router.get("/audit/verify", tags=["audit"], response_model=answers.AuditCheck)
 def audit_verify(user: User, bus: Bus) -> dict[str, Any]:
     """Check every event's hash chain (admin)."""
     result: dict[str, Any] = bus.view(views.audit_check, user)

@@ -10,19 +10,22 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path, Query
+from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import JSONResponse
 
 from workflow.adapters import views
 from workflow.domain import commands as c
 from workflow.domain.text import KEY_MAX
+from workflow.entrypoints.api import answers, problems
 from workflow.entrypoints.api.auth import User
 from workflow.entrypoints.api.paging import DEFAULT_LIMIT, Cursor, Limit, decode, page
 from workflow.entrypoints.api.schemas import (
+    NO_NUL,
     CancelIn,
     DecisionIn,
     DisbursementIn,
     EvaluationIn,
+    PathId,
     ProgramIn,
     ProgramPatch,
     ReasonIn,
@@ -33,10 +36,15 @@ from workflow.service_layer.messagebus import MessageBus
 
 router = APIRouter(prefix="/programs", tags=["programs"])
 Bus = Annotated[MessageBus, Depends(bus)]
-# Any whole number: one that names no program (0, -1, 10**30) is a 404 like any other.
-ProgramId = Annotated[int, Path()]
+ProgramId = PathId
 IfMatch = Annotated[str | None, Header(description="An ETag of this program")]
 ETAG = re.compile(r'(?:W/)?"v(\d{1,18})"')
+PROGRAM: dict[int | str, dict[str, Any]] = {
+    200: {"model": answers.Program, "description": "The program, after the action"}
+}
+CREATED: dict[int | str, dict[str, Any]] = {
+    201: {"model": answers.Program, "description": "The new program"}
+}
 
 
 def etag(version: int) -> str:
@@ -60,7 +68,7 @@ def program(bus: MessageBus, user: str, program_id: int, status: int = 200) -> J
     return JSONResponse(detail, status_code=status, headers=headers)
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, responses=CREATED)
 def create_program(body: ProgramIn, user: User, bus: Bus) -> JSONResponse:
     program_id = bus.handle(
         c.CreateProgram(
@@ -79,13 +87,13 @@ def create_program(body: ProgramIn, user: User, bus: Bus) -> JSONResponse:
     return program(bus, user, program_id, 201)
 
 
-@router.get("")
+@router.get("", response_model=answers.ProgramPage)
 def list_programs(
     user: User,
     bus: Bus,
-    state: Annotated[str | None, Query(max_length=KEY_MAX)] = None,
-    org: Annotated[str | None, Query(max_length=KEY_MAX)] = None,
-    waiting_on: Annotated[str | None, Query(max_length=KEY_MAX)] = None,
+    state: Annotated[str | None, Query(max_length=KEY_MAX, pattern=NO_NUL)] = None,
+    org: Annotated[str | None, Query(max_length=KEY_MAX, pattern=NO_NUL)] = None,
+    waiting_on: Annotated[str | None, Query(max_length=KEY_MAX, pattern=NO_NUL)] = None,
     year: Annotated[int | None, Query(ge=1, le=9999)] = None,
     limit: Limit = DEFAULT_LIMIT,
     after: Cursor = None,
@@ -100,12 +108,12 @@ def list_programs(
     return page("programs", rows[:limit], "id", len(rows) > limit)
 
 
-@router.get("/{program_id}")
+@router.get("/{program_id}", responses=PROGRAM)
 def get_program(program_id: ProgramId, user: User, bus: Bus) -> JSONResponse:
     return program(bus, user, program_id)
 
 
-@router.patch("/{program_id}")
+@router.patch("/{program_id}", responses={**PROGRAM, **problems.PRECONDITION})
 def update_program(
     program_id: ProgramId, body: ProgramPatch, user: User, bus: Bus, if_match: IfMatch = None
 ) -> JSONResponse:
@@ -126,13 +134,13 @@ def update_program(
     return program(bus, user, program_id)
 
 
-@router.post("/{program_id}/submit")
+@router.post("/{program_id}/submit", responses=PROGRAM)
 def submit(program_id: ProgramId, user: User, bus: Bus) -> JSONResponse:
     bus.handle(c.SubmitProgram(actor=user, program_id=program_id))
     return program(bus, user, program_id)
 
 
-@router.post("/{program_id}/withdraw")
+@router.post("/{program_id}/withdraw", responses=PROGRAM)
 def withdraw(
     program_id: ProgramId, user: User, bus: Bus, body: ReasonIn | None = None
 ) -> JSONResponse:
@@ -141,13 +149,13 @@ def withdraw(
     return program(bus, user, program_id)
 
 
-@router.post("/{program_id}/cancel")
+@router.post("/{program_id}/cancel", responses=PROGRAM)
 def cancel(program_id: ProgramId, body: CancelIn, user: User, bus: Bus) -> JSONResponse:
     bus.handle(c.CancelProgram(actor=user, program_id=program_id, reason=body.reason))
     return program(bus, user, program_id)
 
 
-@router.post("/{program_id}/decisions")
+@router.post("/{program_id}/decisions", responses={**PROGRAM, **problems.PRECONDITION})
 def decide(
     program_id: ProgramId, body: DecisionIn, user: User, bus: Bus, if_match: IfMatch = None
 ) -> JSONResponse:
@@ -163,13 +171,13 @@ def decide(
     return program(bus, user, program_id)
 
 
-@router.post("/{program_id}/commitments")
+@router.post("/{program_id}/commitments", responses=PROGRAM)
 def commit(program_id: ProgramId, user: User, bus: Bus) -> JSONResponse:
     bus.handle(c.CommitFunds(actor=user, program_id=program_id))
     return program(bus, user, program_id)
 
 
-@router.post("/{program_id}/disbursements")
+@router.post("/{program_id}/disbursements", responses=PROGRAM)
 def disburse(program_id: ProgramId, body: DisbursementIn, user: User, bus: Bus) -> JSONResponse:
     bus.handle(
         c.DisburseFunds(actor=user, program_id=program_id, amount=body.amount, memo=body.memo)
@@ -177,7 +185,7 @@ def disburse(program_id: ProgramId, body: DisbursementIn, user: User, bus: Bus) 
     return program(bus, user, program_id)
 
 
-@router.post("/{program_id}/report")
+@router.post("/{program_id}/report", responses=PROGRAM)
 def report(program_id: ProgramId, body: ReportIn, user: User, bus: Bus) -> JSONResponse:
     bus.handle(
         c.SubmitReport(
@@ -187,7 +195,7 @@ def report(program_id: ProgramId, body: ReportIn, user: User, bus: Bus) -> JSONR
     return program(bus, user, program_id)
 
 
-@router.post("/{program_id}/evaluations")
+@router.post("/{program_id}/evaluations", responses=PROGRAM)
 def evaluate(program_id: ProgramId, body: EvaluationIn, user: User, bus: Bus) -> JSONResponse:
     bus.handle(
         c.EvaluateReport(
@@ -201,7 +209,7 @@ def evaluate(program_id: ProgramId, body: EvaluationIn, user: User, bus: Bus) ->
     return program(bus, user, program_id)
 
 
-@router.get("/{program_id}/events")
+@router.get("/{program_id}/events", response_model=list[answers.Event])
 def events(program_id: ProgramId, user: User, bus: Bus) -> list[dict[str, Any]]:
     """History with the hash chain's fields (each event's hash and its predecessor's)."""
     rows: list[dict[str, Any]] = bus.view(
@@ -210,7 +218,7 @@ def events(program_id: ProgramId, user: User, bus: Bus) -> list[dict[str, Any]]:
     return rows
 
 
-@router.get("/{program_id}/ledger")
+@router.get("/{program_id}/ledger", response_model=list[answers.LedgerEntry])
 def ledger(program_id: ProgramId, user: User, bus: Bus) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = bus.view(
         lambda uow, who: views.ledger_entries(uow, who, program_id=program_id), user

@@ -6,26 +6,26 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 
 from workflow.adapters import queues
 from workflow.adapters.unit_of_work import SqlUnitOfWork
 from workflow.domain import commands as c
 from workflow.domain.visibility import Viewer
+from workflow.entrypoints.api import answers
 from workflow.entrypoints.api.auth import User
 from workflow.entrypoints.api.paging import DEFAULT_LIMIT, Cursor, Limit, decode, page
-from workflow.entrypoints.api.schemas import BulkIn, DelegationIn, ReassignIn
+from workflow.entrypoints.api.schemas import BulkIn, DelegationIn, PathId, ReassignIn
 from workflow.entrypoints.api.services import bus
 from workflow.service_layer.bulk import bulk
 from workflow.service_layer.messagebus import MessageBus
 
 router = APIRouter()
 Bus = Annotated[MessageBus, Depends(bus)]
-# Any whole number: one that names no task (0, -1, 10**30) is a 404 like any other.
-TaskId = Annotated[int, Path()]
+TaskId = PathId
 
 
-@router.get("/tasks", tags=["tasks"])
+@router.get("/tasks", tags=["tasks"], response_model=answers.TaskPage)
 def inbox(user: User, bus: Bus, limit: Limit = DEFAULT_LIMIT, after: Cursor = None) -> Any:
     """Your tasks and your queues' tasks, earliest due first (``inbox --json``'s rows)."""
     start = decode("tasks", after)
@@ -38,32 +38,32 @@ def inbox(user: User, bus: Bus, limit: Limit = DEFAULT_LIMIT, after: Cursor = No
     return page("tasks", found.rows, "task", found.more)
 
 
-@router.post("/tasks/bulk", tags=["tasks"])
+@router.post("/tasks/bulk", tags=["tasks"], response_model=list[answers.BulkItem])
 def bulk_tasks(body: BulkIn, user: User, bus: Bus) -> list[dict[str, Any]]:
     """Each task on its own: one refused never holds back the others."""
     action = body.action.replace("_", "-")
     return [asdict(r) for r in bulk(bus, user, action, list(body.tasks), body.comment)]
 
 
-@router.post("/tasks/{task_id}/claim", tags=["tasks"])
+@router.post("/tasks/{task_id}/claim", tags=["tasks"], response_model=answers.TaskClaim)
 def claim(task_id: TaskId, user: User, bus: Bus) -> dict[str, Any]:
     bus.handle(c.ClaimTask(actor=user, task_id=task_id))
     return {"task": task_id, "claimed_by": user}
 
 
-@router.post("/tasks/{task_id}/release", tags=["tasks"])
+@router.post("/tasks/{task_id}/release", tags=["tasks"], response_model=answers.TaskClaim)
 def release(task_id: TaskId, user: User, bus: Bus) -> dict[str, Any]:
     bus.handle(c.ReleaseTask(actor=user, task_id=task_id))
     return {"task": task_id, "claimed_by": None}
 
 
-@router.post("/tasks/{task_id}/reassign", tags=["tasks"])
+@router.post("/tasks/{task_id}/reassign", tags=["tasks"], response_model=answers.TaskClaim)
 def reassign(task_id: TaskId, body: ReassignIn, user: User, bus: Bus) -> dict[str, Any]:
     bus.handle(c.ReassignTask(actor=user, task_id=task_id, to=body.to))
     return {"task": task_id, "claimed_by": body.to}
 
 
-@router.put("/me/delegation", tags=["me"])
+@router.put("/me/delegation", tags=["me"], response_model=answers.Delegation)
 def set_delegation(body: DelegationIn, user: User, bus: Bus) -> dict[str, Any]:
     bus.handle(
         c.SetDelegation(actor=user, to=body.to, starts_on=body.starts_on, ends_on=body.ends_on)
@@ -77,7 +77,7 @@ def clear_delegation(user: User, bus: Bus) -> Response:
     return Response(status_code=204)
 
 
-@router.get("/notifications", tags=["me"])
+@router.get("/notifications", tags=["me"], response_model=list[answers.Notification])
 def notifications(
     user: User, bus: Bus, unread: Annotated[bool, Query()] = False
 ) -> list[dict[str, Any]]:
@@ -88,13 +88,15 @@ def notifications(
     return rows
 
 
-@router.post("/notifications/read", tags=["me"])
+@router.post("/notifications/read", tags=["me"], response_model=answers.NotificationsMarked)
 def read_all_notifications(user: User, bus: Bus) -> dict[str, Any]:
     """Mark every one of your messages read (``notifications read --all``)."""
     return {"marked": bus.handle(c.MarkNotificationRead(actor=user, notification_id=None))}
 
 
-@router.post("/notifications/{notification_id}/read", tags=["me"])
-def read_notification(notification_id: TaskId, user: User, bus: Bus) -> dict[str, Any]:
+@router.post(
+    "/notifications/{notification_id}/read", tags=["me"], response_model=answers.NotificationMark
+)
+def read_notification(notification_id: PathId, user: User, bus: Bus) -> dict[str, Any]:
     marked = bus.handle(c.MarkNotificationRead(actor=user, notification_id=notification_id))
     return {"id": notification_id, "marked": marked}

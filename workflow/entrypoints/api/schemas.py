@@ -1,4 +1,5 @@
-"""Request bodies: unknown fields refused, amounts strict JSON integers.
+"""Request bodies and parameters: unknown fields refused, amounts strict JSON integers,
+ids within the database's 64-bit integers, text without NUL characters.
 
 The range of an amount is the domain's rule (``money.check_amount``); these models only
 refuse what is not a JSON integer (a string, a float, a boolean) before it gets there.
@@ -11,10 +12,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
+from fastapi import Path
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from workflow.domain.errors import InvalidInput
 from workflow.domain.money import check_amount
+from workflow.domain.program import FISCAL_YEARS
 from workflow.domain.text import EMAIL_MAX, KEY_MAX, TEXT_MAX, TITLE_MAX
 
 
@@ -32,16 +35,29 @@ def _spent(value: int) -> int:
         raise ValueError(err.message) from err
 
 
-Amount = Annotated[int, Field(strict=True, gt=0, lt=10**13), AfterValidator(_amount)]
-Spent = Annotated[int, Field(strict=True, ge=0, lt=10**13), AfterValidator(_spent)]
+# JSON Schema counts 80000000.0 as an integer; this API does not, and says so.
+WHOLE = "a JSON integer, written without a fraction or exponent (8e7, 80000000.0 are refused)"
+Amount = Annotated[
+    int, Field(strict=True, gt=0, lt=10**13, description=WHOLE), AfterValidator(_amount)
+]
+Spent = Annotated[
+    int, Field(strict=True, ge=0, lt=10**13, description=WHOLE), AfterValidator(_spent)
+]
 # Bounds keep values inside the columns (a bigger one would fail in the database).
-Year = Annotated[int, Field(strict=True, ge=1, le=9999)]
-Id = Annotated[int, Field(strict=True)]  # one that names no row is "not found", as any
-Text = Annotated[str, Field(max_length=TEXT_MAX)]
-Required = Annotated[str, Field(min_length=1, max_length=TEXT_MAX)]
-Title = Annotated[str, Field(min_length=1, max_length=TITLE_MAX)]
-Key = Annotated[str, Field(min_length=1, max_length=KEY_MAX)]
-Email = Annotated[str, Field(min_length=3, max_length=EMAIL_MAX)]
+Year = Annotated[
+    int,
+    Field(strict=True, ge=FISCAL_YEARS.start, le=FISCAL_YEARS.stop - 1, description=WHOLE),
+]
+# Any whole number: one that names no row (0, -1, 10**30) is "not found", as any other.
+Id = Annotated[int, Field(strict=True, description=WHOLE)]
+PathId = Annotated[int, Path()]
+# No person's text holds a NUL, and PostgreSQL's text columns cannot store one.
+NO_NUL = r"^[^\x00]*$"
+Text = Annotated[str, Field(max_length=TEXT_MAX, pattern=NO_NUL)]
+Statement = Annotated[str, Field(min_length=1, max_length=TEXT_MAX, pattern=NO_NUL)]
+Title = Annotated[str, Field(min_length=1, max_length=TITLE_MAX, pattern=NO_NUL)]
+Key = Annotated[str, Field(min_length=1, max_length=KEY_MAX, pattern=NO_NUL)]
+Email = Annotated[str, Field(min_length=3, max_length=EMAIL_MAX, pattern=NO_NUL)]
 
 
 class Body(BaseModel):
@@ -75,7 +91,7 @@ class ReasonIn(Body):
 
 
 class CancelIn(Body):
-    reason: Required
+    reason: Statement
 
 
 # The domain's decision keys, spelled as JSON identifiers (a test keeps them in step).
@@ -98,12 +114,12 @@ class DisbursementIn(Body):
 
 class ReportIn(Body):
     spent: dict[Key, Spent]
-    summary: Required
+    summary: Statement
 
 
 class EvaluationIn(Body):
     verdict: Literal["accept", "return"]
-    score: Annotated[int, Field(strict=True, ge=1, le=5)] | None = None
+    score: Annotated[int, Field(strict=True, ge=1, le=5, description=WHOLE)] | None = None
     comment: Text = ""
 
 

@@ -1,0 +1,240 @@
+"""The answers' shapes, as the contract states them: what each field always holds.
+
+The read models (``adapters.views``, ``queues``) build the answers; these models only
+describe them, and allow more fields than they name (an answer may grow). The contract
+test (Schemathesis) holds the two together: an answer that leaves its shape fails it.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Answer(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class Step(Answer):
+    org: str
+    step: str
+
+
+class Report(Answer):
+    spent: dict[str, int]
+    summary: str
+    by: str
+    file: dict[str, Any] | None
+    round: int
+
+
+class Evaluation(Answer):
+    verdict: str
+    score: int | None
+    by: str | None
+    comment: str
+
+
+class Scheduled(Answer):
+    action: str
+    due_at: str
+
+
+class Program(Answer):
+    """``program show --json``; the ``ETag`` header carries ``version``."""
+
+    id: int
+    title: str
+    state: str
+    workflow: str
+    org: str
+    category: str
+    year: int
+    start: date | None
+    end: date | None
+    description: str
+    review_round: int
+    parties: dict[str, str]
+    requested: dict[str, int]
+    holds: dict[str, int]
+    holds_expire_at: str | None
+    committed: dict[str, int]
+    disbursed: dict[str, int]
+    report: Report | None
+    evaluations: dict[str, Evaluation]
+    scheduled: list[Scheduled]
+    waiting_on: list[str]
+    waiting_for: list[Step]
+    created_by: str
+    version: int
+
+
+class ProgramRow(Answer):
+    id: int
+    title: str
+    state: str
+    org: str
+    category: str
+    year: int
+    requested: dict[str, int]
+    waiting_on: list[str]
+    waiting_for: list[Step]
+
+
+class ProgramPage(Answer):
+    items: list[ProgramRow]
+    next: str | None = Field(description="`after` for the next page; null on the last")
+
+
+class InboxRow(Answer):
+    task: int
+    program: int
+    title: str
+    kind: str
+    party: str | None
+    queue: str
+    due: str
+    overdue_days: int
+    claimed_by: str | None
+    acting_for: str | None
+
+
+class TaskPage(Answer):
+    items: list[InboxRow]
+    next: str | None = Field(description="`after` for the next page; null on the last")
+
+
+class Event(Answer):
+    seq: int
+    type: str
+    actor: str
+    at: str
+    data: dict[str, Any]
+    stream: str
+    prev_hash: str
+    hash: str
+
+
+class LedgerEntry(Answer):
+    id: int
+    at: str
+    party: str
+    year: int
+    program: int | None
+    kind: str
+    source: str | None
+    amount: int
+    key: str
+    actor: str
+
+
+class TaskClaim(Answer):
+    task: int
+    claimed_by: str | None
+
+
+class BulkItem(Answer):
+    task: int
+    ok: bool
+    program: int | None
+    error: str | None
+
+
+class Delegation(Answer):
+    to: str
+    starts_on: date = Field(alias="from")
+    ends_on: date = Field(alias="until")
+
+
+class Notification(Answer):
+    id: int
+    kind: str
+    day: str
+    subject: str
+    body: str
+    read: bool
+
+
+class NotificationMark(Answer):
+    id: int
+    marked: int  # 1, or 0 when it was read already
+
+
+class NotificationsMarked(Answer):
+    marked: int  # how many were unread
+
+
+class BudgetLine(Answer):
+    party: str
+    year: int
+    amount: int
+    held: int
+    committed: int
+    disbursed: int
+    available: int
+
+
+class Envelope(Answer):
+    party: str
+    year: int
+    amount: int
+
+
+class Waiting(Answer):
+    program: int
+    state: str
+    sla_days: int | None
+    last_reminder: str | None
+    waiting_on: list[str]
+    waiting_for: list[Step]
+
+
+class Party(Answer):
+    key: str
+    role: str
+
+
+class WorkflowSummary(Answer):
+    key: str
+    version: int
+    title: str
+    parties: list[Party]
+
+
+class State(Answer):
+    name: str
+    type: str
+    role: str | None
+    sla_days: int | None
+
+
+class Transition(Answer):
+    trigger: str
+    sources: list[str]
+    dest: str
+    by: str
+
+
+class Workflow(WorkflowSummary):
+    initial: str
+    states: list[State]
+    transitions: list[Transition]
+    mermaid: str
+
+
+class AuditCheck(Answer):
+    ok: bool
+    events: int
+    broken: str | None
+
+
+class Health(Answer):
+    status: str
+
+
+class Readiness(Answer):
+    status: str
+    checks: dict[str, bool]
+    down: list[str]
