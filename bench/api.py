@@ -12,10 +12,14 @@ the same two routes served by the same uvicorn command from ``bench/api_baseline
 which sends the real routes' SQL by hand. Both servers run throughout, on one
 database; the rounds alternate which side goes first. Goal: ratio >= 0.5.
 
-The load is 8 keep-alive connections (``api_load``). Statements per request are counted
-in this process, on both apps served in-process, for a sample before the timed rounds.
-Other work on the machine slows both sides; ``*_cpu_ms`` (the server's processes and
-its database backends, from ``/proc``) is what a request costs whatever the load.
+The load is 8 keep-alive connections (``api_load``) whose client acknowledges each
+response at once: uvicorn's ``--workers`` listener leaves Nagle on, and a plain client's
+delayed ACK holds every response after a connection's first for ~40 ms, on both sides
+alike; ``*_get_one_connection_p50_ms`` shows that stall. Statements per request are
+counted in this process, on both apps served in-process, for a sample before the
+timed rounds. Other work on the machine slows both sides; ``*_cpu_ms`` (the server's
+processes and its database backends, from ``/proc``) is what a request costs whatever
+the load.
 
 Figures are ``name=value`` lines: per side and route the median requests/s of the
 rounds, p50/p95 latency, CPU, statements and round trips per request; then per route
@@ -43,7 +47,7 @@ from unittest import mock
 import httpx
 import psycopg
 from api_baseline import Baseline
-from api_load import BASELINE_APP, CpuMeter, Round, Server, drive, served
+from api_load import BASELINE_APP, CpuMeter, Round, Server, drive, one_connection, served
 from sqlalchemy import text
 from support import (
     CATEGORY,
@@ -84,6 +88,7 @@ ROUTES = ("get", "decision")
 READ_PROGRAMS = 50  # the GETs cycle over these; no decision touches them
 SAMPLE = 10  # requests per side and route whose statements are counted
 WARM_UP = {"get": 200, "decision": 20}  # untimed requests per side and route
+ONE_CONNECTION = 20  # GETs one by one on one connection, a side, with and without quickack
 DECISION = json.dumps({"decision": "approve"}).encode()
 Key = tuple[str, str]  # (side, route)
 
@@ -329,6 +334,7 @@ class Figures:
     requests: int = 0
     connections: int = 0
     failures: Counter[int] = field(default_factory=Counter)
+    one_connection: dict[str, float] = field(default_factory=dict)  # plain/quickack p50 ms
 
     def add(self, done: Round) -> None:
         n = len(done.latencies)
@@ -358,10 +364,12 @@ Servers = dict[str, Server]
 def rounds(servers: Servers, load: Load, args: Any, meter: CpuMeter) -> dict[Key, Figures]:
     """A warm-up a side, then ``args.rounds`` rounds: each route's requests a side, the
     sides taking turns to go first."""
+    figures = {(side, route): Figures() for side in SIDES for route in ROUTES}
     for side, server in servers.items():
         for route, n in WARM_UP.items():
             drive(server, load.requests(side, route, n), args.clients, meter)
-    figures = {(side, route): Figures() for side in SIDES for route in ROUTES}
+        requests = load.requests(side, "get", ONE_CONNECTION)
+        figures[(side, "get")].one_connection = one_connection(server, requests, meter)
     for r in range(args.rounds):
         for route in ROUTES:
             n = args.gets if route == "get" else args.decisions
@@ -391,6 +399,9 @@ def report(figures: dict[Key, Figures], sent: dict[Key, Sent]) -> None:
         emit(f"{name}_transactions", s.per_request("begin"))
         emit(f"{name}_connections_opened", f.connections)
         emit(f"{name}_not_200", sum(f.failures.values()))
+        if f.one_connection:
+            waits = " ".join(f"{kind}:{ms:.2f}" for kind, ms in f.one_connection.items())
+            emit(f"{name}_one_connection_p50_ms", waits)
 
 
 def sizes(args: Any) -> int:
