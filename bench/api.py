@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    python bench/api.py            # 6 rounds of 400 GETs and 150 decisions a side
+    python bench/api.py            # 8 rounds of 1,200 GETs and 300 decisions a side
     python bench/api.py --quick    # 2 rounds of 200 GETs and 60 decisions: a smoke run
 
 Requests per second of ``GET /api/v1/programs/{id}`` and of a decision POST (the city
@@ -479,10 +479,10 @@ def run(args: Any) -> float:
 
 def main() -> None:
     parser = arguments(__doc__)
-    parser.add_argument("--rounds", type=int, default=6, help="timed rounds a side and route")
-    parser.add_argument("--gets", type=int, default=400, help="GETs per side per round")
+    parser.add_argument("--rounds", type=int, default=8, help="timed rounds a side and route")
+    parser.add_argument("--gets", type=int, default=1200, help="GETs per side per round")
     parser.add_argument(
-        "--decisions", type=int, default=150, help="decision POSTs per side per round"
+        "--decisions", type=int, default=300, help="decision POSTs per side per round"
     )
     parser.add_argument("--clients", type=int, default=8, help="concurrent connections")
     parser.add_argument(
