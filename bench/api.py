@@ -2,15 +2,16 @@
 
 Run from the repository root::
 
-    python bench/api.py            # 8 rounds of 1,200 GETs and 300 decisions a side
+    python bench/api.py            # 8 rounds of 1,200 GETs and 250 decisions a side
     python bench/api.py --quick    # 2 rounds of 200 GETs and 60 decisions: a smoke run
 
 Requests per second of ``GET /api/v1/programs/{id}`` and of a decision POST (the city
 approver approves a program in review: every POST decides a fresh one) against the
 Procfile's ``web`` command (uvicorn, 2 workers) on a fresh PostgreSQL database, and of
 the same two routes served by the same uvicorn command from ``bench/api_baseline.py``,
-which sends the real routes' SQL by hand. Both servers run throughout, on one
-database; the rounds alternate which side goes first. Goal: ratio >= 0.5.
+which sends the real routes' SQL by hand. Both servers run throughout, each on a
+database of its own holding the same seeded programs (the baseline's is a copy), and
+the rounds alternate which side goes first. Goal: ratio >= 0.5.
 
 The load is 8 keep-alive connections (``api_load``) whose client acknowledges each
 response at once: uvicorn's ``--workers`` listener leaves Nagle on, and a plain client's
@@ -482,7 +483,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=8, help="timed rounds a side and route")
     parser.add_argument("--gets", type=int, default=1200, help="GETs per side per round")
     parser.add_argument(
-        "--decisions", type=int, default=300, help="decision POSTs per side per round"
+        "--decisions", type=int, default=250, help="decision POSTs per side per round"
     )
     parser.add_argument("--clients", type=int, default=8, help="concurrent connections")
     parser.add_argument(
