@@ -18,9 +18,10 @@ response at once: uvicorn's ``--workers`` listener leaves Nagle on, and a plain 
 delayed ACK holds every response after a connection's first for ~40 ms, on both sides
 alike; ``*_get_one_connection_p50_ms`` shows that stall. Statements per request are
 counted in this process, on both apps served in-process, for a sample before the
-timed rounds. Other work on the machine slows both sides; ``*_cpu_ms`` (the server's
-processes and its database backends, from ``/proc``) is what a request costs whatever
-the load.
+timed rounds. Other work on the machine slows both sides, and past a load of about
+its cores favours the API's threaded workers over the baseline's one-thread loops (the
+requests/s ratios drift up, even past 1); ``*_cpu_ms`` (the server's processes and its
+database backends, from ``/proc``) is what a request costs whatever the load.
 
 Figures are ``name=value`` lines: per side and route the median requests/s of the
 rounds, p50/p95 latency, CPU, statements and round trips per request; then per route
