@@ -15,6 +15,7 @@ from pathlib import Path
 
 from fastapi import Request
 from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
 
 from config.settings import Settings, get_settings
 from workflow.adapters.database import engine_for
@@ -38,6 +39,12 @@ class Services:
         from workflow.bootstrap import bootstrap
 
         return bootstrap(self.settings)
+
+    @property
+    def built_bus(self) -> MessageBus | None:
+        """``bus`` if it has been built (``cached_property`` keeps it in ``__dict__``)."""
+        built: MessageBus | None = self.__dict__.get("bus")
+        return built
 
     @cached_property
     def engine(self) -> Engine:
@@ -66,11 +73,25 @@ class Services:
         return path.read_text().strip().encode()
 
 
-def services(request: Request) -> Services:
-    """The dependency every route takes: the application's one ``Services``."""
+def services_of(request: Request) -> Services:
     found: Services = request.app.state.services
     return found
 
 
-def bus(request: Request) -> MessageBus:
-    return services(request).bus
+# The dependencies are coroutines: FastAPI runs a plain function in a worker thread, a
+# hop that costs a request more than the lookup itself.
+
+
+async def services(request: Request) -> Services:
+    """The dependency every route takes: the application's one ``Services``."""
+    return services_of(request)
+
+
+async def bus(request: Request) -> MessageBus:
+    """The bus; built in a worker thread the first time (bootstrap may touch the
+    database), so the event loop never waits on it."""
+    found = services_of(request)
+    built = found.built_bus
+    if built is None:
+        built = await run_in_threadpool(lambda: found.bus)
+    return built
