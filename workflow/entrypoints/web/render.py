@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from workflow.domain.permissions import User
-from workflow.entrypoints.api.services import services
+from workflow.entrypoints.api.services import services_of
 from workflow.entrypoints.web.i18n import Words, pick_locale
 from workflow.entrypoints.web.session import CSRF_FIELD, csrf_token, ensure_csrf_cookie
 
@@ -43,7 +43,7 @@ def me(request: Request, email: str | None) -> User | None:
         return None
     cached: User | None = getattr(request.state, "me", None)
     if cached is None:
-        cached = services(request).bus.query(lambda uow: uow.directory.user(email))
+        cached = services_of(request).bus.query(lambda uow: uow.directory.user(email))
         request.state.me = cached
     return cached
 

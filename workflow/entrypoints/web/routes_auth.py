@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from workflow.domain import commands as c
 from workflow.domain.passwords import LOCKED
-from workflow.entrypoints.api.services import services
+from workflow.entrypoints.api.services import services_of
 from workflow.entrypoints.web.render import LANG_COOKIE, page, words_for
 from workflow.entrypoints.web.session import (
     CSRF_FIELD,
@@ -49,7 +49,7 @@ def login(
     next: Annotated[str, Form()] = HOME,
 ) -> Response:
     check_csrf(request, csrf_token)
-    result: SignedIn = services(request).bus.handle(
+    result: SignedIn = services_of(request).bus.handle(
         c.SignIn(actor=None, email=email, password=password)
     )
     if result.session is None:
@@ -71,7 +71,7 @@ def logout(request: Request, csrf_token: Annotated[str, Form(alias=CSRF_FIELD)] 
     check_csrf(request, csrf_token)
     email, token = person(request), session_secret(request)
     assert token is not None  # person() found the session
-    services(request).bus.handle(c.SignOut(actor=email, secret=token))
+    services_of(request).bus.handle(c.SignOut(actor=email, secret=token))
     response = RedirectResponse("/login", status_code=303)
     end_session(response)
     return response

@@ -18,7 +18,7 @@ from workflow.domain import commands as c
 from workflow.domain.calendar import seoul_date
 from workflow.domain.errors import InvalidInput, WorkflowError
 from workflow.domain.money import parse_krw
-from workflow.entrypoints.api.services import services
+from workflow.entrypoints.api.services import services_of
 from workflow.entrypoints.web import pages
 from workflow.entrypoints.web.render import page
 from workflow.entrypoints.web.session import CSRF_FIELD, CSRF_HEADER, check_csrf, person
@@ -31,7 +31,7 @@ Id = Annotated[int, Path(ge=1, lt=2**63)]
 
 
 def bus_of(request: Request) -> MessageBus:
-    return services(request).bus
+    return services_of(request).bus
 
 
 async def form_of(request: Request) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from workflow.domain.errors import WorkflowError
 from workflow.domain.passwords import SESSION
 from workflow.domain.permissions import User
 from workflow.domain.tokens import token_hash
-from workflow.entrypoints.api.services import services
+from workflow.entrypoints.api.services import services_of
 
 SESSION_COOKIE = "jf_session"
 CSRF_COOKIE = "jf_csrf"
@@ -43,7 +43,7 @@ def _mac(secret: bytes, purpose: str, value: str) -> str:
 
 
 def _secret(request: Request) -> bytes:
-    return services(request).site_secret
+    return services_of(request).site_secret
 
 
 def session_secret(request: Request) -> str | None:
@@ -72,7 +72,7 @@ def signed_in(request: Request) -> str | None:
         found: User | None = None if email is None else uow.directory.user(email)
         return found
 
-    user = services(request).bus.query(session_user)
+    user = services_of(request).bus.query(session_user)
     if user is None:
         return None
     request.state.user, request.state.me = user.email, user
