@@ -71,6 +71,16 @@ def test_another_organizations_draft_does_not_exist_for_its_neighbours(api: Api)
     problem(api.get(f"/programs/{pid}/events", s.OTHER_COORDINATOR), 404)
     assert api.ok(api.get("/programs", s.OTHER_COORDINATOR))["items"] == []
     assert api.ok(api.get(f"/programs/{pid}", s.ADMIN))["id"] == pid
+    # Nor does any action on it tell them it exists, whose it is or what state it is in.
+    for who, method, path, body in [
+        (s.OTHER_COORDINATOR, "PATCH", "", {"title": "x"}),
+        (s.OTHER_COORDINATOR, "POST", "/submit", None),
+        (s.OTHER_COORDINATOR, "POST", "/withdraw", {}),
+        (s.CITY_APPROVER, "POST", "/decisions", {"decision": "approve"}),
+        (s.CITY_OFFICER, "POST", "/commitments", None),
+    ]:
+        refused = problem(api.send(method, f"/programs/{pid}{path}", who, body), 404)
+        assert refused["detail"] == f"program {pid} does not exist", (who, path)
 
 
 @pytest.mark.parametrize(
@@ -100,9 +110,11 @@ def test_unknown_fields_and_malformed_json_are_422_problems(api: Api) -> None:
 
 def test_the_domain_refusals_get_their_statuses(api: Api) -> None:
     pid = api.draft()
-    # not permitted: an approver cannot submit; a coordinator cannot decide
-    problem(api.post(f"/programs/{pid}/submit", s.CITY_OFFICER), 403)
+    # another school's draft does not exist for a funder's staff; once submitted it does,
+    # and then an approver cannot submit and a coordinator cannot decide
+    problem(api.post(f"/programs/{pid}/submit", s.CITY_OFFICER), 404)
     api.ok(api.post(f"/programs/{pid}/submit", s.COORDINATOR))
+    problem(api.post(f"/programs/{pid}/withdraw", s.CITY_OFFICER, {}), 403)
     problem(api.post(f"/programs/{pid}/decisions", s.COORDINATOR, {"decision": "approve"}), 403)
     # not allowed in this state: a second submission, a commitment before approval
     problem(api.post(f"/programs/{pid}/submit", s.COORDINATOR), 409)
@@ -112,7 +124,7 @@ def test_the_domain_refusals_get_their_statuses(api: Api) -> None:
     problem(api.get("/programs/999999", s.ADMIN), 404)
     history = api.ok(api.get(f"/programs/{pid}/events", s.ADMIN))
     refused = [e for e in history if e["type"] == "ActionRefused"]
-    assert len(refused) == 4  # every refusal on the program's stream is audited
+    assert len(refused) == 5  # every refusal on the program's stream is audited
 
 
 def test_a_patch_with_a_stale_etag_is_412_and_changes_nothing(api: Api) -> None:

@@ -170,11 +170,12 @@ def test_only_the_programs_own_organization_submits_it(
 ) -> None:
     program_id = s.create(bus)
 
+    # Another school's draft does not exist for its coordinator (nor whose draft it is).
     h.refused(
         bus,
         c.SubmitProgram(actor=s.OTHER_COORDINATOR, program_id=program_id),
-        NotPermitted,
-        "belongs to munsan-high, not to paju-youth",
+        NotFound,
+        f"program {program_id} does not exist",
     )
 
     assert h.state(fakes, program_id) == "draft"

@@ -10,6 +10,7 @@ check is the admins' (and the operator's).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from workflow.domain.errors import NotFound
@@ -77,3 +78,14 @@ def budget_parties(viewer: Viewer) -> frozenset[str] | None:
 def ensure_may_verify_audit(viewer: Viewer) -> None:
     if viewer.user is not None:
         require_role(viewer.user, "admin", "verify the audit chain")
+
+
+def ensure_may_act_on(
+    user: User, program_id: int, org: str, ever_submitted: bool, funder: Callable[[], bool]
+) -> None:
+    """A program someone may not see does not exist for them to act on either: a refused
+    step on another school's draft says "not found", never whose draft it is.
+    ``funder``: whether the user's organization funds programs (asked only if needed)."""
+    if user.has("admin") or user.org == org:
+        return
+    ensure_sees_program(Viewer(user, funder()), program_id, org, ever_submitted)

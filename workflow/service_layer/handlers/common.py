@@ -16,6 +16,7 @@ from workflow.domain.notices import budget_notices
 from workflow.domain.permissions import ProgramLike, User, ensure_may_fire
 from workflow.domain.program import Program
 from workflow.domain.tasks import tasks_for
+from workflow.domain.visibility import ensure_may_act_on
 from workflow.service_layer.outgoing import NOTIFY
 from workflow.service_layer.ports import Asked
 from workflow.service_layer.unit_of_work import UnitOfWork
@@ -42,8 +43,11 @@ def acting_user(uow: UnitOfWork, actor: str | None) -> User:
 def acting_user_and_program(
     uow: UnitOfWork, actor: str | None, program_id: int
 ) -> tuple[User, Program]:
-    """The acting user and the program, locked."""
-    return uow.programs.get_locked_as(actor_email(actor), program_id)
+    """The acting user and the program, locked; a program they may not see is not found."""
+    user, program = uow.programs.get_locked_as(actor_email(actor), program_id)
+    ensure_may_act_on(user, program_id, program.org, bool(program.submitted_by),
+                      lambda: uow.directory.organization(user.org).funder)  # fmt: skip
+    return user, program
 
 
 def check_version(program: Program, expected: int | None) -> None:
