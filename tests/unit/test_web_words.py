@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from workflow.domain.errors import InvalidInput
+from workflow.domain.messaging import KINDS, PERSON_CHANNELS
 from workflow.domain.money import MAX_AMOUNT, parse_krw, spell_krw
 from workflow.entrypoints.web.i18n import WORDS, Words
 
@@ -27,6 +28,7 @@ def test_every_word_a_template_asks_for_is_in_the_catalogue() -> None:
     # and the task kinds the definitions name, shown as ``kind_<task>``
     for definition in WORKFLOWS.glob("*.yaml"):
         asked |= {f"kind_{k}" for k in re.findall(r"task: ([a-z_]+)", definition.read_text())}
+    asked |= {f"msg_{kind}" for kind in KINDS} | {f"channel_{ch}" for ch in PERSON_CHANNELS}
     assert asked and not asked - set(WORDS), asked - set(WORDS)
 
 

@@ -152,6 +152,8 @@ PAGES = [  # (who, locale, path): {name} is a program of ``made``
     (s.ADMIN, "en", "/budget?year=2026"),
     (s.ADMIN, "ko", "/waiting"),
     (s.ADMIN, "ko", "/waiting?party=city&overdue=true"),
+    (s.COORDINATOR, "ko", "/notifications"),
+    (s.COORDINATOR, "en", "/settings/notifications"),
     (s.COORDINATOR, "ko", "/programs/999999"),
 ]
 

@@ -170,3 +170,39 @@ def test_five_wrong_passwords_lock_the_account(browser_page: Page, site: Site) -
         page.get_by_role("button", name="로그인").click()
     expect(page.get_by_role("alert")).to_contain_text("5회")
     shot(page, "10-locked")
+
+
+def test_messages_are_read_on_their_page_and_required_kinds_stay_on(
+    sign_in: Open, site: Site
+) -> None:
+    coordinator = sign_in(s.COORDINATOR)
+    coordinator.goto("/programs/new")
+    coordinator.get_by_label("사업명").fill("알림 확인용 사업")
+    coordinator.get_by_label("Paju City 요청 금액").fill("1000만")
+    coordinator.get_by_role("button", name="제안 저장").click()
+    coordinator.get_by_role("button", name="제출").click()
+    pid = program_id(coordinator)
+    city = sign_in(s.CITY_APPROVER)
+    city.goto(f"/programs/{pid}")
+    city.get_by_label("의견").fill("일정을 다시 확인해 주세요")
+    city.get_by_role("button", name="보완 요청").click()
+
+    coordinator.get_by_role("link", name="알림").click()
+    message = coordinator.locator("ol.messages li", has_text="보완 요청: 알림 확인용 사업")
+    expect(message).to_contain_text("읽지 않음")
+    shot(coordinator, "11-messages")
+    coordinator.get_by_role("button", name="모두 읽음으로 표시").click()
+    expect(coordinator.locator("ol.messages li.unread")).to_have_count(0)
+
+    coordinator.get_by_role("link", name="알림 받는 방법").click()
+    updates = coordinator.get_by_label("사업 진행 소식: 이메일")
+    updates.uncheck()
+    coordinator.get_by_role("button", name="저장").click()
+    expect(coordinator.get_by_label("사업 진행 소식: 이메일")).not_to_be_checked()
+    for channel in ("이메일", "화면 알림"):  # decisions on one's programs can't be turned off
+        coordinator.get_by_label(f"내 사업에 대한 결정: {channel}").uncheck()
+    coordinator.get_by_role("button", name="저장").click()
+    expect(coordinator.get_by_role("alert")).to_contain_text("can't be turned off")
+    coordinator.reload()
+    expect(coordinator.get_by_label("내 사업에 대한 결정: 이메일")).to_be_checked()
+    shot(coordinator, "12-preferences")

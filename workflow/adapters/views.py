@@ -17,6 +17,7 @@ from workflow.adapters.orm import program_requests, programs, tasks
 from workflow.adapters.unit_of_work import SqlUnitOfWork
 from workflow.domain.errors import NotFound
 from workflow.domain.events import program_stream
+from workflow.domain.messaging import KINDS, REQUIRED_KINDS, channels_for
 from workflow.domain.program import Program, check_fiscal_year
 from workflow.domain.tasks import LIVE, TaskSpec, waiting_on
 from workflow.domain.visibility import (
@@ -295,4 +296,19 @@ def waitlist(uow: SqlUnitOfWork, viewer: Viewer, year: int | None = None) -> lis
             "requested": dict(sorted(requested[r.id].items())),
         }
         for r in rows
+    ]
+
+
+def notification_preferences(uow: SqlUnitOfWork, email: str) -> list[dict[str, Any]]:
+    """Each kind of message and the channels it reaches the person on: their choice, or
+    the default; ``required``: it cannot be switched off."""
+    chosen = uow.preferences.of(email)
+    return [
+        {
+            "kind": kind,
+            "channels": list(channels_for(kind, chosen.get(kind))),
+            "required": kind in REQUIRED_KINDS,
+            "chosen": kind in chosen,
+        }
+        for kind in KINDS
     ]

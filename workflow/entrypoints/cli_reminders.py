@@ -7,9 +7,10 @@ from typing import Any
 
 import click
 
+from workflow.adapters import views
 from workflow.domain import commands as c
 from workflow.domain.calendar import SEOUL
-from workflow.domain.messaging import KINDS, REQUIRED_KINDS, channels_for, parse_channels
+from workflow.domain.messaging import parse_channels
 from workflow.entrypoints.cli_context import Context, json_option, pass_ctx
 from workflow.entrypoints.output import emit_json, table
 from workflow.service_layer.reminders import preview as preview_sweep
@@ -129,16 +130,7 @@ def notifications_prefs(ctx: Context, choices: tuple[str, ...], as_json: bool) -
         parsed.append((kind.strip(), parse_channels(channels)))
     if parsed:
         ctx.handle(c.SetPreferences(actor=email, choices=tuple(parsed)))
-    chosen = ctx.query(lambda uow: uow.preferences.of(email))
-    rows: list[dict[str, Any]] = [
-        {
-            "kind": kind,
-            "channels": list(channels_for(kind, chosen.get(kind))),
-            "required": kind in REQUIRED_KINDS,
-            "chosen": kind in chosen,
-        }
-        for kind in KINDS
-    ]
+    rows = ctx.query(lambda uow: views.notification_preferences(uow, email))
     if as_json:
         emit_json(rows)
         return

@@ -17,6 +17,7 @@ from workflow.adapters import queues, views
 from workflow.domain import commands as c
 from workflow.domain.calendar import seoul_date
 from workflow.domain.errors import InvalidInput, WorkflowError
+from workflow.domain.messaging import PERSON_CHANNELS
 from workflow.domain.money import parse_krw
 from workflow.entrypoints.api.services import services_of
 from workflow.entrypoints.web import pages
@@ -296,3 +297,51 @@ def waiting(request: Request, email: Person, party: str | None = None,
             and (not overdue or r["overdue"])]  # fmt: skip
     return page(request, "waiting.html", email, rows=rows, party=party, overdue=overdue,
                 orgs=pages.organizations(bus_of(request)))  # fmt: skip
+
+
+# -- messages and how they reach me --
+
+
+@router.get("/notifications")
+def messages(request: Request, email: Person) -> Response:
+    found = bus_of(request).query(lambda uow: uow.notifications.of_user(email))
+    return page(request, "notifications.html", email, messages=found)
+
+
+@router.post("/notifications/read")
+def read_messages(request: Request, email: Person, form: Form) -> Response:
+    raw = str(form.get("id") or "")
+    one = int(raw) if raw.isdigit() and len(raw) < 19 else None
+    bus_of(request).handle(c.MarkNotificationRead(actor=email, notification_id=one))
+    return see_other("/notifications")
+
+
+@router.get("/settings/notifications")
+def preferences(request: Request, email: Person) -> Response:
+    return _preferences_page(request, email, None)
+
+
+@router.post("/settings/notifications")
+def set_preferences(request: Request, email: Person, form: Form) -> Response:
+    kinds = [r["kind"] for r in _preferences(request, email)]
+    choices = tuple(
+        (kind, tuple(ch for ch in PERSON_CHANNELS if form.get(f"{kind}:{ch}"))) for kind in kinds
+    )
+    try:
+        bus_of(request).handle(c.SetPreferences(actor=email, choices=choices))
+    except WorkflowError as err:
+        return _preferences_page(request, email, err)
+    return see_other("/settings/notifications")
+
+
+def _preferences(request: Request, email: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = bus_of(request).query(
+        lambda uow: views.notification_preferences(uow, email)
+    )
+    return found
+
+
+def _preferences_page(request: Request, email: str, err: WorkflowError | None) -> Response:
+    return page(request, "preferences.html", email, status=200 if err is None else _status(err),
+                rows=_preferences(request, email), channels=PERSON_CHANNELS,
+                error=err)  # fmt: skip
