@@ -10,7 +10,7 @@ from tests.fakes import FakeUnitOfWorkFactory
 from tests.handlers import helpers as h
 from workflow.domain import commands as c
 from workflow.domain import events as ev
-from workflow.domain.errors import Conflict, InvalidInput, NotFound, NotPermitted
+from workflow.domain.errors import Conflict, InvalidInput, NotPermitted
 from workflow.service_layer.handlers import RETRY_WAITLISTED
 from workflow.service_layer.messagebus import MessageBus
 
@@ -129,12 +129,11 @@ def test_an_approver_of_an_organization_that_is_no_party_may_not_decide(
 ) -> None:
     program_id = s.submitted(bus)
 
-    # paju-youth funds nothing: another school's program does not exist for its staff.
     h.refused(
         bus,
         c.DecideReview(actor=h.YOUTH_APPROVER, program_id=program_id, decision="approve"),
-        NotFound,
-        f"program {program_id} does not exist",
+        NotPermitted,
+        r"paju-youth is not one of its reviewing parties \(city, education_office\)",
     )
     assert h.program(fakes, program_id).pending_parties() == ["city", "education_office"]
 

@@ -9,7 +9,8 @@ trying anything. Each example runs on its own SQLite file, copied from a seeded
 template, through the real embedded bus (holds placed in-process). After every action:
 
 - the outcome is the one the rules predict, worked out here independently of the
-  engine: an action outside the actor's rights is refused with NotPermitted, one the
+  engine: an action on another organization's draft is NotFound (it does not exist for
+  them), one outside the actor's rights is refused with NotPermitted, one the
   program's state does not allow with TransitionNotAllowed, a second decision of the
   same party with Conflict; anything else succeeds;
 - a refused action changes nothing but one ``ActionRefused`` event in the audit log;
@@ -58,7 +59,13 @@ from workflow.bootstrap import bootstrap
 from workflow.domain import commands as c
 from workflow.domain import events as ev
 from workflow.domain.definition import parse_definition
-from workflow.domain.errors import Conflict, NotPermitted, TransitionNotAllowed, WorkflowError
+from workflow.domain.errors import (
+    Conflict,
+    NotFound,
+    NotPermitted,
+    TransitionNotAllowed,
+    WorkflowError,
+)
 from workflow.domain.events import program_stream
 from workflow.domain.machine import GUARDS
 from workflow.service_layer.messagebus import MessageBus
@@ -238,6 +245,8 @@ def expected_outcome(
         return Conflict if (party, year) in before["envelopes"] else OK
     program_id = action[2]
     program, state = known[program_id], before["states"][program_id]
+    if not program.submitted_by and "admin" not in person.roles and person.org != program.org:
+        return NotFound  # another organization's draft does not exist for them
     if kind in COORDINATOR_ACTIONS:
         if "coordinator" not in person.roles or person.org != program.org:
             return REFUSED

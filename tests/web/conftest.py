@@ -91,8 +91,10 @@ def serve(url: str, folder: Path, now: str | None) -> Iterator[Site]:
         stop(proc)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """One Chromium per test module: Playwright's sync API keeps an event loop running in
+    this thread until it stops, and a later test's ``asyncio.run`` would find it."""
     with sync_playwright() as p:
         # As root (CI) Chromium needs --no-sandbox; the pages are our own.
         launched = p.chromium.launch(executable_path=CHROMIUM, headless=True,

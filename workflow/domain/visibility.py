@@ -10,7 +10,6 @@ check is the admins' (and the operator's).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from workflow.domain.errors import NotFound
@@ -80,12 +79,9 @@ def ensure_may_verify_audit(viewer: Viewer) -> None:
         require_role(viewer.user, "admin", "verify the audit chain")
 
 
-def ensure_may_act_on(
-    user: User, program_id: int, org: str, ever_submitted: bool, funder: Callable[[], bool]
-) -> None:
-    """A program someone may not see does not exist for them to act on either: a refused
-    step on another school's draft says "not found", never whose draft it is.
-    ``funder``: whether the user's organization funds programs (asked only if needed)."""
-    if user.has("admin") or user.org == org:
-        return
-    ensure_sees_program(Viewer(user, funder()), program_id, org, ever_submitted)
+def ensure_may_act_on(user: User, program_id: int, org: str, ever_submitted: bool) -> None:
+    """A draft exists only for its own organization (and admins), to act on as to read: a
+    refused step on another school's draft says "not found", never whose draft it is.
+    (Once submitted, the step's own permission check says who may take it.)"""
+    if not ever_submitted and not user.has("admin") and user.org != org:
+        raise NotFound(f"program {program_id} does not exist", program=program_id)

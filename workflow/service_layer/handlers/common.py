@@ -45,8 +45,7 @@ def acting_user_and_program(
 ) -> tuple[User, Program]:
     """The acting user and the program, locked; a program they may not see is not found."""
     user, program = uow.programs.get_locked_as(actor_email(actor), program_id)
-    ensure_may_act_on(user, program_id, program.org, bool(program.submitted_by),
-                      lambda: uow.directory.organization(user.org).funder)  # fmt: skip
+    ensure_may_act_on(user, program_id, program.org, bool(program.submitted_by))
     return user, program
 
 
