@@ -276,7 +276,7 @@ def sample(urls: dict[str, str], load: Load) -> dict[Key, Sent]:
     """Both apps in this process, each on its database: what each route sends, and the
     bodies to compare."""
     settings = Settings(
-        database_url=urls["api"], broker_url=None, now=fixed_clock(), auto_migrate=False
+        database_url=urls["api"], broker_url=DUMMY_BROKER, now=fixed_clock(), auto_migrate=False
     )
     api, baseline = create_app(settings), Baseline(urls["baseline"], NOW)
     logging.getLogger("jointflow.access").disabled = True  # counted here, not timed
@@ -444,7 +444,7 @@ def measure(args: Any) -> tuple[dict[Key, Figures], dict[Key, Sent], Left, int]:
         meter = CpuMeter(urls["api"])
         try:
             with (
-                served("api", urls["api"], NOW) as api,
+                served("api", urls["api"], NOW, broker=DUMMY_BROKER) as api,
                 served("baseline", urls["baseline"], NOW, app=BASELINE_APP) as baseline,
             ):
                 figures = rounds({"api": api, "baseline": baseline}, load, args, meter)

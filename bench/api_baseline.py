@@ -73,6 +73,10 @@ TASK_SQL = (
     "AND state IN ('open', 'claimed') AND (claimed_by IS NULL OR claimed_by = %(email)s) "
     "RETURNING id"
 )
+OUTBOX_SQL = (
+    "INSERT INTO outbox (task, payload, created_at, attempts) "
+    "VALUES ('jointflow.notify', %(payload)s, %(now)s, 0)"
+)
 REMINDERS_SQL = (
     "UPDATE reminders SET status = 'void' WHERE task_id = ANY(%s) AND status = 'pending'"
 )
@@ -327,6 +331,13 @@ async def approve(conn: psycopg.AsyncConnection[Any], email: str, pid: int, now:
     task_ids = [r["id"] for r in await closed.fetchall()]
     await conn.execute(REMINDERS_SQL, (task_ids,))
     await chain(cur, email, pid, p, party, now)
+    await conn.execute(OUTBOX_SQL, {"payload": notify_payload(pid, email, party, now), "now": now})
+
+
+def notify_payload(pid: int, email: str, party: str, at: datetime) -> str:
+    """The notification worker's message: the decision's notable event, as the API's."""
+    event = {"type": "PartyApproved", "data": {"party": party, "comment": "", "round": 1}}
+    return json.dumps({"program_id": pid, "by": email, "at": at.isoformat(), "events": [event]})
 
 
 async def chain(

@@ -73,9 +73,12 @@ def application_name(side: str) -> str:
 
 
 @contextlib.contextmanager
-def served(side: str, url: str, now: str, app: str | None = None) -> Iterator[Server]:
+def served(
+    side: str, url: str, now: str, app: str | None = None, broker: str | None = None
+) -> Iterator[Server]:
     """The Procfile's ``web`` command on a free port with the database ``url`` and the
-    clock fixed at ``now``; ``app``: served instead of the API."""
+    clock fixed at ``now``; ``app``: served instead of the API; ``broker``: a deployment's
+    (the request path only writes the outbox; nothing here consumes it)."""
     command = web_command()
     if app is not None:
         assert "workflow.entrypoints.api:app" in command, command
@@ -84,6 +87,7 @@ def served(side: str, url: str, now: str, app: str | None = None) -> Iterator[Se
     env = {k: v for k, v in os.environ.items() if not k.startswith("JOINTFLOW_")}
     env.update(
         JOINTFLOW_DATABASE_URL=f"{url}?application_name={application_name(side)}",
+        **({"JOINTFLOW_BROKER_URL": broker} if broker else {}),
         JOINTFLOW_NOW=now,
         PORT=str(port),
         WEB_CONCURRENCY="2",

@@ -9,15 +9,15 @@ rendering of refusals (paths under ``/api`` keep their problem details).
 from __future__ import annotations
 
 import secrets
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
-from starlette.middleware.base import BaseHTTPMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from workflow.domain.errors import NotFound, WorkflowError
 from workflow.entrypoints.api import problems
@@ -43,18 +43,30 @@ HEADERS = {
 }
 
 
-class WebMiddleware(BaseHTTPMiddleware):
-    """Each browser's CSRF value, and the security headers of every page."""
+class WebMiddleware:
+    """Each browser's CSRF value, and the security headers of every page; paths under
+    ``/api`` pass straight through (a plain ASGI layer: nothing on the API's path)."""
 
-    async def dispatch(
-        self, request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        request.state.csrf_browser = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(32)
-        response = await call_next(request)
-        if not request.url.path.startswith("/api"):
-            for name, value in HEADERS.items():
-                response.headers.setdefault(name, value)
-        return response
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith("/api"):
+            await self.app(scope, receive, send)
+            return
+        cookies = Request(scope).cookies
+        scope.setdefault("state", {})["csrf_browser"] = (
+            cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(32)
+        )
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in HEADERS.items():
+                    headers.setdefault(name, value)
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
 
 
 def install(app: FastAPI) -> None:
