@@ -19,7 +19,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from workflow.domain.errors import NotFound, WorkflowError
+from workflow.domain.errors import WorkflowError
 from workflow.entrypoints.api import problems
 from workflow.entrypoints.web import routes_auth, routes_exports, routes_pages
 from workflow.entrypoints.web.render import page
@@ -55,9 +55,9 @@ class WebMiddleware:
             await self.app(scope, receive, send)
             return
         cookies = Request(scope).cookies
-        scope.setdefault("state", {})["csrf_browser"] = (
-            cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(32)
-        )
+        scope.setdefault("state", {})["csrf_browser"] = cookies.get(
+            CSRF_COOKIE
+        ) or secrets.token_urlsafe(32)
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -101,7 +101,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if not _is_page(request):
         return problems.http_error(request, exc)
-    message = NotFound("no such page").message if exc.status_code == 404 else str(exc.detail)
+    message = "no such page" if exc.status_code == 404 else str(exc.detail)
     return page(request, "error.html", signed_in(request), status=exc.status_code,
                 message=message)  # fmt: skip
 

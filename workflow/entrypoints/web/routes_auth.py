@@ -8,6 +8,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from workflow.domain import commands as c
+from workflow.domain.directory import LOCALES
 from workflow.domain.passwords import LOCKED
 from workflow.entrypoints.api.services import services_of
 from workflow.entrypoints.web.render import LANG_COOKIE, page, words_for
@@ -80,7 +81,7 @@ def logout(request: Request, csrf_token: Annotated[str, Form(alias=CSRF_FIELD)] 
 @router.get("/lang/{locale}")
 def language(request: Request, locale: str, next: str | None = None) -> Response:
     response = RedirectResponse(local_path(next), status_code=303)
-    if locale in ("ko", "en"):
+    if locale in LOCALES:
         response.set_cookie(LANG_COOKIE, locale, max_age=365 * 86400, samesite="lax")
     return response
 

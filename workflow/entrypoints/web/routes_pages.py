@@ -19,6 +19,7 @@ from workflow.domain.calendar import seoul_date
 from workflow.domain.errors import InvalidInput, WorkflowError
 from workflow.domain.messaging import PERSON_CHANNELS
 from workflow.domain.money import parse_krw
+from workflow.entrypoints.api.problems import status_of
 from workflow.entrypoints.api.services import services_of
 from workflow.entrypoints.web import pages
 from workflow.entrypoints.web.render import page
@@ -195,14 +196,8 @@ def _command(action: str, email: str, pid: int, form: dict[str, Any]) -> c.Comma
 
 def _program_page(request: Request, email: str, pid: int, err: WorkflowError | None) -> Response:
     data = pages.program_page(bus_of(request), email, pid)
-    status = 200 if err is None else _status(err)
+    status = 200 if err is None else status_of(err)
     return page(request, "program.html", email, status=status, error=err, **data)
-
-
-def _status(err: WorkflowError) -> int:
-    from workflow.entrypoints.api.problems import status_of
-
-    return status_of(err)
 
 
 def funders(request: Request) -> list[str]:
@@ -268,7 +263,7 @@ def _program_form(
     bus = bus_of(request)
     orgs = pages.organizations(bus)
     machine = bus.query(lambda uow: uow.current_workflow(uow.default_workflow))
-    status = 200 if err is None else _status(err)
+    status = 200 if err is None else status_of(err)
     return page(request, "program_form.html", email, status=status, detail=detail,
                 values=values, error=err, orgs=orgs, funders=funders(request),
                 categories=machine.definition.categories,
@@ -342,6 +337,6 @@ def _preferences(request: Request, email: str) -> list[dict[str, Any]]:
 
 
 def _preferences_page(request: Request, email: str, err: WorkflowError | None) -> Response:
-    return page(request, "preferences.html", email, status=200 if err is None else _status(err),
+    return page(request, "preferences.html", email, status=200 if err is None else status_of(err),
                 rows=_preferences(request, email), channels=PERSON_CHANNELS,
                 error=err)  # fmt: skip
