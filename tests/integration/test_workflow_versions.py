@@ -91,9 +91,18 @@ def test_a_linkage_program_needs_the_approval_of_all_three_parties(
             workflow="linkage-program",
         )
     )
+    with pytest.raises(NotFound):  # a draft is its school's alone
+        s.detail(bus, program_id, UNIVERSITY_APPROVER)
     bus.handle(c.SubmitProgram(actor=s.COORDINATOR, program_id=program_id))
     assert detail(bus, program_id)["workflow"] == "linkage-program@4"
     assert detail(bus, program_id)["holds"] == requests
+    # Funding or not, the university reviews it, so its staff see it once submitted.
+    assert s.detail(bus, program_id, UNIVERSITY_APPROVER)["id"] == program_id
+    seen = bus.view(lambda uow, who: views.program_list(uow, who), UNIVERSITY_APPROVER)
+    assert [p["id"] for p in seen] == [program_id]
+    history = bus.view(lambda uow, who: views.program_history(uow, who, program_id),
+                       UNIVERSITY_APPROVER)  # fmt: skip
+    assert history[0]["type"] == ev.PROGRAM_CREATED
 
     s.decide(bus, program_id, s.CITY_APPROVER)
     s.decide(bus, program_id, s.OE_APPROVER)

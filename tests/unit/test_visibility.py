@@ -59,3 +59,11 @@ def test_a_funding_partys_staff_see_their_own_partys_budget_and_a_school_none() 
 def test_a_program_one_may_not_see_is_reported_as_not_existing() -> None:
     with pytest.raises(NotFound, match="^program 7 does not exist$"):
         ensure_sees_program(COORDINATOR, 7, "paju-youth", True)
+
+
+def test_a_party_that_reviews_without_funding_sees_its_programs_once_submitted() -> None:
+    university = viewer("university", "approver")  # the linkage workflow's third party
+    parties = ("city", "education_office", "university")
+    assert may_see_program(university, "munsan-high", True, parties)
+    assert not may_see_program(university, "munsan-high", False, parties)  # a draft
+    assert not may_see_program(university, "munsan-high", True, ("city", "education_office"))

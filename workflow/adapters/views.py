@@ -11,9 +11,9 @@ import json
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 
-from workflow.adapters.orm import program_requests, programs, tasks
+from workflow.adapters.orm import party_decisions, program_requests, programs, tasks
 from workflow.adapters.unit_of_work import SqlUnitOfWork
 from workflow.domain.errors import NotFound
 from workflow.domain.events import program_stream
@@ -33,7 +33,7 @@ NEVER_SUBMITTED = "[]"  # ``programs.submitted_by`` of a program nobody has subm
 
 def program_detail(uow: SqlUnitOfWork, viewer: Viewer, program_id: int) -> dict[str, Any]:
     p = uow.programs.get(program_id)
-    ensure_sees_program(viewer, program_id, p.org, bool(p.submitted_by))
+    ensure_sees_program(viewer, program_id, p.org, bool(p.submitted_by), p.parties)
     c = p.content
     steps = waiting_on(uow.workflow_of(p.workflow_key, p.workflow_version).definition, p)
     return {
@@ -195,16 +195,30 @@ def visible_programs(viewer: Viewer) -> ColumnElement[bool]:
     if scope.everything:
         return programs.c.id.is_not(None)
     own = programs.c.org_key == scope.org
-    return or_(own, programs.c.submitted_by != NEVER_SUBMITTED) if scope.submitted else own
+    submitted = programs.c.submitted_by != NEVER_SUBMITTED
+    if scope.submitted:
+        return or_(own, submitted)
+    return or_(own, and_(submitted, _party_of(scope.org)))
+
+
+def _party_of(org: str | None) -> ColumnElement[bool]:
+    """The program has ``org`` among its reviewing parties."""
+    d = party_decisions.c
+    return exists().where(d.program_id == programs.c.id, d.party == org)
 
 
 def _ensure_visible(uow: SqlUnitOfWork, viewer: Viewer, program_id: int) -> None:
+    org = viewer.user.org if viewer.user else None
     row = uow.conn.execute(
-        select(programs.c.org_key, programs.c.submitted_by).where(programs.c.id == program_id)
+        select(programs.c.org_key, programs.c.submitted_by, _party_of(org).label("party")).where(
+            programs.c.id == program_id
+        )
     ).first()
     if row is None:
         raise NotFound(f"program {program_id} does not exist", program=program_id)
-    ensure_sees_program(viewer, program_id, row.org_key, row.submitted_by != NEVER_SUBMITTED)
+    parties = [org] if row.party and org else []
+    ever_submitted = row.submitted_by != NEVER_SUBMITTED
+    ensure_sees_program(viewer, program_id, row.org_key, ever_submitted, parties)
 
 
 def program_history(

@@ -1,7 +1,9 @@
 """Who may see what (PRODUCT §2): one rule for the CLI, the API, the pages and the workers.
 
 A coordinator sees their own organization's programs; a funding party's staff see every
-program once it has been submitted, and their own party's budget; drafts (never
+program once it has been submitted, and their own party's budget; a party that reviews
+without funding (the linkage workflow's university) sees the programs it is a party of,
+once submitted; drafts (never
 submitted) are seen only by their organization; admins see everything, and so does the
 operator on the server (no acting user). A program someone may not see does not exist
 for them: reads answer "not found", so its existence does not leak. The audit chain's
@@ -10,6 +12,7 @@ check is the admins' (and the operator's).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from workflow.domain.errors import NotFound
@@ -48,8 +51,11 @@ def program_scope(viewer: Viewer) -> ProgramScope:
     return ProgramScope(everything=False, org=viewer.user.org, submitted=viewer.funder)
 
 
-def may_see_program(viewer: Viewer, org: str, ever_submitted: bool) -> bool:
-    return scope_sees(program_scope(viewer), org, ever_submitted)
+def may_see_program(
+    viewer: Viewer, org: str, ever_submitted: bool, parties: Iterable[str] = ()
+) -> bool:
+    """``parties``: the program's reviewing parties (their staff see it once submitted)."""
+    return scope_sees(program_scope(viewer), org, ever_submitted, parties)
 
 
 def organization_scope(org: str, funder: bool) -> ProgramScope:
@@ -57,13 +63,23 @@ def organization_scope(org: str, funder: bool) -> ProgramScope:
     return ProgramScope(everything=False, org=org, submitted=funder)
 
 
-def scope_sees(scope: ProgramScope, org: str, ever_submitted: bool) -> bool:
-    return scope.everything or org == scope.org or (scope.submitted and ever_submitted)
+def scope_sees(
+    scope: ProgramScope, org: str, ever_submitted: bool, parties: Iterable[str] = ()
+) -> bool:
+    return (
+        scope.everything
+        or org == scope.org
+        or (
+            ever_submitted and (scope.submitted or (scope.org is not None and scope.org in parties))
+        )
+    )
 
 
-def ensure_sees_program(viewer: Viewer, program_id: int, org: str, ever_submitted: bool) -> None:
+def ensure_sees_program(
+    viewer: Viewer, program_id: int, org: str, ever_submitted: bool, parties: Iterable[str] = ()
+) -> None:
     """Refuse with the same words as for a program that does not exist."""
-    if not may_see_program(viewer, org, ever_submitted):
+    if not may_see_program(viewer, org, ever_submitted, parties):
         raise NotFound(f"program {program_id} does not exist", program=program_id)
 
 

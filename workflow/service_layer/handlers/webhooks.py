@@ -116,7 +116,8 @@ def post_events(
 
 def _sees(uow: UnitOfWork, hook: Webhook, program: Program) -> bool:
     funder = uow.directory.organization(hook.org).funder
-    return scope_sees(organization_scope(hook.org, funder), program.org, bool(program.submitted_by))
+    scope = organization_scope(hook.org, funder)
+    return scope_sees(scope, program.org, bool(program.submitted_by), program.parties)
 
 
 def _deliver(uow: UnitOfWork, hook: Webhook, key: str, event_type: str, body: str) -> int:
