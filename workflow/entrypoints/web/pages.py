@@ -21,7 +21,16 @@ DIFFED = ("title", "category", "requests", "year", "start", "end", "description"
 
 
 def organizations(bus: MessageBus) -> dict[str, Any]:
-    return {o.key: o for o in bus.query(lambda uow: uow.directory.organizations())}
+    return bus.query(by_key)
+
+
+def by_key(uow: SqlUnitOfWork) -> dict[str, Any]:
+    """Every organization by its key (the pages show names, never keys)."""
+    return {o.key: o for o in uow.directory.organizations()}
+
+
+def funders(orgs: dict[str, Any]) -> list[str]:
+    return sorted(k for k, o in orgs.items() if o.funder)
 
 
 def program_page(bus: MessageBus, email: str, program_id: int) -> dict[str, Any]:
@@ -37,7 +46,7 @@ def program_page(bus: MessageBus, email: str, program_id: int) -> dict[str, Any]
             "mermaid": definition_mermaid(definition, detail["state"]),
             "categories": definition.categories,
             "party": who.user.org if who.user else None,
-            "orgs": {o.key: o for o in uow.directory.organizations()},
+            "orgs": by_key(uow),
         }
 
     found = bus.view(read, email)

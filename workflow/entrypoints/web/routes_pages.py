@@ -111,7 +111,7 @@ def new_program(request: Request, email: Person) -> Response:
 @router.post("/programs/new")
 def create_program(request: Request, email: Person, form: Form) -> Response:
     try:
-        fields = _content(form, funders(request))
+        fields = _content(form, pages.funders(pages.organizations(bus_of(request))))
         pid = bus_of(request).handle(c.CreateProgram(actor=email, org=_my_org(request, email),
                                                      **fields))  # fmt: skip
     except WorkflowError as err:
@@ -137,7 +137,7 @@ def edit_program(request: Request, email: Person, program_id: Id) -> Response:
 @router.post("/programs/{program_id}/edit")
 def update_program(request: Request, email: Person, form: Form, program_id: Id) -> Response:
     try:
-        fields = _content(form, funders(request))
+        fields = _content(form, pages.funders(pages.organizations(bus_of(request))))
         fields["requests"] = fields["requests"] or None  # none given: unchanged
         bus_of(request).handle(c.UpdateProgram(actor=email, program_id=program_id, **fields))
     except WorkflowError as err:
@@ -198,10 +198,6 @@ def _program_page(request: Request, email: str, pid: int, err: WorkflowError | N
     data = pages.program_page(bus_of(request), email, pid)
     status = 200 if err is None else status_of(err)
     return page(request, "program.html", email, status=status, error=err, **data)
-
-
-def funders(request: Request) -> list[str]:
-    return sorted(k for k, o in pages.organizations(bus_of(request)).items() if o.funder)
 
 
 def _my_org(request: Request, email: str) -> str:
@@ -265,7 +261,7 @@ def _program_form(
     machine = bus.query(lambda uow: uow.current_workflow(uow.default_workflow))
     status = 200 if err is None else status_of(err)
     return page(request, "program_form.html", email, status=status, detail=detail,
-                values=values, error=err, orgs=orgs, funders=funders(request),
+                values=values, error=err, orgs=orgs, funders=pages.funders(orgs),
                 categories=machine.definition.categories,
                 field=(err.context.get("field") if err else None))  # fmt: skip
 
