@@ -52,6 +52,7 @@ from workflow.domain.passwords import Credentials
 from workflow.domain.permissions import User
 from workflow.domain.program import LedgerMove, Program
 from workflow.domain.reminders import ReminderLadder, rungs_for
+from workflow.domain.sign_in_links import Link
 from workflow.domain.tasks import CLAIMED, LIVE, OPEN, TaskSpec
 from workflow.domain.visibility import Viewer
 from workflow.service_layer.courier import Courier
@@ -131,6 +132,7 @@ class FakeStore:
     webhooks: list[Row] = field(default_factory=list)
     tokens: list[Row] = field(default_factory=list)
     credentials: dict[str, Credentials] = field(default_factory=dict)
+    links: list[Row] = field(default_factory=list)
 
     def new_id(self) -> int:
         """One sequence for every table: ids never repeat across kinds (easier to read)."""
@@ -275,6 +277,30 @@ class FakeDirectory:
     def save_credentials(self, email: str, credentials: Credentials, now: datetime) -> None:
         assert email in self.store.users
         self.store.credentials[email] = credentials
+
+    def add_sign_in_link(
+        self, email: str, secret_hash: str, expires_at: datetime, now: datetime
+    ) -> int:
+        link = Row(self.store.new_id(), {"email": email, "hash": secret_hash, "created_at": now,
+                                         "expires_at": expires_at, "used_at": None})  # fmt: skip
+        self.store.links.append(link)
+        return link.id
+
+    def sign_in_links_since(self, email: str, since: datetime) -> int:
+        return sum(1 for k in self.store.links if k["email"] == email and k["created_at"] > since)
+
+    def sign_in_link(self, secret_hash: str) -> Link | None:
+        for k in self.store.links:
+            if k["hash"] == secret_hash:
+                return Link(k.id, k["email"], k["expires_at"], k["used_at"])
+        return None
+
+    def use_sign_in_link(self, link_id: int, now: datetime) -> bool:
+        for k in self.store.links:
+            if k.id == link_id and k["used_at"] is None:
+                k["used_at"] = now
+                return True
+        return False
 
 
 class FakePrograms:

@@ -61,12 +61,15 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     yield from serve(url, folder, NOW)
 
 
-def serve(url: str, folder: Path, now: str | None) -> Iterator[Site]:
-    """uvicorn serving ``url`` (``now``: JOINTFLOW_NOW, None for the real clock)."""
+def serve(
+    url: str, folder: Path, now: str | None, settings: dict[str, str] | None = None
+) -> Iterator[Site]:
+    """uvicorn serving ``url`` (``now``: JOINTFLOW_NOW, None for the real clock;
+    ``settings``: more JOINTFLOW_* for the process)."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("JOINTFLOW_")}
     env.update(JOINTFLOW_DATABASE_URL=url, JOINTFLOW_SECRET_KEY="s" * 48,
-               XDG_DATA_HOME=str(folder))  # fmt: skip
+               XDG_DATA_HOME=str(folder), **(settings or {}))  # fmt: skip
     if now:
         env["JOINTFLOW_NOW"] = now
     log = folder / "uvicorn.log"

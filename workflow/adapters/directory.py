@@ -5,15 +5,23 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from workflow.adapters.batch import BatchingConnection
-from workflow.adapters.orm import api_tokens, delegations, organizations, user_credentials, users
+from workflow.adapters.orm import (
+    api_tokens,
+    delegations,
+    organizations,
+    sign_in_links,
+    user_credentials,
+    users,
+)
 from workflow.domain.delegation import Delegation, final_delegates
 from workflow.domain.errors import Conflict, NotFound
 from workflow.domain.passwords import Credentials
 from workflow.domain.permissions import User
+from workflow.domain.sign_in_links import Link
 from workflow.domain.visibility import Viewer
 from workflow.service_layer.ports import Organization
 
@@ -177,6 +185,43 @@ class Directory:
         ).rowcount
         if not changed:
             self.conn.execute(insert(user_credentials).values(user_email=email, **values))
+
+    def add_sign_in_link(
+        self, email: str, secret_hash: str, expires_at: datetime, now: datetime
+    ) -> int:
+        found = self.conn.execute(
+            insert(sign_in_links)
+            .values(
+                user_email=email, secret_hash=secret_hash, created_at=now, expires_at=expires_at
+            )  # fmt: skip
+            .returning(sign_in_links.c.id)
+        ).scalar_one()
+        return int(found)
+
+    def sign_in_links_since(self, email: str, since: datetime) -> int:
+        k = sign_in_links.c
+        counted = self.conn.execute(
+            select(func.count()).where(k.user_email == email, k.created_at > since)
+        ).scalar_one()
+        return int(counted)
+
+    def sign_in_link(self, secret_hash: str) -> Link | None:
+        k = sign_in_links.c
+        row = self.conn.execute(
+            select(k.id, k.user_email, k.expires_at, k.used_at)
+            .where(k.secret_hash == secret_hash)
+            .with_for_update()
+        ).first()
+        return (
+            None if row is None else Link(int(row.id), row.user_email, row.expires_at, row.used_at)
+        )
+
+    def use_sign_in_link(self, link_id: int, now: datetime) -> bool:
+        k = sign_in_links.c
+        used = self.conn.execute(
+            update(sign_in_links).where(k.id == link_id, k.used_at.is_(None)).values(used_at=now)
+        ).rowcount
+        return bool(used)
 
 
 def user_of(row: Any) -> User:

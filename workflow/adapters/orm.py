@@ -35,7 +35,7 @@ from sqlalchemy import (
 )
 
 from workflow.domain.events import STREAM_MAX
-from workflow.domain.messaging import KINDS
+from workflow.domain.messaging import STORED_KINDS
 from workflow.domain.text import (
     EMAIL_MAX,
     FILE_NAME_MAX,
@@ -346,7 +346,9 @@ notifications = Table(
     Column("updated_at", UtcDateTime(), nullable=False),
     Column("read_at", UtcDateTime()),
     UniqueConstraint("user_email", "kind", "day", "topic"),
-    CheckConstraint("kind IN (" + ", ".join(f"'{k}'" for k in KINDS) + ")", name="kind_known"),
+    CheckConstraint(
+        "kind IN (" + ", ".join(f"'{k}'" for k in STORED_KINDS) + ")", name="kind_known"
+    ),
 )
 
 # A person's channels per kind of message; no row: the kind's default (email and in-app).
@@ -495,6 +497,20 @@ api_tokens = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     Column("expires_at", UtcDateTime(), nullable=False),
     Column("revoked_at", UtcDateTime()),
+)
+
+# One-time sign-in links mailed to people (the pages, issue 15): only the secret's hash;
+# a link works once (``used_at``) and until ``expires_at``.
+sign_in_links = Table(
+    "sign_in_links",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("user_email", Str(EMAIL_MAX), ForeignKey("users.email"), nullable=False),
+    Column("secret_hash", Str(64), nullable=False, unique=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Column("used_at", UtcDateTime()),
+    Index(None, "user_email", "created_at"),
 )
 
 # Sign-in passwords (argon2 hashes) and the wrong tries that lock an account.

@@ -256,6 +256,20 @@ class SignIn(Command):
 
 
 @dataclass(frozen=True)
+class RequestSignInLink(Command):
+    """Someone at the sign-in page asks for a one-time link by mail (no actor yet)."""
+
+    email: str
+
+
+@dataclass(frozen=True)
+class UseSignInLink(Command):
+    """Someone opened a mailed link and pressed its button: a session if it still works."""
+
+    secret: str = field(repr=False)
+
+
+@dataclass(frozen=True)
 class SignOut(Command):
     """The acting user ends the session whose secret they hold."""
 

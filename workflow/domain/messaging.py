@@ -43,6 +43,10 @@ KINDS = (
 )
 REQUIRED_KINDS = frozenset({DECISION, ESCALATION})
 
+# Kinds nobody chooses channels for: a sign-in link goes by email, at once, or not at all.
+SIGN_IN_LINK = "sign_in_link"
+STORED_KINDS = (*KINDS, SIGN_IN_LINK)
+
 PERSON_CHANNELS = (EMAIL, INAPP)
 DEFAULT_CHANNELS = PERSON_CHANNELS
 

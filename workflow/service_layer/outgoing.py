@@ -45,17 +45,22 @@ def send(
     context: Mapping[str, Any],
     topic: str,
     items: list[dict[str, Any]],
+    channels: tuple[str, ...] | None = None,
 ) -> int | None:
     """One message on its occasion (``topic``); its id, or None when the person chose
-    no channel for the kind. Written again on the same Seoul day, it is replaced."""
-    channels = channels_of(uow, user, kind)
+    no channel for the kind. Written again on the same Seoul day, it is replaced.
+
+    ``channels`` given: those, whatever the person chose, and an email goes at once
+    even in quiet hours (a sign-in link: the person is waiting for it)."""
+    at_once = channels is not None
+    channels = channels_of(uow, user, kind) if channels is None else channels
     if not channels:
         return None
     message_id, _ = uow.notifications.lock_or_create(
         user.email, kind, seoul_date(uow.now), uow.now, topic
     )
     text = uow.renderer.render(template, user.locale, {"to": person(user), **context})
-    publish(uow, user, message_id, text, items, channels)
+    publish(uow, user, message_id, text, items, channels, at_once)
     return message_id
 
 
@@ -66,8 +71,10 @@ def publish(
     text: Rendered,
     items: list[dict[str, Any]],
     channels: tuple[str, ...],
+    at_once: bool = False,
 ) -> None:
-    """Write the message's content and a delivery per channel (none twice)."""
+    """Write the message's content and a delivery per channel (none twice); an email is
+    due at once, or (``at_once`` false) when the quiet hours end."""
     now = uow.now
     uow.notifications.write(message_id, text, items, now)
     for channel in channels:
@@ -78,7 +85,12 @@ def publish(
             )
         elif channel == EMAIL:
             delivery = uow.deliveries.add(
-                key, EMAIL, user.email, next_send_time(now), now, notification_id=message_id
+                key,
+                EMAIL,
+                user.email,
+                now if at_once else next_send_time(now),
+                now,
+                notification_id=message_id,
             )
             if delivery is not None:
                 uow.outbox.add(DELIVER, {"delivery_id": delivery}, now)

@@ -21,6 +21,7 @@ from workflow.domain.passwords import Credentials
 from workflow.domain.permissions import User
 from workflow.domain.program import LedgerMove, Program
 from workflow.domain.reminders import ReminderLadder
+from workflow.domain.sign_in_links import Link
 from workflow.domain.tasks import TaskSpec
 from workflow.domain.visibility import Viewer
 
@@ -129,6 +130,19 @@ class Directory(Protocol):
         """The user's password credentials (None: no such user, or no password set)."""
 
     def save_credentials(self, email: str, credentials: Credentials, now: datetime) -> None: ...
+
+    def add_sign_in_link(
+        self, email: str, secret_hash: str, expires_at: datetime, now: datetime
+    ) -> int: ...
+
+    def sign_in_links_since(self, email: str, since: datetime) -> int:
+        """How many sign-in links ``email`` was given since ``since``."""
+
+    def sign_in_link(self, secret_hash: str) -> Link | None:
+        """The link of a secret, locked for this unit of work (None: no such link)."""
+
+    def use_sign_in_link(self, link_id: int, now: datetime) -> bool:
+        """Mark the link used; False if it already was (a concurrent use won)."""
 
 
 class Ledger(Protocol):

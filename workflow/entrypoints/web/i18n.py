@@ -30,6 +30,24 @@ WORDS: dict[str, tuple[str, str]] = {  # key: (ko, en)
         "비밀번호를 5회 잘못 입력해 {until}까지 로그인할 수 없습니다.",
         "Five wrong passwords: sign-in is locked until {until}.",
     ),
+    "link_ask": ("메일로 로그인 링크 받기", "Email me a sign-in link"),
+    "link_send": ("링크 보내기", "Send the link"),
+    "link_sent": (
+        "{email}에 계정이 있으면 로그인 링크를 보냈습니다. {minutes}분 안에 메일의 링크를 여세요.",
+        "If {email} has an account, a sign-in link is on its way. Open it within {minutes} "
+        "minutes.",
+    ),
+    "link_title": ("로그인 링크", "Sign-in link"),
+    "link_press": ("아래 단추를 누르면 로그인됩니다.", "Press the button to sign in."),
+    "link_refused": (
+        "이 링크는 만료되었거나 이미 사용되었습니다.",
+        "This link has expired or has been used already.",
+    ),
+    "link_missing": (
+        "링크가 온전하지 않습니다. 메일에 있는 링크를 그대로 여세요.",
+        "The link is incomplete: open the one in the mail as it is.",
+    ),
+    "with_password": ("비밀번호로 로그인", "Sign in with a password"),
     "signed_in_as": ("{name} 님", "Signed in as {name}"),
     "language": ("English", "한국어"),
     "skip": ("본문으로 건너뛰기", "Skip to content"),

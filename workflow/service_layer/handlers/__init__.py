@@ -46,6 +46,8 @@ HANDLERS: dict[type[c.Command], Callable[[Any, UnitOfWork], Any]] = {
     c.RevokeTokens: tokens.revoke_tokens,
     c.SetPassword: tokens.set_password,
     c.SignIn: tokens.sign_in,
+    c.RequestSignInLink: tokens.request_sign_in_link,
+    c.UseSignInLink: tokens.use_sign_in_link,
     c.SignOut: tokens.sign_out,
     c.AddEnvelope: funding.add_envelope,
     c.CreateProgram: programs.create_program,

@@ -10,3 +10,18 @@ document.addEventListener("DOMContentLoaded", function () {
   };
   document.head.appendChild(script);
 });
+
+// The mailed sign-in link carries its secret in the fragment, which no server sees: put
+// it in the page's form, then drop it from the address bar and the history.
+document.addEventListener("DOMContentLoaded", function () {
+  var form = document.getElementById("link-form");
+  if (!form) return;
+  var secret = window.location.hash.slice(1);
+  if (secret) {
+    form.elements.namedItem("secret").value = secret;
+    history.replaceState(null, "", window.location.pathname);
+    form.hidden = false;
+  } else {
+    document.getElementById("link-missing").hidden = false;
+  }
+});
