@@ -187,4 +187,5 @@ def user_of(row: Any) -> User:
         row.org_key,
         frozenset(r for r in row.roles.split(",") if r),
         row.locale,
+        row.deactivated_at is None,
     )

@@ -10,7 +10,7 @@ result, not an error, so the wrong try it counts is committed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,6 +19,7 @@ from workflow.domain import events as ev
 from workflow.domain.errors import NotFound
 from workflow.domain.events import OPERATOR, SYSTEM, Event
 from workflow.domain.passwords import SESSION, attempt, new_credentials
+from workflow.domain.people import INACTIVE, ensure_active
 from workflow.domain.tokens import check_days, new_token, token_hash, well_formed
 from workflow.service_layer.handlers.common import DIRECTORY_STREAM, actor_email
 from workflow.service_layer.unit_of_work import UnitOfWork
@@ -34,6 +35,7 @@ class IssuedToken:
 
 def issue_token(cmd: c.IssueToken, uow: UnitOfWork) -> IssuedToken:
     user = uow.directory.user(cmd.email)
+    ensure_active(user)
     expires_at = uow.now + timedelta(days=check_days(cmd.days))
     secret, hashed = new_token()
     uow.directory.add_token(user.email, hashed, expires_at, uow.now)
@@ -81,6 +83,8 @@ def sign_in(cmd: c.SignIn, uow: UnitOfWork) -> SignedIn:
     tried = attempt(uow.directory.credentials(email), cmd.password, uow.now)
     if tried.credentials is not None:
         uow.directory.save_credentials(email, tried.credentials, uow.now)
+    if tried.ok and not uow.directory.user(email).active:  # the right password: say why
+        tried = replace(tried, ok=False, refusal=INACTIVE)
     if not tried.ok:
         reason = {"email": email[:254], "reason": tried.refusal}
         _audit(uow, ev.SIGN_IN_REFUSED, reason, email[:254] or OPERATOR)
