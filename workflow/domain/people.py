@@ -22,6 +22,7 @@ from dataclasses import replace
 from workflow.domain.definition import WorkflowDefinition
 from workflow.domain.errors import Conflict, InvalidInput, NotPermitted
 from workflow.domain.permissions import User, require_role
+from workflow.domain.visibility import Viewer
 
 ADMIN = "admin"
 INACTIVE = "inactive"  # why a sign-in with the right password was refused
@@ -93,3 +94,9 @@ def ensure_parties_exist(definition: WorkflowDefinition, organizations: Iterable
             missing=missing,
             workflow=definition.key,
         )
+
+
+def ensure_may_see_people(viewer: Viewer) -> None:
+    """The people listing (roles, locales, who is deactivated) is the admins' to read."""
+    if viewer.user is not None:
+        ensure_may_manage_people(viewer.user, "list the people of every organization")
