@@ -12,6 +12,7 @@ import pytest
 from tests import support as s
 from tests.conftest import make_settings
 from workflow.adapters import queues
+from workflow.adapters.people_views import people
 from workflow.bootstrap import bootstrap
 from workflow.domain import commands as c
 from workflow.domain import events as ev
@@ -19,6 +20,7 @@ from workflow.domain.errors import Conflict, InvalidInput, NotPermitted
 from workflow.domain.people import INACTIVE
 from workflow.domain.tokens import token_hash
 from workflow.service_layer.messagebus import MessageBus
+from workflow.service_layer.people_actions import available
 
 NOW = datetime(2026, 3, 4, 1, tzinfo=UTC)  # a Wednesday, 10:00 in Seoul
 DEPUTY = "deputy@paju.go.kr"
@@ -140,3 +142,25 @@ def test_the_linkage_workflow_needs_its_university_organization(paju: MessageBus
     paju.handle(c.AddOrganization(actor=None, key="university", name="Gyeongin University"))
     program_id = s.create(paju, workflow="linkage-program")
     assert s.detail(paju, program_id)["workflow"] == "linkage-program@4"
+
+
+def test_the_people_page_offers_what_the_handlers_allow(paju: MessageBus) -> None:
+    orgs = paju.view(people, s.ADMIN)
+    allowed, renames = available(paju, s.ADMIN, orgs)
+    assert allowed[DEPUTY] == {"deactivate", "roles", "locale"}
+    assert allowed[s.ADMIN] == {"roles", "locale"}  # the last active admin stays
+    assert all(renames.values())
+    paju.handle(c.DeactivateUser(actor=s.ADMIN, email=DEPUTY))
+    allowed, _ = available(paju, s.ADMIN, paju.view(people, s.ADMIN))
+    assert allowed[DEPUTY] == {"activate", "roles", "locale"}
+    mine, renames = available(paju, s.COORDINATOR, orgs)
+    assert mine == {} and not any(renames.values())
+    with pytest.raises(NotPermitted, match="needs the admin role"):
+        paju.view(people, s.COORDINATOR)
+
+
+def test_a_deactivated_approver_is_told_nothing(paju: MessageBus) -> None:
+    paju.handle(c.DeactivateUser(actor=s.ADMIN, email=DEPUTY))
+    s.submitted(paju)  # its review request goes to the city's approvers
+    told = paju.query(lambda uow: uow.notifications.of_user(DEPUTY))
+    assert told == [] and paju.query(lambda uow: uow.notifications.of_user(s.CITY_APPROVER))

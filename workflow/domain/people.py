@@ -5,7 +5,8 @@ deactivated person can still do (nothing), and the guard that keeps the house ma
   reactivates, changes roles or locale, renames an organization, or lists the people.
 - A deactivated person acts in no door: every command with them as actor is refused;
   their claims go back to their queues, their delegations (given and received) end,
-  their tokens and sessions are revoked, and they cannot sign in until reactivated.
+  their tokens and sessions are revoked, they cannot sign in until reactivated, and
+  no message is sent to them.
 - The last active admin guard: once the directory has an active admin it keeps one.
   Deactivating the only active admin, or taking the admin role from them, is refused,
   whoever asks (themselves included); make another admin first. An admin may
