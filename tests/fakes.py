@@ -257,7 +257,10 @@ class FakeDirectory:
             (
                 t["email"]
                 for t in self.store.tokens
-                if t["hash"] == token_hash and t["revoked_at"] is None and t["expires_at"] > now
+                if t["hash"] == token_hash
+                and t["revoked_at"] is None
+                and t["expires_at"] > now
+                and self.store.users[t["email"]].active
             ),
             None,
         )

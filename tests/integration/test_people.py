@@ -164,3 +164,13 @@ def test_a_deactivated_approver_is_told_nothing(paju: MessageBus) -> None:
     s.submitted(paju)  # its review request goes to the city's approvers
     told = paju.query(lambda uow: uow.notifications.of_user(DEPUTY))
     assert told == [] and paju.query(lambda uow: uow.notifications.of_user(s.CITY_APPROVER))
+
+
+def test_no_token_of_a_deactivated_person_works_however_it_was_issued(paju: MessageBus) -> None:
+    paju.handle(c.DeactivateUser(actor=s.ADMIN, email=DEPUTY))
+    later = datetime(2027, 1, 1, tzinfo=UTC)
+    s.in_transaction(paju, lambda uow: uow.directory.add_token(DEPUTY, "f" * 64, later, NOW))
+    owner = paju.query(lambda uow: uow.directory.token_owner("f" * 64, NOW))
+    assert owner is None
+    paju.handle(c.ActivateUser(actor=s.ADMIN, email=DEPUTY))
+    assert paju.query(lambda uow: uow.directory.token_owner("f" * 64, NOW)) == DEPUTY

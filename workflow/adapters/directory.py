@@ -137,9 +137,10 @@ class Directory:
     def token_owner(self, token_hash: str, now: datetime) -> str | None:
         t = api_tokens.c
         found = self.conn.execute(
-            select(t.user_email).where(
-                t.token_hash == token_hash, t.revoked_at.is_(None), t.expires_at > now
-            )
+            select(t.user_email)
+            .join(users, users.c.email == t.user_email)
+            .where(t.token_hash == token_hash, t.revoked_at.is_(None), t.expires_at > now)
+            .where(users.c.deactivated_at.is_(None))  # however it was issued (domain.people)
         ).scalar()
         return None if found is None else str(found)
 
