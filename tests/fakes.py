@@ -31,6 +31,7 @@ from functools import cache
 from typing import Any
 
 from config.settings import WORKFLOWS_DIR
+from tests.fake_people import FakePeople
 from workflow.adapters.definitions import load_file
 from workflow.adapters.templates import TemplateRenderer
 from workflow.domain.audit import (
@@ -258,7 +259,10 @@ class FakeDirectory:
             (
                 t["email"]
                 for t in self.store.tokens
-                if t["hash"] == token_hash and t["revoked_at"] is None and t["expires_at"] > now
+                if t["hash"] == token_hash
+                and t["revoked_at"] is None
+                and t["expires_at"] > now
+                and self.store.users[t["email"]].active
             ),
             None,
         )
@@ -1173,6 +1177,7 @@ class FakeUnitOfWork:
     deliveries: FakeDeliveries
     preferences: FakePreferences
     webhooks: FakeWebhooks
+    people: FakePeople
 
     def __init__(self, factory: FakeUnitOfWorkFactory, reading: bool = False) -> None:
         self.factory = factory
@@ -1198,6 +1203,7 @@ class FakeUnitOfWork:
         self.deliveries = FakeDeliveries(store)
         self.preferences = FakePreferences(store)
         self.webhooks = FakeWebhooks(store)
+        self.people = FakePeople(store)
 
     def __enter__(self) -> FakeUnitOfWork:
         self.now = self.factory.clock()

@@ -196,5 +196,6 @@ def test_every_refused_item_of_a_bulk_action_is_audited(bus: MessageBus) -> None
 def test_the_handler_chooses_the_deployments_default_workflow(database_url: str) -> None:
     bus = bootstrap(make_settings(database_url, default_workflow="linkage-program"))
     s.seed(bus)
+    bus.handle(c.AddOrganization(actor=None, key="university", name="Gyeongin University"))
     program_id = s.create(bus)
     assert detail(bus, program_id)["workflow"] == "linkage-program@4"

@@ -145,9 +145,10 @@ class Directory:
     def token_owner(self, token_hash: str, now: datetime) -> str | None:
         t = api_tokens.c
         found = self.conn.execute(
-            select(t.user_email).where(
-                t.token_hash == token_hash, t.revoked_at.is_(None), t.expires_at > now
-            )
+            select(t.user_email)
+            .join(users, users.c.email == t.user_email)
+            .where(t.token_hash == token_hash, t.revoked_at.is_(None), t.expires_at > now)
+            .where(users.c.deactivated_at.is_(None))  # however it was issued (domain.people)
         ).scalar()
         return None if found is None else str(found)
 
@@ -232,4 +233,5 @@ def user_of(row: Any) -> User:
         row.org_key,
         frozenset(r for r in row.roles.split(",") if r),
         row.locale,
+        row.deactivated_at is None,
     )

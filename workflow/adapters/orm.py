@@ -130,6 +130,7 @@ users = Table(
     Column("roles", Str(200), nullable=False),  # sorted, comma-separated
     Column("locale", Str(8), nullable=False, default="ko"),
     Column("created_at", UtcDateTime(), nullable=False),
+    Column("deactivated_at", UtcDateTime()),  # null while active (domain.people)
 )
 
 workflow_definitions = Table(

@@ -21,6 +21,7 @@ from workflow.adapters.directory import Directory
 from workflow.adapters.event_store import EventStore
 from workflow.adapters.ledger import Ledger
 from workflow.adapters.outbox import Outbox
+from workflow.adapters.people_store import PeopleStore
 from workflow.adapters.reminder_store import NotificationStore, ReminderStore
 from workflow.adapters.repositories import ProgramRepository
 from workflow.adapters.schedule import Schedule
@@ -68,6 +69,7 @@ class SqlUnitOfWork:
         self.events = EventStore(self.conn)
         self.programs = ProgramRepository(self.conn, self.events, locking=not self.reading)
         self.directory = Directory(self.conn)
+        self.people = PeopleStore(self.conn)
         self.ledger = Ledger(self.conn, self.contended)
         self.outbox = Outbox(self.conn)
         self.schedule = Schedule(self.conn)

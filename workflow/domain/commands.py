@@ -346,3 +346,34 @@ class TestWebhook(Command):
     """Post a test event to a webhook, through the same delivery as any other."""
 
     webhook_id: int
+
+
+# -- people and organizations (issue 16; an admin's, or the operator's with no actor) --
+
+
+@dataclass(frozen=True)
+class DeactivateUser(Command):
+    email: str
+
+
+@dataclass(frozen=True)
+class ActivateUser(Command):
+    email: str
+
+
+@dataclass(frozen=True)
+class SetRoles(Command):
+    email: str
+    roles: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SetLocale(Command):
+    email: str
+    locale: str
+
+
+@dataclass(frozen=True)
+class RenameOrganization(Command):
+    key: str
+    name: str

@@ -22,6 +22,7 @@ class User:
     org: str
     roles: frozenset[str]
     locale: str = "ko"
+    active: bool = True  # False once an admin deactivates them (domain.people)
 
     def has(self, role: str) -> bool:
         return role in self.roles

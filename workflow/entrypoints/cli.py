@@ -156,6 +156,7 @@ def user_list(ctx: Context, org_key: str | None, as_json: bool) -> None:
             "org": u.org,
             "roles": sorted(u.roles),
             "locale": u.locale,
+            "active": u.active,
         }
         for u in found
     ]
@@ -385,6 +386,12 @@ def _register_commands() -> None:
 
     cli.add_command(webhook)
     cli.add_command(deliveries)
+    from workflow.entrypoints.cli_people import ORG_COMMANDS, USER_COMMANDS
+
+    for command in USER_COMMANDS:
+        user.add_command(command)
+    for command in ORG_COMMANDS:
+        org.add_command(command)
 
 
 _register_commands()

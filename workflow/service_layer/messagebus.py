@@ -22,6 +22,7 @@ from workflow.domain import events as ev
 from workflow.domain.commands import Command
 from workflow.domain.errors import NotFound, NotPermitted, WorkflowError
 from workflow.domain.events import OPERATOR, SYSTEM, Event, program_stream
+from workflow.domain.people import ensure_active
 from workflow.domain.text import EMAIL_MAX, TEXT_MAX, recorded
 from workflow.domain.visibility import OPERATOR_VIEW, Viewer
 from workflow.service_layer.courier import Courier, NoChannels
@@ -107,6 +108,8 @@ class MessageBus:
 
         def read(uow: UnitOfWork) -> T:
             who = OPERATOR_VIEW if viewer is None else uow.directory.viewer(viewer)
+            if who.user is not None:
+                ensure_active(who.user)  # a deactivated person reads nothing either
             return reader(uow, who)
 
         try:

@@ -145,6 +145,20 @@ class Directory(Protocol):
         """Mark the link used; False if it already was (a concurrent use won)."""
 
 
+class People(Protocol):
+    """An admin's changes to people and organizations (issue 16)."""
+
+    def save_user(self, user: User, now: datetime) -> None:
+        """Store the user's roles, locale and active state (deactivated as of ``now``)."""
+
+    def rename_organization(self, key: str, name: str) -> None: ...
+    def claims_of(self, email: str) -> list[Task]:
+        """The live tasks ``email`` has claimed, oldest first."""
+
+    def end_delegations(self, email: str, now: datetime) -> list[Delegation]:
+        """End every running delegation given or received by ``email``; those ended."""
+
+
 class Ledger(Protocol):
     def add_envelope(self, party: str, year: int, amount: int) -> None: ...
     def apply(

@@ -48,7 +48,8 @@ def resolve(
         raise ValueError(f"recipients {who!r} are not resolved for program events")
     unique: dict[str, Recipient] = {}
     for r in found:
-        unique.setdefault(r.user.email, r)
+        if r.user.active:  # a deactivated person is told nothing (domain.people)
+            unique.setdefault(r.user.email, r)
     return [unique[e] for e in sorted(unique)]
 
 

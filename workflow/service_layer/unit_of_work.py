@@ -21,6 +21,7 @@ from workflow.service_layer.ports import (
     Ledger,
     Notifications,
     Outbox,
+    People,
     Preferences,
     Programs,
     Reminders,
@@ -46,6 +47,8 @@ class UnitOfWork(Protocol):
     def programs(self) -> Programs: ...
     @property
     def directory(self) -> Directory: ...
+    @property
+    def people(self) -> People: ...
     @property
     def ledger(self) -> Ledger: ...
     @property

@@ -238,3 +238,30 @@ class Readiness(Answer):
     status: str
     checks: dict[str, bool]
     down: list[str]
+
+
+class Person(Answer):
+    email: str
+    name: str
+    org: str
+    roles: list[str]
+    locale: str
+    active: bool
+
+
+class PersonChange(Person):
+    """The person after an admin's change, and what it handed back."""
+
+    claims_returned: list[int] = Field(description="Tasks back in their queues")
+    delegations_ended: int
+    tokens_revoked: int
+
+
+class Organization(Answer):
+    key: str
+    name: str
+    funder: bool
+
+
+class OrganizationPeople(Organization):
+    users: list[Person]

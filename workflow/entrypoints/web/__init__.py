@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from workflow.domain.errors import WorkflowError
 from workflow.entrypoints.api import problems
-from workflow.entrypoints.web import routes_auth, routes_exports, routes_pages
+from workflow.entrypoints.web import routes_auth, routes_exports, routes_pages, routes_people
 from workflow.entrypoints.web.render import page
 from workflow.entrypoints.web.session import (
     CSRF_COOKIE,
@@ -74,6 +74,7 @@ def install(app: FastAPI) -> None:
     app.include_router(routes_auth.router)
     app.include_router(routes_pages.router)
     app.include_router(routes_exports.router)
+    app.include_router(routes_people.router)
     app.add_middleware(WebMiddleware)
     app.add_exception_handler(SignInNeeded, _sign_in)
     app.add_exception_handler(WorkflowError, _refused)

@@ -13,8 +13,10 @@ from workflow.domain.calendar import SEOUL
 from workflow.domain.directory import DEFAULT_LOCALE, LOCALES
 from workflow.domain.messaging import spell_day
 from workflow.domain.money import spell_krw
+from workflow.entrypoints.web.people_words import WORDS as PEOPLE_WORDS
 
 WORDS: dict[str, tuple[str, str]] = {  # key: (ko, en)
+    **PEOPLE_WORDS,
     "app": ("파주 교육협력 사업 관리", "Paju joint programs"),
     "my_work": ("내 업무", "My work"),
     "programs": ("사업 목록", "Programs"),

@@ -15,6 +15,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from workflow.domain.people import manages_people
 from workflow.domain.permissions import User
 from workflow.entrypoints.api.services import services_of
 from workflow.entrypoints.web.i18n import Words, pick_locale
@@ -62,6 +63,7 @@ def page(
         "_": words,
         "lang": words.locale,
         "me": person,
+        "people_link": manages_people(person),
         "path": request.url.path,
         "csrf_field": CSRF_FIELD,
         "csrf": csrf_token(request),

@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from workflow.domain import commands as c
 from workflow.domain.directory import LOCALES
 from workflow.domain.passwords import LOCKED
+from workflow.domain.people import INACTIVE
 from workflow.domain.sign_in_links import LIFETIME, OPEN_PATH, REQUEST_PATH
 from workflow.entrypoints.api.services import services_of
 from workflow.entrypoints.web.render import LANG_COOKIE, page, words_for
@@ -61,6 +62,8 @@ def login(
         error = (
             words("locked", until=words.when(result.locked_until))
             if result.refusal == LOCKED
+            else words("deactivated_account")
+            if result.refusal == INACTIVE
             else words("wrong_password")
         )
         return page(request, "login.html", None, status=401, next=local_path(next),

@@ -23,6 +23,7 @@ from workflow.service_layer.handlers import (
     funding,
     messages,
     notify,
+    people,
     programs,
     review,
     scheduled,
@@ -32,6 +33,7 @@ from workflow.service_layer.handlers import (
 )
 from workflow.service_layer.handlers.common import BUDGET_NOTICE, PLACE_HOLDS, RETRY_WAITLISTED
 from workflow.service_layer.handlers.funding import Committed, Disbursed
+from workflow.service_layer.handlers.people import PersonChanged
 from workflow.service_layer.handlers.scheduled import WorkOutcome
 from workflow.service_layer.handlers.tokens import IssuedToken, SignedIn
 from workflow.service_layer.handlers.webhooks import AddedWebhook
@@ -80,6 +82,11 @@ HANDLERS: dict[type[c.Command], Callable[[Any, UnitOfWork], Any]] = {
     c.AddWebhook: webhooks.add_webhook,
     c.RemoveWebhook: webhooks.remove_webhook,
     c.TestWebhook: webhooks.test_webhook,
+    c.DeactivateUser: people.deactivate_user,
+    c.ActivateUser: people.activate_user,
+    c.SetRoles: people.set_roles,
+    c.SetLocale: people.set_locale,
+    c.RenameOrganization: people.rename_organization,
 }
 
 # Outbox task name -> the command a worker carries out for it.
@@ -110,6 +117,7 @@ __all__ = [
     "DELIVER",
     "HANDLERS",
     "IssuedToken",
+    "PersonChanged",
     "SignedIn",
     "MESSAGE_COMMANDS",
     "NOTIFY",

@@ -13,6 +13,7 @@ from workflow.domain.events import program_stream
 from workflow.domain.machine import WorkflowMachine
 from workflow.domain.messaging import NOTIFIED_EVENTS
 from workflow.domain.notices import budget_notices
+from workflow.domain.people import ensure_active
 from workflow.domain.permissions import ProgramLike, User, ensure_may_fire
 from workflow.domain.program import Program
 from workflow.domain.tasks import tasks_for
@@ -37,7 +38,9 @@ def actor_email(cmd_actor: str | None) -> str:
 
 
 def acting_user(uow: UnitOfWork, actor: str | None) -> User:
-    return uow.directory.user(actor_email(actor))
+    user = uow.directory.user(actor_email(actor))
+    ensure_active(user)
+    return user
 
 
 def acting_user_and_program(
@@ -45,6 +48,7 @@ def acting_user_and_program(
 ) -> tuple[User, Program]:
     """The acting user and the program, locked; a program they may not see is not found."""
     user, program = uow.programs.get_locked_as(actor_email(actor), program_id)
+    ensure_active(user)
     ensure_may_act_on(user, program_id, program.org, bool(program.submitted_by))
     return user, program
 

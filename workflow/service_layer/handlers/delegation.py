@@ -7,6 +7,7 @@ from workflow.domain import events as ev
 from workflow.domain.delegation import Delegation, check_new, replaced_by
 from workflow.domain.errors import NotFound
 from workflow.domain.events import Event
+from workflow.domain.people import ensure_active
 from workflow.service_layer.handlers.common import DIRECTORY_STREAM, acting_user
 from workflow.service_layer.unit_of_work import UnitOfWork
 
@@ -14,6 +15,7 @@ from workflow.service_layer.unit_of_work import UnitOfWork
 def set_delegation(cmd: c.SetDelegation, uow: UnitOfWork) -> None:
     user = acting_user(uow, cmd.actor)
     delegate = uow.directory.user(cmd.to)
+    ensure_active(delegate)
     new = Delegation(user.email, delegate.email, cmd.starts_on, cmd.ends_on)
     existing = uow.directory.delegations()
     check_new(user, delegate, new, existing)

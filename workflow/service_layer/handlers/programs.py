@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from workflow.domain import commands as c
 from workflow.domain.errors import InvalidInput
+from workflow.domain.people import ensure_parties_exist
 from workflow.domain.permissions import ensure_may_create, ensure_may_fire, ensure_member_of
 from workflow.domain.program import Program, ProgramContent
 from workflow.service_layer.handlers.common import (
@@ -21,6 +22,7 @@ def create_program(cmd: c.CreateProgram, uow: UnitOfWork) -> int:
     user = acting_user(uow, cmd.actor)
     machine = uow.current_workflow(cmd.workflow or uow.default_workflow)
     ensure_may_create(user, machine.definition, cmd.org)
+    ensure_parties_exist(machine.definition, (o.key for o in uow.directory.organizations()))
     _check_funders(uow, cmd.requests)
     program = Program.create(machine.definition, cmd.org, _content(cmd), user.email)
     return save_program(uow, program, user.email, user.org)

@@ -9,6 +9,7 @@ from workflow.domain import commands as c
 from workflow.domain import events as ev
 from workflow.domain.errors import Conflict
 from workflow.domain.events import Event, program_stream
+from workflow.domain.people import ensure_active
 from workflow.domain.permissions import (
     User,
     ensure_in_queue,
@@ -55,6 +56,7 @@ def reassign_task(cmd: c.ReassignTask, uow: UnitOfWork) -> int:
     task = uow.tasks.get(cmd.task_id)
     ensure_supervisor_of(user, task.queue_org, f"reassign task {cmd.task_id}")
     target = uow.directory.user(cmd.to)
+    ensure_active(target)
     ensure_in_queue(target, task.queue_org, task.queue_role, cmd.task_id)
     program = uow.programs.get(task.program_id, lock=True)
     ensure_not_own_program(target, program, f"take task {cmd.task_id} of")

@@ -11,7 +11,7 @@ result, not an error, so the wrong try it counts is committed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,6 +23,7 @@ from workflow.domain.errors import NotFound
 from workflow.domain.events import OPERATOR, SYSTEM, Event
 from workflow.domain.messaging import SIGN_IN_LINK
 from workflow.domain.passwords import SESSION, attempt, new_credentials
+from workflow.domain.people import INACTIVE, ensure_active
 from workflow.domain.tokens import check_days, new_token, token_hash, well_formed
 from workflow.service_layer.handlers.common import DIRECTORY_STREAM, actor_email
 from workflow.service_layer.outgoing import send
@@ -41,6 +42,7 @@ class IssuedToken:
 
 def issue_token(cmd: c.IssueToken, uow: UnitOfWork) -> IssuedToken:
     user = uow.directory.user(cmd.email)
+    ensure_active(user)
     expires_at = uow.now + timedelta(days=check_days(cmd.days))
     secret, hashed = new_token()
     uow.directory.add_token(user.email, hashed, expires_at, uow.now)
@@ -88,6 +90,8 @@ def sign_in(cmd: c.SignIn, uow: UnitOfWork) -> SignedIn:
     tried = attempt(uow.directory.credentials(email), cmd.password, uow.now)
     if tried.credentials is not None:
         uow.directory.save_credentials(email, tried.credentials, uow.now)
+    if tried.ok and not uow.directory.user(email).active:  # the right password: say why
+        tried = replace(tried, ok=False, refusal=INACTIVE)
     if not tried.ok:
         reason = {"email": email[:254], "reason": tried.refusal}
         _audit(uow, ev.SIGN_IN_REFUSED, reason, email[:254] or OPERATOR)
@@ -107,7 +111,11 @@ def request_sign_in_link(cmd: c.RequestSignInLink, uow: UnitOfWork) -> None:
     except NotFound:
         return _audit(uow, ev.SIGN_IN_LINK_REFUSED, {"email": email, "reason": links.UNKNOWN},
                       email or OPERATOR)  # fmt: skip
-    refused = links.may_send(uow.directory.sign_in_links_since(user.email, uow.now - HOUR))
+    refused = (
+        INACTIVE
+        if not user.active
+        else links.may_send(uow.directory.sign_in_links_since(user.email, uow.now - HOUR))
+    )
     if refused:
         return _audit(uow, ev.SIGN_IN_LINK_REFUSED, {"email": user.email, "reason": refused},
                       user.email)  # fmt: skip
@@ -124,6 +132,8 @@ def use_sign_in_link(cmd: c.UseSignInLink, uow: UnitOfWork) -> SignedIn:
     """A session for the link's owner if the link still works, once."""
     link = uow.directory.sign_in_link(token_hash(cmd.secret)) if well_formed(cmd.secret) else None
     refused = links.refusal(link, uow.now)
+    if link is not None and refused is None and not uow.directory.user(link.email).active:
+        refused = INACTIVE
     if (
         link is not None
         and refused is None
