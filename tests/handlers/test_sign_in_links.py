@@ -13,6 +13,7 @@ from tests.handlers import helpers as h
 from workflow.domain import commands as c
 from workflow.domain.messaging import SIGN_IN_LINK
 from workflow.domain.passwords import SESSION
+from workflow.domain.people import INACTIVE
 from workflow.domain.sign_in_links import EXPIRED, LIFETIME, PER_HOUR, TOO_MANY, UNKNOWN, USED
 from workflow.domain.tokens import token_hash
 from workflow.service_layer.handlers import SignedIn
@@ -96,3 +97,15 @@ def test_a_mailbox_gets_a_few_links_an_hour_not_a_flood(
     clock.at += timedelta(hours=1)
     ask(bus)
     assert len(mailed_secrets(fakes)) == PER_HOUR + 1
+
+
+def test_a_deactivated_person_gets_no_link_and_their_link_signs_nobody_in(
+    bus: MessageBus, fakes: FakeUnitOfWorkFactory
+) -> None:
+    ask(bus)
+    (secret,) = mailed_secrets(fakes)
+    bus.handle(c.DeactivateUser(actor=None, email=s.COORDINATOR))
+    assert use(bus, secret).refusal == INACTIVE
+    ask(bus)
+    assert len(mailed_secrets(fakes)) == 1
+    assert h.history(fakes, DIRECTORY_STREAM)[-1][1]["reason"] == INACTIVE
