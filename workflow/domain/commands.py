@@ -332,3 +332,21 @@ class TestWebhook(Command):
     """Post a test event to a webhook, through the same delivery as any other."""
 
     webhook_id: int
+
+
+@dataclass(frozen=True)
+class AttachDocument(Command):
+    """The coordinator attaches a file to a proposal or an evaluation report."""
+
+    program_id: int
+    name: str
+    content: bytes
+    kind: str = "proposal"  # a key of ``documents.KINDS``
+
+
+@dataclass(frozen=True)
+class RemoveDocument(Command):
+    """The coordinator removes a file of the round still open (never a submitted one)."""
+
+    program_id: int
+    name: str

@@ -14,6 +14,7 @@ from typing import Protocol
 from workflow.domain.budget import Envelope
 from workflow.domain.machine import WorkflowMachine
 from workflow.domain.program import Program
+from workflow.service_layer.files import Documents
 from workflow.service_layer.ports import (
     Deliveries,
     Directory,
@@ -66,6 +67,8 @@ class UnitOfWork(Protocol):
     def preferences(self) -> Preferences: ...
     @property
     def webhooks(self) -> Webhooks: ...
+    @property
+    def documents(self) -> Documents: ...
     @property
     def renderer(self) -> Renderer:
         """The message templates (no storage: here so every handler can write messages)."""

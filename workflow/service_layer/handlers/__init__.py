@@ -19,6 +19,7 @@ from workflow.service_layer.handlers import (
     delegation,
     deliveries,
     directory,
+    documents,
     evaluation,
     funding,
     messages,
@@ -78,6 +79,8 @@ HANDLERS: dict[type[c.Command], Callable[[Any, UnitOfWork], Any]] = {
     c.AddWebhook: webhooks.add_webhook,
     c.RemoveWebhook: webhooks.remove_webhook,
     c.TestWebhook: webhooks.test_webhook,
+    c.AttachDocument: documents.attach_document,
+    c.RemoveDocument: documents.remove_document,
 }
 
 # Outbox task name -> the command a worker carries out for it.
