@@ -70,6 +70,10 @@ def program_text(p: dict[str, Any]) -> str:
                 for k, e in p["evaluations"].items()
             )
         )
+    for f in p.get("files", []):
+        lines.append(
+            f"  file       {f['name']} ({f['kind']}, {f['size']:,} bytes, sha256 {f['sha256'][:12]})"
+        )
     for work in p["scheduled"]:
         lines.append(f"  scheduled  {work['action']} at {work['due_at'][:16]} UTC")
     if p["waiting_for"]:
