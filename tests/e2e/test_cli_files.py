@@ -7,15 +7,11 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from tests.e2e.test_cli import (  # noqa: F401 - the module's Paju setting
-    CITY_APPROVER,
-    COORD,
-    OTHER_COORD,
-    Jointflow,
-    database,
-    jf,
-)
+from tests.e2e import test_cli
+from tests.e2e.test_cli import CITY_APPROVER, COORD, OTHER_COORD, Jointflow
 from tests.unit.test_documents import HWPX, PDF, PNG
+
+database, jf = test_cli.database, test_cli.jf  # the CLI tests' Paju setting, as fixtures
 
 
 def test_a_coordinator_attaches_and_the_city_downloads_the_same_bytes(
