@@ -71,9 +71,8 @@ def program_text(p: dict[str, Any]) -> str:
             )
         )
     for f in p.get("files", []):
-        lines.append(
-            f"  file       {f['name']} ({f['kind']}, {f['size']:,} bytes, sha256 {f['sha256'][:12]})"
-        )
+        size, digest = f"{f['size']:,} bytes", f["sha256"][:12]
+        lines.append(f"  file       {f['name']} ({f['kind']}, {size}, sha256 {digest})")
     for work in p["scheduled"]:
         lines.append(f"  scheduled  {work['action']} at {work['due_at'][:16]} UTC")
     if p["waiting_for"]:
