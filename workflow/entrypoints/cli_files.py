@@ -12,7 +12,6 @@ from typing import Any
 
 import click
 
-from config.settings import get_settings
 from workflow.adapters import document_views
 from workflow.domain import commands as c
 from workflow.domain.documents import KINDS, PROPOSAL, spell_bytes
@@ -22,10 +21,10 @@ from workflow.entrypoints.output import emit_json, table
 from workflow.entrypoints.params import FilePath
 
 
-def read_upload(path: Path) -> bytes:
+def read_upload(ctx: Context, path: Path) -> bytes:
     """The file's bytes, cut one past the limit (the domain then says it is too big)."""
     with path.open("rb") as source:
-        return source.read(get_settings().max_file_bytes + 1)
+        return source.read(ctx.bus.uow.max_file_bytes + 1)
 
 
 @program.command("attach")
@@ -51,7 +50,7 @@ def attach(
             actor=ctx.actor,
             program_id=program_id,
             name=name or path.name,
-            content=read_upload(path),
+            content=read_upload(ctx, path),
             kind=kind,
         )
     )

@@ -84,5 +84,7 @@ class UnitOfWork(Protocol):
 
 
 class UnitOfWorkFactory(Protocol):
+    max_file_bytes: int  # the deployment's limit per attached file: doors read no further
+
     def __call__(self, contended: bool = False, reading: bool = False) -> UnitOfWork: ...
     def is_transient(self, error: BaseException) -> bool: ...
