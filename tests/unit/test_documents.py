@@ -232,3 +232,10 @@ def test_only_the_programs_own_coordinator_attaches_or_removes() -> None:
 def test_an_unknown_kind_is_refused_naming_the_kinds() -> None:
     with pytest.raises(InvalidInput, match="use: proposal, report"):
         d.ensure_may_attach(COORDINATOR, P(), "annex")
+
+
+def test_a_zip_whose_telling_entry_is_huge_is_not_inflated_to_look() -> None:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", b" " * (d.ZIP_ENTRY_MAX + 1))
+    assert d.sniff(out.getvalue()) is None

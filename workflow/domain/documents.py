@@ -49,6 +49,7 @@ HWP_HEADER = b"HWP Document File"  # the first bytes of an HWP 5 file's FileHead
 PNG = b"\x89PNG\r\n\x1a\n"
 JPEG = b"\xff\xd8\xff"
 ZIP = b"PK\x03\x04"
+ZIP_ENTRY_MAX = 1024 * 1024  # the most of ``mimetype`` or ``[Content_Types].xml`` read
 
 
 class FileCorrupted(Conflict):
@@ -141,19 +142,30 @@ def _zip_format(content: bytes) -> str | None:
     """HWPX says so in its ``mimetype`` entry; DOCX and XLSX in ``[Content_Types].xml``."""
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
-            names = set(archive.namelist())
-            if "mimetype" in names and archive.read("mimetype").strip() == b"application/hwp+zip":
+            if _small_entry(archive, "mimetype") == b"application/hwp+zip":
                 return "hwpx"
-            if "[Content_Types].xml" not in names:
-                return None
-            types = archive.read("[Content_Types].xml")
+            types = _small_entry(archive, "[Content_Types].xml")
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError):
+        return None
+    if types is None:
         return None
     if b"wordprocessingml.document.main+xml" in types:
         return "docx"
     if b"spreadsheetml.sheet.main+xml" in types:
         return "xlsx"
     return None
+
+
+def _small_entry(archive: zipfile.ZipFile, name: str) -> bytes | None:
+    """An entry that says what the archive is, if present and small (a "zip bomb"'s huge
+    entry is never inflated to look at it)."""
+    try:
+        info = archive.getinfo(name)
+    except KeyError:
+        return None
+    if info.file_size > ZIP_ENTRY_MAX:
+        return None
+    return archive.read(info).strip()
 
 
 def clean_name(raw: str) -> str:
