@@ -24,6 +24,7 @@ from sqlalchemy import make_url
 from sqlalchemy.exc import ArgumentError
 
 from workflow.domain.definition import DEFAULT_WORKFLOW
+from workflow.domain.documents import DEFAULT_MAX_BYTES, MAX_BYTES_LIMIT
 from workflow.domain.errors import InvalidInput
 from workflow.domain.program import FISCAL_YEARS
 
@@ -80,6 +81,10 @@ class Settings(BaseSettings):
     delivery_max_attempts: int = 8
     delivery_retry_seconds: float = 30.0
     delivery_stale_seconds: float = 300.0
+    # Attached documents (issue 16): the most bytes one file may have, and where their
+    # bytes are kept (unset: in the database; else this directory, which must exist).
+    max_file_bytes: Annotated[int, Field(ge=1, le=MAX_BYTES_LIMIT)] = DEFAULT_MAX_BYTES
+    file_store: Path | None = None
 
     @field_validator("database_url")
     @classmethod
@@ -100,6 +105,18 @@ class Settings(BaseSettings):
         except ImportError as err:
             raise _unusable("the database driver is not installed ({reason})", str(err)) from err
         return value
+
+    @field_validator("file_store", mode="before")
+    @classmethod
+    def _existing_directory(cls, value: Any) -> Any:
+        if value is None or value == "":
+            return None
+        path = Path(str(value))
+        if not path.is_dir():
+            raise _unusable("the file store directory {reason}", "does not exist")
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise _unusable("the file store directory {reason}", "is not writable")
+        return path
 
     @field_validator("smtp_host", "smtp_user", "smtp_password")
     @classmethod

@@ -15,6 +15,7 @@ from config.settings import Settings, get_settings
 from workflow.adapters.channels import OutboundChannels
 from workflow.adapters.database import engine_for, is_current, upgrade
 from workflow.adapters.definitions import DefinitionRegistry
+from workflow.adapters.file_store import store_factory
 from workflow.adapters.mail import Mailer, SmtpConfig
 from workflow.adapters.templates import TemplateRenderer
 from workflow.adapters.unit_of_work import SqlUnitOfWorkFactory
@@ -65,6 +66,8 @@ def bootstrap(
         clock or make_clock(settings),
         settings.default_workflow,
         TemplateRenderer(settings.base_url),
+        store_factory(settings.file_store),
+        settings.max_file_bytes,
     )
     return MessageBus(uow, dispatcher, make_courier(settings))
 

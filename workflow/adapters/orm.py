@@ -229,6 +229,37 @@ report_files = Table(
     Index(None, "program_id"),
 )
 
+# Attached documents (``domain.documents``): one row per file of a program, its bytes
+# named by SHA-256 in the file store; ``name_key`` (casefolded) keeps names unique.
+documents = Table(
+    "documents",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("program_id", BigId, ForeignKey("programs.id"), nullable=False),
+    Column("name", Str(FILE_NAME_MAX), nullable=False),
+    Column("name_key", Str(FILE_NAME_MAX), nullable=False),
+    Column("kind", Str(20), nullable=False),
+    Column("round", Integer, nullable=False),
+    Column("sha256", Str(64), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("content_type", Str(100), nullable=False),
+    Column("attached_by", Str(EMAIL_MAX), nullable=False),
+    Column("attached_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("program_id", "name_key"),
+    Index(None, "sha256"),
+)
+
+# The database file store: bytes by their SHA-256 (the default store; a deployment may
+# name a directory instead).
+document_blobs = Table(
+    "document_blobs",
+    metadata,
+    Column("sha256", Str(64), primary_key=True),
+    Column("size", BigInteger, nullable=False),
+    Column("content", LargeBinary, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
 # Due times (a program's start, end, hold expiry) as rows: beat sweeps the due ones,
 # never long ETA tasks. ``done_at`` makes each row run once, however many sweeps race.
 scheduled_work = Table(

@@ -18,7 +18,9 @@ from workflow.adapters.database import read_only_options
 from workflow.adapters.definitions import DefinitionRegistry
 from workflow.adapters.delivery_store import DeliveryStore, PreferenceStore
 from workflow.adapters.directory import Directory
+from workflow.adapters.document_store import DocumentStore
 from workflow.adapters.event_store import EventStore
+from workflow.adapters.file_store import DatabaseFileStore, StoreFactory
 from workflow.adapters.ledger import Ledger
 from workflow.adapters.outbox import Outbox
 from workflow.adapters.people_store import PeopleStore
@@ -30,6 +32,7 @@ from workflow.adapters.templates import DEFAULT_BASE_URL, TemplateRenderer
 from workflow.adapters.webhook_store import WebhookStore
 from workflow.domain.budget import Envelope
 from workflow.domain.definition import DEFAULT_WORKFLOW
+from workflow.domain.documents import DEFAULT_MAX_BYTES
 from workflow.domain.machine import WorkflowMachine
 from workflow.domain.program import Program
 from workflow.service_layer.ports import Renderer
@@ -49,6 +52,8 @@ class SqlUnitOfWork:
         renderer: Renderer,
         contended: bool = False,
         reading: bool = False,
+        file_store: StoreFactory = DatabaseFileStore,
+        max_file_bytes: int = DEFAULT_MAX_BYTES,
     ) -> None:
         self.engine = engine
         self.registry = registry
@@ -58,6 +63,8 @@ class SqlUnitOfWork:
         self.contended = contended
         self.reading = reading
         self.probing = False
+        self.file_store = file_store
+        self.max_file_bytes = max_file_bytes
 
     def __enter__(self) -> SqlUnitOfWork:
         self.now = self.clock()
@@ -79,6 +86,8 @@ class SqlUnitOfWork:
         self.deliveries = DeliveryStore(self.conn)
         self.preferences = PreferenceStore(self.conn)
         self.webhooks = WebhookStore(self.conn)
+        files = self.file_store(self.conn, self.now)
+        self.documents = DocumentStore(self.conn, files, self.max_file_bytes)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -118,12 +127,16 @@ class SqlUnitOfWorkFactory:
         clock: Callable[[], datetime],
         default_workflow: str = DEFAULT_WORKFLOW,
         renderer: Renderer | None = None,
+        file_store: StoreFactory = DatabaseFileStore,
+        max_file_bytes: int = DEFAULT_MAX_BYTES,
     ) -> None:
         self.engine = engine
         self.registry = registry
         self.clock = clock
         self.default_workflow = default_workflow
         self.renderer = renderer or TemplateRenderer(DEFAULT_BASE_URL)
+        self.file_store = file_store  # where attached files' bytes go (``file_store``)
+        self.max_file_bytes = max_file_bytes
 
     def __call__(self, contended: bool = False, reading: bool = False) -> SqlUnitOfWork:
         return SqlUnitOfWork(
@@ -134,6 +147,8 @@ class SqlUnitOfWorkFactory:
             self.renderer,
             contended,
             reading,
+            self.file_store,
+            self.max_file_bytes,
         )
 
     def is_transient(self, error: BaseException) -> bool:

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 
+from workflow.adapters.document_views import files_of
 from workflow.adapters.orm import party_decisions, program_requests, programs, tasks
 from workflow.adapters.unit_of_work import SqlUnitOfWork
 from workflow.domain.errors import NotFound
@@ -55,6 +56,7 @@ def program_detail(uow: SqlUnitOfWork, viewer: Viewer, program_id: int) -> dict[
         "committed": dict(sorted(p.committed.items())),
         "disbursed": dict(sorted(p.disbursed.items())),
         "report": _report(p),
+        "files": files_of(uow, p),
         "evaluations": {
             party: {"verdict": e.verdict, "score": e.score, "by": e.by, "comment": e.comment}
             for party, e in p.evaluations.items()

@@ -377,3 +377,21 @@ class SetLocale(Command):
 class RenameOrganization(Command):
     key: str
     name: str
+
+
+@dataclass(frozen=True)
+class AttachDocument(Command):
+    """The coordinator attaches a file to a proposal or an evaluation report."""
+
+    program_id: int
+    name: str
+    content: bytes
+    kind: str = "proposal"  # a key of ``documents.KINDS``
+
+
+@dataclass(frozen=True)
+class RemoveDocument(Command):
+    """The coordinator removes a file of the round still open (never a submitted one)."""
+
+    program_id: int
+    name: str

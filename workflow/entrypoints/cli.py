@@ -373,6 +373,7 @@ def demo(reset: bool) -> None:
 
 
 def _register_commands() -> None:
+    from workflow.entrypoints import cli_files  # noqa: F401 - program attach/files/file
     from workflow.entrypoints.cli_program import program
     from workflow.entrypoints.cli_tasks import delegate, inbox, task, waiting
 

@@ -70,6 +70,9 @@ def program_text(p: dict[str, Any]) -> str:
                 for k, e in p["evaluations"].items()
             )
         )
+    for f in p.get("files", []):
+        size, digest = f"{f['size']:,} bytes", f["sha256"][:12]
+        lines.append(f"  file       {f['name']} ({f['kind']}, {size}, sha256 {digest})")
     for work in p["scheduled"]:
         lines.append(f"  scheduled  {work['action']} at {work['due_at'][:16]} UTC")
     if p["waiting_for"]:

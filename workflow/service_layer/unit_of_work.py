@@ -14,6 +14,7 @@ from typing import Protocol
 from workflow.domain.budget import Envelope
 from workflow.domain.machine import WorkflowMachine
 from workflow.domain.program import Program
+from workflow.service_layer.files import Documents
 from workflow.service_layer.ports import (
     Deliveries,
     Directory,
@@ -70,6 +71,8 @@ class UnitOfWork(Protocol):
     @property
     def webhooks(self) -> Webhooks: ...
     @property
+    def documents(self) -> Documents: ...
+    @property
     def renderer(self) -> Renderer:
         """The message templates (no storage: here so every handler can write messages)."""
 
@@ -84,5 +87,7 @@ class UnitOfWork(Protocol):
 
 
 class UnitOfWorkFactory(Protocol):
+    max_file_bytes: int  # the deployment's limit per attached file: doors read no further
+
     def __call__(self, contended: bool = False, reading: bool = False) -> UnitOfWork: ...
     def is_transient(self, error: BaseException) -> bool: ...

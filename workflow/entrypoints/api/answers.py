@@ -30,6 +30,20 @@ class Report(Answer):
     round: int
 
 
+class File(Answer):
+    """A file attached to a program (``program files --json``)."""
+
+    name: str
+    kind: str = Field(description="proposal | report")
+    round: int = Field(description="The round it was (or will be) submitted with")
+    size: int
+    sha256: str
+    content_type: str
+    attached_by: str
+    attached_at: str
+    sealed: bool = Field(description="Submitted with its round: kept, never changed or removed")
+
+
 class Evaluation(Answer):
     verdict: str
     score: int | None
@@ -63,6 +77,7 @@ class Program(Answer):
     committed: dict[str, int]
     disbursed: dict[str, int]
     report: Report | None
+    files: list[File]
     evaluations: dict[str, Evaluation]
     scheduled: list[Scheduled]
     waiting_on: list[str]

@@ -17,6 +17,7 @@ from workflow.adapters.health import broker_reachable, database_reachable
 from workflow.entrypoints import web
 from workflow.entrypoints.api import access_log, answers, idempotency, problems
 from workflow.entrypoints.api.idempotency import IdempotencyMiddleware
+from workflow.entrypoints.api.routes_files import router as files_router
 from workflow.entrypoints.api.routes_misc import router as misc_router
 from workflow.entrypoints.api.routes_people import router as people_router
 from workflow.entrypoints.api.routes_programs import router as programs_router
@@ -39,7 +40,7 @@ def create_app(settings: Settings | None = None, bus: MessageBus | None = None) 
     app.state.services = Services(settings, bus)
     problems.install(app)
     api = APIRouter(prefix=PREFIX, responses=problems.RESPONSES)
-    for router in (programs_router, tasks_router, misc_router, people_router):
+    for router in (programs_router, files_router, tasks_router, misc_router, people_router):
         api.include_router(router)
     app.include_router(api)
     app.include_router(health)

@@ -21,7 +21,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from workflow.domain.errors import WorkflowError
 from workflow.entrypoints.api import problems
-from workflow.entrypoints.web import routes_auth, routes_exports, routes_pages, routes_people
+from workflow.entrypoints.web import (
+    routes_auth,
+    routes_exports,
+    routes_files,
+    routes_pages,
+    routes_people,
+)
 from workflow.entrypoints.web.render import page
 from workflow.entrypoints.web.session import (
     CSRF_COOKIE,
@@ -72,6 +78,7 @@ class WebMiddleware:
 def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(routes_auth.router)
+    app.include_router(routes_files.router)
     app.include_router(routes_pages.router)
     app.include_router(routes_exports.router)
     app.include_router(routes_people.router)

@@ -119,6 +119,25 @@ WORDS: dict[str, tuple[str, str]] = {  # key: (ko, en)
     "waiting_on": ("처리 대기", "Waiting on"),
     "export_audit": ("감사 기록 내려받기", "Download the audit trail"),
     "ledger": ("원장", "Ledger"),
+    # documents
+    "files": ("첨부 파일", "Files"),
+    "no_files": ("첨부된 파일이 없습니다.", "No files attached."),
+    "file_name": ("파일명", "File"),
+    "file_kind": ("구분", "Kind"),
+    "kind_file_proposal": ("사업계획서", "Proposal"),
+    "kind_file_report": ("결과보고서", "Report"),
+    "file_round": ("{n}차", "round {n}"),
+    "file_sealed": ("제출됨", "submitted"),
+    "file_size": ("크기", "Size"),
+    "bytes": ("바이트", "bytes"),
+    "file_by": ("첨부", "Attached"),
+    "file_attach": ("파일 첨부", "Attach a file"),
+    "file_choose": ("파일 선택", "Choose a file"),
+    "file_hint": (
+        "PDF, HWP/HWPX, DOCX, XLSX, PNG, JPEG · 파일당 {limit}까지",
+        "PDF, HWP/HWPX, DOCX, XLSX, PNG, JPEG · up to {limit} each",
+    ),
+    "file_remove": ("삭제", "Remove"),
     # actions
     "act_edit": ("수정", "Edit"),
     "act_submit": ("제출", "Submit"),
@@ -247,6 +266,8 @@ EVENTS: dict[str, tuple[str, str]] = {  # the timeline's words for a program's e
     "TaskReassigned": ("업무 재배정", "task reassigned"),
     "TaskEscalated": ("상급자 보고", "escalated"),
     "ActionRefused": ("거부된 시도", "refused attempt"),
+    "DocumentAttached": ("파일 첨부", "file attached"),
+    "DocumentRemoved": ("첨부 파일 삭제", "file removed"),
 }
 
 

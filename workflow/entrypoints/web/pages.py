@@ -13,6 +13,7 @@ from workflow.domain import events as ev
 from workflow.domain.visibility import Viewer
 from workflow.entrypoints.diagram import definition_mermaid
 from workflow.service_layer.actions import available
+from workflow.service_layer.document_actions import document_actions
 from workflow.service_layer.messagebus import MessageBus
 
 DECISION_EVENTS = {ev.PARTY_APPROVED, ev.PARTY_REJECTED, ev.CHANGES_REQUESTED}
@@ -51,6 +52,7 @@ def program_page(bus: MessageBus, email: str, program_id: int) -> dict[str, Any]
 
     found = bus.view(read, email)
     found["actions"] = available(bus, email, found["p"])
+    found["file_actions"] = document_actions(bus, email, found["p"])
     found["decisions"] = decisions_of(found["history"], found["p"]["review_round"])
     found["changes"] = changes_since_decision(found["history"], found["party"])
     return found

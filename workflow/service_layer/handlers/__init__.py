@@ -19,6 +19,7 @@ from workflow.service_layer.handlers import (
     delegation,
     deliveries,
     directory,
+    documents,
     evaluation,
     funding,
     messages,
@@ -87,6 +88,8 @@ HANDLERS: dict[type[c.Command], Callable[[Any, UnitOfWork], Any]] = {
     c.SetRoles: people.set_roles,
     c.SetLocale: people.set_locale,
     c.RenameOrganization: people.rename_organization,
+    c.AttachDocument: documents.attach_document,
+    c.RemoveDocument: documents.remove_document,
 }
 
 # Outbox task name -> the command a worker carries out for it.
