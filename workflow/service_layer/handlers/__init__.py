@@ -16,6 +16,7 @@ from typing import Any
 
 from workflow.domain import commands as c
 from workflow.service_layer.handlers import (
+    amendments,
     delegation,
     deliveries,
     directory,
@@ -24,6 +25,7 @@ from workflow.service_layer.handlers import (
     messages,
     notify,
     programs,
+    refunds,
     review,
     scheduled,
     tasks,
@@ -31,7 +33,9 @@ from workflow.service_layer.handlers import (
     webhooks,
 )
 from workflow.service_layer.handlers.common import BUDGET_NOTICE, PLACE_HOLDS, RETRY_WAITLISTED
+from workflow.service_layer.handlers.amendments import AmendedEnvelope
 from workflow.service_layer.handlers.funding import Committed, Disbursed
+from workflow.service_layer.handlers.refunds import Refunded
 from workflow.service_layer.handlers.scheduled import WorkOutcome
 from workflow.service_layer.handlers.tokens import IssuedToken, SignedIn
 from workflow.service_layer.handlers.webhooks import AddedWebhook
@@ -59,6 +63,8 @@ HANDLERS: dict[type[c.Command], Callable[[Any, UnitOfWork], Any]] = {
     c.RetryWaitlisted: funding.retry_waitlisted,
     c.CommitFunds: funding.commit_funds,
     c.DisburseFunds: funding.disburse_funds,
+    c.RecordRefund: refunds.record_refund,
+    c.AmendEnvelope: amendments.amend_envelope,
     c.SubmitReport: evaluation.submit_report,
     c.EvaluateReport: evaluation.evaluate_report,
     c.RunScheduled: scheduled.run_scheduled,
@@ -104,6 +110,8 @@ MESSAGE_COMMANDS: dict[str, Callable[[OutboxMessage], c.Command]] = {
 
 __all__ = [
     "AddedWebhook",
+    "AmendedEnvelope",
+    "Refunded",
     "BUDGET_NOTICE",
     "DELIVER",
     "HANDLERS",
