@@ -173,7 +173,9 @@ def positions(result: Result) -> dict[str, dict[str, int]]:
             "committed",
             "disbursed",
             "available",
+            "refund_due",
         }
+        assert 0 <= row["refund_due"] <= row["disbursed"]
         assert row["available"] == row["amount"] - row["held"] - row["committed"]
         assert 0 <= row["disbursed"] <= row["committed"] <= row["amount"] - row["held"]
     return {row["party"]: row for row in rows}

@@ -85,7 +85,9 @@ def test_a_refund_in_parts_moves_money_back_and_the_last_part_closes_the_program
     assert program.state == "closed"
     assert types(program) == [ev.REFUND_RECORDED, ev.REFUND_RECORDED, ev.PROGRAM_CLOSED]
     assert program.committed == SPENT and program.disbursed == SPENT
-    assert program.ledger_moves == [LedgerMove("refund", "city", YEAR, 6_000_000, "refund:7:city:6")]
+    assert program.ledger_moves == [
+        LedgerMove("refund", "city", YEAR, 6_000_000, "refund:7:city:6")
+    ]
 
 
 def test_a_refund_before_the_evaluations_leaves_the_last_acceptance_to_close_it() -> None:

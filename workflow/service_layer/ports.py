@@ -140,6 +140,7 @@ class Ledger(Protocol):
     def amend(self, amendment: Amendment, actor: str, now: datetime) -> None:
         """Raise or lower the envelope by an ``amend`` entry; refused (``InsufficientBudget``)
         if, meanwhile, it would go below what it holds and has committed."""
+
     def apply(
         self, program_id: int, moves: Iterable[LedgerMove], actor: str, now: datetime
     ) -> None: ...

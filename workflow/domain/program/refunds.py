@@ -79,9 +79,7 @@ class RefundSteps(MoneyMoves):
         self.committed[party] -= amount
         self.disbursed[party] -= amount
         key = refund_key(self._id(), party, self.version)
-        self.ledger_moves.append(
-            LedgerMove("refund", party, self.content.fiscal_year, amount, key)
-        )
+        self.ledger_moves.append(LedgerMove("refund", party, self.content.fiscal_year, amount, key))
         left = due - amount
         self.events.append(
             Event(

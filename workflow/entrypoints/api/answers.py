@@ -62,6 +62,7 @@ class Program(Answer):
     holds_expire_at: str | None
     committed: dict[str, int]
     disbursed: dict[str, int]
+    refunds_due: dict[str, int]
     report: Report | None
     evaluations: dict[str, Evaluation]
     scheduled: list[Scheduled]
@@ -173,6 +174,15 @@ class BudgetLine(Answer):
     held: int
     committed: int
     disbursed: int
+    available: int
+    refund_due: int
+
+
+class Amendment(Answer):
+    party: str
+    year: int
+    by: int
+    amount: int
     available: int
 
 

@@ -18,6 +18,7 @@ from workflow.entrypoints import web
 from workflow.entrypoints.api import access_log, answers, idempotency, problems
 from workflow.entrypoints.api.idempotency import IdempotencyMiddleware
 from workflow.entrypoints.api.routes_misc import router as misc_router
+from workflow.entrypoints.api.routes_money import router as money_router
 from workflow.entrypoints.api.routes_programs import router as programs_router
 from workflow.entrypoints.api.routes_tasks import router as tasks_router
 from workflow.entrypoints.api.services import Services, services
@@ -38,7 +39,7 @@ def create_app(settings: Settings | None = None, bus: MessageBus | None = None) 
     app.state.services = Services(settings, bus)
     problems.install(app)
     api = APIRouter(prefix=PREFIX, responses=problems.RESPONSES)
-    for router in (programs_router, tasks_router, misc_router):
+    for router in (programs_router, tasks_router, misc_router, money_router):
         api.include_router(router)
     app.include_router(api)
     app.include_router(health)

@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from workflow.domain.errors import WorkflowError
 from workflow.entrypoints.api import problems
-from workflow.entrypoints.web import routes_auth, routes_exports, routes_pages
+from workflow.entrypoints.web import routes_auth, routes_exports, routes_money, routes_pages
 from workflow.entrypoints.web.render import page
 from workflow.entrypoints.web.session import (
     CSRF_COOKIE,
@@ -73,6 +73,7 @@ def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(routes_auth.router)
     app.include_router(routes_pages.router)
+    app.include_router(routes_money.router)
     app.include_router(routes_exports.router)
     app.add_middleware(WebMiddleware)
     app.add_exception_handler(SignInNeeded, _sign_in)

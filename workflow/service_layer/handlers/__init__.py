@@ -32,8 +32,8 @@ from workflow.service_layer.handlers import (
     tokens,
     webhooks,
 )
-from workflow.service_layer.handlers.common import BUDGET_NOTICE, PLACE_HOLDS, RETRY_WAITLISTED
 from workflow.service_layer.handlers.amendments import AmendedEnvelope
+from workflow.service_layer.handlers.common import BUDGET_NOTICE, PLACE_HOLDS, RETRY_WAITLISTED
 from workflow.service_layer.handlers.funding import Committed, Disbursed
 from workflow.service_layer.handlers.refunds import Refunded
 from workflow.service_layer.handlers.scheduled import WorkOutcome
