@@ -6,6 +6,7 @@ won of every envelope and program share accounted for by its entries, refunds an
 amendments included.
 """
 
+# ruff: noqa: F811 - the fixtures test_funding defines are imported, then asked for by name
 from __future__ import annotations
 
 import json
