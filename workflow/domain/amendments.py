@@ -35,7 +35,9 @@ def check_amendment(party: str, year: int, by: object, reason: object) -> Amendm
     if isinstance(by, bool) or not isinstance(by, int):
         raise InvalidInput(f"an amendment must be a whole number of KRW, got {by!r}")
     if by == 0:
-        raise InvalidInput("an amendment must raise or lower the envelope: --by 0 changes nothing")
+        raise InvalidInput(
+            "an amendment of 0 KRW changes nothing: give what to add (+) or take off (-)"
+        )
     check_amount(abs(by), "amendment")
     if not check_text(reason, "reason").strip():
         raise InvalidInput("an amendment needs a reason")
