@@ -34,6 +34,7 @@ from config.settings import WORKFLOWS_DIR
 from tests.fake_people import FakePeople
 from workflow.adapters.definitions import load_file
 from workflow.adapters.templates import TemplateRenderer
+from workflow.domain.amendments import Amendment, amend_key, amended
 from workflow.domain.audit import (
     GENESIS,
     ChainBreak,
@@ -445,6 +446,7 @@ SHIFTS: dict[tuple[str, str | None], tuple[int, int, int]] = {
     ("commit", None): (-1, 1, 0),
     ("disburse", None): (0, 0, 1),
     ("release", "committed"): (0, -1, 0),
+    ("refund", None): (0, -1, -1),
 }
 
 
@@ -510,6 +512,36 @@ class FakeLedger:
                     now,
                 )
             )
+
+    def envelope(self, party: str, year: int, lock: bool = False) -> Envelope | None:
+        return self.store.envelopes.get((party, year))
+
+    def amend(self, amendment: Amendment, actor: str, now: datetime) -> None:
+        found = self.store.envelopes.get((amendment.party, amendment.year))
+        if found is None:
+            raise NotFound(f"{amendment.party} has no envelope for {amendment.year}")
+        after = amended(found, amendment)
+        _check(after.held + after.committed <= after.amount, f"envelope overcommitted: {after}")
+        self.store.envelopes[amendment.party, amendment.year] = after
+        number = sum(
+            1
+            for e in self.store.entries
+            if e.kind == "amend" and (e.party, e.fiscal_year) == (amendment.party, amendment.year)
+        )
+        self.store.entries.append(
+            Entry(
+                self.store.new_id(),
+                None,
+                amendment.party,
+                amendment.year,
+                "amend",
+                amendment.direction,
+                abs(amendment.by),
+                amend_key(amendment.party, amendment.year, number + 1),
+                actor,
+                now,
+            )
+        )
 
     def confirm_waitlisted(self, requests: dict[str, int], year: int) -> None:
         self._waitlisted.append((dict(requests), year))

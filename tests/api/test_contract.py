@@ -34,7 +34,7 @@ from schemathesis.specs.openapi.checks import (
 from sqlalchemy import func, select, text
 
 from tests import support as s
-from tests.api.helpers import CITY_EVALUATOR, SUPERVISOR, Api
+from tests.api.helpers import CITY_EVALUATOR, NOTHING_SPENT, SUPERVISOR, Api
 from workflow.adapters.orm import events, metadata
 from workflow.domain.events import ACTION_REFUSED
 from workflow.entrypoints.api import problems
@@ -111,7 +111,8 @@ class World:
 
 
 def build_world(api: Api) -> World:
-    """Programs of both schools in most states, their tasks, and budget notices."""
+    """Programs of both schools in most states (one owing a refund), their tasks, and
+    budget notices."""
     programs = [
         api.draft(),
         api.draft(s.OTHER_COORDINATOR, org="paju-youth", title="Youth centre maker lab"),
@@ -122,6 +123,10 @@ def build_world(api: Api) -> World:
         api.funded(),
         api.submitted(requests={"education_office": 600_000_000}),  # waitlisted
     ]
+    owing = api.evaluation_due()  # paid, reported unspent: a refund is due
+    api.ok(api.post(f"/programs/{owing}/disbursements", s.CITY_OFFICER, {"amount": 10_000_000}))
+    api.ok(api.post(f"/programs/{owing}/report", s.COORDINATOR, NOTHING_SPENT))
+    programs.append(owing)
     changes = api.submitted()
     api.ok(api.post(f"/programs/{changes}/decisions", s.CITY_APPROVER, {"decision": "reject"}))
     withdrawn = api.submitted()

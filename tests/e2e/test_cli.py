@@ -201,6 +201,7 @@ def position(jf: Jointflow) -> dict[str, dict[str, int]]:
             "committed",
             "disbursed",
             "available",
+            "refund_due",
         }
         assert row["available"] == row["amount"] - row["held"] - row["committed"]
     return {row["party"]: row for row in report}

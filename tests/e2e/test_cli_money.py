@@ -173,7 +173,9 @@ def positions(result: Result) -> dict[str, dict[str, int]]:
             "committed",
             "disbursed",
             "available",
+            "refund_due",
         }
+        assert 0 <= row["refund_due"] <= row["disbursed"]
         assert row["available"] == row["amount"] - row["held"] - row["committed"]
         assert 0 <= row["disbursed"] <= row["committed"] <= row["amount"] - row["held"]
     return {row["party"]: row for row in rows}
@@ -621,7 +623,7 @@ def test_refused_money_actions_exit_1_name_the_problem_and_change_nothing(
         "activate: done": 1,
         "finish: done": 1,
     }
-    one_funder, below_paid = refused(
+    one_funder, over_committed = refused(
         call(
             "program",
             "report",
@@ -638,7 +640,7 @@ def test_refused_money_actions_exit_1_name_the_problem_and_change_nothing(
             "report",
             pid,
             "--spent",
-            "city=9,999,999",
+            "city=80,000,001",
             "--spent",
             "education_office=0",
             "--summary",
@@ -649,7 +651,7 @@ def test_refused_money_actions_exit_1_name_the_problem_and_change_nothing(
     )
     assert "report the actual spend for every funder" in one_funder.error_line
     assert "(got: city)" in one_funder.error_line
-    assert "below what was already disbursed (10,000,000 KRW)" in below_paid.error_line
+    assert "exceeds its commitment (80,000,000 KRW)" in over_committed.error_line
 
     entries, position, [history] = check_books(jf, call("program", "history", pid, "--json"))
     assert [e["kind"] for e in entries] == ["hold", "hold", "commit", "commit", "disburse"]

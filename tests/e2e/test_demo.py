@@ -48,6 +48,12 @@ def test_the_demo_plays_the_whole_year_to_closed_programs(played: tuple[Path, st
     }  # fmt: skip
     assert "#25 retried from the waitlist" in out  # money released by a lapsed hold
     assert "settled, unspent back" in out
+    # Paid more than it spent, #13 closes once its refund is back (반납), in parts.
+    assert out.count("#13 refund received: city") == 2
+    assert "#13 refund received: education_office 4,000,000원 -> closed" in out
+    # Next year's third proposal waits until the supplementary budget (추경) lets it in.
+    assert "supplementary budget (추경): education_office 2027 +500,000,000원" in out
+    assert "#28 retried from the waitlist after the 추경   -> in_review" in out
     assert "Audit chain:" in out and "verified" in out
 
 
@@ -94,10 +100,20 @@ def test_the_year_ends_with_every_won_accounted_for(played: tuple[Path, str]) ->
 
         assert row["held"] == 0
         assert row["held"] == total("hold") - total("release", "held") - total("commit")
-        assert row["committed"] == total("commit") - total("release", "committed")
-        assert row["disbursed"] == total("disburse")
+        assert row["committed"] == (
+            total("commit") - total("release", "committed") - total("refund")
+        )
+        assert row["disbursed"] == total("disburse") - total("refund")
+        assert row["refund_due"] == 0
         assert row["committed"] == row["disbursed"]  # settled: what is left was paid out
         assert row["available"] == row["amount"] - row["committed"] > 0
+    assert sum(e["amount"] for e in entries if e["kind"] == "refund") == 12_000_000
+    next_year = {row["party"]: row for row in as_json(home, "budget", "report", "--year", "2027")}
+    amended = [e for e in entries if e["kind"] == "amend"]
+    assert [(e["party"], e["year"], e["source"], e["amount"]) for e in amended] == [
+        ("education_office", 2027, "raise", 500_000_000)
+    ]
+    assert next_year["education_office"]["amount"] == 550_000_000
     assert jointflow(home, "audit", "verify").code == 0
 
 

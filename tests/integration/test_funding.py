@@ -149,6 +149,7 @@ class Books:
         for e in entries:
             assert e["kind"] in LEDGER_KINDS and e["amount"] > 0
             assert (e["source"] in ("held", "committed")) == (e["kind"] == "release"), e
+            assert (e["source"] in ("raise", "lower")) == (e["kind"] == "amend"), e
             bucket = f"{e['kind']}:{e['source']}" if e["source"] else e["kind"]
             by_envelope[e["party"], e["fiscal_year"]][bucket] += e["amount"]
             by_share[e["program_id"], e["party"]][bucket] += e["amount"]
@@ -156,8 +157,8 @@ class Books:
         def balances(moved: Counter[str]) -> tuple[int, int, int]:
             return (
                 moved["hold"] - moved["release:held"] - moved["commit"],
-                moved["commit"] - moved["release:committed"],
-                moved["disburse"],
+                moved["commit"] - moved["release:committed"] - moved["refund"],
+                moved["disburse"] - moved["refund"],
             )
 
         summed: dict[tuple[str, int], Counter[str]] = defaultdict(Counter)

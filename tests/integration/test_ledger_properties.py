@@ -1,7 +1,8 @@
 """Property: random interleavings of the money lifecycle keep the ledger exact.
 
 A hypothesis state machine submits, decides, commits, disburses, withdraws, cancels,
-reports, evaluates and lets time pass (the clock moves on and the sweep runs: starts,
+reports (less than was paid, too), evaluates, records refunds, amends envelopes (추경,
+raised and lowered) and lets time pass (the clock moves on and the sweep runs: starts,
 ends, hold expiries) over four small envelopes (two parties x two fiscal years), so the
 envelopes fill up, programs wait on the waitlist and get in when money comes back.
 Beside the engine it keeps its own model of the money: per program and party what is
@@ -14,8 +15,10 @@ After every step:
   program is in the state the model says;
 - per envelope held + committed <= amount and nothing is negative; per program and
   party disbursed <= committed;
-- envelope balances == the model == the sums of their ledger entries, and every
-  program's share == the model;
+- envelope balances == the model == the sums of their ledger entries (a refund takes
+  back from committed and disbursed alike), every envelope's amount == its opening
+  amount + its raises - its lowerings, and every program's share == the model;
+- available never below zero, and no refund is ever due on a closed program;
 - ledger entries are never updated or deleted: the rows seen before are still there,
   unchanged, in front of the new ones;
 - the audit chain verifies.
@@ -114,6 +117,17 @@ class Program:
     def share(self, party: str) -> tuple[int, int, int]:
         return (self.held.get(party, 0), self.committed.get(party, 0), self.disbursed.get(party, 0))
 
+    def due(self, party: str) -> int:
+        """The refund owed to ``party``: paid out (net) and not spent, while the report stands."""
+        if self.state != "under_evaluation":
+            return 0
+        return max(0, self.disbursed.get(party, 0) - self.spent.get(party, 0))
+
+    def settles(self) -> bool:
+        return all(v == "accept" for v in self.evaluations.values()) and not any(
+            self.due(p) for p in self.requests
+        )
+
 
 @dataclass
 class Work:
@@ -131,6 +145,7 @@ class Model:
         self.now = T0
         self.programs: dict[int, Program] = {}
         self.work: list[Work] = []
+        self.amounts = dict(ENVELOPES)  # amended by supplementary budgets
 
     def balances(self, party: str, year: int) -> tuple[int, int, int]:
         """(held, committed, disbursed) of one envelope: the sum of its programs' shares."""
@@ -143,7 +158,7 @@ class Model:
 
     def available(self, party: str, year: int) -> int:
         held, committed, _ = self.balances(party, year)
-        return ENVELOPES[party, year] - held - committed
+        return self.amounts[party, year] - held - committed
 
     def schedule(self, program: Program, action: str, due: datetime) -> None:
         self.work.append(Work(due, len(self.work), program, action))
@@ -409,9 +424,8 @@ class LedgerMachine(RuleBasedStateMachine):
                 "under": paid - 1_000_000 if paid else paid,
             }[how]
         ok = program.state == "evaluation_due" and all(
-            program.disbursed.get(p, 0) <= v <= program.committed.get(p, 0)
-            for p, v in spent.items()
-        )
+            0 <= v <= program.committed.get(p, 0) for p, v in spent.items()
+        )  # less than was paid out is taken: the difference is a refund due
         self.attempt(
             c.SubmitReport(
                 actor=s.COORDINATOR, program_id=program.id, spent=spent, summary="what we did"
@@ -440,9 +454,51 @@ class LedgerMachine(RuleBasedStateMachine):
         program.evaluations[party] = verdict
         if verdict == "return":
             program.state = "evaluation_due"
-        elif all(v == "accept" for v in program.evaluations.values()):
-            program.state = "closed"  # settled: each commitment shrinks to the spend
-            self.model.release(program, holds=False, commitments_down_to=dict(program.spent))
+        elif program.settles():
+            self._close(program)
+
+    def _close(self, program: Program) -> None:
+        program.state = "closed"  # settled: each commitment shrinks to the spend
+        self.model.release(program, holds=False, commitments_down_to=dict(program.spent))
+
+    @precondition(has_programs)
+    @rule(
+        data=st.data(),
+        party=parties,
+        amount=st.sampled_from(["due", "due", "half", 1_000_000, 50_000_000]),
+    )
+    def refund(self, data: st.DataObject, party: str, amount: int | str) -> None:
+        self._refund(self.pick(data, ("under_evaluation",)), party, amount)
+
+    def _refund(self, program: Program, party: str, amount: int | str) -> None:
+        due = program.due(party)
+        paid = {"due": due, "half": due // 2 or 1}.get(amount, amount)  # type: ignore[call-overload]
+        ok = due > 0 and 0 < paid <= due
+        self.attempt(c.RecordRefund(actor=OFFICER[party], program_id=program.id, amount=paid), ok)
+        if not ok:
+            return
+        program.committed[party] -= paid
+        program.disbursed[party] -= paid
+        if program.settles():
+            self._close(program)
+        self.model.retry_waitlisted(program.year)  # the refund freed money: retried once more
+
+    @rule(
+        party=parties,
+        year=st.sampled_from(YEARS),
+        by=st.sampled_from([10_000_000, 30_000_000, -10_000_000, -30_000_000, -60_000_000]),
+    )
+    def amend(self, party: str, year: int, by: int) -> None:
+        held, committed, _ = self.model.balances(party, year)
+        new = self.model.amounts[party, year] + by
+        ok = new >= held + committed and new > 0
+        self.attempt(
+            c.AmendEnvelope(actor=OFFICER[party], party=party, year=year, by=by, reason="추경"), ok
+        )
+        if ok:
+            self.model.amounts[party, year] = new
+            if by > 0:
+                self.model.retry_waitlisted(year)
 
     def _progress(self, data: st.DataObject) -> None:
         """The step a program's state calls for, done by the person whose job it is."""
@@ -466,7 +522,11 @@ class LedgerMachine(RuleBasedStateMachine):
             self._report(program, data.draw(st.sampled_from(["half", "all"])))
         elif state == "under_evaluation":
             pending = [p for p, e in program.evaluations.items() if e == "pending"]
-            self._evaluate(program, data.draw(st.sampled_from(pending)), "accept")
+            owed = sorted(p for p in program.requests if program.due(p))
+            if pending:
+                self._evaluate(program, data.draw(st.sampled_from(pending)), "accept")
+            else:  # accepted by all, waiting for the money paid and not spent
+                self._refund(program, data.draw(st.sampled_from(owed)), "due")
 
     # The lifecycle is long: moving a program along is drawn three times as often.
     progress = precondition(has_programs)(rule(data=st.data())(_progress))
@@ -514,6 +574,11 @@ class LedgerMachine(RuleBasedStateMachine):
                 moved["committed"] += e.amount
             elif e.kind == "disburse":
                 moved["disbursed"] += e.amount
+            elif e.kind == "refund":
+                moved["committed"] -= e.amount
+                moved["disbursed"] -= e.amount
+            elif e.kind == "amend":
+                moved["amount"] += e.amount if e.source == "raise" else -e.amount
             else:
                 moved[e.source] -= e.amount
         for env in envelope_rows:
@@ -524,6 +589,15 @@ class LedgerMachine(RuleBasedStateMachine):
             assert balances == self.model.balances(*where), where
             moved = by_entries[env.id]
             assert balances == (moved["held"], moved["committed"], moved["disbursed"]), where
+            # Every won accounted for: the amount is the opening one moved by its amendments,
+            # and it is exactly what is available, held and committed.
+            assert env.amount == ENVELOPES[where] + moved["amount"] == self.model.amounts[where]
+            assert env.amount - env.held - env.committed >= 0, where
+        for program in self.model.programs.values():
+            if program.state == "closed":  # settled: nothing paid out beyond the spend
+                assert all(
+                    program.disbursed.get(p, 0) <= program.spent[p] for p in program.requests
+                )
         for row in shares:
             program = self.model.programs[row.program_id]
             assert row.disbursed <= row.committed

@@ -48,6 +48,7 @@ from sqlalchemy.exc import IntegrityError
 
 from workflow.adapters.batch import BatchingConnection, Prefetched
 from workflow.adapters.orm import envelopes, ledger_entries, program_requests, programs
+from workflow.domain.amendments import Amendment, amend_key, amended
 from workflow.domain.budget import Envelope, shortfalls
 from workflow.domain.errors import Conflict, InsufficientBudget, NotFound
 from workflow.domain.program import LedgerMove
@@ -102,7 +103,21 @@ _SHIFTS: dict[tuple[str, str | None], dict[str, int]] = {
     ("commit", None): {"held": -1, "committed": 1},
     ("disburse", None): {"disbursed": 1},
     ("release", "committed"): {"committed": -1},
+    # Paid out, not spent, paid back: it leaves the commitment and the payout alike.
+    ("refund", None): {"committed": -1, "disbursed": -1},
 }
+_BY: BindParameter[int] = bindparam("b_by")
+# An amendment is conditional too: never below what the envelope holds and has committed.
+_AMEND = (
+    update(envelopes)
+    .where(
+        *_ENVELOPE_OF,
+        _env.amount + _BY >= _env.held + _env.committed,
+        _env.amount + _BY > 0,
+    )
+    .values(amount=_env.amount + _BY)
+    .returning(_env.id)
+)
 
 
 def _envelope_move(shift: dict[str, int]) -> Any:
@@ -159,6 +174,39 @@ class Ledger:
             raise Conflict(
                 f"{party} already has an envelope for {year}", party=party, year=year
             ) from err
+
+    def envelope(self, party: str, year: int, lock: bool = False) -> Envelope | None:
+        return self.envelopes_for([party], year, lock="update" if lock else None).get(party)
+
+    def amend(self, amendment: Amendment, actor: str, now: datetime) -> None:
+        """The conditional UPDATE decides under the row lock; the entry is numbered there."""
+        where = {"b_party": amendment.party, "b_year": amendment.year}
+        envelope_id = self.conn.execute(_AMEND, {**where, "b_by": amendment.by}).scalar()
+        if envelope_id is None:
+            found = self.envelope(amendment.party, amendment.year)
+            if found is None:
+                raise NotFound(f"{amendment.party} has no envelope for {amendment.year}")
+            amended(found, amendment)  # refuses, naming the figures as they are now
+            raise AssertionError("an amendment the rule allows was refused")  # pragma: no cover
+        e = ledger_entries.c
+        number = self.conn.execute(
+            select(func.count()).where(e.envelope_id == envelope_id, e.kind == "amend")
+        ).scalar_one()
+        self.conn.execute(
+            _ENTRIES,
+            [
+                {
+                    "envelope_id": envelope_id,
+                    "program_id": None,
+                    "kind": "amend",
+                    "amount": abs(amendment.by),
+                    "source": amendment.direction,
+                    "idempotency_key": amend_key(amendment.party, amendment.year, number + 1),
+                    "actor": actor,
+                    "created_at": now,
+                }
+            ],
+        )
 
     def envelopes_for(
         self, parties: Iterable[str], year: int, lock: EnvelopeLock = None

@@ -468,11 +468,13 @@ ledger_entries = Table(
     Column("kind", Str(16), nullable=False),
     Column("amount", BigInteger, nullable=False),
     Column("idempotency_key", Str(200), nullable=False, unique=True),
-    Column("source", Str(16)),  # a release's bucket: held | committed
+    Column("source", Str(16)),  # a release's bucket: held | committed; an amend's raise | lower
     Column("actor", Str(EMAIL_MAX), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
     CheckConstraint("amount > 0", name="amount_positive"),
-    CheckConstraint("kind IN ('hold', 'commit', 'disburse', 'release')", name="kind_known"),
+    CheckConstraint(
+        "kind IN ('hold', 'commit', 'disburse', 'release', 'refund', 'amend')", name="kind_known"
+    ),
     Index(None, "program_id"),
     Index(None, "envelope_id"),
 )

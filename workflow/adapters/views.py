@@ -19,7 +19,7 @@ from workflow.adapters.unit_of_work import SqlUnitOfWork
 from workflow.domain.errors import NotFound
 from workflow.domain.events import program_stream
 from workflow.domain.messaging import KINDS, REQUIRED_KINDS, channels_for
-from workflow.domain.program import Program, check_fiscal_year
+from workflow.domain.program import REFUND_STATES, Program, check_fiscal_year, refund_due
 from workflow.domain.tasks import LIVE, TaskSpec, waiting_on
 from workflow.domain.visibility import (
     Viewer,
@@ -29,6 +29,7 @@ from workflow.domain.visibility import (
     program_scope,
 )
 
+_req = program_requests.c
 NEVER_SUBMITTED = "[]"  # ``programs.submitted_by`` of a program nobody has submitted
 
 
@@ -55,6 +56,7 @@ def program_detail(uow: SqlUnitOfWork, viewer: Viewer, program_id: int) -> dict[
         "holds_expire_at": p.holds_expire_at.isoformat() if p.holds_expire_at else None,
         "committed": dict(sorted(p.committed.items())),
         "disbursed": dict(sorted(p.disbursed.items())),
+        "refunds_due": p.refunds_due(),
         "report": _report(p),
         "files": files_of(uow, p),
         "evaluations": {
@@ -248,6 +250,7 @@ def budget_report(
     shown = budget_parties(viewer)
     if year is not None:
         check_fiscal_year(year)
+    owed = refunds_owed(uow, year)
     return [
         {
             "party": e.party,
@@ -257,10 +260,33 @@ def budget_report(
             "committed": e.committed,
             "disbursed": e.disbursed,
             "available": e.available,
+            "refund_due": sum(
+                r["amount"] for r in owed if (r["party"], r["year"]) == (e.party, e.year)
+            ),
         }
         for e in uow.ledger.report(year)
         if shown is None or e.party in shown
     ]
+
+
+def refunds_owed(uow: SqlUnitOfWork, year: int | None = None) -> list[dict[str, Any]]:
+    """Each refund due (program, party, year, amount), by program: the few programs whose
+    standing report says less was spent than was paid out."""
+    query = (
+        select(programs.c.id, programs.c.fiscal_year, programs.c.report, _req.party, _req.disbursed)
+        .join_from(programs, program_requests, _req.program_id == programs.c.id)
+        .where(programs.c.state.in_(REFUND_STATES), programs.c.report.is_not(None))
+        .order_by(programs.c.id, _req.party)
+    )
+    if year is not None:
+        query = query.where(programs.c.fiscal_year == year)
+    owed = []
+    for r in uow.conn.execute(query):
+        spent = json.loads(r.report)["spent"].get(r.party, 0)
+        due = refund_due(int(r.disbursed), int(spent))
+        if due:
+            owed.append({"program": r.id, "party": r.party, "year": r.fiscal_year, "amount": due})
+    return owed
 
 
 def pipeline(uow: SqlUnitOfWork) -> dict[str, int]:

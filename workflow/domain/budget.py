@@ -6,14 +6,15 @@ hold -> commit -> disburse; ``release`` gives back held money, or the undisburse
 of a commitment. Disbursed money stays counted in ``committed`` (it is spent, not
 free), so ``available = amount - held - committed`` never rises when money is paid
 out. ``available`` never goes below zero: a hold is placed for all of a program's
-funders together or for none of them.
+funders together or for none of them. A ``refund`` (money paid out and not spent, paid
+back) shrinks ``committed`` and ``disbursed`` alike; an ``amend`` moves ``amount``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-LEDGER_KINDS = ("hold", "commit", "disburse", "release")
+LEDGER_KINDS = ("hold", "commit", "disburse", "release", "refund", "amend")
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,16 @@ class AddEnvelope(Command):
 
 
 @dataclass(frozen=True)
+class AmendEnvelope(Command):
+    """A supplementary budget or correction (추경): ``by`` raises (+) or lowers (-)."""
+
+    party: str
+    year: int
+    by: int
+    reason: str
+
+
+@dataclass(frozen=True)
 class CreateProgram(Command):
     title: str
     org: str
@@ -81,6 +91,7 @@ class UpdateProgram(Command):
     year: int | None = None
     description: str | None = None
     expected_version: int | None = None  # refuse unless the program is still this version
+    drop_requests: tuple[str, ...] = ()  # funders leaving the split (``requests`` merges)
 
 
 @dataclass(frozen=True)
@@ -147,6 +158,16 @@ class CommitFunds(Command):
 class DisburseFunds(Command):
     program_id: int
     amount: int
+    memo: str = ""
+
+
+@dataclass(frozen=True)
+class RecordRefund(Command):
+    """A funder's budget officer records money paid back on an underspent program."""
+
+    program_id: int
+    amount: int
+    party: str | None = None  # None: the acting officer's own party
     memo: str = ""
 
 

@@ -69,6 +69,17 @@ def _misspelled(text: str, what: str) -> InvalidInput:
     return InvalidInput(f"{what} must be a whole number of KRW, got {shown(text)}")
 
 
+def parse_signed_krw(text: str, what: str = "amount") -> int:
+    """Read a change to an amount, either way: ``+2억``, ``-5,000만``, ``-80000000`` (no
+    sign: a raise). Only the spelling is checked, as :func:`parse_whole_krw`."""
+    spelled = text.strip()
+    sign = -1 if spelled.startswith("-") else 1
+    unsigned = spelled[1:] if spelled[:1] in ("+", "-") else spelled
+    if not unsigned or unsigned[:1] in ("+", "-"):
+        raise _misspelled(text, what)
+    return sign * parse_whole_krw(unsigned, what)
+
+
 def parse_krw(text: str, what: str = "amount") -> int:
     """Read and check an amount: a whole number of KRW in (0, 10^13)."""
     return check_amount(parse_whole_krw(text, what), what)

@@ -262,7 +262,7 @@ def budget_report(ctx: Context, year: int | None, as_json: bool) -> None:
 @json_option
 @pass_ctx
 def budget_ledger(ctx: Context, party: str | None, program_id: int | None, as_json: bool) -> None:
-    """Every ledger entry (hold, commit, disburse, release), oldest first."""
+    """Every ledger entry (hold, commit, disburse, release, refund, amend), oldest first."""
     entries = ctx.view(lambda uow, who: views.ledger_entries(uow, who, party, program_id))
     emit_json(entries) if as_json else click.echo(ledger_table(entries))
 
@@ -374,8 +374,12 @@ def demo(reset: bool) -> None:
 
 def _register_commands() -> None:
     from workflow.entrypoints import cli_files  # noqa: F401 - program attach/files/file
+    from workflow.entrypoints.cli_money import amend, refund
     from workflow.entrypoints.cli_program import program
     from workflow.entrypoints.cli_tasks import delegate, inbox, task, waiting
+
+    program.add_command(refund)
+    envelope.add_command(amend)
 
     for command in (program, inbox, task, waiting, delegate):
         cli.add_command(command)

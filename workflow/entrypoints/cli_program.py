@@ -9,7 +9,7 @@ import click
 
 from workflow.adapters import views
 from workflow.domain import commands as c
-from workflow.domain.money import format_krw
+from workflow.domain.money import format_krw, spell_krw
 from workflow.domain.program import DECISIONS, SCORES, VERDICTS
 from workflow.entrypoints.cli_context import Context, json_option, pass_ctx
 from workflow.entrypoints.output import emit_json, program_text, splits, table
@@ -30,8 +30,8 @@ def content_options(required: bool) -> list[click.Option]:
             type=SPLIT,
             multiple=True,
             required=required,
-            help="A funder's share, PARTY=KRW; repeat per funder. On update, the "
-            "requests given replace the whole split.",
+            help="A funder's share, PARTY=KRW; repeat per funder. On update, only the "
+            "funders named change (drop one with --drop-request).",
         ),
         click.Option(["--start"], type=DATE),
         click.Option(["--end"], type=DATE),
@@ -94,10 +94,20 @@ _with(content_options(required=True))(create)
 
 @program.command("update")
 @click.argument("program_id", type=int, metavar="ID")
+@click.option(
+    "--drop-request",
+    "dropped",
+    multiple=True,
+    metavar="PARTY",
+    help="Remove a funder from the split (its hold is released); repeatable.",
+)
+@json_option
 @pass_ctx
 def update(
     ctx: Context,
     program_id: int,
+    dropped: tuple[str, ...],
+    as_json: bool,
     title: str | None,
     category: str | None,
     requests: tuple[tuple[str, int], ...],
@@ -118,9 +128,15 @@ def update(
             end=end,
             year=year,
             description=description,
+            drop_requests=dropped,
         )
     )
-    click.echo(f"program {program_id} updated")
+    detail = ctx.view(lambda uow, who: views.program_detail(uow, who, program_id))
+    if as_json:
+        emit_json(detail)
+        return
+    split = ", ".join(f"{p} {spell_krw(a, 'en')}" for p, a in detail["requested"].items())
+    click.echo(f"program {program_id} updated; requested: {split}")
 
 
 _with(content_options(required=False))(update)

@@ -2,7 +2,9 @@
 
 The year then runs: every approved program is funded, paid in two tranches, run,
 evaluated and closed; a few spend less than committed (``SPENT_SHARE``, in percent)
-and the rest of their money goes back at settlement.
+and the rest of their money goes back at settlement; one was paid more than it spent
+(``OVERPAID``) and pays the difference back. Next year's round opens on a small
+envelope that a supplementary budget raises.
 
 Amounts are realistic splits of the 2026 pot (city 1.93 billion, Office of Education
 0.53 billion KRW); together the proposals ask the Office of Education for more than
@@ -88,12 +90,18 @@ PROGRAMS = [
 
 # Program number (1-based, as in PROGRAMS) -> percent of its commitment actually spent.
 SPENT_SHARE = {4: 92, 10: 85, 17: 95}
+# Program number -> percent spent of a commitment paid out in full: the rest is a refund
+# due from the organization, paid back (반납) before the program can close.
+OVERPAID = {13: 80}
 
 # December: next year's round opens, and stays open for whoever looks around afterwards
 # (in the browser: the city approver finds two reviews waiting, the Office of Education's
 # three).
 NEXT_YEAR = YEAR + 1
-NEXT_ENVELOPES = {"city": 2_000_000_000, "education_office": 550_000_000}
+# The Office of Education opens 2027 on a first allocation; the third proposal waits on
+# the waitlist until the supplementary budget (추경) raises the envelope.
+NEXT_ENVELOPES = {"city": 2_000_000_000, "education_office": 50_000_000}
+NEXT_SUPPLEMENT = ("education_office", 500_000_000, "2027년 제1회 추경 (본예산 확정)")
 NEXT_PROGRAMS = [
     ("munsan-high", "linkage", "2027 고교-대학 연계 로봇 공학", 90_000_000, 30_000_000),
     ("gyoha-middle", "career-guidance", "2027 중학생 진로 탐색 주간", 40_000_000, 20_000_000),

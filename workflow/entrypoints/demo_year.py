@@ -4,7 +4,9 @@ After the review season (``demo.play_season``) the budget officers commit every
 approved program, the scheduled worker starts and ends the runs on their dates,
 tranches are paid, one program is cancelled mid-year, a hold left waiting lapses and
 the waitlisted program gets the money, and every finished program is reported,
-evaluated and closed. The clock jumps from date to date and ``run_due_work`` (what
+evaluated and closed (one that spent less than it was paid only once its refund is
+back). Next year's round opens, and a supplementary budget lets its waitlisted
+proposal in. The clock jumps from date to date and ``run_due_work`` (what
 ``jointflow tick`` and beat run) carries out whatever fell due.
 """
 
@@ -154,9 +156,46 @@ def _next_round(year: Year) -> None:
         year.bus.handle(c.SubmitProgram(actor=coordinator, program_id=pid))
         year.log(pid, f"{d.NEXT_YEAR} proposal submitted")
         pids.append(pid)
+    waiting = [pid for pid in pids if year.detail(pid)["state"] == "waitlisted"]
+    for pid in waiting:
+        _supplement(year, pid)
     year.bus.handle(c.DecideReview(actor=d.APPROVERS["city"], program_id=pids[0],
                                    decision="approve"))  # fmt: skip
     year.log(pids[0], "city: approve")
+
+
+def _refunds(year: Year, pids: list[int]) -> None:
+    """The budget officers record the money paid back by a program that spent less than
+    it was paid (반납); the city's comes in two transfers. The last one closes it."""
+    for pid in pids:
+        for party, due in sorted(year.detail(pid)["refunds_due"].items()):
+            parts = [due // 2 // 1000 * 1000, due - due // 2 // 1000 * 1000]
+            for amount in parts if party == "city" else [due]:
+                year.bus.handle(
+                    c.RecordRefund(
+                        actor=d.OFFICERS[party],
+                        program_id=pid,
+                        party=party,
+                        amount=amount,
+                        memo="정산 반납",
+                    )
+                )
+                year.log(pid, f"refund received: {party} {amount:,}원")
+
+
+def _supplement(year: Year, waiting: int) -> None:
+    """The supplementary budget (추경) raises the envelope; the waitlist is retried."""
+    party, by, reason = d.NEXT_SUPPLEMENT
+    done = year.bus.handle(
+        c.AmendEnvelope(
+            actor=d.OFFICERS[party], party=party, year=d.NEXT_YEAR, by=by, reason=reason
+        )  # fmt: skip
+    )
+    year.say(
+        f"{year.clock.today()}  supplementary budget (추경): {party} {d.NEXT_YEAR} "
+        f"+{by:,}원 -> {done.amount:,}원 ({reason})"
+    )
+    year.log(waiting, "retried from the waitlist after the 추경")
 
 
 def _show_inbox(year: Year, email: str) -> None:
@@ -191,7 +230,8 @@ def _commit_all(year: Year, pids: list[int]) -> list[int]:
 
 def _spent(year: Year, pid: int) -> dict[str, int]:
     """What the program will report as spent: its commitment, or a share of it."""
-    share = d.SPENT_SHARE.get(pid - year.ids[0] + 1, 100)
+    number = pid - year.ids[0] + 1
+    share = d.SPENT_SHARE.get(number, d.OVERPAID.get(number, 100))
     committed: dict[str, int] = year.detail(pid)["committed"]
     return {party: amount * share // 100 // 1000 * 1000 for party, amount in committed.items()}
 
@@ -201,7 +241,9 @@ def _pay_tranche(year: Year, pids: list[int], first: bool) -> None:
     total = 0
     for pid in pids:
         detail = year.detail(pid)
-        for party, amount in sorted(_spent(year, pid).items()):
+        paid_in_full = pid - year.ids[0] + 1 in d.OVERPAID
+        target = detail["committed"] if paid_in_full else _spent(year, pid)
+        for party, amount in sorted(target.items()):
             due = (
                 detail["committed"][party] // 2
                 if first
@@ -262,6 +304,7 @@ def _evaluate_all(year: Year, pids: list[int]) -> None:
                 )
             )
     year.on(12, 28)
+    _refunds(year, pids)
     for pid in pids:
         detail = year.detail(pid)
         unspent = {p: a - detail["committed"].get(p, 0) for p, a in detail["requested"].items()}

@@ -39,10 +39,14 @@ def budget_table(report: list[dict[str, Any]]) -> str:
             format_krw(r["committed"]),
             format_krw(r["disbursed"]),
             format_krw(r["available"]),
+            format_krw(r["refund_due"]),
         )
         for r in report
     ]
-    return table(rows, ["party", "year", "amount", "held", "committed", "disbursed", "available"])
+    return table(
+        rows,
+        ["party", "year", "amount", "held", "committed", "disbursed", "available", "refund due"],
+    )
 
 
 def program_text(p: dict[str, Any]) -> str:
@@ -56,6 +60,7 @@ def program_text(p: dict[str, Any]) -> str:
         + (f"   (expires {p['holds_expire_at'][:10]})" if p["holds_expire_at"] else ""),
         f"  committed  {splits(p['committed'])}",
         f"  disbursed  {splits(p['disbursed'])}",
+        *([f"  refund due {splits(p['refunds_due'])}"] if p.get("refunds_due") else []),
         "  review     " + ", ".join(f"{k}: {v}" for k, v in p["parties"].items()),
     ]
     if p["report"]:

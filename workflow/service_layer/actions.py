@@ -4,7 +4,8 @@ Each action has one representative command; the bus runs every one as a probe (a
 checks and the domain's step, no write), so a page offers exactly what the handlers
 would carry out — no rule is restated here. The values are placeholders where the
 person chooses them later (the comment, the tranche): a probe of a disbursement asks
-"may they pay anything at all", a probe of a report "the spend as paid".
+"may they pay anything at all", a probe of a report "the spend as paid", a probe of a
+refund "is a won due to their party".
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ ACTIONS = (
     "disburse",
     "report",
     "evaluate",
+    "refund",
     "cancel",
 )
 
@@ -41,6 +43,7 @@ def probes(actor: str, program: Mapping[str, Any]) -> dict[str, c.Command]:
         "disburse": c.DisburseFunds(actor=actor, program_id=pid, amount=1),
         "report": c.SubmitReport(actor=actor, program_id=pid, spent=paid, summary="-"),
         "evaluate": c.EvaluateReport(actor=actor, program_id=pid, verdict="accept"),
+        "refund": c.RecordRefund(actor=actor, program_id=pid, amount=1),
         "cancel": c.CancelProgram(actor=actor, program_id=pid, reason="-"),
     }
 

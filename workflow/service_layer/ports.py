@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
+from workflow.domain.amendments import Amendment
 from workflow.domain.audit import ChainBreak, EventRecord
 from workflow.domain.budget import Envelope
 from workflow.domain.delegation import Delegation
@@ -161,6 +162,13 @@ class People(Protocol):
 
 class Ledger(Protocol):
     def add_envelope(self, party: str, year: int, amount: int) -> None: ...
+    def envelope(self, party: str, year: int, lock: bool = False) -> Envelope | None:
+        """One envelope (``lock``: under its row lock until commit); None if there is none."""
+
+    def amend(self, amendment: Amendment, actor: str, now: datetime) -> None:
+        """Raise or lower the envelope by an ``amend`` entry; refused (``InsufficientBudget``)
+        if, meanwhile, it would go below what it holds and has committed."""
+
     def apply(
         self, program_id: int, moves: Iterable[LedgerMove], actor: str, now: datetime
     ) -> None: ...

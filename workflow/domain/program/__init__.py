@@ -9,7 +9,7 @@ party, the funding one commitment per funder, the evaluation one verdict per par
 ``all_funders_committed``, ``all_parties_accepted``).
 
 The steps live in one module each -- ``drafting``, ``review``, ``funding``,
-``evaluation`` -- over the fields of ``state`` and the shared moves of ``money``.
+``evaluation``, ``refunds`` -- over the fields of ``state`` and the shared moves of ``money``.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from workflow.domain.program.content import (
 from workflow.domain.program.drafting import DraftingSteps
 from workflow.domain.program.evaluation import SCORES, VERDICTS, EvaluationSteps, check_verdict
 from workflow.domain.program.funding import DISBURSING_STATES, FundingSteps
+from workflow.domain.program.refunds import REFUND_STATES, RefundSteps, refund_due
 from workflow.domain.program.review import DECISIONS, ReviewSteps, check_decision
 from workflow.domain.program.rounds import PENDING
 from workflow.domain.program.state import (
@@ -41,7 +42,7 @@ from workflow.domain.program.state import (
 )
 
 
-class Program(DraftingSteps, ReviewSteps, FundingSteps, EvaluationSteps):
+class Program(RefundSteps, DraftingSteps, ReviewSteps, FundingSteps, EvaluationSteps):
     """A program: the fields of ``ProgramState`` and every step's methods."""
 
 
@@ -54,6 +55,7 @@ __all__ = [
     "EDITABLE_STATES",
     "FISCAL_YEARS",
     "PENDING",
+    "REFUND_STATES",
     "REJECTED",
     "RETURNED",
     "SCORES",
@@ -69,5 +71,6 @@ __all__ = [
     "check_decision",
     "check_fiscal_year",
     "check_verdict",
+    "refund_due",
     "content_data",
 ]

@@ -73,3 +73,25 @@ def content_data(content: ProgramContent) -> dict[str, Any]:
         "end": content.end.isoformat() if content.end else None,
         "description": content.description,
     }
+
+
+def merged_requests(
+    old: dict[str, int], given: dict[str, int], dropped: tuple[str, ...] = ()
+) -> dict[str, int]:
+    """A request edit names only the funders it changes: the others keep their share,
+    and a funder leaves the split only when dropped by name."""
+    for party in dropped:
+        if party in given:
+            raise InvalidInput(f"{party} is both given a request and dropped", party=party)
+        if party not in old:
+            raise InvalidInput(
+                f"cannot drop {party}'s request: the program asks nothing of {party} "
+                f"(requests: {', '.join(sorted(old)) or 'none'})",
+                party=party,
+            )
+    merged = {**old, **given}
+    for party in dropped:
+        merged.pop(party)
+    if not merged:
+        raise InvalidInput("a program must request a share from at least one funder")
+    return dict(sorted(merged.items()))

@@ -1,5 +1,6 @@
 """Evaluation and settlement: the coordinator's report, one verdict per party, and the
-release of unspent commitments at closing."""
+release of unspent commitments at closing (``money``); a spend below what was paid out
+leaves a refund due (``refunds``)."""
 
 from __future__ import annotations
 
@@ -61,17 +62,11 @@ class EvaluationSteps(MoneyMoves):
 
     def _check_spent(self, party: str, spent: int) -> None:
         check_amount(spent, f"spend reported for {party}", allow_zero=True)
-        committed, paid = self.committed.get(party, 0), self.disbursed.get(party, 0)
+        committed = self.committed.get(party, 0)  # less than paid out: a refund is due
         if spent > committed:
             raise InvalidInput(
                 f"reported spend for {party} ({spent:,} KRW) exceeds its "
                 f"commitment ({committed:,} KRW)",
-                party=party,
-            )
-        if spent < paid:
-            raise InvalidInput(
-                f"reported spend for {party} ({spent:,} KRW) is below what was already "
-                f"disbursed ({paid:,} KRW); settle the refund with {party} first",
                 party=party,
             )
 
@@ -105,11 +100,3 @@ class EvaluationSteps(MoneyMoves):
         machine.fire(self, trigger)
         if self.state == "closed":
             self._settle()
-
-    def _settle(self) -> None:
-        """Closing: each funder's commitment shrinks to what was actually spent."""
-        assert self.report is not None
-        for party in sorted(self.committed):
-            unspent = self.committed[party] - self.report.spent.get(party, 0)
-            if unspent > 0:
-                self._release_commitment(party, unspent, "unspent at closing")

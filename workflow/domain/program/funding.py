@@ -76,7 +76,7 @@ class FundingSteps(MoneyMoves):
         if spent < payable and self.state in ("under_evaluation", "closed"):
             # The report stands: settlement keeps what it says was spent, no more.
             payable, what = spent, "the reported spend"
-        remaining = payable - self.disbursed.get(party, 0)
+        remaining = max(0, payable - self.disbursed.get(party, 0))
         if amount > remaining:
             raise InvalidInput(
                 f"cannot disburse {amount:,} KRW of {party}'s share of program {self.id}: "

@@ -114,3 +114,11 @@ class MoneyMoves(ProgramState):
         self.events.append(
             Event(ev.COMMITMENT_RELEASED, {"party": party, "amount": amount, "reason": reason})
         )
+
+    def _settle(self) -> None:
+        """Closing: each funder's commitment shrinks to what was actually spent."""
+        assert self.report is not None
+        for party in sorted(self.committed):
+            unspent = self.committed[party] - self.report.spent.get(party, 0)
+            if unspent > 0:
+                self._release_commitment(party, unspent, "unspent at closing")

@@ -34,7 +34,8 @@ class LedgerMove:
 
     ``hold`` reserves, ``commit`` turns a hold into a commitment, ``disburse`` pays out
     committed money, ``release`` gives back money from ``source`` (``held`` or
-    ``committed``).
+    ``committed``), ``refund`` takes back money paid out and not spent (it leaves the
+    commitment and the disbursement both).
     """
 
     kind: str
@@ -118,9 +119,17 @@ class ProgramState:
         return not self.holds and all(self.committed.get(p) for p in self.content.requests)
 
     def all_parties_accepted(self, _event: Any = None) -> bool:
-        return bool(self.evaluations) and all(
-            e.verdict == ACCEPTED for e in self.evaluations.values()
+        """Every party accepted the report, and no refund is left due on it (a program
+        settles only once the money it was paid and did not spend is back)."""
+        return (
+            bool(self.evaluations)
+            and all(e.verdict == ACCEPTED for e in self.evaluations.values())
+            and not self.refunds_due()
         )
+
+    def refunds_due(self) -> dict[str, int]:
+        """Each funder owed money back (``refunds.RefundSteps``); none at this level."""
+        return {}
 
     # -- the rounds --
     def turns(self, rnd: Round) -> dict[str, str | None]:

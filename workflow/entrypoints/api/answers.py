@@ -76,6 +76,7 @@ class Program(Answer):
     holds_expire_at: str | None
     committed: dict[str, int]
     disbursed: dict[str, int]
+    refunds_due: dict[str, int]
     report: Report | None
     files: list[File]
     evaluations: dict[str, Evaluation]
@@ -188,6 +189,15 @@ class BudgetLine(Answer):
     held: int
     committed: int
     disbursed: int
+    available: int
+    refund_due: int
+
+
+class Amendment(Answer):
+    party: str
+    year: int
+    by: int
+    amount: int
     available: int
 
 

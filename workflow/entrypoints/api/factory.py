@@ -19,6 +19,7 @@ from workflow.entrypoints.api import access_log, answers, idempotency, problems
 from workflow.entrypoints.api.idempotency import IdempotencyMiddleware
 from workflow.entrypoints.api.routes_files import router as files_router
 from workflow.entrypoints.api.routes_misc import router as misc_router
+from workflow.entrypoints.api.routes_money import router as money_router
 from workflow.entrypoints.api.routes_people import router as people_router
 from workflow.entrypoints.api.routes_programs import router as programs_router
 from workflow.entrypoints.api.routes_tasks import router as tasks_router
@@ -40,7 +41,14 @@ def create_app(settings: Settings | None = None, bus: MessageBus | None = None) 
     app.state.services = Services(settings, bus)
     problems.install(app)
     api = APIRouter(prefix=PREFIX, responses=problems.RESPONSES)
-    for router in (programs_router, files_router, tasks_router, misc_router, people_router):
+    for router in (
+        programs_router,
+        files_router,
+        money_router,
+        tasks_router,
+        misc_router,
+        people_router,
+    ):
         api.include_router(router)
     app.include_router(api)
     app.include_router(health)

@@ -28,7 +28,7 @@ Bus = Annotated[MessageBus, Depends(bus)]
 def budget_report(
     user: User, bus: Bus, year: Annotated[int | None, Query(ge=1, le=9999)] = None
 ) -> list[dict[str, Any]]:
-    """Per party you may see: amount, held, committed, disbursed, available."""
+    """Per party you may see: amount, held, committed, disbursed, available, refund due."""
     rows: list[dict[str, Any]] = bus.view(
         lambda uow, who: views.budget_report(uow, who, year), user
     )

@@ -129,6 +129,7 @@ def update_program(
             year=body.year,
             description=body.description,
             expected_version=expected_version(if_match),
+            drop_requests=tuple(body.drop_requests),
         )
     )
     return program(bus, user, program_id)

@@ -84,6 +84,8 @@ class ProgramPatch(Body):
     end: date | None = None
     year: Year | None = None
     description: Text | None = None
+    # ``requests`` changes only the funders it names; a funder leaves only by name here.
+    drop_requests: Annotated[list[Key], Field(max_length=20)] = []
 
 
 class ReasonIn(Body):
@@ -148,3 +150,22 @@ class EnvelopeIn(Body):
     party: Key
     year: Year
     amount: Amount
+
+
+# A change to an amount, either way; zero and the range are the domain's to refuse.
+SignedAmount = Annotated[
+    int, Field(strict=True, gt=-(10**13), lt=10**13, description=f"{WHOLE}; + raises, - lowers")
+]
+
+
+class RefundIn(Body):
+    amount: Amount
+    party: Key | None = None  # the funder paid back (default: the officer's own)
+    memo: Text = ""
+
+
+class AmendmentIn(Body):
+    party: Key
+    year: Year
+    by: SignedAmount
+    reason: Statement

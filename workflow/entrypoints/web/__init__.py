@@ -25,6 +25,7 @@ from workflow.entrypoints.web import (
     routes_auth,
     routes_exports,
     routes_files,
+    routes_money,
     routes_pages,
     routes_people,
 )
@@ -80,6 +81,7 @@ def install(app: FastAPI) -> None:
     app.include_router(routes_auth.router)
     app.include_router(routes_files.router)
     app.include_router(routes_pages.router)
+    app.include_router(routes_money.router)
     app.include_router(routes_exports.router)
     app.include_router(routes_people.router)
     app.add_middleware(WebMiddleware)

@@ -151,6 +151,11 @@ WORDS: dict[str, tuple[str, str]] = {  # key: (ko, en)
     "act_accept": ("평가 승인", "Accept the report"),
     "act_return_report": ("평가 반려", "Return the report"),
     "act_cancel": ("사업 취소", "Cancel the program"),
+    "act_refund": ("반납 기록", "Record refund"),
+    "refund_due": ("반납 예정액", "Refund due"),
+    "act_amend": ("예산 변경 (추경)", "Amend envelope"),
+    "amend_by": ("증감액 (+ 증액, - 감액)", "Change (+ raises, - lowers)"),
+    "drop_request": ("{party} 요청 삭제", "Drop the request to {party}"),
     "save": ("저장", "Save"),
     "create": ("제안 저장", "Save the proposal"),
     # budget & waiting

@@ -1,4 +1,4 @@
-"""The pages: my work, programs (list, one, new, edit, its actions), budget, waiting.
+"""The pages: my work, programs (list, one, new, edit, its actions), waiting.
 
 Every form posts back here with the CSRF token; every action is a command through the
 bus (so a refusal is audited and shown on the page it came from), then a redirect to
@@ -139,6 +139,9 @@ def update_program(request: Request, email: Person, form: Form, program_id: Id) 
     try:
         fields = _content(form, pages.funders(pages.organizations(bus_of(request))))
         fields["requests"] = fields["requests"] or None  # none given: unchanged
+        fields["drop_requests"] = tuple(  # a funder leaves the split only when ticked
+            k.removeprefix("drop_") for k in sorted(form) if k.startswith("drop_") and form[k]
+        )
         bus_of(request).handle(c.UpdateProgram(actor=email, program_id=program_id, **fields))
     except WorkflowError as err:
         detail = pages.program_page(bus_of(request), email, program_id)["p"]
@@ -183,6 +186,10 @@ def _command(action: str, email: str, pid: int, form: dict[str, Any]) -> c.Comma
         amount = _amount(text.get("amount", ""), "amount", "the tranche")
         return c.DisburseFunds(actor=email, program_id=pid, amount=amount,
                                memo=text.get("memo", ""))  # fmt: skip
+    if action == "refund":
+        amount = _amount(text.get("amount", ""), "amount", "the refund")
+        return c.RecordRefund(actor=email, program_id=pid, amount=amount,
+                              memo=text.get("memo", ""))  # fmt: skip
     if action == "report":
         spent = {
             k.removeprefix("spent_"): _amount(v, k, f"the spend of {k.removeprefix('spent_')}")
@@ -266,18 +273,7 @@ def _program_form(
                 field=(err.context.get("field") if err else None))  # fmt: skip
 
 
-# -- budget and waiting --
-
-
-@router.get("/budget")
-def budget(
-    request: Request, email: Person, year: Annotated[int | None, Query(ge=2000, le=2100)] = None
-) -> Response:  # noqa: E501
-    bus = bus_of(request)
-    report = bus.view(lambda uow, who: views.budget_report(uow, who, year), email)
-    waitlist = bus.view(lambda uow, who: views.waitlist(uow, who, year), email)
-    return page(request, "budget.html", email, report=report, waitlist=waitlist, year=year,
-                orgs=pages.organizations(bus))  # fmt: skip
+# -- waiting (the budget page: routes_money) --
 
 
 @router.get("/waiting")

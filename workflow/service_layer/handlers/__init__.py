@@ -16,6 +16,7 @@ from typing import Any
 
 from workflow.domain import commands as c
 from workflow.service_layer.handlers import (
+    amendments,
     delegation,
     deliveries,
     directory,
@@ -26,15 +27,18 @@ from workflow.service_layer.handlers import (
     notify,
     people,
     programs,
+    refunds,
     review,
     scheduled,
     tasks,
     tokens,
     webhooks,
 )
+from workflow.service_layer.handlers.amendments import AmendedEnvelope
 from workflow.service_layer.handlers.common import BUDGET_NOTICE, PLACE_HOLDS, RETRY_WAITLISTED
 from workflow.service_layer.handlers.funding import Committed, Disbursed
 from workflow.service_layer.handlers.people import PersonChanged
+from workflow.service_layer.handlers.refunds import Refunded
 from workflow.service_layer.handlers.scheduled import WorkOutcome
 from workflow.service_layer.handlers.tokens import IssuedToken, SignedIn
 from workflow.service_layer.handlers.webhooks import AddedWebhook
@@ -64,6 +68,8 @@ HANDLERS: dict[type[c.Command], Callable[[Any, UnitOfWork], Any]] = {
     c.RetryWaitlisted: funding.retry_waitlisted,
     c.CommitFunds: funding.commit_funds,
     c.DisburseFunds: funding.disburse_funds,
+    c.RecordRefund: refunds.record_refund,
+    c.AmendEnvelope: amendments.amend_envelope,
     c.SubmitReport: evaluation.submit_report,
     c.EvaluateReport: evaluation.evaluate_report,
     c.RunScheduled: scheduled.run_scheduled,
@@ -116,6 +122,8 @@ MESSAGE_COMMANDS: dict[str, Callable[[OutboxMessage], c.Command]] = {
 
 __all__ = [
     "AddedWebhook",
+    "AmendedEnvelope",
+    "Refunded",
     "BUDGET_NOTICE",
     "DELIVER",
     "HANDLERS",

@@ -192,9 +192,9 @@ def holds_wanted(program: Program, _before: Asked | None) -> list[Message]:
 
 
 def money_freed(program: Program, _before: Asked | None) -> list[Message]:
-    """Released money lets the year's waitlist be retried (a revision that moves a program
-    to another fiscal year frees the old year's)."""
-    years = sorted({m.year for m in program.ledger_moves if m.kind == "release"})
+    """Released or refunded money lets the year's waitlist be retried (a revision that
+    moves a program to another fiscal year frees the old year's)."""
+    years = sorted({m.year for m in program.ledger_moves if m.kind in ("release", "refund")})
     return [(RETRY_WAITLISTED, {"year": year}) for year in years]
 
 

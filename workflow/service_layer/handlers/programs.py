@@ -8,6 +8,7 @@ from workflow.domain.errors import InvalidInput
 from workflow.domain.people import ensure_parties_exist
 from workflow.domain.permissions import ensure_may_create, ensure_may_fire, ensure_member_of
 from workflow.domain.program import Program, ProgramContent
+from workflow.domain.program.content import merged_requests
 from workflow.service_layer.handlers.common import (
     acting_user,
     acting_user_and_program,
@@ -38,7 +39,7 @@ def update_program(cmd: c.UpdateProgram, uow: UnitOfWork) -> int:
     content = ProgramContent(
         title=cmd.title if cmd.title is not None else old.title,
         category=cmd.category or old.category,
-        requests=cmd.requests or old.requests,
+        requests=merged_requests(old.requests, cmd.requests or {}, cmd.drop_requests),
         fiscal_year=year,
         start=cmd.start or old.start,
         end=cmd.end or old.end,

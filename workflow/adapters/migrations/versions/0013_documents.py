@@ -1,7 +1,7 @@
 """documents attached to programs, and the database file store
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 Create Date: 2026-12-01 17:00:00
 
 Issue 16 (documents): ``documents`` holds one row per file attached to a program (its
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013"
-down_revision = "0011"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 

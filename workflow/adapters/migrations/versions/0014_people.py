@@ -1,7 +1,7 @@
 """people: deactivated users
 
 Revision ID: 0014
-Revises: 0011
+Revises: 0013
 Create Date: 2026-12-01 17:00:00
 
 Issue 16: an admin deactivates a user (and may reactivate them); ``deactivated_at`` is
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014"
-down_revision = "0011"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """one-time sign-in links
 
 Revision ID: 0017
-Revises: 0011
+Revises: 0014
 Create Date: 2026-12-01 17:10:00
 
 The pages' sign-in by mail (issue 15): a link's secret is kept only as its SHA-256,
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0017"
-down_revision = "0011"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
