@@ -77,6 +77,15 @@ _WRITE_MESSAGE = (
 )
 
 
+def _content(text: Rendered, items: list[dict[str, Any]]) -> dict[str, str]:
+    return {
+        "subject": text.subject[:300],
+        "body": text.text,
+        "html": text.html,
+        "items": json.dumps(items, ensure_ascii=False, default=str),
+    }
+
+
 class ReminderStore:
     def __init__(self, conn: BatchingConnection) -> None:
         self.conn = conn
@@ -194,6 +203,32 @@ class NotificationStore:
     def __init__(self, conn: BatchingConnection) -> None:
         self.conn = conn
 
+    def create(
+        self,
+        email: str,
+        kind: str,
+        day: date,
+        now: datetime,
+        topic: str,
+        text: Rendered,
+        items: list[dict[str, Any]],
+    ) -> int | None:
+        """A new message, written whole in one statement (its id; None if it exists
+        already): an occasion's message is nearly always new, and the empty row, its
+        lock and its content were three statements."""
+        row = {
+            "user_email": email,
+            "kind": kind,
+            "day": day,
+            "topic": topic,
+            **_content(text, items),
+            "created_at": now,
+            "updated_at": now,
+        }
+        created = self.conn.insert_or_skip(notifications, _MESSAGE_KEY, returning=(_n.id,))
+        found = self.conn.execute(created, row).scalar()
+        return None if found is None else int(found)
+
     def lock_or_create(
         self, email: str, kind: str, day: date, now: datetime, topic: str = ""
     ) -> tuple[int, list[dict[str, Any]]]:
@@ -222,17 +257,8 @@ class NotificationStore:
         self, notification_id: int, text: Rendered, items: list[dict[str, Any]], now: datetime
     ) -> None:
         """New content is unread again."""
-        self.conn.execute(
-            _WRITE_MESSAGE,
-            {
-                "nid": notification_id,
-                "b_subject": text.subject[:300],
-                "b_body": text.text,
-                "b_html": text.html,
-                "b_items": json.dumps(items, ensure_ascii=False, default=str),
-                "b_now": now,
-            },
-        )
+        content = {f"b_{k}": v for k, v in _content(text, items).items()}
+        self.conn.execute(_WRITE_MESSAGE, {"nid": notification_id, **content, "b_now": now})
 
     def of_user(self, email: str, unread_only: bool = False) -> list[dict[str, Any]]:
         """The person's in-app messages (those with an in-app delivery), newest first."""
