@@ -149,6 +149,9 @@ class BatchingConnection:
         self.conn = conn
         self.dialect: Dialect = conn.dialect
         self._together = self.dialect.name == "postgresql"
+        # SQLite's writers hold the whole file from BEGIN IMMEDIATE: a row lock there is a
+        # statement that locks nothing, so callers may leave it out.
+        self.row_locks = self.dialect.name != "sqlite"
         self._pending: list[_Write | _Read] = []
 
     def execute(self, statement: Executable, params: Any = None) -> AnyResult:
@@ -305,7 +308,10 @@ def _raise_duplicate(item: _Write | _Read, err: IntegrityError) -> None:
 
 @lru_cache(maxsize=64)
 def _insert_or_skip(
-    dialect_name: str, table: Table, keys: tuple[str, ...], returning: tuple[ColumnElement[Any], ...]
+    dialect_name: str,
+    table: Table,
+    keys: tuple[str, ...],
+    returning: tuple[ColumnElement[Any], ...],
 ) -> Insert:
     dialect = postgresql if dialect_name == "postgresql" else sqlite
     statement: Insert = dialect.insert(table).on_conflict_do_nothing(

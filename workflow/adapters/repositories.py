@@ -186,7 +186,8 @@ class ProgramRepository:
         """Queue the program's row lock: it goes to the server with the next read (the
         load, and whatever else is read with it), and is taken before that read runs."""
         if program_id not in self._locked and self.locking:
-            self.conn.defer(_LOCK_PROGRAM, {"pid": program_id})
+            if self.conn.row_locks:
+                self.conn.defer(_LOCK_PROGRAM, {"pid": program_id})
             self._locked.add(program_id)
 
     def get_locked_as(self, email: str, program_id: int) -> tuple[User, Program]:
