@@ -71,6 +71,7 @@ from workflow.adapters.database import engine_for, upgrade
 from workflow.adapters.event_store import EventStore
 from workflow.adapters.orm import metadata
 from workflow.domain import commands as c
+from workflow.service_layer.handlers import PLACE_HOLDS
 from workflow.service_layer.messagebus import MessageBus
 
 DB = "jointflow_bench"
@@ -140,7 +141,7 @@ def run_engine(bus: MessageBus, n: int, phase: Phases) -> None:
     with phase("submit"):
         for program_id in ids:
             bus.handle(c.SubmitProgram(actor=COORDINATOR, program_id=program_id))
-    message_ids = bus.pending_messages(limit=n)
+    message_ids = holds_pending(bus)
     with phase("hold"):
         for message_id in message_ids:
             bus.handle_message(message_id)
@@ -153,6 +154,13 @@ def run_engine(bus: MessageBus, n: int, phase: Phases) -> None:
                 bus.handle(
                     c.DecideReview(actor=approver, program_id=program_id, decision="approve")
                 )
+
+
+def holds_pending(bus: MessageBus) -> list[int]:
+    """The budget worker's messages waiting (the notices are the notification worker's:
+    ``bench/notify.py``)."""
+    query = text("SELECT id FROM outbox WHERE done_at IS NULL AND task = :task ORDER BY id")
+    return bus.query(lambda uow: [r[0] for r in uow.conn.execute(query, {"task": PLACE_HOLDS})])
 
 
 def one_program(bus: MessageBus) -> None:
@@ -172,7 +180,10 @@ def run_baseline(base: Baseline, n: int, phase: Phases) -> None:
         for program_id in ids:
             base.submit(program_id)
     message_ids = [
-        r[0] for r in base.conn.execute("SELECT id FROM outbox WHERE done_at IS NULL ORDER BY id")
+        r[0]
+        for r in base.conn.execute(
+            "SELECT id FROM outbox WHERE done_at IS NULL AND task = %s ORDER BY id", (PLACE_HOLDS,)
+        )
     ]
     base.conn.commit()
     with phase("hold"):

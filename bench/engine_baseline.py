@@ -16,8 +16,10 @@ from support import CATEGORY, COORDINATOR, ORG, TITLE
 
 from workflow.domain.audit import GENESIS, canonical_json, event_hash
 from workflow.domain.calendar import add_business_days
+from workflow.domain.messaging import NOTIFIED_EVENTS
 from workflow.domain.reminders import ReminderLadder, rungs_for
 from workflow.service_layer.handlers import PLACE_HOLDS
+from workflow.service_layer.outgoing import NOTIFY
 
 YEAR = 2026
 REQUESTS = {"city": 80_000_000, "education_office": 20_000_000}
@@ -208,17 +210,13 @@ class Baseline:
             (json.dumps([COORDINATOR]),),
         )
         stream = f"program:{program_id}"
-        self._append(
-            stream,
-            [("ProgramSubmitted", _moved("submit", "draft", "submitted"))],
-            COORDINATOR,
-            now,
-            self._head(stream),
-        )
+        submitted = [("ProgramSubmitted", _moved("submit", "draft", "submitted"))]
+        self._append(stream, submitted, COORDINATOR, now, self._head(stream))
         self.conn.execute(
             "INSERT INTO outbox (task, payload, created_at, attempts) VALUES (%s, %s, %s, 0)",
             (PLACE_HOLDS, json.dumps({"program_id": program_id}, sort_keys=True), now),
         )
+        self._notify(program_id, submitted, COORDINATOR, now)
         self._complete_task(program_id, "submit", ORG, COORDINATOR, now)
         self.conn.commit()
 
@@ -292,6 +290,7 @@ class Baseline:
         stream = f"program:{program_id}"
         held.append(("ReviewStarted", _moved("hold", "submitted", "in_review")))
         self._append(stream, held, "system", now, self._head(stream))
+        self._notify(program_id, held, "system", now)
         self.conn.execute("UPDATE outbox SET done_at = %s WHERE id = %s", (now, message_id))
         self._open_tasks(program_id, "review", [(p, p, "approver") for p in requests], 10, now)
         self.conn.commit()
@@ -320,6 +319,7 @@ class Baseline:
         self._bump(program_id, version, state, now)
         stream = f"program:{program_id}"
         self._append(stream, new, approver, now, self._head(stream))
+        self._notify(program_id, new, approver, now)
         self._complete_task(program_id, "review", party, approver, now)
         if state == "approved":
             self._open_tasks(
@@ -330,6 +330,19 @@ class Baseline:
                 now,
             )
         self.conn.commit()
+
+    def _notify(
+        self, program_id: int, new: list[tuple[str, dict[str, Any]]], by: str, at: datetime
+    ) -> None:
+        """The notification worker's message: the change's notable events, as the engine
+        hands them over (``common.route_notifications``)."""
+        notable = [{"type": t, "data": d} for t, d in new if t in NOTIFIED_EVENTS]
+        if notable:
+            payload = {"program_id": program_id, "by": by, "at": at.isoformat(), "events": notable}
+            self.conn.execute(
+                "INSERT INTO outbox (task, payload, created_at, attempts) VALUES (%s, %s, %s, 0)",
+                (NOTIFY, json.dumps(payload, sort_keys=True), at),
+            )
 
 
 def _moved(trigger: str, source: str, dest: str) -> dict[str, str]:

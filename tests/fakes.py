@@ -913,6 +913,25 @@ class FakeNotifications:
     def __init__(self, store: FakeStore) -> None:
         self.store = store
 
+    def create(
+        self,
+        email: str,
+        kind: str,
+        day: date,
+        now: datetime,
+        topic: str,
+        text: Rendered,
+        items: list[dict[str, Any]],
+    ) -> int | None:
+        if any(
+            (n["user_email"], n["kind"], n["day"], n["topic"]) == (email, kind, day, topic)
+            for n in self.store.notifications
+        ):
+            return None
+        message_id, _ = self.lock_or_create(email, kind, day, now, topic)
+        self.write(message_id, text, items, now)
+        return message_id
+
     def lock_or_create(
         self, email: str, kind: str, day: date, now: datetime, topic: str = ""
     ) -> tuple[int, list[dict[str, Any]]]:

@@ -39,7 +39,15 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Connection, CursorResult, Dialect, Executable, Insert, Table
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    CursorResult,
+    Dialect,
+    Executable,
+    Insert,
+    Table,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError, MultipleResultsFound, NoResultFound
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -141,6 +149,9 @@ class BatchingConnection:
         self.conn = conn
         self.dialect: Dialect = conn.dialect
         self._together = self.dialect.name == "postgresql"
+        # SQLite's writers hold the whole file from BEGIN IMMEDIATE: a row lock there is a
+        # statement that locks nothing, so callers may leave it out.
+        self.row_locks = self.dialect.name != "sqlite"
         self._pending: list[_Write | _Read] = []
 
     def execute(self, statement: Executable, params: Any = None) -> AnyResult:
@@ -190,15 +201,19 @@ class BatchingConnection:
         if rows:
             self._pending.append(_Write(statement, rows, check, duplicate))
 
-    def insert_or_skip(self, table: Table, keys: Sequence[str] | None = None) -> Insert:
+    def insert_or_skip(
+        self,
+        table: Table,
+        keys: Sequence[str] | None = None,
+        returning: tuple[ColumnElement[Any], ...] = (),
+    ) -> Insert:
         """An INSERT that leaves a row already holding its unique ``keys`` (default: any
         unique key) as it is: ``ON CONFLICT DO NOTHING`` on both backends. Racing first
-        writers then both succeed, and read the one row that was stored."""
-        dialect = postgresql if self.dialect.name == "postgresql" else sqlite
-        statement: Insert = dialect.insert(table).on_conflict_do_nothing(
-            index_elements=list(keys) if keys else None
-        )
-        return statement
+        writers then both succeed, and read the one row that was stored.
+
+        Built once per table, keys and ``returning``: execute it with the row as
+        parameters (no ``.values()``), and SQLAlchemy's compiled form is reused."""
+        return _insert_or_skip(self.dialect.name, table, tuple(keys or ()), returning)
 
     def flush(self) -> None:
         """Send the queue now (a read or the commit is next)."""
@@ -289,6 +304,20 @@ def _raise_duplicate(item: _Write | _Read, err: IntegrityError) -> None:
         or getattr(orig, "sqlite_errorname", None) in _SQLITE_DUPLICATE
     ):
         raise item.duplicate() from err
+
+
+@lru_cache(maxsize=64)
+def _insert_or_skip(
+    dialect_name: str,
+    table: Table,
+    keys: tuple[str, ...],
+    returning: tuple[ColumnElement[Any], ...],
+) -> Insert:
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    statement: Insert = dialect.insert(table).on_conflict_do_nothing(
+        index_elements=list(keys) if keys else None
+    )
+    return statement.returning(*returning) if returning else statement
 
 
 @dataclass(frozen=True)

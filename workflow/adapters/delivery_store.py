@@ -15,7 +15,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select, update
 
 from workflow.adapters.batch import BatchingConnection
 from workflow.adapters.orm import deliveries, notification_prefs, notifications, webhooks
@@ -23,6 +23,40 @@ from workflow.domain.delivery import DEAD, EMAIL, PENDING, SENDING, SENT, WEBHOO
 from workflow.service_layer.ports import Attempt
 
 _d, _n, _w = deliveries.c, notifications.c, webhooks.c
+# Hot-path statements, built once (see repositories): a delivery is taken when due and
+# pending, or (the sweep's retake) sending and stale.
+_TAKEABLE = and_(_d.status == PENDING, _d.due_at <= bindparam("b_now"))
+_STALE = and_(_d.status == SENDING, _d.attempted_at < bindparam("b_stale"))
+
+
+def _taking(takeable: ColumnElement[bool]) -> Any:
+    return (
+        update(deliveries)
+        .where(_d.id == bindparam("did"), takeable)
+        .values(
+            status=SENDING,
+            attempts=_d.attempts + 1,
+            attempted_at=bindparam("b_now"),
+            updated_at=bindparam("b_now"),
+        )
+        .returning(
+            _d.attempts,
+            _d.channel,
+            _d.recipient,
+            _d.notification_id,
+            _d.webhook_id,
+            _d.event_type,
+            _d.payload,
+        )
+    )
+
+
+_BEGIN = _taking(_TAKEABLE)
+_BEGIN_OR_RETAKE = _taking(or_(_TAKEABLE, _STALE))
+_MAIL_TEXT = select(_n.subject, _n.body, _n.html).where(_n.id == bindparam("nid"))
+_PREFERENCES = select(notification_prefs.c.kind, notification_prefs.c.channels).where(
+    notification_prefs.c.user_email == bindparam("email")
+)
 
 
 class DeliveryStore:
@@ -42,57 +76,40 @@ class DeliveryStore:
         payload: str | None = None,
         sent: bool = False,
     ) -> int | None:
-        statement = (
-            self.conn.insert_or_skip(deliveries, ["key"])
-            .values(
-                key=key,
-                notification_id=notification_id,
-                webhook_id=webhook_id,
-                channel=channel,
-                recipient=recipient,
-                status=SENT if sent else PENDING,
-                attempts=1 if sent else 0,
-                due_at=due_at,
-                sent_at=now if sent else None,
-                event_type=event_type,
-                payload=payload,
-                created_at=now,
-                updated_at=now,
-            )
-            .returning(_d.id)
-        )
-        found = self.conn.execute(statement).scalar()
+        row = {
+            "key": key,
+            "notification_id": notification_id,
+            "webhook_id": webhook_id,
+            "channel": channel,
+            "recipient": recipient,
+            "status": SENT if sent else PENDING,
+            "attempts": 1 if sent else 0,
+            "due_at": due_at,
+            "sent_at": now if sent else None,
+            "event_type": event_type,
+            "payload": payload,
+            "created_at": now,
+            "updated_at": now,
+        }
+        statement = self.conn.insert_or_skip(deliveries, ("key",), returning=(_d.id,))
+        found = self.conn.execute(statement, row).scalar()
         return None if found is None else int(found)
 
     def begin(
         self, delivery_id: int, now: datetime, stale_before: datetime | None = None
     ) -> Attempt | None:
-        takeable = and_(_d.status == PENDING, _d.due_at <= now)
+        params: dict[str, Any] = {"did": delivery_id, "b_now": now}
         if stale_before is not None:
-            takeable = or_(takeable, and_(_d.status == SENDING, _d.attempted_at < stale_before))
-        row = self.conn.execute(
-            update(deliveries)
-            .where(_d.id == delivery_id, takeable)
-            .values(status=SENDING, attempts=_d.attempts + 1, attempted_at=now, updated_at=now)
-            .returning(
-                _d.attempts,
-                _d.channel,
-                _d.recipient,
-                _d.notification_id,
-                _d.webhook_id,
-                _d.event_type,
-                _d.payload,
-            )
-        ).first()
+            params["b_stale"] = stale_before
+        begin = _BEGIN if stale_before is None else _BEGIN_OR_RETAKE
+        row = self.conn.execute(begin, params).first()
         if row is None:
             return None
         attempt = Attempt(
             delivery_id, row.channel, row.recipient, int(row.attempts), row.notification_id
         )
         if row.channel == EMAIL:
-            text = self.conn.execute(
-                select(_n.subject, _n.body, _n.html).where(_n.id == row.notification_id)
-            ).one()
+            text = self.conn.execute(_MAIL_TEXT, {"nid": row.notification_id}).one()
             return replace(attempt, subject=text.subject, text=text.body, html=text.html)
         if row.channel == WEBHOOK:
             secret = self.conn.scalar(
@@ -208,11 +225,7 @@ class PreferenceStore:
         self.conn = conn
 
     def of(self, email: str) -> dict[str, tuple[str, ...]]:
-        rows = self.conn.execute(
-            select(notification_prefs.c.kind, notification_prefs.c.channels).where(
-                notification_prefs.c.user_email == email
-            )
-        )
+        rows = self.conn.execute(_PREFERENCES, {"email": email})
         return {r.kind: tuple(c for c in r.channels.split(",") if c) for r in rows}
 
     def set(self, email: str, kind: str, channels: tuple[str, ...], now: datetime) -> None:

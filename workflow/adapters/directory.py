@@ -26,6 +26,9 @@ from workflow.domain.visibility import Viewer
 from workflow.service_layer.ports import Organization
 
 USER = select(users).where(users.c.email == bindparam("email"))
+_ORGANIZATION = select(organizations).where(organizations.c.key == bindparam("key"))
+_EVERYONE = select(users).order_by(users.c.org_key, users.c.email)
+_MEMBERS = _EVERYONE.where(users.c.org_key == bindparam("org"))
 _VIEWER = (
     select(users, organizations.c.funder.label("org_funder"))
     .join_from(users, organizations, organizations.c.key == users.c.org_key)
@@ -46,7 +49,7 @@ class Directory:
             raise Conflict(f"organization {key!r} already exists", org=key) from err
 
     def organization(self, key: str) -> Organization:
-        row = self.conn.execute(select(organizations).where(organizations.c.key == key)).first()
+        row = self.conn.execute(_ORGANIZATION, {"key": key}).first()
         if row is None:
             known = ", ".join(
                 self.conn.scalars(select(organizations.c.key).order_by(organizations.c.key))
@@ -94,10 +97,9 @@ class Directory:
         return Viewer(user_of(row), bool(row.org_funder))
 
     def users(self, org: str | None = None) -> list[User]:
-        query = select(users).order_by(users.c.org_key, users.c.email)
         if org:
-            query = query.where(users.c.org_key == org)
-        return [user_of(r) for r in self.conn.execute(query)]
+            return [user_of(r) for r in self.conn.execute(_MEMBERS, {"org": org})]
+        return [user_of(r) for r in self.conn.execute(_EVERYONE)]
 
     def add_delegation(self, delegation: Delegation, now: datetime) -> None:
         self.conn.execute(

@@ -12,7 +12,7 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, insert, or_, select, update
+from sqlalchemy import Integer, bindparam, insert, or_, select, update
 
 from workflow.adapters.batch import BatchingConnection
 from workflow.adapters.orm import outbox
@@ -26,6 +26,13 @@ _TAKE = (
     .where(outbox.c.id == bindparam("mid"), outbox.c.done_at.is_(None))
     .values(done_at=bindparam("at"))
     .returning(outbox.c.task, outbox.c.payload)
+)
+
+_PENDING = (
+    select(outbox.c.id)
+    .where(outbox.c.done_at.is_(None))
+    .order_by(outbox.c.id)
+    .limit(bindparam("lim", type_=Integer))
 )
 
 
@@ -55,8 +62,7 @@ class Outbox:
         return OutboxMessage(message_id, row.task, json.loads(row.payload))
 
     def pending_ids(self, limit: int = 100) -> list[int]:
-        query = select(outbox.c.id).where(outbox.c.done_at.is_(None)).order_by(outbox.c.id)
-        return list(self.conn.scalars(query.limit(limit)))
+        return list(self.conn.scalars(_PENDING, {"lim": limit}))
 
     def due_for_publishing(
         self, now: datetime, redeliver_after: float, limit: int

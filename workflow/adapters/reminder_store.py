@@ -47,6 +47,43 @@ _OPENED_TASK = (
     .scalar_subquery()
 )
 _SCHEDULE = insert(reminders).values(task_id=_OPENED_TASK)
+_VOID = (
+    update(reminders)
+    .where(_r.task_id.in_(bindparam("ids", expanding=True)), _r.status == "pending")
+    .values(status="void")
+)
+_MESSAGE_KEY = ("user_email", "kind", "day", "topic")
+_LOCK_MESSAGE = (
+    select(_n.id, _n["items"])
+    .where(
+        _n.user_email == bindparam("b_email"),
+        _n.kind == bindparam("b_kind"),
+        _n.day == bindparam("b_day"),
+        _n.topic == bindparam("b_topic"),
+    )
+    .with_for_update()
+)
+_WRITE_MESSAGE = (
+    update(notifications)
+    .where(_n.id == bindparam("nid"))
+    .values(
+        subject=bindparam("b_subject"),
+        body=bindparam("b_body"),
+        html=bindparam("b_html"),
+        items=bindparam("b_items"),
+        updated_at=bindparam("b_now"),
+        read_at=None,
+    )
+)
+
+
+def _content(text: Rendered, items: list[dict[str, Any]]) -> dict[str, str]:
+    return {
+        "subject": text.subject[:300],
+        "body": text.text,
+        "html": text.html,
+        "items": json.dumps(items, ensure_ascii=False, default=str),
+    }
 
 
 class ReminderStore:
@@ -87,11 +124,7 @@ class ReminderStore:
         unique index, never by a scan of what is pending)."""
         if not task_ids:
             return 0
-        return self.conn.execute(
-            update(reminders)
-            .where(_r.task_id.in_(task_ids), _r.status == "pending")
-            .values(status="void")
-        ).rowcount
+        return self.conn.execute(_VOID, {"ids": list(task_ids)}).rowcount
 
     def void_stale(self, now: datetime) -> int:
         """Due rows whose task closed without passing through the workflow (a safety net)."""
@@ -170,48 +203,62 @@ class NotificationStore:
     def __init__(self, conn: BatchingConnection) -> None:
         self.conn = conn
 
+    def create(
+        self,
+        email: str,
+        kind: str,
+        day: date,
+        now: datetime,
+        topic: str,
+        text: Rendered,
+        items: list[dict[str, Any]],
+    ) -> int | None:
+        """A new message, written whole in one statement (its id; None if it exists
+        already): an occasion's message is nearly always new, and the empty row, its
+        lock and its content were three statements."""
+        row = {
+            "user_email": email,
+            "kind": kind,
+            "day": day,
+            "topic": topic,
+            **_content(text, items),
+            "created_at": now,
+            "updated_at": now,
+        }
+        created = self.conn.insert_or_skip(notifications, _MESSAGE_KEY, returning=(_n.id,))
+        found = self.conn.execute(created, row).scalar()
+        return None if found is None else int(found)
+
     def lock_or_create(
         self, email: str, kind: str, day: date, now: datetime, topic: str = ""
     ) -> tuple[int, list[dict[str, Any]]]:
         """The person's message of ``kind`` for ``day`` and ``topic``, locked: (id, its
         items so far)."""
         self.conn.execute(
-            self.conn.insert_or_skip(notifications, ["user_email", "kind", "day", "topic"]).values(
-                user_email=email,
-                kind=kind,
-                day=day,
-                topic=topic,
-                subject="",
-                body="",
-                html="",
-                items="[]",
-                created_at=now,
-                updated_at=now,
-            )
+            self.conn.insert_or_skip(notifications, _MESSAGE_KEY),
+            {
+                "user_email": email,
+                "kind": kind,
+                "day": day,
+                "topic": topic,
+                "subject": "",
+                "body": "",
+                "html": "",
+                "items": "[]",
+                "created_at": now,
+                "updated_at": now,
+            },
         )
-        row = self.conn.execute(
-            select(_n.id, _n["items"])
-            .where(_n.user_email == email, _n.kind == kind, _n.day == day, _n.topic == topic)
-            .with_for_update()
-        ).one()
+        key = {"b_email": email, "b_kind": kind, "b_day": day, "b_topic": topic}
+        row = self.conn.execute(_LOCK_MESSAGE, key).one()
         return int(row.id), list(json.loads(row[1]))
 
     def write(
         self, notification_id: int, text: Rendered, items: list[dict[str, Any]], now: datetime
     ) -> None:
         """New content is unread again."""
-        self.conn.execute(
-            update(notifications)
-            .where(_n.id == notification_id)
-            .values(
-                subject=text.subject[:300],
-                body=text.text,
-                html=text.html,
-                items=json.dumps(items, ensure_ascii=False, default=str),
-                updated_at=now,
-                read_at=None,
-            )
-        )
+        content = {f"b_{k}": v for k, v in _content(text, items).items()}
+        self.conn.execute(_WRITE_MESSAGE, {"nid": notification_id, **content, "b_now": now})
 
     def of_user(self, email: str, unread_only: bool = False) -> list[dict[str, Any]]:
         """The person's in-app messages (those with an in-app delivery), newest first."""

@@ -152,6 +152,9 @@ _SAVE_PROGRAM = (
     )
 )
 
+_ADD_PROGRAM = insert(programs).returning(programs.c.id)
+_ADD_DECISIONS = insert(party_decisions)
+
 
 @dataclass(frozen=True)
 class _Snapshot:
@@ -183,7 +186,8 @@ class ProgramRepository:
         """Queue the program's row lock: it goes to the server with the next read (the
         load, and whatever else is read with it), and is taken before that read runs."""
         if program_id not in self._locked and self.locking:
-            self.conn.defer(_LOCK_PROGRAM, {"pid": program_id})
+            if self.conn.row_locks:
+                self.conn.defer(_LOCK_PROGRAM, {"pid": program_id})
             self._locked.add(program_id)
 
     def get_locked_as(self, email: str, program_id: int) -> tuple[User, Program]:
@@ -248,14 +252,12 @@ class ProgramRepository:
 
     def add(self, program: Program, now: datetime) -> int:
         values = {**_row(program), "created_at": now, "updated_at": now, "version": 1}
-        program.id = int(
-            self.conn.execute(insert(programs).values(values).returning(programs.c.id)).scalar_one()
-        )
+        program.id = int(self.conn.execute(_ADD_PROGRAM, values).scalar_one())
         program.version = 1
         self.events.known_head(program_stream(program.id), None)  # a new id: a new stream
         self._write_requests(program, program.holds)
         self.conn.execute(
-            insert(party_decisions),
+            _ADD_DECISIONS,
             [
                 {"program_id": program.id, "party": p, "decision": d.decision, "comment": ""}
                 for p, d in program.decisions.items()

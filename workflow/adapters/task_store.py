@@ -61,6 +61,9 @@ _COMPLETE = (
     .returning(_t.id)
 )
 _OPEN = insert(tasks)
+_LIVE_OF_PROGRAM = (
+    select(tasks).where(_t.program_id == bindparam("pid"), _t.state.in_(LIVE)).order_by(_t.id)
+)
 _CLAIMANT = select(_t.claimed_by).where(*_LIVE_OF_SPEC, _t.state == CLAIMED)
 
 
@@ -129,8 +132,7 @@ class TaskStore:
         return _task(row)
 
     def live_of_program(self, program_id: int) -> list[Task]:
-        query = select(tasks).where(_t.program_id == program_id, _t.state.in_(LIVE))
-        return [_task(r) for r in self.conn.execute(query.order_by(_t.id))]
+        return [_task(r) for r in self.conn.execute(_LIVE_OF_PROGRAM, {"pid": program_id})]
 
     def claim(self, task_id: int, email: str) -> bool:
         """True if ``email`` got it; False if it was not open (taken, or closed)."""

@@ -15,6 +15,7 @@ from workflow.service_layer.ports import Webhook
 
 _w = webhooks.c
 _LIVE = select(_w.id, _w.org_key, _w.url, _w.events, _w.created_at).where(_w.removed_at.is_(None))
+_EVERY_LIVE = _LIVE.order_by(_w.id)  # built once: every notification lists them
 
 
 class WebhookStore:
@@ -49,8 +50,10 @@ class WebhookStore:
         return _webhook(row)
 
     def listing(self, org: str | None = None) -> list[Webhook]:
-        query = _LIVE if org is None else _LIVE.where(_w.org_key == org)
-        return [_webhook(r) for r in self.conn.execute(query.order_by(_w.id))]
+        if org is None:
+            return [_webhook(r) for r in self.conn.execute(_EVERY_LIVE)]
+        query = _LIVE.where(_w.org_key == org).order_by(_w.id)
+        return [_webhook(r) for r in self.conn.execute(query)]
 
 
 def _webhook(row: Any) -> Webhook:

@@ -14,6 +14,7 @@ courier once that mark has committed, and reconciled in a transaction of its own
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Callable, Sequence
 from contextlib import suppress
 from typing import Any, Protocol, TypeVar
@@ -56,32 +57,42 @@ class MessageBus:
         self.dispatcher = dispatcher
         self.courier = courier or Courier(NoChannels())
         self.retries = retries
+        self.inline = dispatcher if isinstance(dispatcher, InlineDispatcher) else None
 
     def handle(self, cmd: Command) -> Any:
         handler = HANDLERS[type(cmd)]
 
-        def run(uow: UnitOfWork) -> tuple[Any, int]:
-            return handler(cmd, uow), uow.outbox.added
+        def run(uow: UnitOfWork) -> tuple[Any, Sequence[int] | None]:
+            return handler(cmd, uow), self._queued(uow)
 
         try:
             result, queued = self._in_transaction(run)
         except WorkflowError as err:
             self.record_refusal(cmd, err)
             raise
-        if queued:  # most actions send nothing: spare them a look at the outbox
+        if queued is None:  # most actions send nothing: spare them a look at the outbox
+            return result
+        if self.inline is not None:
+            self.inline.carry_out(self, queued)
+        else:
             self.dispatcher.after_commit(self)
         return result
 
     def handle_message(self, message_id: int) -> None:
         """Carry out one outbox message, once: a duplicate delivery finds it done. What
         it wrote to the outbox in turn is the dispatcher's to send on (``after_message``)."""
+        if self.carry_out(message_id) is not None:
+            self.dispatcher.after_message(self)
 
-        def run(uow: UnitOfWork) -> tuple[Any, int]:
+    def carry_out(self, message_id: int) -> Sequence[int] | None:
+        """``handle_message``'s work; what it leaves in the outbox (see ``_queued``)."""
+
+        def run(uow: UnitOfWork) -> tuple[Any, Sequence[int] | None]:
             msg = uow.outbox.take(message_id, uow.now)
             if msg is None:
-                return None, 0
+                return None, None
             cmd = MESSAGE_COMMANDS[msg.task](msg)
-            return HANDLERS[type(cmd)](cmd, uow), uow.outbox.added
+            return HANDLERS[type(cmd)](cmd, uow), self._queued(uow)
 
         try:
             result, queued = self._in_transaction(run)
@@ -89,11 +100,18 @@ class MessageBus:
             log.warning("outbox message %s refused: %s", message_id, err)
             refusal = err
             self._in_transaction(lambda uow: self._dead_letter(uow, message_id, refusal))
-            return
-        if queued:
-            self.dispatcher.after_message(self)
+            return None
         if isinstance(result, Attempt):  # marked and committed: now it may leave
             self.courier.carry_out(self, result)
+        return queued
+
+    def _queued(self, uow: UnitOfWork) -> Sequence[int] | None:
+        """None if the transaction wrote no outbox message; else, for the in-process
+        dispatcher, the outbox's pending ids read in this same transaction (sparing it a
+        transaction of its own to look: two per submission), and for a relay nothing."""
+        if not uow.outbox.added:
+            return None
+        return uow.outbox.pending_ids(InlineDispatcher.BATCH) if self.inline is not None else ()
 
     def pending_messages(self, limit: int = 100) -> list[int]:
         return self.query(lambda uow: uow.outbox.pending_ids(limit))
@@ -222,19 +240,35 @@ class MessageBus:
 
 
 class InlineDispatcher:
-    """Embedded default: run what the outbox holds in this process, before returning."""
+    """Embedded default: run what the outbox holds in this process, before returning.
+
+    The bus hands over the ids pending when the command committed (``carry_out``);
+    each message carried out reports those pending after it, until none are left."""
+
+    BATCH = 100  # ids read at a time; a full batch means: look again once it is done
+    BOUND = 100_000  # a bound, not a budget: messages carried out for one command
+
+    def carry_out(self, bus: MessageBus, pending: Sequence[int]) -> None:
+        queue, seen, full = deque(pending), set(pending), len(pending) >= self.BATCH
+        for _ in range(self.BOUND):
+            if not queue and full:
+                fresh = bus.pending_messages(self.BATCH)
+                queue.extend(fresh)
+                seen.update(fresh)
+                full = len(fresh) >= self.BATCH
+            if not queue:
+                return
+            later = bus.carry_out(queue.popleft()) or ()
+            full = full or len(later) >= self.BATCH
+            queue.extend(i for i in later if i not in seen)
+            seen.update(later)
+        log.error("outbox still not empty after %s messages", self.BOUND)
 
     def after_commit(self, bus: MessageBus) -> None:
-        for _ in range(1000):  # a bound, not a budget: each round empties the outbox
-            pending = bus.pending_messages()
-            if not pending:
-                return
-            for message_id in pending:
-                bus.handle_message(message_id)
-        log.error("outbox still not empty after 1000 rounds")
+        self.carry_out(bus, bus.pending_messages(self.BATCH))
 
     def after_message(self, bus: MessageBus) -> None:
-        return None  # the round under way in after_commit takes them next
+        return None  # the round under way in carry_out takes them next
 
 
 class RelayDispatcher:

@@ -56,11 +56,13 @@ def send(
     channels = channels_of(uow, user, kind) if channels is None else channels
     if not channels:
         return None
-    message_id, _ = uow.notifications.lock_or_create(
-        user.email, kind, seoul_date(uow.now), uow.now, topic
-    )
     text = uow.renderer.render(template, user.locale, {"to": person(user), **context})
-    publish(uow, user, message_id, text, items, channels, at_once)
+    day, now = seoul_date(uow.now), uow.now
+    message_id = uow.notifications.create(user.email, kind, day, now, topic, text, items)
+    if message_id is None:  # written before: replaced, under its lock
+        message_id, _ = uow.notifications.lock_or_create(user.email, kind, day, now, topic)
+        uow.notifications.write(message_id, text, items, now)
+    deliver(uow, user, message_id, channels, at_once)
     return message_id
 
 
@@ -71,12 +73,18 @@ def publish(
     text: Rendered,
     items: list[dict[str, Any]],
     channels: tuple[str, ...],
-    at_once: bool = False,
 ) -> None:
-    """Write the message's content and a delivery per channel (none twice); an email is
-    due at once, or (``at_once`` false) when the quiet hours end."""
+    """Write the message's content and a delivery per channel (none twice)."""
+    uow.notifications.write(message_id, text, items, uow.now)
+    deliver(uow, user, message_id, channels)
+
+
+def deliver(
+    uow: UnitOfWork, user: User, message_id: int, channels: tuple[str, ...], at_once: bool = False
+) -> None:
+    """A delivery of the message per channel (none twice); an email is due at once, or
+    (``at_once`` false) when the quiet hours end."""
     now = uow.now
-    uow.notifications.write(message_id, text, items, now)
     for channel in channels:
         key = f"n{message_id}:{channel}"
         if channel == INAPP:

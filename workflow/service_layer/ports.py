@@ -227,6 +227,18 @@ class Reminders(Protocol):
 
 
 class Notifications(Protocol):
+    def create(
+        self,
+        email: str,
+        kind: str,
+        day: date,
+        now: datetime,
+        topic: str,
+        text: Rendered,
+        items: list[dict[str, Any]],
+    ) -> int | None:
+        """A new message, written whole: its id; None if it exists already (left as is)."""
+
     def lock_or_create(
         self, email: str, kind: str, day: date, now: datetime, topic: str = ""
     ) -> tuple[int, list[dict[str, Any]]]:

@@ -92,6 +92,8 @@ def post_events(
     occurred_at: str,
 ) -> int:
     """Deliveries of a change's events to the webhooks that want them and may see them."""
+    if not events:
+        return 0  # nothing any webhook subscribes to: no need to list them
     hooks = [h for h in uow.webhooks.listing() if _sees(uow, h, program)]
     if not hooks:
         return 0
