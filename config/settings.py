@@ -80,6 +80,8 @@ class Settings(BaseSettings):
     delivery_max_attempts: int = 8
     delivery_retry_seconds: float = 30.0
     delivery_stale_seconds: float = 300.0
+    # How many due deliveries a worker claims, sends and reconciles together.
+    delivery_batch_size: Annotated[int, Field(ge=1, le=1000)] = 25
 
     @field_validator("database_url")
     @classmethod
