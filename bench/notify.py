@@ -11,10 +11,11 @@ A scratch PostgreSQL database, a Redis server of the run's own, a ``celery`` wor
 processes) and beat (the outbox relay), and an SMTP server in a process of its own
 (aiosmtpd, ``tests/mail_sink.py``; in the bench's process it would share one core's lock
 with the smtplib loop, and slow that side only). The programs are set up in review
-first; then the city's approver rejects them, and each rejection mails the program's
-coordinator: the relay hands the worker the notification, the worker decides the message
-and its delivery, and a worker claims the due deliveries in a batch, sends and
-reconciles them.
+first; then the city's approver sends each back for changes, and each decision mails the
+program's coordinator (a rejection would also release the holds and retry the waitlist:
+budget work in the worker that is no part of mailing): the relay hands the worker the
+notification, the worker decides the message and its delivery, and a worker claims the
+due deliveries in a batch, sends and reconciles them.
 
 ``latency``: from a command's commit to its mail's arrival, 20 decisions one at a time
 on an idle worker (it includes beat's relay tick, ``relay_interval_seconds``).
@@ -307,11 +308,11 @@ class Run:
     def _committing(self, conn: object) -> None:
         self.committed = time.time()
 
-    def reject(self, program_id: int) -> float:
+    def decide(self, program_id: int) -> float:
         """Decide; when the decision committed (not when the command returned: on a busy
         machine that can be after the mail has arrived)."""
         self.bus.handle(
-            c.DecideReview(actor=CITY_APPROVER, program_id=program_id, decision="reject")
+            c.DecideReview(actor=CITY_APPROVER, program_id=program_id, decision="request-changes")
         )
         return self.committed
 
@@ -320,7 +321,7 @@ class Run:
         found = []
         for program_id in ids:
             before = len(self.sink.arrived)
-            committed = self.reject(program_id)
+            committed = self.decide(program_id)
             wait_for(lambda n=before: len(self.sink.arrived) > n, "a mail")  # type: ignore[misc]
             found.append(self.sink.arrived[-1] - committed)
         return found
@@ -340,7 +341,7 @@ class Run:
         time.sleep(0.5)  # a relay tick beat sent just before is carried out by now
         try:
             for program_id in ids:
-                self.reject(program_id)
+                self.decide(program_id)
             while self.relay.relay_once():
                 pass
         finally:

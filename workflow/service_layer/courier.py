@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Protocol
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 BATCH_SIZE = 25  # JOINTFLOW_DELIVERY_BATCH_SIZE's default
+OUT_OF_TIME = "not sent: its batch ran out of time (the server was slow)"
 
 
 class Channels(Protocol):
@@ -45,11 +47,13 @@ class Courier:
         policy: RetryPolicy | None = None,
         jitter: Callable[[], float] = random.random,
         batch_size: int = BATCH_SIZE,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.channels = channels
         self.policy = policy or RetryPolicy()
         self.jitter = jitter
         self.batch_size = batch_size
+        self.monotonic = monotonic
 
     def carry_out(self, bus: MessageBus, attempt: Attempt) -> str:
         """One marked attempt: made, then reconciled."""
@@ -60,7 +64,17 @@ class Courier:
         """A claimed batch: every attempt made, then all reconciled in one transaction."""
         if not batch.attempts:
             return []
-        finished = tuple(self._finish(a, self._send(a)) for a in batch.attempts)
+        # A batch that outlives half the stale interval (a server that hangs each mail
+        # until its timeout) leaves the rest unsent, to be tried again: left marked, the
+        # sweep would retake them while this worker might still send them.
+        deadline = self.monotonic() + self.policy.stale_seconds / 2
+        outcomes = []
+        for attempt in batch.attempts:
+            if self.monotonic() < deadline:
+                outcomes.append(self._send(attempt))
+            else:
+                outcomes.append(Outcome.retry(OUT_OF_TIME))
+        finished = tuple(self._finish(a, o) for a, o in zip(batch.attempts, outcomes, strict=True))
         statuses: list[str] = bus.handle(c.FinishDeliveries(actor=None, outcomes=finished))
         return statuses
 
