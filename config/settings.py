@@ -85,6 +85,8 @@ class Settings(BaseSettings):
     # bytes are kept (unset: in the database; else this directory, which must exist).
     max_file_bytes: Annotated[int, Field(ge=1, le=MAX_BYTES_LIMIT)] = DEFAULT_MAX_BYTES
     file_store: Path | None = None
+    # How many due deliveries a worker claims, sends and reconciles together.
+    delivery_batch_size: Annotated[int, Field(ge=1, le=1000)] = 25
 
     @field_validator("database_url")
     @classmethod

@@ -1084,6 +1084,23 @@ class FakeDeliveries:
             )
         return attempt
 
+    def claim(
+        self,
+        now: datetime,
+        limit: int,
+        stale_before: datetime | None = None,
+        skip: Sequence[int] = (),
+    ) -> list[Attempt]:
+        chosen = [
+            i
+            for i in self.due(now, stale_before or now, len(self.store.deliveries))
+            if i not in skip and self.get(i)["channel"] in ("email", "webhook")  # type: ignore[index]
+        ]
+        if stale_before is None:
+            chosen = [i for i in chosen if self.get(i)["status"] == "pending"]  # type: ignore[index]
+        taken = [self.begin(i, now, stale_before) for i in chosen[:limit]]
+        return sorted((a for a in taken if a is not None), key=lambda a: a.delivery_id)
+
     def finish(
         self,
         delivery_id: int,

@@ -91,7 +91,7 @@ def make_courier(settings: Settings) -> Courier:
         base_seconds=settings.delivery_retry_seconds,
         stale_seconds=settings.delivery_stale_seconds,
     )
-    return Courier(OutboundChannels(mailer), policy)
+    return Courier(OutboundChannels(mailer), policy, batch_size=settings.delivery_batch_size)
 
 
 def make_relay(settings: Settings | None = None) -> OutboxRelay:

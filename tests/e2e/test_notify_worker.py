@@ -8,7 +8,9 @@ receiver.
 The one window where a crash can send twice -- a worker killed after the server took
 the mail and before the delivery's outcome was written -- is allowed for, and only it:
 a repeat carries the same ``Message-ID`` / ``X-Jointflow-Delivery`` as the first, so
-the receiving side drops it; there are never more repeats than attempts in flight.
+the receiving side drops it; there are never more repeats than a batch per worker
+process in flight. Deliveries go in batches here (``BATCH``), and each test checks that
+some did.
 
 The worker runs with its clock shifted into Seoul office hours (``shifted_celery``):
 quiet hours would otherwise hold the mail until 08:00 whenever the suite runs at night.
@@ -48,7 +50,8 @@ PROGRAMS = 12
 MAILS = 2 * PROGRAMS  # a review request to each party's approver
 POSTS = PROGRAMS  # the city's webhook hears of each submission
 SECRET = "city-groupware-webhook-secret"
-IN_FLIGHT = 2  # the worker's concurrency: the most attempts a kill can cut short
+IN_FLIGHT = 2  # the worker's concurrency: the most batches a kill can cut short
+BATCH = 4  # deliveries claimed, sent and reconciled together (small: several per test)
 
 
 def office_hours_shift() -> timedelta:
@@ -142,6 +145,7 @@ def env_of(
             "JOINTFLOW_SMTP_FROM": "jointflow <noreply@paju.go.kr>",
             "JOINTFLOW_DELIVERY_RETRY_SECONDS": "1",
             "JOINTFLOW_DELIVERY_STALE_SECONDS": "4",
+            "JOINTFLOW_DELIVERY_BATCH_SIZE": str(BATCH),
             "JOINTFLOW_TEST_CLOCK_SHIFT": str(shift.total_seconds()),
             "JOINTFLOW_BEAT_SCHEDULE_FILE": str(tmp_path / "beat-schedule"),
             "PYTHONUNBUFFERED": "1",
@@ -227,6 +231,22 @@ def assert_each_once(sink: Sink, receiver: Receiver, repeats_allowed: int) -> No
     assert set(per_person) == {s.CITY_APPROVER, s.OE_APPROVER}
 
 
+def assert_batched(url: str) -> None:
+    """Some attempts were claimed together: a batch's marks share one transaction's time."""
+    with engine_for(url).connect() as conn:
+        sizes = (
+            conn.execute(
+                select(func.count())
+                .select_from(deliveries)
+                .where(deliveries.c.channel != "inapp")
+                .group_by(deliveries.c.attempted_at)
+            )
+            .scalars()
+            .all()
+        )
+        assert 1 < max(sizes) <= BATCH
+
+
 def test_a_worker_sigkilled_mid_batch_and_started_again_delivers_each_mail_and_post(
     deployment: Deployment, sink: tuple[Sink, int], receiver: Receiver
 ) -> None:
@@ -243,7 +263,8 @@ def test_a_worker_sigkilled_mid_batch_and_started_again_delivers_each_mail_and_p
     deployment.worker("second")
     deployment.wait("every mail and post", deployment.everything_sent)
     time.sleep(2)  # anything sent twice would have arrived by now
-    assert_each_once(mails, receiver, repeats_allowed=IN_FLIGHT)
+    assert_each_once(mails, receiver, repeats_allowed=IN_FLIGHT * BATCH)
+    assert_batched(deployment.url)
     # What the kill cut short was made again: after the stale interval (attempt 2), or
     # by the relay re-sending a task the dead worker had taken but not begun.
     print(
@@ -270,6 +291,7 @@ def test_redis_restarted_mid_batch_loses_nothing(
     deployment.wait("every mail and post", deployment.everything_sent, timeout=120)
     time.sleep(2)
     assert_each_once(mails, receiver, repeats_allowed=0)
+    assert_batched(deployment.url)
 
 
 def test_smtp_down_for_a_while_then_up_gets_every_mail_once(
@@ -296,6 +318,7 @@ def test_smtp_down_for_a_while_then_up_gets_every_mail_once(
             deployment.wait("every mail and post", deployment.everything_sent)
             time.sleep(2)
             assert_each_once(mails, receiver, repeats_allowed=0)
+            assert_batched(postgres_url)
     finally:
         deployment.procs.stop_all()
 

@@ -13,7 +13,7 @@ from workflow.domain import commands as c
 from workflow.domain import events as ev
 from workflow.domain.delivery import Outcome, RetryPolicy
 from workflow.domain.errors import InvalidInput, NotFound
-from workflow.service_layer.courier import Courier, NoChannels
+from workflow.service_layer.courier import OUT_OF_TIME, Courier, NoChannels
 from workflow.service_layer.messagebus import SYSTEM_STREAM, MessageBus
 
 CITY_QUEUE = [s.CITY_APPROVER, h.DEPUTY, h.CITY_TEAM]  # the city's approvers
@@ -272,3 +272,28 @@ def test_the_notify_message_carried_out_twice_writes_each_message_and_delivery_o
     bus.handle_message(notify.id)
     assert (len(fakes.store.notifications), len(fakes.store.deliveries)) == rows
     assert h.state(fakes, program_id) == "in_review"
+
+
+def test_a_batch_that_runs_out_of_time_leaves_the_rest_to_try_again_unsent(
+    clock: Clock,
+) -> None:
+    bus, fakes = fake_bus(clock, policy=RetryPolicy(base_seconds=30, stale_seconds=300))
+    ticks = iter(range(0, 10_000, 100))  # each look at the watch: 100 s later
+    bus.courier = Courier(
+        channels(bus), bus.courier.policy, lambda: 1.0, monotonic=lambda: float(next(ticks))
+    )
+    h.seed(bus)
+    bus.handle(c.SetPreferences(actor=s.CITY_APPROVER, choices=(("review_request", ("email",)),)))
+    clock.at = datetime(2026, 1, 5, 14, 0, tzinfo=UTC)  # 23:00 Seoul: the mail waits
+    s.submitted(bus)
+    clock.at = datetime(2026, 1, 5, 23, 0, tzinfo=UTC)  # 08:00: four due at once
+    assert bus.courier.deliver_due(bus, passes=1) == {
+        "delivery sent": 1,
+        "delivery pending": 3,
+    }
+    waiting = [d for d in deliveries(fakes, "email") if d["status"] == "pending"]
+    assert {d["last_error"] for d in waiting} == {OUT_OF_TIME}
+    assert len(channels(bus).attempts) == 1  # only the first was sent
+    clock.at += timedelta(seconds=30)
+    bus.courier = Courier(channels(bus), bus.courier.policy, lambda: 1.0)
+    assert bus.courier.deliver_due(bus) == {"delivery sent": 3}

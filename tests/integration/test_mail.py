@@ -42,7 +42,7 @@ def server() -> Iterator[tuple[Sink, int]]:
         yield running
 
 
-def mail_bus(url: str, clock: Clock, port: int) -> MessageBus:
+def mail_bus(url: str, clock: Clock, port: int, **settings_given: object) -> MessageBus:
     settings = make_settings(
         url,
         base_url=BASE,
@@ -50,6 +50,7 @@ def mail_bus(url: str, clock: Clock, port: int) -> MessageBus:
         smtp_port=port,
         smtp_from="jointflow <noreply@paju.go.kr>",
         delivery_retry_seconds=30,
+        **settings_given,
     )
     bus = bootstrap(settings, clock=clock)
     s.seed(bus)

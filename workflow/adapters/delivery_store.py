@@ -5,7 +5,9 @@ nothing when the key exists, so a message re-decided (an outbox message carried 
 twice, a digest growing during its day) never gets a second delivery. An attempt is
 taken with a conditional UPDATE (due and pending, or ``sending`` and stale), so two
 workers or a worker and the sweep never both attempt it; its outcome is reconciled
-with another, guarded by the attempt's number.
+with another, guarded by the attempt's number. A worker claims a batch the same way in
+one statement: the due rows it may take, ``FOR UPDATE SKIP LOCKED`` on PostgreSQL (rows
+another worker is claiming are left to it; SQLite has one writer at a time anyway).
 """
 
 from __future__ import annotations
@@ -120,6 +122,46 @@ class DeliveryStore:
             )
         return attempt
 
+    def claim(
+        self,
+        now: datetime,
+        limit: int,
+        stale_before: datetime | None = None,
+        skip: Sequence[int] = (),
+    ) -> list[Attempt]:
+        takeable = _takeable(now, stale_before)
+        chosen = select(_d.id).where(takeable, _d.channel.in_((EMAIL, WEBHOOK)))
+        if skip:
+            chosen = chosen.where(_d.id.not_in(list(skip)))
+        chosen = chosen.order_by(_d.due_at, _d.id).limit(limit).with_for_update(skip_locked=True)
+        # Locked first, then marked: as a subquery of the UPDATE, PostgreSQL may run the
+        # SKIP LOCKED select more than once and mark more than ``limit`` rows.
+        ids = [int(i) for i in self.conn.scalars(chosen)]
+        if not ids:
+            return []
+        rows = self.conn.execute(
+            update(deliveries)
+            .where(_d.id.in_(ids), takeable)
+            .values(status=SENDING, attempts=_d.attempts + 1, attempted_at=now, updated_at=now)
+            .returning(*_ATTEMPT_COLUMNS)
+        ).all()
+        texts = self._texts([r.notification_id for r in rows if r.channel == EMAIL])
+        secrets = self._secrets([r.webhook_id for r in rows if r.channel == WEBHOOK])
+        attempts = [_attempt(r, texts, secrets) for r in rows]
+        return sorted(attempts, key=lambda a: a.delivery_id)
+
+    def _texts(self, ids: list[int]) -> dict[int, Any]:
+        if not ids:
+            return {}
+        query = select(_n.id, _n.subject, _n.body, _n.html).where(_n.id.in_(ids))
+        return {int(r.id): r for r in self.conn.execute(query)}
+
+    def _secrets(self, ids: list[int]) -> dict[int, str]:
+        if not ids:
+            return {}
+        query = select(_w.id, _w.secret).where(_w.id.in_(ids), _w.removed_at.is_(None))
+        return {int(r.id): str(r.secret) for r in self.conn.execute(query)}
+
     def finish(
         self,
         delivery_id: int,
@@ -212,6 +254,42 @@ class DeliveryStore:
         """Deliveries per status (for tests and ``deliveries list``'s summary)."""
         rows = self.conn.execute(select(_d.status, func.count()).group_by(_d.status))
         return {str(status): int(n) for status, n in rows}
+
+
+_ATTEMPT_COLUMNS = (
+    _d.id,
+    _d.attempts,
+    _d.channel,
+    _d.recipient,
+    _d.notification_id,
+    _d.webhook_id,
+    _d.event_type,
+    _d.payload,
+)
+
+
+def _takeable(now: datetime, stale_before: datetime | None) -> ColumnElement[bool]:
+    due = and_(_d.status == PENDING, _d.due_at <= now)
+    if stale_before is None:
+        return due
+    return or_(due, and_(_d.status == SENDING, _d.attempted_at < stale_before))
+
+
+def _attempt(row: Any, texts: dict[int, Any], secrets: dict[int, str]) -> Attempt:
+    attempt = Attempt(
+        int(row.id), row.channel, row.recipient, int(row.attempts), row.notification_id
+    )
+    if row.channel == EMAIL:
+        text = texts[int(row.notification_id)]
+        return replace(attempt, subject=text.subject, text=text.body, html=text.html)
+    if row.channel == WEBHOOK:
+        return replace(
+            attempt,
+            event_type=row.event_type or "",
+            body=row.payload or "",
+            secret=secrets.get(int(row.webhook_id)),
+        )
+    return attempt
 
 
 def _listed(row: dict[str, Any]) -> dict[str, Any]:

@@ -6,15 +6,21 @@ id, the same on every attempt, so a receiver drops a repeat), ``X-Jointflow-Time
 "{timestamp}.{body}" with the subscription's secret>``. 10 s timeout; the answer decides
 the outcome (2xx delivered; 5xx, 408, 429, timeouts and refused connections retried;
 any other 4xx final). Redirects are not followed: the URL registered is the one posted to.
+One pooled client per process: a batch's posts to one receiver share its connections.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from workflow.domain.delivery import Outcome, http_outcome, sign
 from workflow.service_layer.ports import Attempt
+
+if TYPE_CHECKING:
+    import httpx
 
 TIMEOUT_SECONDS = 10.0
 
@@ -25,6 +31,16 @@ class WebhookPoster:
     ) -> None:
         self.timeout = timeout
         self.clock = clock
+        self._client: httpx.Client | None = None
+        self._lock = threading.Lock()
+
+    def client(self) -> httpx.Client:
+        import httpx  # here: a command that posts nothing does not pay for the import
+
+        with self._lock:
+            if self._client is None:
+                self._client = httpx.Client(timeout=self.timeout, follow_redirects=False)
+            return self._client
 
     def send(self, attempt: Attempt) -> Outcome:
         import httpx  # here: a command that posts nothing does not pay for the import
@@ -42,13 +58,7 @@ class WebhookPoster:
             "X-Jointflow-Signature": sign(attempt.secret, stamp, body),
         }
         try:
-            answer = httpx.post(
-                attempt.recipient,
-                content=body,
-                headers=headers,
-                timeout=self.timeout,
-                follow_redirects=False,
-            )
+            answer = self.client().post(attempt.recipient, content=body, headers=headers)
         except httpx.TimeoutException as err:
             return Outcome.retry(f"timed out after {self.timeout:.0f} s: {err}")
         except httpx.HTTPError as err:  # refused, reset, DNS: the receiver may come back

@@ -334,6 +334,24 @@ class FinishDelivery(Command):
 
 
 @dataclass(frozen=True)
+class BeginDeliveries(Command):
+    """Claim a batch: mark an attempt at up to ``limit`` due deliveries in one
+    transaction (``stale_seconds`` as for ``BeginDelivery``; ``skip``: ids not to take,
+    those a sweep has tried already)."""
+
+    limit: int = 25
+    stale_seconds: float | None = None
+    skip: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class FinishDeliveries(Command):
+    """Reconcile a batch's attempts in one transaction (each as ``FinishDelivery``)."""
+
+    outcomes: tuple[FinishDelivery, ...]
+
+
+@dataclass(frozen=True)
 class RetryDeliveries(Command):
     """The operator re-drives failed deliveries (None: every dead one)."""
 

@@ -1,28 +1,38 @@
 """The courier: makes the attempts the deliveries mark, outside any transaction.
 
-``carry_out`` sends one marked attempt through its channel and reconciles the outcome
-in a transaction of its own; ``deliver_due`` is the sweep (beat, ``jointflow tick``) of
-due retries and of attempts whose outcome never came back. A channel that raises is a
-transient failure: the delivery waits and is tried again, never dropped.
+Deliveries go in batches: up to ``batch_size`` due ones are claimed and their attempts
+marked in one transaction, sent one after another (email over the mailer's one SMTP
+connection, webhooks over a pooled HTTP client), and their outcomes reconciled in
+another. ``deliver_due`` is the sweep (beat, ``jointflow tick``) of due retries and of
+attempts whose outcome never came back. A channel that raises is a transient failure:
+the delivery waits and is tried again, never dropped.
+
+The one window where a message can go twice: a worker that dies after the receiver
+took some of a batch and before the batch was reconciled. Those attempts stay
+``sending`` and are made again after ``stale_seconds`` with the same ``Message-ID`` /
+``X-Jointflow-Delivery``, which the receiver drops; at most one batch per worker
+process. What the batch had not yet sent is simply sent then, once.
 """
 
 from __future__ import annotations
 
 import logging
 import random
+import time
 from collections import Counter
-from collections.abc import Callable
-from datetime import timedelta
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Protocol
 
 from workflow.domain import commands as c
 from workflow.domain.delivery import Outcome, RetryPolicy
-from workflow.service_layer.ports import Attempt
+from workflow.service_layer.ports import Attempt, AttemptBatch
 
 if TYPE_CHECKING:
     from workflow.service_layer.messagebus import MessageBus
 
 log = logging.getLogger(__name__)
+BATCH_SIZE = 25  # JOINTFLOW_DELIVERY_BATCH_SIZE's default
+OUT_OF_TIME = "not sent: its batch ran out of time (the server was slow)"
 
 
 class Channels(Protocol):
@@ -36,56 +46,80 @@ class Courier:
         channels: Channels,
         policy: RetryPolicy | None = None,
         jitter: Callable[[], float] = random.random,
+        batch_size: int = BATCH_SIZE,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.channels = channels
         self.policy = policy or RetryPolicy()
         self.jitter = jitter
+        self.batch_size = batch_size
+        self.monotonic = monotonic
 
     def carry_out(self, bus: MessageBus, attempt: Attempt) -> str:
-        try:
-            outcome = self.channels.send(attempt)
-        except Exception as err:  # a channel's surprise is a failure worth another try
-            log.exception("delivery %s: attempt %s failed", attempt.delivery_id, attempt.number)
-            outcome = Outcome.retry(f"{type(err).__name__}: {err}")
-        status: str = bus.handle(
-            c.FinishDelivery(
-                actor=None,
-                delivery_id=attempt.delivery_id,
-                number=attempt.number,
-                outcome=outcome,
-                policy=self.policy,
-                jitter=self.jitter(),
-                notification_id=attempt.notification_id,
-                recipient=attempt.recipient,
-            )
-        )
+        """One marked attempt: made, then reconciled."""
+        status: str = bus.handle(self._finish(attempt, self._send(attempt)))
         return status
 
-    def deliver_due(self, bus: MessageBus, batch: int = 200, passes: int = 10) -> Counter[str]:
-        """Attempt every delivery due at the bus's clock; a count per outcome."""
+    def carry_out_batch(self, bus: MessageBus, batch: AttemptBatch) -> list[str]:
+        """A claimed batch: every attempt made, then all reconciled in one transaction."""
+        if not batch.attempts:
+            return []
+        # A batch that outlives half the stale interval (a server that hangs each mail
+        # until its timeout) leaves the rest unsent, to be tried again: left marked, the
+        # sweep would retake them while this worker might still send them.
+        deadline = self.monotonic() + self.policy.stale_seconds / 2
+        outcomes = []
+        for attempt in batch.attempts:
+            if self.monotonic() < deadline:
+                outcomes.append(self._send(attempt))
+            else:
+                outcomes.append(Outcome.retry(OUT_OF_TIME))
+        finished = tuple(self._finish(a, o) for a, o in zip(batch.attempts, outcomes, strict=True))
+        statuses: list[str] = bus.handle(c.FinishDeliveries(actor=None, outcomes=finished))
+        return statuses
+
+    def deliver_due(self, bus: MessageBus, passes: int = 80) -> Counter[str]:
+        """Attempt every delivery due at the bus's clock, batch by batch (each delivery
+        at most once a sweep); a count per outcome."""
         outcomes: Counter[str] = Counter()
         tried: set[int] = set()
-        stale = self.policy.stale_seconds
         for _ in range(passes):
-            due = [
-                i
-                for i in bus.query(
-                    lambda uow: uow.deliveries.due(
-                        uow.now, uow.now - timedelta(seconds=stale), batch
-                    )
+            batch: AttemptBatch = bus.handle(
+                c.BeginDeliveries(
+                    actor=None,
+                    limit=self.batch_size,
+                    stale_seconds=self.policy.stale_seconds,
+                    skip=tuple(sorted(tried)),
                 )
-                if i not in tried
-            ]
-            if not due:
+            )
+            if not batch.attempts:
                 break
-            for delivery_id in due:
-                tried.add(delivery_id)
-                attempt = bus.handle(
-                    c.BeginDelivery(actor=None, delivery_id=delivery_id, stale_seconds=stale)
-                )
-                if attempt is not None:
-                    outcomes[f"delivery {self.carry_out(bus, attempt)}"] += 1
+            tried.update(a.delivery_id for a in batch.attempts)
+            outcomes.update(_counted(self.carry_out_batch(bus, batch)))
         return outcomes
+
+    def _send(self, attempt: Attempt) -> Outcome:
+        try:
+            return self.channels.send(attempt)
+        except Exception as err:  # a channel's surprise is a failure worth another try
+            log.exception("delivery %s: attempt %s failed", attempt.delivery_id, attempt.number)
+            return Outcome.retry(f"{type(err).__name__}: {err}")
+
+    def _finish(self, attempt: Attempt, outcome: Outcome) -> c.FinishDelivery:
+        return c.FinishDelivery(
+            actor=None,
+            delivery_id=attempt.delivery_id,
+            number=attempt.number,
+            outcome=outcome,
+            policy=self.policy,
+            jitter=self.jitter(),
+            notification_id=attempt.notification_id,
+            recipient=attempt.recipient,
+        )
+
+
+def _counted(statuses: Iterable[str]) -> Counter[str]:
+    return Counter(f"delivery {s}" for s in statuses)
 
 
 class NoChannels:

@@ -7,8 +7,9 @@ event in a transaction of its own; so is a read refused for want of permission.
 Transient database errors (lost optimistic races, deadlocks, serialization failures, a
 busy SQLite file) retry the whole command, locking up front the second time.
 After commit the dispatcher takes the outbox: in-process in the embedded default,
-a Celery relay in a deployment. A message that marks a delivery's attempt is sent by the
-courier once that mark has committed, and reconciled in a transaction of its own.
+a Celery relay in a deployment. A message that hands a delivery to a worker claims a batch of
+due deliveries; the courier sends them once their marks have committed, and reconciles
+them in a transaction of its own.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ import logging
 from collections import deque
 from collections.abc import Callable, Sequence
 from contextlib import suppress
+from dataclasses import replace
 from typing import Any, Protocol, TypeVar
 
 from workflow.domain import events as ev
-from workflow.domain.commands import Command
+from workflow.domain.commands import BeginDeliveries, Command
 from workflow.domain.errors import NotFound, NotPermitted, WorkflowError
 from workflow.domain.events import OPERATOR, SYSTEM, Event, program_stream
 from workflow.domain.people import ensure_active
@@ -29,7 +31,7 @@ from workflow.domain.visibility import OPERATOR_VIEW, Viewer
 from workflow.service_layer.courier import Courier, NoChannels
 from workflow.service_layer.handlers import HANDLERS, MESSAGE_COMMANDS
 from workflow.service_layer.handlers.common import Probed
-from workflow.service_layer.ports import Attempt
+from workflow.service_layer.ports import AttemptBatch
 from workflow.service_layer.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
@@ -92,6 +94,8 @@ class MessageBus:
             if msg is None:
                 return None, None
             cmd = MESSAGE_COMMANDS[msg.task](msg)
+            if isinstance(cmd, BeginDeliveries):  # a batch of the courier's size
+                cmd = replace(cmd, limit=self.courier.batch_size)
             return HANDLERS[type(cmd)](cmd, uow), self._queued(uow)
 
         try:
@@ -101,8 +105,8 @@ class MessageBus:
             refusal = err
             self._in_transaction(lambda uow: self._dead_letter(uow, message_id, refusal))
             return None
-        if isinstance(result, Attempt):  # marked and committed: now it may leave
-            self.courier.carry_out(self, result)
+        if isinstance(result, AttemptBatch):  # marked and committed: now they may leave
+            self.courier.carry_out_batch(self, result)
         return queued
 
     def _queued(self, uow: UnitOfWork) -> Sequence[int] | None:

@@ -270,6 +270,13 @@ class Attempt:
     secret: str | None = None  # a webhook's; None once the webhook is removed
 
 
+@dataclass(frozen=True)
+class AttemptBatch:
+    """Attempts marked together in one transaction, to be made once it has committed."""
+
+    attempts: tuple[Attempt, ...]
+
+
 class Deliveries(Protocol):
     def add(
         self,
@@ -292,6 +299,17 @@ class Deliveries(Protocol):
     ) -> Attempt | None:
         """Mark an attempt at a due delivery (or a ``sending`` one older than
         ``stale_before``) and return it; None if it is not due or someone has it."""
+
+    def claim(
+        self,
+        now: datetime,
+        limit: int,
+        stale_before: datetime | None = None,
+        skip: Sequence[int] = (),
+    ) -> list[Attempt]:
+        """Mark an attempt at each of up to ``limit`` due deliveries (and ``sending`` ones
+        older than ``stale_before``) that no other worker is claiming, but those in
+        ``skip``; the attempts, by delivery id."""
 
     def finish(
         self,

@@ -2,8 +2,11 @@
 program's live tasks when the message is decided.
 
 A queue's people are the claimant of a claimed task, else every member of its queue
-(organization + role): the same people the inbox shows the task to. Each recipient
-comes with the party and due time of the task that makes them one.
+(organization + role): the same people the inbox shows the task to. Whoever of them is
+on leave has their work routed to their delegate today (``delegation.final_delegates``),
+so the delegate is told too, with whom they stand in for; a person both in the queue
+and a delegate is told once, as a member. Each recipient comes with the party and due
+time of the task that makes them one.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from workflow.domain import messaging as m
+from workflow.domain.calendar import seoul_date
+from workflow.domain.delegation import final_delegates
 from workflow.domain.errors import NotFound
 from workflow.domain.permissions import User
 from workflow.domain.program import Program
@@ -25,6 +30,7 @@ class Recipient:
     user: User
     party: str | None = None  # the party the person acts for here (a task's)
     due_at: datetime | None = None  # when the task that makes them one is due
+    stands_in_for: tuple[User, ...] = ()  # whose work routes to them (a delegate's)
 
 
 def resolve(
@@ -55,25 +61,46 @@ def resolve(
 
 def _queue_people(uow: UnitOfWork, program: Program, kind: str) -> list[Recipient]:
     assert program.id is not None
-    people = []
+    people: list[Recipient] = []
     members: dict[str, list[User]] = {}
+    routed: dict[str, str] | None = None  # delegator -> delegate today, read once if needed
     for task in uow.tasks.live_of_program(program.id):
         if task.kind != kind:
             continue
+        told: list[Recipient] = []
         if task.claimed_by:
             with suppress(NotFound):
-                people.append(
-                    Recipient(uow.directory.user(task.claimed_by), task.party, task.due_at)
-                )
-            continue
-        if task.queue_org not in members:
-            members[task.queue_org] = uow.directory.users(task.queue_org)
-        people += [
-            Recipient(u, task.party, task.due_at)
-            for u in members[task.queue_org]
-            if u.has(task.queue_role)
-        ]
+                told.append(Recipient(uow.directory.user(task.claimed_by), task.party, task.due_at))
+        else:
+            if task.queue_org not in members:
+                members[task.queue_org] = uow.directory.users(task.queue_org)
+            told = [
+                Recipient(u, task.party, task.due_at)
+                for u in members[task.queue_org]
+                if u.has(task.queue_role)
+            ]
+        if routed is None:
+            routed = final_delegates(uow.directory.delegations(), seoul_date(uow.now))
+        people += told + _delegates(uow, told, routed)
     return people
+
+
+def _delegates(uow: UnitOfWork, told: list[Recipient], routed: dict[str, str]) -> list[Recipient]:
+    """The delegates of the people ``told`` of one task, each naming whom they stand in
+    for (one delegate may stand in for several)."""
+    standing: dict[str, list[User]] = {}
+    for person in told:
+        to = routed.get(person.user.email)
+        if to is not None:
+            standing.setdefault(to, []).append(person.user)
+    found = []
+    for email, delegators in sorted(standing.items()):
+        with suppress(NotFound):  # a delegate no longer in the directory is not told
+            first = told[0]
+            found.append(
+                Recipient(uow.directory.user(email), first.party, first.due_at, tuple(delegators))
+            )
+    return found
 
 
 def by_rule(

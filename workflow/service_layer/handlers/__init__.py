@@ -84,6 +84,8 @@ HANDLERS: dict[type[c.Command], Callable[[Any, UnitOfWork], Any]] = {
     c.NotifyEvents: notify.notify_events,
     c.BeginDelivery: deliveries.begin_delivery,
     c.FinishDelivery: deliveries.finish_delivery,
+    c.BeginDeliveries: deliveries.begin_deliveries,
+    c.FinishDeliveries: deliveries.finish_deliveries,
     c.RetryDeliveries: deliveries.retry_deliveries,
     c.SetPreferences: deliveries.set_preferences,
     c.AddWebhook: webhooks.add_webhook,
@@ -117,7 +119,9 @@ MESSAGE_COMMANDS: dict[str, Callable[[OutboxMessage], c.Command]] = {
         by=str(m.payload["by"]),
         at=str(m.payload["at"]),
     ),
-    DELIVER: lambda m: c.BeginDelivery(actor=None, delivery_id=int(m.payload["delivery_id"])),
+    # A delivery handed to a worker: it claims a batch of whatever is due, that one too
+    # (of the courier's size: the bus sets ``limit``).
+    DELIVER: lambda m: c.BeginDeliveries(actor=None),
 }
 
 __all__ = [

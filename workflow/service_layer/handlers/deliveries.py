@@ -17,7 +17,7 @@ from workflow.domain.events import OPERATOR, SYSTEM, Event, user_stream
 from workflow.domain.messaging import check_preference
 from workflow.service_layer.handlers.common import acting_user
 from workflow.service_layer.outgoing import DELIVER
-from workflow.service_layer.ports import Attempt
+from workflow.service_layer.ports import Attempt, AttemptBatch
 from workflow.service_layer.unit_of_work import UnitOfWork
 
 DELIVERY_STREAM = "system"  # dead letters and re-drives are the operator's to see
@@ -29,6 +29,19 @@ def begin_delivery(cmd: c.BeginDelivery, uow: UnitOfWork) -> Attempt | None:
     if cmd.stale_seconds is not None:
         stale = uow.now - timedelta(seconds=cmd.stale_seconds)
     return uow.deliveries.begin(cmd.delivery_id, uow.now, stale)
+
+
+def begin_deliveries(cmd: c.BeginDeliveries, uow: UnitOfWork) -> AttemptBatch:
+    """A batch's attempts, all marked in this transaction before any is made."""
+    stale = None
+    if cmd.stale_seconds is not None:
+        stale = uow.now - timedelta(seconds=cmd.stale_seconds)
+    return AttemptBatch(tuple(uow.deliveries.claim(uow.now, cmd.limit, stale, cmd.skip)))
+
+
+def finish_deliveries(cmd: c.FinishDeliveries, uow: UnitOfWork) -> list[str]:
+    """Each attempt's status after it, in the batch's order."""
+    return [finish_delivery(one, uow) for one in cmd.outcomes]
 
 
 def finish_delivery(cmd: c.FinishDelivery, uow: UnitOfWork) -> str:

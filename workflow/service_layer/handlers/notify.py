@@ -68,6 +68,7 @@ def _context(
         "actor": names.person(by),
         "acting_for": names.person(data["acting_for"]) if data.get("acting_for") else None,
         "comment": data.get("comment") or "",
+        "stands_in_for": [u.name for u in person.stands_in_for],
         "path": program_path(program.id),
     }
 
