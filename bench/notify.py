@@ -8,7 +8,7 @@ installed)::
     python bench/notify.py --mails 100     # a quicker run
 
 A scratch PostgreSQL database, a Redis server of the run's own, a ``celery`` worker
-(two processes) and beat (the outbox relay), and an SMTP server in this process
+(two processes) and the relay process, and an SMTP server in this process
 (aiosmtpd, ``tests/mail_sink.py``). The programs are set up in review first; then the
 city's approver rejects each in turn, as fast as the bus takes it, and each rejection
 mails the program's coordinator: the command commits its change and its outbox row, the
@@ -114,7 +114,7 @@ def set_up(url: str, count: int) -> list[int]:
 
 
 class processes:  # noqa: N801 - used as a context manager, like open()
-    """redis-server, the worker and beat; all stopped (by their process groups) on exit."""
+    """redis-server, the worker and the relay; all stopped (by their process groups) on exit."""
 
     def __init__(self, url: str, redis_port: int, smtp_port: int, tmp: str) -> None:
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("JOINTFLOW_")}
@@ -182,18 +182,7 @@ class processes:  # noqa: N801 - used as a context manager, like open()
                 f"bench-{os.getpid()}@%h",
             ]
         )
-        self.start(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "tasks.app",
-                "beat",
-                "--loglevel=WARNING",
-                f"--schedule={self.tmp}/beat-schedule",
-            ]
-        )
+        self.start([sys.executable, "-m", "workflow.entrypoints.relay"])
         return self
 
     def __exit__(self, *exc: object) -> None:

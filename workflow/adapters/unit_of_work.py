@@ -48,6 +48,7 @@ class SqlUnitOfWork:
         renderer: Renderer,
         contended: bool = False,
         reading: bool = False,
+        wake_relay: bool = False,
     ) -> None:
         self.engine = engine
         self.registry = registry
@@ -56,6 +57,7 @@ class SqlUnitOfWork:
         self.renderer = renderer
         self.contended = contended
         self.reading = reading
+        self.wake_relay = wake_relay
         self.probing = False
 
     def __enter__(self) -> SqlUnitOfWork:
@@ -69,7 +71,7 @@ class SqlUnitOfWork:
         self.programs = ProgramRepository(self.conn, self.events, locking=not self.reading)
         self.directory = Directory(self.conn)
         self.ledger = Ledger(self.conn, self.contended)
-        self.outbox = Outbox(self.conn)
+        self.outbox = Outbox(self.conn, self.wake_relay)
         self.schedule = Schedule(self.conn)
         self.tasks = TaskStore(self.conn)
         self.reminders = ReminderStore(self.conn)
@@ -116,12 +118,16 @@ class SqlUnitOfWorkFactory:
         clock: Callable[[], datetime],
         default_workflow: str = DEFAULT_WORKFLOW,
         renderer: Renderer | None = None,
+        wake_relay: bool = False,
     ) -> None:
+        """``wake_relay``: a deployment's request path, whose outbox messages wake the
+        relay process at commit (a worker publishes its own, see ``PublishingDispatcher``)."""
         self.engine = engine
         self.registry = registry
         self.clock = clock
         self.default_workflow = default_workflow
         self.renderer = renderer or TemplateRenderer(DEFAULT_BASE_URL)
+        self.wake_relay = wake_relay
 
     def __call__(self, contended: bool = False, reading: bool = False) -> SqlUnitOfWork:
         return SqlUnitOfWork(
@@ -132,6 +138,7 @@ class SqlUnitOfWorkFactory:
             self.renderer,
             contended,
             reading,
+            self.wake_relay,
         )
 
     def is_transient(self, error: BaseException) -> bool:
