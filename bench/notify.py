@@ -65,7 +65,7 @@ from workflow.domain import commands as c
 from workflow.service_layer.ports import Attempt
 
 ROOT = Path(__file__).resolve().parent.parent
-RELAY_INTERVAL = 1.0  # JOINTFLOW_OUTBOX_RELAY_INTERVAL's default
+RELAY_INTERVAL = 1.0  # the relay's sweep (a commit wakes it at once)
 LATENCY_SAMPLES = 20
 
 
