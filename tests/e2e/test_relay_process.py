@@ -20,6 +20,7 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 import redis
 from sqlalchemy import func, select, text
@@ -39,7 +40,8 @@ from tests.e2e.test_worker import (
 )
 from workflow.adapters.database import engine_for
 from workflow.adapters.orm import outbox
-from workflow.bootstrap import bootstrap
+from workflow.adapters.outbox import WAKE_CHANNEL
+from workflow.bootstrap import bootstrap, make_sweep_gate
 from workflow.service_layer.messagebus import MessageBus
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
@@ -253,3 +255,34 @@ def test_the_relay_refuses_to_start_without_a_broker(tmp_path: Path) -> None:
         "jointflow: the relay needs JOINTFLOW_BROKER_URL "
         "(without a broker the outbox runs in-process)"
     ]
+
+
+def test_a_commands_commit_wakes_the_relay_and_a_workers_does_not(
+    postgres_url: str, broker: redis.Redis
+) -> None:
+    """The request path's transaction sends NOTIFY (delivered at its commit); a worker's
+    bus, which publishes its follow-ups itself, sends none."""
+    bus = command_bus(postgres_url)
+    s.seed(bus)
+    worker = bootstrap(
+        Settings(database_url=postgres_url, broker_url=BROKER_URL, auto_migrate=False),  # type: ignore[call-arg]
+        worker=True,
+    )
+    dsn = postgres_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(dsn, autocommit=True) as listener:
+        listener.execute(f"LISTEN {WAKE_CHANNEL}")
+        s.submitted(bus)
+        assert [n.channel for n in listener.notifies(timeout=1)][:1] == [WAKE_CHANNEL]
+        for message in worker.pending_messages():
+            worker.handle_message(message)  # the holds, and publishing what they wrote
+        assert list(listener.notifies(timeout=1)) == []
+    assert states(postgres_url)["in_review"] == 1
+
+
+def test_the_sweep_gate_lets_one_due_work_sweep_wait_at_a_time(broker: redis.Redis) -> None:
+    gate = make_sweep_gate(Settings(database_url="sqlite://", broker_url=BROKER_URL))  # type: ignore[call-arg]
+    assert gate.claim()
+    assert not gate.claim()  # one is waiting: the next interval queues nothing
+    assert 0 < broker.ttl(gate.KEY) <= 3600
+    gate.release()  # a worker started it
+    assert gate.claim()
