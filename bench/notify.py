@@ -8,7 +8,7 @@ installed)::
     python bench/notify.py --rounds 1 --mails 50    # a quicker run
 
 A scratch PostgreSQL database, a Redis server of the run's own, a ``celery`` worker (two
-processes) and beat (the outbox relay), and an SMTP server in a process of its own
+processes) and the relay process, and an SMTP server in a process of its own
 (aiosmtpd, ``tests/mail_sink.py``; in the bench's process it would share one core's lock
 with the smtplib loop, and slow that side only). The programs are set up in review
 first; then the city's approver sends each back for changes, and each decision mails the
@@ -18,9 +18,9 @@ notification, the worker decides the message and its delivery, and a worker clai
 due deliveries in a batch, sends and reconciles them.
 
 ``latency``: from a command's commit to its mail's arrival, 20 decisions one at a time
-on an idle worker (it includes beat's relay tick, ``relay_interval_seconds``).
+on an idle worker (a commit wakes the relay at once).
 ``engine_mails_per_second``: the worker's rate. Each round's decisions are committed
-with beat paused, then published at once (one relay pass, as beat's next tick would),
+with the relay paused, then published at once (one relay pass, as the relay would),
 and timed from that pass to the last mail's arrival: the worker's work, not the speed of
 the bench's own loop of commands. ``smtplib_mails_per_second``: a plain loop sending as
 many of the same mails (one connection, the same MIME) to the same server. The sides
@@ -73,7 +73,7 @@ from workflow.domain import commands as c
 from workflow.service_layer.ports import Attempt
 
 ROOT = Path(__file__).resolve().parent.parent
-RELAY_INTERVAL = 1.0  # JOINTFLOW_OUTBOX_RELAY_INTERVAL's default
+RELAY_INTERVAL = 1.0  # the relay's sweep (a commit wakes it at once)
 LATENCY_SAMPLES = 20
 
 
@@ -185,7 +185,7 @@ def set_up(url: str, count: int) -> list[int]:
 
 
 class processes:  # noqa: N801 - used as a context manager, like open()
-    """redis-server, the worker and beat; all stopped (by their process groups) on exit."""
+    """redis-server, the worker and the relay; all stopped (by their process groups) on exit."""
 
     def __init__(self, url: str, redis_port: int, smtp_port: int, tmp: str) -> None:
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("JOINTFLOW_")}
@@ -214,11 +214,11 @@ class processes:  # noqa: N801 - used as a context manager, like open()
         self.started.append(proc)
         return proc
 
-    def pause_beat(self) -> None:
-        os.killpg(self.beat.pid, signal.SIGSTOP)
+    def pause_relay(self) -> None:
+        os.killpg(self.relay_process.pid, signal.SIGSTOP)
 
-    def resume_beat(self) -> None:
-        os.killpg(self.beat.pid, signal.SIGCONT)
+    def resume_relay(self) -> None:
+        os.killpg(self.relay_process.pid, signal.SIGCONT)
 
     def __enter__(self) -> processes:
         self.start(
@@ -259,23 +259,12 @@ class processes:  # noqa: N801 - used as a context manager, like open()
                 f"bench-{os.getpid()}@%h",
             ]
         )
-        self.beat = self.start(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "tasks.app",
-                "beat",
-                "--loglevel=WARNING",
-                f"--schedule={self.tmp}/beat-schedule",
-            ]
-        )
+        self.relay_process = self.start([sys.executable, "-m", "workflow.entrypoints.relay"])
         return self
 
     def __exit__(self, *exc: object) -> None:
         with suppress(ProcessLookupError):
-            self.resume_beat()
+            self.resume_relay()
         for proc in reversed(self.started):
             with suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGTERM)
@@ -332,20 +321,20 @@ class Run:
         self.seconds[side] += seconds
 
     def engine(self, ids: list[int]) -> float:
-        """The round's decisions committed with beat paused, then handed over at once;
+        """The round's decisions committed with the relay paused, then handed over at once;
         timed from the first of them published (a worker's own relay pass may have
         published some during the commits: then the commits count against the engine)."""
         before = len(self.sink.arrived)
         first = last_outbox_id(self.url)
-        self.procs.pause_beat()
-        time.sleep(0.5)  # a relay tick beat sent just before is carried out by now
+        self.procs.pause_relay()
+        time.sleep(0.5)  # what the relay took just before is carried out by now
         try:
             for program_id in ids:
                 self.decide(program_id)
             while self.relay.relay_once():
                 pass
         finally:
-            self.procs.resume_beat()
+            self.procs.resume_relay()
         want = before + len(ids)
         wait_for(lambda: len(self.sink.arrived) >= want, f"{len(ids)} mails", timeout=600)
         return self.sink.arrived[want - 1] - first_published(self.url, first)

@@ -1,9 +1,10 @@
-"""Celery configuration: broker, reliability options and the beat schedule.
+"""Celery configuration: broker and reliability options.
 
 Reliability choices (PRODUCT §6): tasks are acknowledged late and re-queued when a
 worker dies, so a killed worker loses nothing; the outbox relay re-sends whatever
 was published but never acknowledged, so a Redis restart loses nothing either. Due
-times live in database rows; beat only triggers sweeps, never long ETA tasks.
+times live in database rows; the relay process only queues their sweep (one at a
+time), never long ETA tasks. There is no beat schedule: nothing periodic is queued.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from celery import Celery
 
 from config.settings import Settings
 
-RELAY_TASK = "jointflow.relay_outbox"
 SWEEP_TASK = "jointflow.run_due_work"
 
 
@@ -29,9 +29,5 @@ def make_celery(settings: Settings) -> Celery:
         broker_connection_retry_on_startup=True,
         broker_transport_options={"visibility_timeout": 3600},
         timezone="Asia/Seoul",
-        beat_schedule={
-            "relay-outbox": {"task": RELAY_TASK, "schedule": settings.outbox_relay_interval},
-            "run-due-work": {"task": SWEEP_TASK, "schedule": settings.sweep_interval},
-        },
     )
     return app

@@ -58,9 +58,11 @@ class Settings(BaseSettings):
     now: datetime | None = None
     # Seconds after which a published but unacknowledged outbox message is re-sent.
     outbox_redeliver_seconds: Seconds = 60.0
-    outbox_relay_interval: Seconds = 1.0
+    # Seconds between the relay process's sweeps of the outbox: a command's commit wakes
+    # it at once (NOTIFY); the sweep is for what a crash left behind, and SQLite.
+    outbox_relay_interval: Seconds = 5.0
     outbox_batch_size: Annotated[int, Field(ge=1, le=100_000)] = 500
-    # Seconds between beat's sweeps of due scheduled work (start, end, hold expiry).
+    # Seconds between the relay's sweeps of due scheduled work (start, end, hold expiry).
     sweep_interval: Seconds = 60.0
     auto_migrate: bool = True
     # Where the links in messages point: the web process as people reach it.
@@ -174,7 +176,7 @@ def get_settings() -> Settings:
 
 
 def settings_or_exit(status: int = 1) -> Settings:
-    """The settings, for a process that cannot start without them (web, worker, beat):
+    """The settings, for a process that cannot start without them (web, worker, relay):
     a bad one is a line on stderr naming it and the exit ``status``, not a traceback."""
     try:
         return get_settings()

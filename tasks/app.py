@@ -1,7 +1,8 @@
 """The Celery app and its thin tasks: an outbox id in, the service layer does the rest.
 
-``celery -A tasks.app worker`` / ``beat`` (see the Procfile). Task names are the
-outbox's message names; the bus and relay are built lazily in each worker process.
+``celery -A tasks.app worker`` (see the Procfile; the relay process publishes to it).
+Task names are the outbox's message names; the bus is built lazily in each worker
+process.
 """
 
 from __future__ import annotations
@@ -9,9 +10,9 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from config.celery import RELAY_TASK, SWEEP_TASK, make_celery
+from config.celery import SWEEP_TASK, make_celery
 from config.settings import settings_or_exit
-from workflow.bootstrap import bootstrap, make_relay
+from workflow.bootstrap import bootstrap, make_sweep_gate
 from workflow.service_layer.handlers import (
     BUDGET_NOTICE,
     DELIVER,
@@ -23,7 +24,7 @@ from workflow.service_layer.messagebus import MessageBus
 from workflow.service_layer.scheduler import run_due_work
 
 if TYPE_CHECKING:
-    from workflow.adapters.relay import OutboxRelay
+    from workflow.adapters.relay_process import SweepGate
 
 app = make_celery(settings_or_exit())  # a bad setting: one line, and no worker starts
 
@@ -35,8 +36,8 @@ def bus() -> MessageBus:
 
 
 @lru_cache(maxsize=1)
-def relay() -> OutboxRelay:
-    return make_relay()
+def sweep_gate() -> SweepGate:
+    return make_sweep_gate()
 
 
 @app.task(name=PLACE_HOLDS)
@@ -70,14 +71,10 @@ def deliver(outbox_id: int) -> None:
     bus().handle_message(outbox_id)
 
 
-@app.task(name=RELAY_TASK)
-def relay_outbox() -> int:
-    """Publish committed outbox messages (beat runs this every second)."""
-    return relay().relay_once()
-
-
 @app.task(name=SWEEP_TASK)
 def sweep_due_work() -> dict[str, int]:
     """Carry out due scheduled work (activations, ends of runs, hold expiries), send the
-    due reminders, attempt the due deliveries (retries, mail held over quiet hours)."""
+    due reminders, attempt the due deliveries (retries, mail held over quiet hours).
+    Started: the relay process may queue the next one (see ``SweepGate``)."""
+    sweep_gate().release()
     return dict(run_due_work(bus()))

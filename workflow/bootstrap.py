@@ -31,6 +31,7 @@ from workflow.service_layer.messagebus import (
 
 if TYPE_CHECKING:
     from workflow.adapters.relay import OutboxRelay
+    from workflow.adapters.relay_process import RelayProcess, SweepGate
 
 
 def make_clock(settings: Settings) -> Callable[[], datetime]:
@@ -49,7 +50,7 @@ def bootstrap(
 ) -> MessageBus:
     """``worker``: a Celery worker's bus, which publishes what it writes to the outbox as
     soon as that commits (a notice's deliveries reach a worker in milliseconds); the
-    request path's commands leave theirs to beat's relay."""
+    request path's commands wake the relay process with their commit (NOTIFY)."""
     settings = settings or get_settings()
     engine = engine_for(settings.database_url)
     if settings.auto_migrate and not is_current(engine):
@@ -68,6 +69,7 @@ def bootstrap(
         TemplateRenderer(settings.base_url),
         store_factory(settings.file_store),
         settings.max_file_bytes,
+        wake_relay=not settings.embedded and not worker,
     )
     return MessageBus(uow, dispatcher, make_courier(settings))
 
@@ -95,7 +97,8 @@ def make_courier(settings: Settings) -> Courier:
 
 
 def make_relay(settings: Settings | None = None) -> OutboxRelay:
-    """The outbox relay for beat (imports Celery, which request paths never need)."""
+    """The outbox relay for the relay process and workers (imports Celery, which request
+    paths never need)."""
     from config.celery import make_celery
     from workflow.adapters.relay import OutboxRelay
 
@@ -106,3 +109,29 @@ def make_relay(settings: Settings | None = None) -> OutboxRelay:
         settings.outbox_redeliver_seconds,
         settings.outbox_batch_size,
     )
+
+
+def make_sweep_gate(settings: Settings | None = None) -> SweepGate:
+    """The broker's mark that a due-work sweep is queued (see ``relay_process``)."""
+    import redis
+
+    from workflow.adapters.relay_process import SweepGate
+
+    settings = settings or get_settings()
+    assert settings.broker_url is not None, "a deployment's gate needs its broker"
+    return SweepGate(redis.Redis.from_url(settings.broker_url), SWEEP_GATE_SECONDS)
+
+
+# Celery's Redis visibility timeout (config.celery): a taken sweep is restored by then.
+SWEEP_GATE_SECONDS = 3600
+
+
+def make_relay_process(settings: Settings | None = None) -> RelayProcess:
+    """The Procfile's ``relay``: the outbox relay woken at commit, and the due-work sweeps."""
+    from config.celery import SWEEP_TASK
+    from workflow.adapters.relay_process import DueWorkTrigger, RelayProcess
+
+    settings = settings or get_settings()
+    relay = make_relay(settings)
+    trigger = DueWorkTrigger(relay.celery_app, SWEEP_TASK, make_sweep_gate(settings))
+    return RelayProcess(relay, settings.outbox_relay_interval, trigger, settings.sweep_interval)

@@ -2,8 +2,8 @@
 
 Embedded: the ``web`` line alone (uvicorn, two workers) on a SQLite file, no broker; the
 work after each step runs in-process. Deployment: ``honcho start`` runs ``web``,
-``worker`` and ``beat`` on PostgreSQL and a Redis database of this file's own; the
-worker places the holds after beat's relay publishes the submission.
+``worker`` and ``relay`` on PostgreSQL and a Redis database of this file's own; the
+worker places the holds once the relay publishes the submission.
 """
 
 from __future__ import annotations
@@ -125,7 +125,6 @@ def web(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Web]:
         redis.Redis.from_url(BROKER_URL).flushdb()
         env.update(
             JOINTFLOW_BROKER_URL=BROKER_URL,
-            JOINTFLOW_BEAT_SCHEDULE_FILE=str(tmp_path / "beat-schedule"),
             JOINTFLOW_OUTBOX_RELAY_INTERVAL="0.2",
         )
         shutil.copy(ROOT / "Procfile", tmp_path / "Procfile")

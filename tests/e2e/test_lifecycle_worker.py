@@ -1,19 +1,19 @@
 """The money lifecycle on the deployment path, moved forward by the clock alone.
 
-A real ``celery`` worker and beat (the Procfile's lines) run on Redis db 15 and
+A real ``celery`` worker and relay (the Procfile's lines) run on Redis db 15 and
 PostgreSQL, with ``JOINTFLOW_NOW`` fixing their clock. People act through a bus in
 the test process whose clock is the same moment; the test never runs a sweep
-itself. To let time pass it kills the worker and beat and starts them again with a
-later ``JOINTFLOW_NOW``: from then on beat's ``jointflow.run_due_work`` sweep alone
+itself. To let time pass it kills the worker and relay and starts them again with a
+later ``JOINTFLOW_NOW``: from then on the relay's ``jointflow.run_due_work`` sweep alone
 activates the funded programs, ends their runs and lets a forgotten hold lapse. In
-one phase two beats sweep side by side. At the end every transition, ledger entry,
+one phase two relays queue sweeps side by side. At the end every transition, ledger entry,
 scheduled row and reminder is counted: nothing was done twice, nothing was lost.
 
 The Paju timeline (Seoul time, fiscal year 2026; programs run 2 March to 30 April):
 
 - 2 Feb 09:00: A, B, C and E are submitted and held by the worker, W finds no room
   in the city's envelope and is waitlisted; A, B, C are approved and funded.
-- 2 Mar 09:00: the sweeps (two beats) activate A, B, C; the city pays A a tranche.
+- 2 Mar 09:00: the sweeps (two relays) activate A, B, C; the city pays A a tranche.
 - 30 Apr 09:00: the sweep ends the runs; A is reported and accepted by both
   evaluators, the settlement releases what A did not spend and the worker, sent
   ``jointflow.retry_waitlisted`` through the outbox, places W's holds with it.
@@ -119,7 +119,7 @@ def procs(tmp_path: Path, postgres_url: str, broker: redis.Redis) -> Iterator[Pr
 
 
 class Deployment:
-    """Worker and beat of one moment: started with ``JOINTFLOW_NOW``, killed to move on."""
+    """Worker and relay of one moment: started with ``JOINTFLOW_NOW``, killed to move on."""
 
     def __init__(self, procs: Processes, tmp_path: Path, url: str) -> None:
         self.procs = procs
@@ -127,21 +127,18 @@ class Deployment:
         self.url = url
         self.running: list[subprocess.Popen[bytes]] = []
 
-    def at(self, now: datetime, beats: int = 1) -> MessageBus:
-        """Kill what runs, start ``beats`` beats and a worker at ``now``; a bus at ``now``.
+    def at(self, now: datetime, relays: int = 1) -> MessageBus:
+        """Kill what runs, start ``relays`` relays and a worker at ``now``; a bus at ``now``.
 
-        The beats start first: the new worker finds several sweeps queued and its two
-        pool processes run two of them side by side.
+        The relays start first; a sweep is queued while the one before runs, so the
+        worker's two pool processes run two of them side by side.
         """
         self.stop()
         self.procs.env["JOINTFLOW_NOW"] = now.isoformat()
         tag = now.strftime("%m%d")
-        for i in range(beats):
-            schedule = {"JOINTFLOW_BEAT_SCHEDULE_FILE": str(self.tmp_path / f"beat-{tag}-{i}")}
+        for i in range(relays):
             self.running.append(
-                self.procs.start(
-                    f"beat-{tag}-{i}", procfile_command("beat", {**self.procs.env, **schedule})
-                )
+                self.procs.start(f"relay-{tag}-{i}", procfile_command("relay", self.procs.env))
             )
         self.running.append(
             self.procs.start(
@@ -199,7 +196,7 @@ def sweep_outcomes(procs: Processes) -> Counter[str]:
 
 
 def sweeps_sent(log: Path) -> int:
-    return log.read_text(errors="replace").count("Sending due task run-due-work")
+    return log.read_text(errors="replace").count("sent jointflow.run_due_work")
 
 
 def test_a_program_goes_from_submission_to_closed_by_the_clock_alone_and_nothing_twice(
@@ -231,13 +228,13 @@ def test_a_program_goes_from_submission_to_closed_by_the_clock_alone_and_nothing
     assert {pid: state_of(url)[pid] for pid in runs} == dict.fromkeys(runs, "funded")
     assert sweep_outcomes(procs) == Counter(), "a sweep did work before its time"
 
-    # -- 2 Mar, the start date: two beats' sweeps race to activate the runs --
-    bus = deployment.at(MAR, beats=2)
+    # -- 2 Mar, the start date: two relays' sweeps race to activate the runs --
+    bus = deployment.at(MAR, relays=2)
     deployment.wait_for("the sweeps to activate A, B and C", dict.fromkeys(runs, "active"))
-    beat_logs = [log for _p, log in procs.started if log.stem.startswith("beat-0302")]
+    relay_logs = [log for _p, log in procs.started if log.stem.startswith("relay-0302")]
     wait_until(
-        "both beats to send sweeps while the runs are active",
-        lambda: all(sweeps_sent(log) >= 3 for log in beat_logs),
+        "both relays to send sweeps while the runs are active",
+        lambda: all(sweeps_sent(log) >= 3 for log in relay_logs),
         procs,
     )
     assert (
@@ -336,8 +333,8 @@ def assert_each_transition_once(url: str, a: int, runs: tuple[int, ...], e: int,
 
 
 def assert_reminders_sent_once(url: str, e: int) -> None:
-    """The beats' sweeps sent the reminders too, each (task, rung) once, to each person in
-    one message a day -- even on 2 March, when two beats raced.
+    """The relays' sweeps sent the reminders too, each (task, rung) once, to each person in
+    one message a day -- even on 2 March, when two relays raced.
 
     E's reviews (due before March) were reminded by the 2 March sweep for every rung due
     by then, including the escalation, and again while overdue on 30 April; on 2 June

@@ -1,5 +1,5 @@
 """Mail and webhooks on the deployment path, with real processes (issue 14): PostgreSQL,
-a Redis server of the test's own (so it can be restarted), ``celery`` worker and beat,
+a Redis server of the test's own (so it can be restarted), ``celery`` worker and the relay,
 an SMTP server (aiosmtpd) and a webhook receiver in this process. A worker SIGKILLed
 mid-batch and started again, Redis restarted mid-batch, the SMTP server down for a while
 then up: every mail and every post arrives, counted at the SMTP server and at the
@@ -147,7 +147,6 @@ def env_of(
             "JOINTFLOW_DELIVERY_STALE_SECONDS": "4",
             "JOINTFLOW_DELIVERY_BATCH_SIZE": str(BATCH),
             "JOINTFLOW_TEST_CLOCK_SHIFT": str(shift.total_seconds()),
-            "JOINTFLOW_BEAT_SCHEDULE_FILE": str(tmp_path / "beat-schedule"),
             "PYTHONUNBUFFERED": "1",
         }
     )
@@ -178,8 +177,8 @@ class Deployment:
             ],
         )
 
-    def beat(self) -> None:
-        self.procs.start("beat", procfile_command("beat", self.procs.env))
+    def relay(self) -> None:
+        self.procs.start("relay", procfile_command("relay", self.procs.env))
 
     def wait(self, what: str, condition: Callable[[], bool], timeout: float = 90) -> None:
         wait_until(what, condition, self.procs, timeout=timeout)
@@ -254,7 +253,7 @@ def test_a_worker_sigkilled_mid_batch_and_started_again_delivers_each_mail_and_p
     for _ in range(PROGRAMS):
         s.submitted(deployment.bus)
     first = deployment.worker("first")
-    deployment.beat()
+    deployment.relay()
     deployment.wait("some mail to arrive", lambda: len(mails.mails) >= 4)
     deployment.procs.kill(first)  # mid-batch: mails in flight and queued
     killed_at = len(mails.mails)
@@ -283,7 +282,7 @@ def test_redis_restarted_mid_batch_loses_nothing(
     for _ in range(PROGRAMS):
         s.submitted(deployment.bus)
     deployment.worker("worker")
-    deployment.beat()
+    deployment.relay()
     deployment.wait("some mail to arrive", lambda: len(mails.mails) >= 4)
     redis_server.kill()  # every queued message is gone with it (no persistence)
     time.sleep(1)
@@ -309,7 +308,7 @@ def test_smtp_down_for_a_while_then_up_gets_every_mail_once(
         for _ in range(PROGRAMS):
             s.submitted(deployment.bus)
         deployment.worker("worker")
-        deployment.beat()
+        deployment.relay()
         deployment.wait(
             "every mail to have failed once (connection refused)",
             lambda: _failed_once(postgres_url) == MAILS,

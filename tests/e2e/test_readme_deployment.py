@@ -1,5 +1,5 @@
 """The README's deployment section, run as written: PostgreSQL, Redis, and the
-Procfile's ``web``, ``worker`` and ``beat`` started by honcho, a program driven with
+Procfile's ``web``, ``worker`` and ``relay`` started by honcho, a program driven with
 curl from create to funded.
 
 Only what must differ on a shared machine is swapped: the database name, the port, the
@@ -66,10 +66,7 @@ def test_the_readme_deployment_runs_a_program_to_funded(tmp_path: Path) -> None:
     shutil.copy(ROOT / "Procfile", tmp_path / "Procfile")
     redis.Redis.from_url(BROKER_URL).flushdb()
     env = {k: v for k, v in os.environ.items() if not k.startswith("JOINTFLOW_")}
-    env.update(
-        PYTHONPATH=str(ROOT),
-        JOINTFLOW_BEAT_SCHEDULE_FILE=str(tmp_path / "beat-schedule"),
-    )
+    env.update(PYTHONPATH=str(ROOT))
     proc = subprocess.Popen(
         ["bash", "-euo", "pipefail", "-c", localized(deployment_script(), database, port)],
         cwd=tmp_path,

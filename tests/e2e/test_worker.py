@@ -1,7 +1,7 @@
-"""The deployment path for real: PostgreSQL, Redis and ``celery`` worker/beat processes.
+"""The deployment path for real: PostgreSQL, Redis and ``celery`` worker and relay processes.
 
 Commands go through a bus built with a broker URL, so the request path only writes
-outbox rows; the relay (beat's ``jointflow.relay_outbox`` task, or the test calling
+outbox rows; the relay (the Procfile's ``relay`` process, or the test calling
 ``relay_once``) publishes them to Redis and a separate ``celery -A tasks.app worker``
 process places the holds. Nothing is mocked. Every subprocess runs in its own
 process group and is killed with it when the test ends.
@@ -154,7 +154,6 @@ def procs(tmp_path: Path, postgres_url: str, broker: redis.Redis) -> Iterator[Pr
             "JOINTFLOW_OUTBOX_REDELIVER_SECONDS": str(REDELIVER_SECONDS),
             "JOINTFLOW_OUTBOX_RELAY_INTERVAL": "0.5",
             "JOINTFLOW_WORKER_CONCURRENCY": "2",
-            "JOINTFLOW_BEAT_SCHEDULE_FILE": str(tmp_path / "beat-schedule"),
             "PYTHONUNBUFFERED": "1",
         }
     )
@@ -211,7 +210,9 @@ def procfile_command(process: str, env: dict[str, str]) -> list[str]:
                 r"\$\{(\w+):-([^}]*)\}", lambda m: env.get(m.group(1), m.group(2)), command
             )
             argv = shlex.split(expanded)
-            assert argv[0] == "celery", f"Procfile {process} does not run celery: {command}"
+            if argv[0] == "python":
+                return [sys.executable, *argv[1:]]
+            assert argv[0] == "celery", f"Procfile {process} runs neither celery nor python"
             return [sys.executable, "-m", "celery", *argv[1:]]
     raise AssertionError(f"Procfile has no {process} process")
 
@@ -285,7 +286,7 @@ def assert_audit_chain_holds(bus: MessageBus) -> None:
 # -- the tests --
 
 
-def test_procfile_worker_and_beat_take_submitted_programs_into_review_with_one_hold_each(
+def test_procfile_worker_and_relay_take_submitted_programs_into_review_with_one_hold_each(
     postgres_url: str, procs: Processes, broker: redis.Redis
 ) -> None:
     bus = deployed_bus(postgres_url)
@@ -308,10 +309,8 @@ def test_procfile_worker_and_beat_take_submitted_programs_into_review_with_one_h
     procs.start(
         "worker", procfile_command("worker", procs.env) + Processes.worker_options("procfile")
     )
-    procs.start("beat", procfile_command("beat", procs.env))
-    wait_until(
-        "beat's relay and the worker to place every hold", lambda: settled(postgres_url), procs
-    )
+    procs.start("relay", procfile_command("relay", procs.env))
+    wait_until("the relay and the worker to place every hold", lambda: settled(postgres_url), procs)
 
     assert states(postgres_url) == Counter({"in_review": 8})
     held = assert_money_adds_up(postgres_url)
@@ -361,7 +360,7 @@ def test_worker_killed_mid_run_loses_and_doubles_nothing(
         "the second worker and the relay's re-sends to finish everything",
         lambda: settled(postgres_url),
         procs,
-        tick=relay.relay_once,
+        tick=relay.sweep,
     )
 
     assert states(postgres_url) == Counter({"in_review": 24, "waitlisted": 16})

@@ -4,6 +4,10 @@ A row is ``published_at`` once the relay has handed it to the broker and ``done_
 once a worker has carried it out (in the worker's own transaction). Rows published
 long ago but never done are published again: delivery is at least once, and every
 message handler is idempotent.
+
+On PostgreSQL a command's transaction that writes a message also sends ``NOTIFY
+jointflow_outbox`` (``wake_relay``): delivered at commit and only if it commits, it
+wakes the relay process at once instead of at its next sweep.
 """
 
 from __future__ import annotations
@@ -12,13 +16,15 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, insert, or_, select, update
+from sqlalchemy import ColumnElement, Integer, bindparam, func, insert, literal, or_, select, update
 
 from workflow.adapters.batch import BatchingConnection
 from workflow.adapters.orm import outbox
 from workflow.service_layer.ports import OutboxMessage
 
+WAKE_CHANNEL = "jointflow_outbox"  # what the relay process LISTENs on
 _ADD = insert(outbox)
+_WAKE = select(func.pg_notify(literal(WAKE_CHANNEL), literal("")))
 # Taken and marked done in one statement: it locks the row, so a duplicate delivery
 # waits for this transaction and then finds the message done (or, rolled back, not).
 _TAKE = (
@@ -37,11 +43,15 @@ _PENDING = (
 
 
 class Outbox:
-    def __init__(self, conn: BatchingConnection) -> None:
+    def __init__(self, conn: BatchingConnection, wake_relay: bool = False) -> None:
         self.conn = conn
         self.added = 0  # messages written in this transaction
+        # Only PostgreSQL has NOTIFY; a SQLite deployment's relay finds them by its sweep.
+        self.wake_relay = wake_relay and conn.dialect.name == "postgresql"
 
     def add(self, task: str, payload: dict[str, Any], now: datetime) -> None:
+        if self.wake_relay and not self.added:  # one wake-up per transaction is enough
+            self.conn.defer(_WAKE, {})
         self.conn.defer(
             _ADD,
             {
@@ -64,27 +74,30 @@ class Outbox:
     def pending_ids(self, limit: int = 100) -> list[int]:
         return list(self.conn.scalars(_PENDING, {"lim": limit}))
 
-    def due_for_publishing(
-        self, now: datetime, redeliver_after: float, limit: int
+    def claim_for_publishing(
+        self, now: datetime, limit: int, redeliver_after: float | None = None
     ) -> list[tuple[int, str]]:
-        """Lock (skipping rows another relay holds) what was never sent or never done."""
-        stale = now - timedelta(seconds=redeliver_after)
-        query = (
-            select(outbox.c.id, outbox.c.task)
+        """Mark published (one attempt more) what was never sent -- and, given
+        ``redeliver_after``, what was sent that long ago and never done -- skipping rows
+        another relay holds, in one statement; (id, task) in id order. The caller
+        publishes them before its transaction commits: a crash in between rolls the marks
+        back, and the rows go again."""
+        due: ColumnElement[bool] = outbox.c.published_at.is_(None)
+        if redeliver_after is not None:
+            due = or_(due, outbox.c.published_at < now - timedelta(seconds=redeliver_after))
+        claimed = self.conn.execute(
+            update(outbox)
             .where(
-                outbox.c.done_at.is_(None),
-                or_(outbox.c.published_at.is_(None), outbox.c.published_at < stale),
+                outbox.c.id.in_(
+                    select(outbox.c.id)
+                    .where(outbox.c.done_at.is_(None), due)
+                    .order_by(outbox.c.id)
+                    .limit(limit)
+                    .with_for_update(skip_locked=True)
+                    .scalar_subquery()
+                )
             )
-            .order_by(outbox.c.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
+            .values(published_at=now, attempts=outbox.c.attempts + 1)
+            .returning(outbox.c.id, outbox.c.task)
         )
-        return [(r.id, r.task) for r in self.conn.execute(query)]
-
-    def mark_published(self, ids: list[int], now: datetime) -> None:
-        if ids:
-            self.conn.execute(
-                update(outbox)
-                .where(outbox.c.id.in_(ids))
-                .values(published_at=now, attempts=outbox.c.attempts + 1)
-            )
+        return sorted((r.id, r.task) for r in claimed)

@@ -1,10 +1,14 @@
 """The outbox relay: publishes committed outbox rows to Celery, in batches.
 
-Run by beat every ``outbox_relay_interval`` seconds (the ``jointflow.relay_outbox``
-task). Rows are locked with SKIP LOCKED so two relays never publish the same batch;
-a row published but not done within ``outbox_redeliver_seconds`` is published again
-(the worker died, or Redis lost it). Publishing happens before the rows are marked,
-so a crash in between only means one more (idempotent) delivery, never a lost one.
+Run by the relay process (``relay_process.py``) as soon as a command's commit wakes
+it, and by a worker for what its own tasks wrote (``PublishingDispatcher``). Rows are
+claimed with SKIP LOCKED so two relays never publish the same batch. A row published
+but not done within ``outbox_redeliver_seconds`` is published again by the sweep
+(``sweep``: the worker died, or Redis lost it) -- but only while the broker's queue is
+empty: a message still waiting there was not lost, and a worker that is down would
+otherwise come back to a copy of every message per interval. Rows are marked and
+published in one transaction that commits after the broker took them, so a crash in
+between only means one more (idempotent) delivery, never a lost one.
 """
 
 from __future__ import annotations
@@ -27,12 +31,19 @@ class OutboxRelay:
         self.redeliver_after = redeliver_after
         self.batch_size = batch_size
 
-    def relay_once(self) -> int:
-        """Publish one batch; returns how many messages went to the broker."""
+    def relay_once(self, redeliver: bool = False) -> int:
+        """Publish one batch of new messages (and, ``redeliver``, of stale ones); returns
+        how many went to the broker."""
         now = datetime.now(UTC)
+        stale = self.redeliver_after if redeliver else None
         with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # The worker's take waits for these marks' row locks; a mark lost in a
+                # crash only means one more (idempotent) delivery: no need to wait for
+                # the WAL flush.
+                conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
             box = Outbox(BatchingConnection(conn))
-            due = box.due_for_publishing(now, self.redeliver_after, self.batch_size)
+            due = box.claim_for_publishing(now, self.batch_size, stale)
             if not due:
                 return 0
             with self.celery_app.producer_or_acquire() as producer:
@@ -40,15 +51,32 @@ class OutboxRelay:
                     self.celery_app.send_task(
                         task, kwargs={"outbox_id": message_id}, producer=producer
                     )
-            box.mark_published([message_id for message_id, _ in due], now)
         return len(due)
+
+    def relay_all(self, redeliver: bool = False) -> int:
+        """Publish batch after batch until the outbox has nothing due."""
+        total = 0
+        while (sent := self.relay_once(redeliver)) == self.batch_size:
+            total += sent
+        return total + sent
+
+    def sweep(self) -> int:
+        """Everything due, stale messages too if the broker's queue is empty."""
+        return self.relay_all(redeliver=self.queue_is_empty())
+
+    def queue_is_empty(self) -> bool:
+        """Whether the workers' queue holds no message (declaring it, as a worker does,
+        makes it exist when no worker has yet)."""
+        with self.celery_app.connection_for_write() as conn:
+            declared = conn.default_channel.queue_declare(self.celery_app.conf.task_default_queue)
+            return int(declared.message_count) == 0
 
 
 class PublishingDispatcher:
     """A worker's dispatcher: what the worker commits to the outbox (a task's follow-ups,
     a sweep's notices) it publishes at once, one relay pass -- SKIP LOCKED, so racing
-    workers and beat never publish a row twice at once. The request path keeps the
-    ``RelayDispatcher``: nothing but the commit on it."""
+    workers and the relay process never publish a row twice at once. The request path
+    keeps the ``RelayDispatcher``: its commit wakes the relay process (NOTIFY)."""
 
     def __init__(self, relay: OutboxRelay) -> None:
         self.relay = relay

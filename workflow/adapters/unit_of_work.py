@@ -54,6 +54,7 @@ class SqlUnitOfWork:
         reading: bool = False,
         file_store: StoreFactory = DatabaseFileStore,
         max_file_bytes: int = DEFAULT_MAX_BYTES,
+        wake_relay: bool = False,
     ) -> None:
         self.engine = engine
         self.registry = registry
@@ -62,6 +63,7 @@ class SqlUnitOfWork:
         self.renderer = renderer
         self.contended = contended
         self.reading = reading
+        self.wake_relay = wake_relay
         self.probing = False
         self.file_store = file_store
         self.max_file_bytes = max_file_bytes
@@ -78,7 +80,7 @@ class SqlUnitOfWork:
         self.directory = Directory(self.conn)
         self.people = PeopleStore(self.conn)
         self.ledger = Ledger(self.conn, self.contended)
-        self.outbox = Outbox(self.conn)
+        self.outbox = Outbox(self.conn, self.wake_relay)
         self.schedule = Schedule(self.conn)
         self.tasks = TaskStore(self.conn)
         self.reminders = ReminderStore(self.conn)
@@ -129,7 +131,10 @@ class SqlUnitOfWorkFactory:
         renderer: Renderer | None = None,
         file_store: StoreFactory = DatabaseFileStore,
         max_file_bytes: int = DEFAULT_MAX_BYTES,
+        wake_relay: bool = False,
     ) -> None:
+        """``wake_relay``: a deployment's request path, whose outbox messages wake the
+        relay process at commit (a worker publishes its own, see ``PublishingDispatcher``)."""
         self.engine = engine
         self.registry = registry
         self.clock = clock
@@ -137,6 +142,7 @@ class SqlUnitOfWorkFactory:
         self.renderer = renderer or TemplateRenderer(DEFAULT_BASE_URL)
         self.file_store = file_store  # where attached files' bytes go (``file_store``)
         self.max_file_bytes = max_file_bytes
+        self.wake_relay = wake_relay
 
     def __call__(self, contended: bool = False, reading: bool = False) -> SqlUnitOfWork:
         return SqlUnitOfWork(
@@ -149,6 +155,7 @@ class SqlUnitOfWorkFactory:
             reading,
             self.file_store,
             self.max_file_bytes,
+            self.wake_relay,
         )
 
     def is_transient(self, error: BaseException) -> bool:
