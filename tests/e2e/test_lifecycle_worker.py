@@ -250,7 +250,7 @@ def test_a_program_goes_from_submission_to_closed_by_the_clock_alone_and_nothing
     )
     assert state_of(url)[e] == "in_review" and state_of(url)[w] == "waitlisted"
 
-    # -- 30 Apr, the day after the end date: the runs have ended; A is reported, accepted and settled --
+    # -- 30 Apr, the day after the end date: the runs ended; A is reported and settled --
     bus = deployment.at(APR)
     deployment.wait_for("the sweep to end the runs", dict.fromkeys(runs, "evaluation_due"))
     bus.handle(
