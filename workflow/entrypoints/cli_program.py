@@ -11,7 +11,7 @@ from workflow.adapters import views
 from workflow.domain import commands as c
 from workflow.domain.money import format_krw
 from workflow.domain.program import DECISIONS, SCORES, VERDICTS
-from workflow.entrypoints import cli_records
+from workflow.entrypoints import cli_records, records
 from workflow.entrypoints.cli_context import Context, json_option, pass_ctx
 from workflow.entrypoints.output import emit_json, splits, table
 from workflow.entrypoints.params import DATE, KRW, SPLIT, FilePath, splits_to_dict
@@ -278,7 +278,7 @@ def cancel(ctx: Context, program_id: int, reason: str, as_json: bool) -> None:
 @pass_ctx
 def show(ctx: Context, program_id: int, as_json: bool) -> None:
     """One program: state, decisions, money per funder, evaluation and what is scheduled."""
-    detail, tell = ctx.view(lambda uow, who: cli_records.read_show(uow, who, program_id))
+    detail, tell = ctx.view(lambda uow, who: records.read_show(uow, who, program_id))
     emit_json(detail) if as_json else click.echo(cli_records.show_text(detail, tell))
 
 
@@ -327,7 +327,7 @@ def list_(
 def history(ctx: Context, program_id: int, as_json: bool) -> None:
     """The program's audit trail, oldest first: a sentence per event (``--json``: the
     raw events)."""
-    rows, tell = ctx.view(lambda uow, who: cli_records.read_history(uow, who, program_id))
+    rows, tell = ctx.view(lambda uow, who: records.read_history(uow, who, program_id))
     if as_json:
         emit_json(rows)
         return

@@ -10,11 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from workflow.adapters import queues, views
-from workflow.adapters.record_views import history_emails, names
-from workflow.adapters.unit_of_work import SqlUnitOfWork
-from workflow.domain.visibility import Viewer
-from workflow.entrypoints.narrative import Narrator, locale_of
+from workflow.entrypoints.narrative import Narrator
 
 LABELS: dict[str, tuple[str, str]] = {  # key: (ko, en)
     "program": ("사업", "Program"),
@@ -84,32 +80,6 @@ class Text:
 
     def waiting(self, steps: list[dict[str, str]]) -> str:
         return ", ".join(f"{self.tell.org(s['org'])} ({self.step(s['step'])})" for s in steps)
-
-
-# -- reads: the read model, the names it mentions, the reader's language --
-
-
-def read_show(uow: SqlUnitOfWork, who: Viewer, program_id: int) -> tuple[dict[str, Any], Narrator]:
-    detail = views.program_detail(uow, who, program_id)
-    return detail, Narrator(locale_of(who), names(uow, detail_emails(detail)))
-
-
-def read_history(
-    uow: SqlUnitOfWork, who: Viewer, program_id: int
-) -> tuple[list[dict[str, Any]], Narrator]:
-    rows = views.program_history(uow, who, program_id)
-    return rows, Narrator(locale_of(who), names(uow, history_emails(rows)))
-
-
-def read_waiting(uow: SqlUnitOfWork, who: Viewer) -> tuple[list[dict[str, Any]], Narrator]:
-    return queues.waiting(uow, who), Narrator(locale_of(who), names(uow, ()))
-
-
-def detail_emails(detail: dict[str, Any]) -> set[str]:
-    found = {detail["created_by"]}
-    for d in [*detail["decisions"].values(), *detail["reasons"]]:
-        found.update(x for x in (d["by"], d.get("acting_for")) if x)
-    return found
 
 
 # -- the texts --

@@ -12,7 +12,7 @@ from workflow.adapters.unit_of_work import SqlUnitOfWork
 from workflow.domain import commands as c
 from workflow.domain.money import format_krw
 from workflow.domain.visibility import Viewer
-from workflow.entrypoints import cli_records
+from workflow.entrypoints import cli_records, records
 from workflow.entrypoints.cli_context import Context, json_option, pass_ctx
 from workflow.entrypoints.output import emit_json, table
 from workflow.entrypoints.params import DATE
@@ -156,7 +156,7 @@ def bulk_(
 def waiting(ctx: Context, as_json: bool) -> None:
     """The "waiting on whom" board: each program's open step, whom it waits on, how long;
     a waitlisted program, which funder is short and by how much."""
-    rows, tell = ctx.view(cli_records.read_waiting)
+    rows, tell = ctx.view(records.read_waiting)
     if as_json:
         emit_json(rows)
         return

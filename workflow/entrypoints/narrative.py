@@ -261,6 +261,9 @@ class Narrator:
             "score": self._score(d.get("score")),
             "spent": self._spent(d.get("spent")),
             "short": self._short(d),
+            "side": "",  # the party, when the person is not of it (see ``sentence``)
+            "for_side": "",
+            "reason": "",
         }
         reason = d.get("reason")
         if isinstance(reason, str):
