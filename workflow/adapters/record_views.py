@@ -7,20 +7,34 @@ The rules are the domain's (``domain.record``); this module only reads what they
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import select
 
-from workflow.adapters.orm import users
+from workflow.adapters.orm import events, users
 from workflow.adapters.unit_of_work import SqlUnitOfWork
 from workflow.domain.budget import Envelope
+from workflow.domain.events import program_stream
 from workflow.domain.program import Program
-from workflow.domain.record import HistoryRow, decisions_of, reasons_of, why_waitlisted
+from workflow.domain.record import (
+    DECISION_EVENTS,
+    REASONED,
+    HistoryRow,
+    decisions_of,
+    reasons_of,
+    why_waitlisted,
+)
+
+_TOLD = frozenset(DECISION_EVENTS) | frozenset(REASONED)  # the events the record reads
 
 
-def record_fields(uow: SqlUnitOfWork, p: Program, history: Sequence[HistoryRow]) -> dict[str, Any]:
-    """``decisions``, ``reasons`` and ``waitlisted_for`` of a program's detail."""
+def record_fields(uow: SqlUnitOfWork, p: Program) -> dict[str, Any]:
+    """``decisions``, ``reasons`` and ``waitlisted_for`` of a program's detail: only the
+    decision and reason events are read, not the whole history."""
+    assert p.id is not None
+    history = told_events(uow, p.id)
     return {
         "decisions": decisions_of(history, p.review_round),
         "reasons": reasons_of(history),
@@ -42,6 +56,22 @@ def waitlisted_for(
     known = envelopes if envelopes is not None else envelopes_by_key(uow, year)
     mine = {party: env for (party, y), env in known.items() if y == year}
     return [s.as_data() for s in why_waitlisted(state, requests, mine)]
+
+
+def told_events(uow: SqlUnitOfWork, program_id: int) -> list[dict[str, Any]]:
+    """The program's decision and reason events, oldest first, as history rows."""
+    e = events.c
+    rows = uow.conn.execute(
+        # by the (stream, seq) index: the type's own index would scan every program's
+        select(e.type, e.actor, e.at, e.data)
+        .where(e.stream == program_stream(program_id))
+        .order_by(e.seq)
+    )
+    return [
+        {"type": r.type, "actor": r.actor, "at": r.at, "data": json.loads(r.data)}
+        for r in rows
+        if r.type in _TOLD
+    ]
 
 
 def envelopes_by_key(

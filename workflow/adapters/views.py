@@ -37,7 +37,6 @@ def program_detail(uow: SqlUnitOfWork, viewer: Viewer, program_id: int) -> dict[
     ensure_sees_program(viewer, program_id, p.org, bool(p.submitted_by), p.parties)
     c = p.content
     steps = waiting_on(uow.workflow_of(p.workflow_key, p.workflow_version).definition, p)
-    history = _history_rows(uow, program_id)
     return {
         "id": p.id,
         "title": c.title,
@@ -66,7 +65,7 @@ def program_detail(uow: SqlUnitOfWork, viewer: Viewer, program_id: int) -> dict[
             for w in uow.schedule.pending(program_id)
         ],
         **waiting_fields(steps),
-        **record_fields(uow, p, history),
+        **record_fields(uow, p),
         "created_by": p.created_by,
         "version": p.version,
     }

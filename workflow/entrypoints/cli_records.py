@@ -129,9 +129,7 @@ def _decisions(p: dict[str, Any], t: Text) -> list[str]:
     for party, state in p["parties"].items():
         d = p["decisions"].get(party)
         if d is None:
-            lines.append(
-                f"    {t.tell.org(party)}: {t(state if state != 'pending' else 'pending')}"
-            )
+            lines.append(f"    {t.tell.org(party)}: {t(state)}")
             continue
         comment = f": {d['comment']}" if d["comment"] else ""
         lines.append(
