@@ -106,6 +106,9 @@ PHRASES: dict[str, tuple[str, str]] = {
     ev.SIGN_IN_REFUSED: ("로그인 거부", "was refused sign-in"),
     ev.ACCOUNT_LOCKED: ("로그인 잠금", "locked the account"),
     ev.SIGNED_OUT: ("로그아웃", "signed out"),
+    # issue 15's sign-in links (on main; named by string until this branch meets them)
+    "SignInLinkSent": ("로그인 링크 발송", "was sent a sign-in link"),
+    "SignInLinkRefused": ("로그인 링크 거부{note}", "was refused a sign-in link{note}"),
     ev.ACTION_REFUSED: ("거부된 시도{note}", "was refused{note}"),
     ev.TASK_CLAIMED: ("{kind} 업무 맡음", "claimed the {kind} task"),
     ev.TASK_RELEASED: ("{kind} 업무 놓음", "released the {kind} task"),
