@@ -281,7 +281,8 @@ def test_a_program_goes_from_create_to_closed_by_the_cli_and_the_clock(
     )
     assert again.json == {}
     assert active.json["state"] == "active"
-    assert active.json["scheduled"] == [{"action": "finish", "due_at": "2026-12-17T15:00:00+00:00"}]
+    # The run is active through its end date (12-18): it ends at 12-19 00:00 Seoul.
+    assert active.json["scheduled"] == [{"action": "finish", "due_at": "2026-12-18T15:00:00+00:00"}]
 
     # More tranches while it runs: the office's whole share, the city's second.
     paid = jf(
@@ -307,7 +308,9 @@ def test_a_program_goes_from_create_to_closed_by_the_cli_and_the_clock(
         as_=CITY_OFFICER,
         env=at("2026-09-01T10:00"),
     )
-    report, finished = jf.many(call(*REPORT), call("tick", "--json", env=at("2026-12-18")))
+    last_minute = jf("tick", "--json", env=at("2026-12-18T23:59"))
+    assert last_minute.json == {}
+    report, finished = jf.many(call(*REPORT), call("tick", "--json", env=at("2026-12-19")))
     assert money(report) == {"city": (0, city, 50_000_000), "education_office": (0, office, office)}
     assert finished.json == {"finish: done": 1}
 

@@ -153,6 +153,7 @@ def test_inbox_claim_a_blocked_decision_reassignment_and_the_waiting_board(
             "sla_days": 10,
             "last_reminder": None,
             "overdue": True,  # 11 business days against an SLA of 10
+            "waitlisted_for": [],
         },
         {
             "program": late,
@@ -167,6 +168,7 @@ def test_inbox_claim_a_blocked_decision_reassignment_and_the_waiting_board(
             "sla_days": 10,
             "last_reminder": None,
             "overdue": False,
+            "waitlisted_for": [],
         },
     ]
     assert coordinator.json == []

@@ -70,10 +70,10 @@ BROKER_URL = redis_db(14)  # test_worker.py has 15
 
 CITY_EVALUATOR = "evaluator@paju.go.kr"
 OE_EVALUATOR = "evaluator@goepj.kr"
-START, END = date(s.YEAR, 3, 2), date(s.YEAR, 4, 30)
+START, END = date(s.YEAR, 3, 2), date(s.YEAR, 4, 29)
 FEB = datetime(s.YEAR, 2, 2, 9, 0, tzinfo=SEOUL)  # review and funding season
 MAR = datetime(s.YEAR, 3, 2, 9, 0, tzinfo=SEOUL)  # the start date, 09:00
-APR = datetime(s.YEAR, 4, 30, 9, 0, tzinfo=SEOUL)  # the end date, 09:00
+APR = datetime(s.YEAR, 4, 30, 9, 0, tzinfo=SEOUL)  # the day after the end date, 09:00
 JUN = FEB + timedelta(days=120)  # E's holds, placed at FEB, lapse now
 CITY_ENVELOPE, OE_ENVELOPE = 200_000_000, 100_000_000
 RUN_REQUEST = {"city": 20_000_000, "education_office": 10_000_000}  # B and C
@@ -247,7 +247,7 @@ def test_a_program_goes_from_submission_to_closed_by_the_clock_alone_and_nothing
     )
     assert state_of(url)[e] == "in_review" and state_of(url)[w] == "waitlisted"
 
-    # -- 30 Apr, the end date: the runs end; A is reported, accepted and settled --
+    # -- 30 Apr, the day after the end date: the runs ended; A is reported and settled --
     bus = deployment.at(APR)
     deployment.wait_for("the sweep to end the runs", dict.fromkeys(runs, "evaluation_due"))
     bus.handle(
@@ -394,7 +394,7 @@ def assert_schedule_done_once(url: str, runs: tuple[int, ...], e: int, w: int) -
     w_expiry = APR + timedelta(days=120)  # W was held when A's settlement freed the money
     expected = {
         **{(pid, "activate"): ("done", MAR, start_of_day(START)) for pid in runs},
-        **{(pid, "finish"): ("done", APR, start_of_day(END)) for pid in runs},
+        **{(pid, "finish"): ("done", APR, start_of_day(END + timedelta(days=1))) for pid in runs},
         **{(pid, "expire"): ("called off", FEB, FEB + timedelta(days=120)) for pid in runs},
         (e, "expire"): ("done", JUN, JUN),
         (w, "expire"): (None, None, w_expiry),

@@ -285,6 +285,15 @@ def test_a_program_that_does_not_fit_is_waitlisted_with_budget_unavailable_recor
             "year": s.YEAR,
             "parties": ["education_office"],
             "shortfalls": ["education_office: requested 60,000,000, available 50,000,000"],
+            "short": [
+                {
+                    "party": "education_office",
+                    "requested": 60_000_000,
+                    "available": 50_000_000,
+                    "missing": 10_000_000,
+                    "has_envelope": True,
+                }
+            ],
         }
     ]
     assert ev.BUDGET_HELD not in types(bus, program_id)

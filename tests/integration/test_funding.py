@@ -69,7 +69,7 @@ YOUTH_EVALUATOR = "eval@paju-youth.kr"
 FULL = {"city": 1_930_000_000, "education_office": 530_000_000}
 START = datetime(2026, 1, 5, 0, 0, tzinfo=UTC)  # 09:00 in Seoul
 RUN_STARTS = datetime(2026, 3, 1, 15, 0, tzinfo=UTC)  # 2026-03-02 00:00 Seoul
-RUN_ENDS = datetime(2026, 11, 29, 15, 0, tzinfo=UTC)  # 2026-11-30 00:00 Seoul
+RUN_ENDS = datetime(2026, 11, 30, 15, 0, tzinfo=UTC)  # end date 2026-11-30 over: 12-01 00:00 Seoul
 HOLD_DAYS = 120
 OFFICERS = {"city": s.CITY_OFFICER, "education_office": s.OE_OFFICER}
 
@@ -396,6 +396,8 @@ def test_a_program_goes_from_submission_to_closed_with_every_won_accounted_for(
     assert disburse(bus, program_id, s.CITY_OFFICER, 20_000_000) == 3
     assert position(bus) == funds((0, 80_000_000, 50_000_000), (0, 20_000_000, 20_000_000))
 
+    assert sweep(bus, clock, RUN_ENDS - timedelta(minutes=1)) == Counter()  # 23:59 on the end date
+    assert state(bus, program_id) == "active"
     assert sweep(bus, clock, RUN_ENDS) == Counter({"finish: done": 1})
     assert state(bus, program_id) == "evaluation_due"
     assert sweep(bus, clock, RUN_ENDS + timedelta(hours=1)) == Counter()

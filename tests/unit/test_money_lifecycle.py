@@ -354,11 +354,11 @@ def test_disbursement_states_are_exactly_those_after_funding_but_not_cancelled_o
 @pytest.mark.parametrize(
     ("end", "finish_due"),
     [
-        (date(2026, 11, 30), datetime(2026, 11, 29, 15, 0, tzinfo=UTC)),
-        (None, datetime(2026, 12, 30, 15, 0, tzinfo=UTC)),  # Dec 31 of the fiscal year
+        (date(2026, 11, 30), datetime(2026, 11, 30, 15, 0, tzinfo=UTC)),  # 12-01 00:00 Seoul
+        (None, datetime(2026, 12, 31, 15, 0, tzinfo=UTC)),  # after Dec 31 of the fiscal year
     ],
 )
-def test_activation_starts_the_run_and_schedules_its_end_at_seoul_midnight_of_the_end_date(
+def test_activation_starts_the_run_and_schedules_its_end_when_the_end_date_is_over_in_seoul(
     end: date | None, finish_due: datetime
 ) -> None:
     program = funded(start=date(2026, 3, 2), end=end)

@@ -562,6 +562,15 @@ def test_one_party_short_waitlists_the_program_without_holding_anything() -> Non
         "year": YEAR,
         "parties": ["education_office"],
         "shortfalls": ["education_office: requested 20,000,000, available 10,000,000"],
+        "short": [
+            {
+                "party": "education_office",
+                "requested": 20_000_000,
+                "available": 10_000_000,
+                "missing": 10_000_000,
+                "has_envelope": True,
+            }
+        ],
     }
 
 

@@ -32,5 +32,8 @@ def test_a_demo_approver_signs_in_and_decides_a_waiting_review(
     reviews.first.get_by_role("link").click()
     approver.get_by_role("button", name="승인", exact=True).click()
     expect(approver.locator("h1")).to_contain_text("검토 중")  # the Office of Education next
-    expect(approver.get_by_role("region", name="기관별 결정")).to_contain_text(d.APPROVERS["city"])
+    name = next(name for email, name, _, _ in d.PEOPLE if email == d.APPROVERS["city"])
+    expect(approver.get_by_role("region", name="기관별 결정")).to_contain_text(
+        f"{name}(파주시 Paju City)"  # the person, named with their organization
+    )
     shot(approver, "21-demo-program-after-approval")

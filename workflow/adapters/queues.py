@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from workflow.adapters.orm import programs, reminders, tasks
 from workflow.adapters.unit_of_work import SqlUnitOfWork
-from workflow.adapters.views import visible_programs, waiting_fields
+from workflow.adapters.views import visible_programs, waiting_fields, waitlist
 from workflow.domain.calendar import business_days_between, days_overdue, seoul_date
 from workflow.domain.delegation import queues_of
 from workflow.domain.errors import InvalidInput
@@ -169,5 +169,30 @@ def waiting(uow: SqlUnitOfWork, viewer: Viewer) -> list[dict[str, Any]]:
         entry["overdue"] = entry["sla_days"] is not None and (
             entry["business_days_waiting"] > entry["sla_days"]
         )
+        entry["waitlisted_for"] = []
         result.append(entry)
-    return result
+    result.extend(_waitlisted(uow, viewer))
+    return sorted(result, key=lambda r: int(r["program"]))
+
+
+def _waitlisted(uow: SqlUnitOfWork, viewer: Viewer) -> list[dict[str, Any]]:
+    """Waitlisted programs have no task: they wait on the funders short of money (step
+    ``budget``), with how much is missing (``waitlisted_for``)."""
+    rows = []
+    for w in waitlist(uow, viewer):
+        short = [s["party"] for s in w["waitlisted_for"]]
+        since = datetime.fromisoformat(w["since"]) if w["since"] else uow.now
+        rows.append(
+            {
+                "program": w["id"],
+                "title": w["title"],
+                "state": "waitlisted",
+                "sla_days": None,
+                "last_reminder": None,
+                **waiting_fields([(party, "budget") for party in short]),
+                "business_days_waiting": business_days_between(since, uow.now),
+                "overdue": False,
+                "waitlisted_for": w["waitlisted_for"],
+            }
+        )
+    return rows

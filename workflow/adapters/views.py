@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 
 from workflow.adapters.document_views import files_of
 from workflow.adapters.orm import party_decisions, program_requests, programs, tasks
+from workflow.adapters.record_views import envelopes_by_key, record_fields, waitlisted_for
 from workflow.adapters.unit_of_work import SqlUnitOfWork
 from workflow.domain.errors import NotFound
 from workflow.domain.events import program_stream
@@ -68,6 +69,7 @@ def program_detail(uow: SqlUnitOfWork, viewer: Viewer, program_id: int) -> dict[
             for w in uow.schedule.pending(program_id)
         ],
         **waiting_fields(steps),
+        **record_fields(uow, p),
         "created_by": p.created_by,
         "version": p.version,
     }
@@ -231,6 +233,10 @@ def program_history(
     """The program's events, oldest first; ``chain``: with each event's stream, hash and
     its predecessor's hash, so a reader can check the chain themselves."""
     _ensure_visible(uow, viewer, program_id)
+    return _history_rows(uow, program_id, chain)
+
+
+def _history_rows(uow: SqlUnitOfWork, program_id: int, chain: bool = False) -> list[dict[str, Any]]:
     return [
         {
             "seq": e.seq,
@@ -322,6 +328,7 @@ def waitlist(uow: SqlUnitOfWork, viewer: Viewer, year: int | None = None) -> lis
         query = query.where(programs.c.fiscal_year == year)
     rows = uow.conn.execute(query).all()
     requested: dict[int, dict[str, int]] = defaultdict(dict)
+    envelopes = envelopes_by_key(uow, year) if rows else {}
     if rows:
         ids = [r.id for r in rows]
         for r in uow.conn.execute(
@@ -336,6 +343,9 @@ def waitlist(uow: SqlUnitOfWork, viewer: Viewer, year: int | None = None) -> lis
             "year": r.fiscal_year,
             "since": r.waitlisted_at.isoformat() if r.waitlisted_at else None,
             "requested": dict(sorted(requested[r.id].items())),
+            "waitlisted_for": waitlisted_for(
+                uow, "waitlisted", requested[r.id], r.fiscal_year, envelopes
+            ),
         }
         for r in rows
     ]

@@ -38,6 +38,21 @@ class Shortfall:
     available: int  # 0 when the party has no envelope for the year
     has_envelope: bool
 
+    @property
+    def missing(self) -> int:
+        """How much more the envelope would need to free to hold the share."""
+        return self.requested - self.available
+
+    def as_data(self) -> dict[str, object]:
+        """The numbers, JSON-safe (event data, read models)."""
+        return {
+            "party": self.party,
+            "requested": self.requested,
+            "available": self.available,
+            "missing": self.missing,
+            "has_envelope": self.has_envelope,
+        }
+
     def describe(self) -> str:
         if not self.has_envelope:
             return f"{self.party} has no envelope for the year"

@@ -11,8 +11,9 @@ from workflow.adapters import views
 from workflow.domain import commands as c
 from workflow.domain.money import format_krw, spell_krw
 from workflow.domain.program import DECISIONS, SCORES, VERDICTS
+from workflow.entrypoints import cli_records, records
 from workflow.entrypoints.cli_context import Context, json_option, pass_ctx
-from workflow.entrypoints.output import emit_json, program_text, splits, table
+from workflow.entrypoints.output import emit_json, splits, table
 from workflow.entrypoints.params import DATE, KRW, SPLIT, FilePath, splits_to_dict
 
 
@@ -293,8 +294,8 @@ def cancel(ctx: Context, program_id: int, reason: str, as_json: bool) -> None:
 @pass_ctx
 def show(ctx: Context, program_id: int, as_json: bool) -> None:
     """One program: state, decisions, money per funder, evaluation and what is scheduled."""
-    detail = ctx.view(lambda uow, who: views.program_detail(uow, who, program_id))
-    emit_json(detail) if as_json else click.echo(program_text(detail))
+    detail, tell = ctx.view(lambda uow, who: records.read_show(uow, who, program_id))
+    emit_json(detail) if as_json else click.echo(cli_records.show_text(detail, tell))
 
 
 @program.command("list")
@@ -340,23 +341,10 @@ def list_(
 @json_option
 @pass_ctx
 def history(ctx: Context, program_id: int, as_json: bool) -> None:
-    """The program's audit trail, oldest first."""
-    rows = ctx.view(lambda uow, who: views.program_history(uow, who, program_id))
+    """The program's audit trail, oldest first: a sentence per event (``--json``: the
+    raw events)."""
+    rows, tell = ctx.view(lambda uow, who: records.read_history(uow, who, program_id))
     if as_json:
         emit_json(rows)
         return
-    click.echo(
-        table(
-            [
-                (
-                    r["seq"],
-                    r["at"][:19],
-                    r["type"],
-                    r["actor"],
-                    ", ".join(f"{k}={v}" for k, v in r["data"].items()),
-                )
-                for r in rows
-            ],
-            ["seq", "at", "event", "actor", "details"],
-        )
-    )
+    click.echo(cli_records.history_text(rows, tell))

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import date, datetime
+from datetime import date
 
 import click
 
 from workflow.adapters import queues
 from workflow.adapters.unit_of_work import SqlUnitOfWork
 from workflow.domain import commands as c
-from workflow.domain.calendar import SEOUL
 from workflow.domain.money import format_krw
 from workflow.domain.visibility import Viewer
+from workflow.entrypoints import cli_records, records
 from workflow.entrypoints.cli_context import Context, json_option, pass_ctx
-from workflow.entrypoints.output import emit_json, table, waiting_text
+from workflow.entrypoints.output import emit_json, table
 from workflow.entrypoints.params import DATE
 from workflow.service_layer.bulk import BULK_ACTIONS, bulk
 
@@ -154,36 +154,16 @@ def bulk_(
 @json_option
 @pass_ctx
 def waiting(ctx: Context, as_json: bool) -> None:
-    """The "waiting on whom" board: each program's open step, whom it waits on, how long."""
-    rows = ctx.view(queues.waiting)
+    """The "waiting on whom" board: each program's open step, whom it waits on, how long;
+    a waitlisted program, which funder is short and by how much."""
+    rows, tell = ctx.view(records.read_waiting)
     if as_json:
         emit_json(rows)
         return
-    click.echo(
-        table(
-            [
-                (
-                    r["program"],
-                    r["state"],
-                    waiting_text(r["waiting_for"]),
-                    r["business_days_waiting"],
-                    r["sla_days"],
-                    _seoul_minute(r["last_reminder"]),
-                )
-                for r in rows
-            ],
-            ["program", "state", "waiting on", "business days", "sla", "last reminder"],
-        )
-        if rows
-        else "nothing waiting"
-    )
-
-
-def _seoul_minute(moment: str | None) -> str:
-    """An ISO 8601 instant as Seoul wall-clock time, as the people reading it live it."""
-    if moment is None:
-        return "-"
-    return datetime.fromisoformat(moment).astimezone(SEOUL).strftime("%Y-%m-%d %H:%M")
+    if not rows:
+        click.echo(cli_records.Text(tell)("nothing_waiting"))
+        return
+    click.echo(table(*cli_records.waiting_rows(rows, tell)))
 
 
 @click.group()

@@ -130,7 +130,7 @@ def play_season(bus: MessageBus, clock: SeasonClock, say: Callable[[str], None])
                     requests={"city": city_share, "education_office": oe_share},
                     year=d.YEAR,
                     start=datetime(2026, 3, 2).date(),
-                    end=datetime(2026, 12, 18).date(),
+                    end=datetime(2026, 12, 17).date(),
                 )
             )
         )

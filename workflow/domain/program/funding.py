@@ -7,7 +7,6 @@ from datetime import datetime
 
 from workflow.domain import events as ev
 from workflow.domain.budget import commit_key, disburse_key
-from workflow.domain.calendar import start_of_day
 from workflow.domain.errors import Conflict, InvalidInput, TransitionNotAllowed
 from workflow.domain.events import Event
 from workflow.domain.machine import WorkflowMachine
@@ -56,7 +55,7 @@ class FundingSteps(MoneyMoves):
         self._drop_expiry_once_nothing_held()
         if machine.fire(self, "fund"):
             self.scheduled.append(
-                ScheduledWork("activate", start_of_day(self.starts_on), f"activate:{self._id()}")
+                ScheduledWork("activate", self.run_starts_at, f"activate:{self._id()}")
             )
         return amount
 
@@ -108,9 +107,7 @@ class FundingSteps(MoneyMoves):
         """Carry out due work; False when the program has moved on and nothing is due."""
         if action == "activate" and self.state == "funded":
             machine.fire(self, "activate")
-            self.scheduled.append(
-                ScheduledWork("finish", start_of_day(self.ends_on), f"finish:{self._id()}")
-            )
+            self.scheduled.append(ScheduledWork("finish", self.run_ends_at, f"finish:{self._id()}"))
             return True
         if action == "finish" and self.state == "active":
             machine.fire(self, "finish")

@@ -38,6 +38,7 @@ class MoneyMoves(ProgramState):
                             "year": self.content.fiscal_year,
                             "parties": [s.party for s in short],
                             "shortfalls": [s.describe() for s in short],
+                            "short": [s.as_data() for s in short],
                         },
                     )
                 )

@@ -8,9 +8,10 @@ The steps (``drafting``, ``review``, ``funding``, ``evaluation``) are methods of
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
+from workflow.domain.calendar import start_of_day
 from workflow.domain.definition import WorkflowDefinition
 from workflow.domain.errors import InvalidInput
 from workflow.domain.events import Event
@@ -178,6 +179,17 @@ class ProgramState:
     def ends_on(self) -> date:
         """The run's last day: the end date, else the last day of the fiscal year."""
         return self.content.end or date(self.content.fiscal_year, 12, 31)
+
+    @property
+    def run_starts_at(self) -> datetime:
+        """The run begins at 00:00 Seoul of its first day."""
+        return start_of_day(self.starts_on)
+
+    @property
+    def run_ends_at(self) -> datetime:
+        """The run is active through its last day: it ends when that Seoul day does, at
+        00:00 Seoul of the next day (not at the last day's start)."""
+        return start_of_day(self.ends_on + timedelta(days=1))
 
     def _id(self) -> int:
         if self.id is None:

@@ -56,6 +56,39 @@ class Scheduled(Answer):
     due_at: str
 
 
+class Shortfall(Answer):
+    """Why a waitlisted program waits: a funder whose envelope cannot hold its share."""
+
+    party: str
+    requested: int
+    available: int
+    missing: int
+    has_envelope: bool
+
+
+class Decided(Answer):
+    """A party's decision in the current review round."""
+
+    decision: str
+    by: str
+    at: str
+    comment: str
+    acting_for: str | None
+
+
+class Reason(Answer):
+    """Words given for a setback: rejected, changes_requested, withdrawn, cancelled,
+    evaluation_returned."""
+
+    kind: str
+    by: str
+    at: str
+    party: str | None
+    round: int | None
+    acting_for: str | None
+    text: str
+
+
 class Program(Answer):
     """``program show --json``; the ``ETag`` header carries ``version``."""
 
@@ -83,6 +116,11 @@ class Program(Answer):
     scheduled: list[Scheduled]
     waiting_on: list[str]
     waiting_for: list[Step]
+    decisions: dict[str, Decided]
+    reasons: list[Reason]
+    waitlisted_for: list[Shortfall] = Field(
+        description="While waitlisted: each short funder, with how much is missing"
+    )
     created_by: str
     version: int
 
@@ -131,6 +169,7 @@ class Event(Answer):
     stream: str
     prev_hash: str
     hash: str
+    text: str = Field(description="The event as a sentence in the reader's language")
 
 
 class LedgerEntry(Answer):
@@ -214,6 +253,7 @@ class Waiting(Answer):
     last_reminder: str | None
     waiting_on: list[str]
     waiting_for: list[Step]
+    waitlisted_for: list[Shortfall]
 
 
 class Party(Answer):

@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from workflow.adapters import views
 from workflow.domain import commands as c
 from workflow.domain.text import KEY_MAX
+from workflow.entrypoints import records
 from workflow.entrypoints.api import answers, problems
 from workflow.entrypoints.api.auth import User
 from workflow.entrypoints.api.paging import DEFAULT_LIMIT, Cursor, Limit, decode, page
@@ -212,9 +213,10 @@ def evaluate(program_id: ProgramId, body: EvaluationIn, user: User, bus: Bus) ->
 
 @router.get("/{program_id}/events", response_model=list[answers.Event])
 def events(program_id: ProgramId, user: User, bus: Bus) -> list[dict[str, Any]]:
-    """History with the hash chain's fields (each event's hash and its predecessor's)."""
+    """History with the hash chain's fields (each event's hash and its predecessor's),
+    each event told as a sentence (``text``) in the reader's language."""
     rows: list[dict[str, Any]] = bus.view(
-        lambda uow, who: views.program_history(uow, who, program_id, chain=True), user
+        lambda uow, who: records.history_with_text(uow, who, program_id), user
     )
     return rows
 

@@ -117,6 +117,11 @@ WORDS: dict[str, tuple[str, str]] = {  # key: (ko, en)
     "before": ("이전", "Before"),
     "after": ("이후", "After"),
     "waiting_on": ("처리 대기", "Waiting on"),
+    "waitlisted_for": ("예산 대기 사유", "Why it waits for money"),
+    "retry_pending": ("예산이 생겨 곧 다시 시도합니다.", "Money came free: it is retried shortly."),
+    "reasons_given": ("결정 사유", "Reasons given"),
+    "seoul_time": ("서울 시각", "Seoul time"),
+    "kind_budget": ("예산 부족", "Short of money"),
     "export_audit": ("감사 기록 내려받기", "Download the audit trail"),
     "ledger": ("원장", "Ledger"),
     # documents

@@ -8,15 +8,16 @@ from __future__ import annotations
 from typing import Any
 
 from workflow.adapters import queues, views
+from workflow.adapters.record_views import history_emails, names
 from workflow.adapters.unit_of_work import SqlUnitOfWork
 from workflow.domain import events as ev
+from workflow.domain.record import DECISION_EVENTS
 from workflow.domain.visibility import Viewer
 from workflow.entrypoints.diagram import definition_mermaid
 from workflow.service_layer.actions import available
 from workflow.service_layer.document_actions import document_actions
 from workflow.service_layer.messagebus import MessageBus
 
-DECISION_EVENTS = {ev.PARTY_APPROVED, ev.PARTY_REJECTED, ev.CHANGES_REQUESTED}
 CONTENT_EVENTS = {ev.PROGRAM_CREATED, ev.PROGRAM_UPDATED}
 DIFFED = ("title", "category", "requests", "year", "start", "end", "description")
 
@@ -48,24 +49,15 @@ def program_page(bus: MessageBus, email: str, program_id: int) -> dict[str, Any]
             "categories": definition.categories,
             "party": who.user.org if who.user else None,
             "orgs": by_key(uow),
+            "names": names(uow, history_emails(history)),
         }
 
     found = bus.view(read, email)
     found["actions"] = available(bus, email, found["p"])
     found["file_actions"] = document_actions(bus, email, found["p"])
-    found["decisions"] = decisions_of(found["history"], found["p"]["review_round"])
+    found["decisions"] = found["p"]["decisions"]
     found["changes"] = changes_since_decision(found["history"], found["party"])
     return found
-
-
-def decisions_of(history: list[dict[str, Any]], review_round: int) -> dict[str, dict[str, Any]]:
-    """Each party's decision in the review's current round: who, when, for whom, with what
-    comment."""
-    return {
-        e["data"]["party"]: {"at": e["at"], "by": e["actor"], **e["data"]}
-        for e in history
-        if e["type"] in DECISION_EVENTS and e["data"].get("round") == review_round
-    }
 
 
 def changes_since_decision(

@@ -21,6 +21,7 @@ from workflow.domain.messaging import PERSON_CHANNELS
 from workflow.domain.money import parse_krw
 from workflow.entrypoints.api.problems import status_of
 from workflow.entrypoints.api.services import services_of
+from workflow.entrypoints.narrative import Narrator
 from workflow.entrypoints.web import pages
 from workflow.entrypoints.web.render import page
 from workflow.entrypoints.web.session import CSRF_FIELD, CSRF_HEADER, check_csrf, person
@@ -204,7 +205,8 @@ def _command(action: str, email: str, pid: int, form: dict[str, Any]) -> c.Comma
 def _program_page(request: Request, email: str, pid: int, err: WorkflowError | None) -> Response:
     data = pages.program_page(bus_of(request), email, pid)
     status = 200 if err is None else status_of(err)
-    return page(request, "program.html", email, status=status, error=err, **data)
+    return page(request, "program.html", email, status=status, error=err, narrate=Narrator,
+                **data)  # fmt: skip
 
 
 def _my_org(request: Request, email: str) -> str:
@@ -282,8 +284,10 @@ def waiting(request: Request, email: Person, party: str | None = None,
     board = bus_of(request).view(queues.waiting, email)
     rows = [r for r in board if (not party or party in r["waiting_on"])
             and (not overdue or r["overdue"])]  # fmt: skip
+    orgs = pages.organizations(bus_of(request))
     return page(request, "waiting.html", email, rows=rows, party=party, overdue=overdue,
-                orgs=pages.organizations(bus_of(request)))  # fmt: skip
+                orgs=orgs, narrate=Narrator,
+                names={"orgs": {k: o.name for k, o in orgs.items()}})  # fmt: skip
 
 
 # -- messages and how they reach me --
