@@ -106,9 +106,32 @@ PHRASES: dict[str, tuple[str, str]] = {
     ev.SIGN_IN_REFUSED: ("로그인 거부", "was refused sign-in"),
     ev.ACCOUNT_LOCKED: ("로그인 잠금", "locked the account"),
     ev.SIGNED_OUT: ("로그아웃", "signed out"),
-    # issue 15's sign-in links (on main; named by string until this branch meets them)
-    "SignInLinkSent": ("로그인 링크 발송", "was sent a sign-in link"),
-    "SignInLinkRefused": ("로그인 링크 거부{note}", "was refused a sign-in link{note}"),
+    ev.SIGN_IN_LINK_SENT: ("로그인 링크 발송", "was sent a sign-in link"),
+    ev.SIGN_IN_LINK_REFUSED: ("로그인 링크 거부{note}", "was refused a sign-in link{note}"),
+    ev.USER_DEACTIVATED: ("사용자 비활성화: {email}", "deactivated {email}"),
+    ev.USER_ACTIVATED: ("사용자 재활성화: {email}", "reactivated {email}"),
+    ev.USER_ROLES_CHANGED: (
+        "역할 변경: {email} — {before} → {after}",
+        "changed the roles of {email}: {before} → {after}",
+    ),
+    ev.USER_LOCALE_CHANGED: (
+        "언어 변경: {email} — {before} → {after}",
+        "changed the language of {email}: {before} → {after}",
+    ),
+    ev.ORGANIZATION_RENAMED: (
+        "기관 이름 변경: {before} → {after}",
+        "renamed the organization {before} to {after}",
+    ),
+    ev.DOCUMENT_ATTACHED: ("파일 첨부: {name}", "attached the file {name}"),
+    ev.DOCUMENT_REMOVED: ("파일 삭제: {name}", "removed the file {name}"),
+    ev.REFUND_RECORDED: (
+        "{side}반납 {amount} 수령{note}",
+        "recorded a refund of {amount}{for_side}{note}",
+    ),
+    ev.ENVELOPE_AMENDED: (
+        "{party} {year}년 예산 {change} 변경, {amount}{note}",
+        "amended {party}'s {year} budget by {change} to {amount}{note}",
+    ),
     ev.ACTION_REFUSED: ("거부된 시도{note}", "was refused{note}"),
     ev.TASK_CLAIMED: ("{kind} 업무 맡음", "claimed the {kind} task"),
     ev.TASK_RELEASED: ("{kind} 업무 놓음", "released the {kind} task"),
@@ -264,6 +287,9 @@ class Narrator:
             "score": self._score(d.get("score")),
             "spent": self._spent(d.get("spent")),
             "short": self._short(d),
+            "change": self._change(d.get("by")),
+            "before": _plain(d.get("before")),
+            "after": _plain(d.get("after")),
             "side": "",  # the party, when the person is not of it (see ``sentence``)
             "for_side": "",
             "reason": "",
@@ -272,6 +298,12 @@ class Narrator:
         if isinstance(reason, str):
             values["reason"] = self.pick(ENGINE_REASONS.get(reason, (reason, reason)))
         return values
+
+    def _change(self, by: object) -> str:
+        """An amendment's signed amount: ``+5억 원`` / ``-1,000만 원``."""
+        if not isinstance(by, int):
+            return ""
+        return ("+" if by >= 0 else "-") + self.krw(abs(by))
 
     def _score(self, score: object) -> str:
         if not isinstance(score, int):
@@ -289,6 +321,13 @@ class Narrator:
         return "; ".join(map(str, d.get("shortfalls", []))) or self.pick(
             ("예산 부족", "no room in the budget")
         )
+
+
+def _plain(value: object) -> str:
+    """A before/after of the directory's audit: roles listed, a name or locale as is."""
+    if isinstance(value, list | tuple):
+        return ", ".join(map(str, value)) or "-"
+    return "" if value is None or isinstance(value, Mapping) else str(value)
 
 
 def covered(event_type: str) -> bool:
