@@ -189,7 +189,7 @@ def row(task: tuple[str, str], state: str, who: str | None = None) -> Row:
 def test_every_human_step_opens_its_tasks_and_closes_them_as_the_program_moves_on(
     bus: MessageBus, clock: Clock
 ) -> None:
-    pid = s.create(bus, start=date(2026, 10, 5), end=date(2026, 10, 30))
+    pid = s.create(bus, start=date(2026, 10, 5), end=date(2026, 10, 29))
     assert rows(bus, pid) == [row(SUBMIT, "open")]
     done = [row(SUBMIT, "completed", s.COORDINATOR)]
 
@@ -239,7 +239,7 @@ def test_every_human_step_opens_its_tasks_and_closes_them_as_the_program_moves_o
     ]
     assert rows(bus, pid) == done  # funded and active ask nobody for anything
 
-    clock.at = seoul(2026, 10, 30, 9, 0)  # the run starts and ends: one sweep does both
+    clock.at = seoul(2026, 10, 30, 9, 0)  # the day after the end: one sweep starts and ends it
     assert sorted(run_due_work(bus).elements()) == ["activate: done", "finish: done"]
     assert program_state(bus, pid) == "evaluation_due"
     assert rows(bus, pid) == [*done, row(REPORT, "open")]
@@ -787,6 +787,7 @@ def test_the_waiting_board_names_whom_each_program_waits_on_in_business_days(
             "sla_days": 20,
             "last_reminder": None,
             "overdue": False,
+            "waitlisted_for": [],
         },
         {
             "program": half,
@@ -798,6 +799,7 @@ def test_the_waiting_board_names_whom_each_program_waits_on_in_business_days(
             "sla_days": 10,
             "last_reminder": None,
             "overdue": False,
+            "waitlisted_for": [],
         },
         {
             "program": approved,
@@ -812,6 +814,7 @@ def test_the_waiting_board_names_whom_each_program_waits_on_in_business_days(
             "sla_days": 10,
             "last_reminder": None,
             "overdue": False,
+            "waitlisted_for": [],
         },
     ]
     clock.at = seoul(2026, 10, 12, 8, 0)  # past the substitute holiday and Hangul Day
