@@ -54,6 +54,9 @@ LABELS: dict[str, tuple[str, str]] = {  # key: (ko, en)
     "sla": ("기한(일)", "sla"),
     "last_reminder": ("마지막 알림", "last reminder"),
     "why": ("사유", "why"),
+    "refund_due": ("반납 예정", "refund due"),
+    "file": ("첨부 파일", "file"),
+    "proposal": ("사업계획서", "proposal"),
 }
 TASK_STEPS = {
     "submit": ("제출", "submit"),
@@ -113,8 +116,11 @@ def show_text(p: dict[str, Any], tell: Narrator) -> str:
             lines.append(f"    {t('retry')}")
     lines.extend(_decisions(p, t))
     lines.extend(_reasons(p["reasons"], t))
-    # Refunds due (정산 반납) and the attached files come here, from their own read
-    # models: issue 16's money and documents parts add them.
+    if p.get("refunds_due"):
+        lines.append(f"  {t('refund_due')}: {tell.splits(p['refunds_due'])}")
+    for f in p.get("files", []):
+        lines.append(f"  {t('file')}: {f['name']} ({t(f['kind'])}, {f['size']:,} B, "
+                     f"sha256 {f['sha256'][:12]})")  # fmt: skip
     lines.extend(_evaluation(p, t))
     for work in p["scheduled"]:
         lines.append(f"  {t('scheduled')}: {t(work['action'])} {tell.when(work['due_at'])}")

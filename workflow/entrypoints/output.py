@@ -49,47 +49,6 @@ def budget_table(report: list[dict[str, Any]]) -> str:
     )
 
 
-def program_text(p: dict[str, Any]) -> str:
-    lines = [
-        f"Program {p['id']}: {p['title']}",
-        f"  state      {p['state']}   (workflow {p['workflow']}, round {p['review_round']})",
-        f"  org        {p['org']}   category {p['category']}   fiscal year {p['year']}",
-        f"  dates      {p['start'] or '-'} .. {p['end'] or '-'}",
-        f"  requested  {splits(p['requested'])}",
-        f"  held       {splits(p['holds'])}"
-        + (f"   (expires {p['holds_expire_at'][:10]})" if p["holds_expire_at"] else ""),
-        f"  committed  {splits(p['committed'])}",
-        f"  disbursed  {splits(p['disbursed'])}",
-        *([f"  refund due {splits(p['refunds_due'])}"] if p.get("refunds_due") else []),
-        "  review     " + ", ".join(f"{k}: {v}" for k, v in p["parties"].items()),
-    ]
-    if p["report"]:
-        r = p["report"]
-        lines.append(f"  report     spent {splits(r['spent'])} (round {r['round']}, {r['by']})")
-        lines.append(f"             {r['summary']}")
-    if p["evaluations"]:
-        lines.append(
-            "  evaluation "
-            + ", ".join(
-                f"{k}: {e['verdict']}" + (f" ({e['score']}/5)" if e["score"] else "")
-                for k, e in p["evaluations"].items()
-            )
-        )
-    for f in p.get("files", []):
-        size, digest = f"{f['size']:,} bytes", f["sha256"][:12]
-        lines.append(f"  file       {f['name']} ({f['kind']}, {size}, sha256 {digest})")
-    for work in p["scheduled"]:
-        lines.append(f"  scheduled  {work['action']} at {work['due_at'][:16]} UTC")
-    if p["waiting_for"]:
-        lines.append("  waiting on " + waiting_text(p["waiting_for"]))
-    return "\n".join(lines)
-
-
-def waiting_text(steps: list[dict[str, str]]) -> str:
-    """``city (review), education_office (review)``."""
-    return ", ".join(f"{s['org']} ({s['step']})" for s in steps)
-
-
 def ledger_table(entries: list[dict[str, Any]]) -> str:
     rows = [
         (
