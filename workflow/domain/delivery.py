@@ -2,8 +2,9 @@
 retry, how long to wait, and the identities a receiver drops a re-send by.
 
 A delivery is one row per (message, recipient, channel). It is ``pending`` until an
-attempt is marked (``sending``, attempts + 1) in a transaction of its own *before* the
-message leaves; the attempt's outcome is reconciled in another: ``sent``, ``pending``
+attempt is marked (``sending``, attempts + 1) in a committed transaction *before* the
+message leaves (a worker marks a batch's attempts together); the outcome is reconciled
+in another: ``sent``, ``pending``
 again with a later ``due_at`` (a transient failure, backed off), or ``dead`` (a
 permanent failure, or the last attempt spent) -- the dead-letter list an operator reads
 and re-drives. An email with no SMTP server configured is delivered in-app instead
