@@ -260,7 +260,7 @@ document_blobs = Table(
     Column("created_at", UtcDateTime(), nullable=False),
 )
 
-# Due times (a program's start, end, hold expiry) as rows: beat sweeps the due ones,
+# Due times (a program's start, end, hold expiry) as rows: the sweep carries out the due ones,
 # never long ETA tasks. ``done_at`` makes each row run once, however many sweeps race.
 scheduled_work = Table(
     "scheduled_work",

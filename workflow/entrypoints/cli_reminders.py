@@ -18,7 +18,7 @@ from workflow.service_layer.reminders import preview as preview_sweep
 
 @click.group()
 def reminders() -> None:
-    """Reminders and escalations of open tasks (sent by `jointflow tick` / beat)."""
+    """Reminders and escalations of open tasks (sent by `jointflow tick` / the relay's sweep)."""
 
 
 @reminders.command("preview")

@@ -7,7 +7,7 @@ the waitlisted program gets the money, and every finished program is reported,
 evaluated and closed (one that spent less than it was paid only once its refund is
 back). Next year's round opens, and a supplementary budget lets its waitlisted
 proposal in. The clock jumps from date to date and ``run_due_work`` (what
-``jointflow tick`` and beat run) carries out whatever fell due.
+``jointflow tick`` and the relay's sweep run) carries out whatever fell due.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Deliveries go in batches: up to ``batch_size`` due ones are claimed and their attempts
 marked in one transaction, sent one after another (email over the mailer's one SMTP
 connection, webhooks over a pooled HTTP client), and their outcomes reconciled in
-another. ``deliver_due`` is the sweep (beat, ``jointflow tick``) of due retries and of
+another. ``deliver_due`` is the sweep (the relay's, ``jointflow tick``) of due retries and of
 attempts whose outcome never came back. A channel that raises is a transient failure:
 the delivery waits and is tried again, never dropped.
 

@@ -276,10 +276,10 @@ class InlineDispatcher:
 
 
 class RelayDispatcher:
-    """Deployment: the Celery beat relay publishes the outbox; nothing on the request path."""
+    """Deployment: the relay process publishes the outbox; nothing on the request path."""
 
     def after_commit(self, bus: MessageBus) -> None:
         return None
 
     def after_message(self, bus: MessageBus) -> None:
-        return None  # beat's relay sends them (a worker's bus publishes them at once)
+        return None  # the relay sends them (a worker's bus publishes them at once)

@@ -1,6 +1,6 @@
 """The reminder sweep (issue 4 §3): due reminder rows become one message per person per day.
 
-Run by ``run_due_work`` (``jointflow tick`` and beat), one ``SendDueReminders`` command
+Run by ``run_due_work`` (``jointflow tick`` and the relay's sweep), one ``SendDueReminders`` command
 per batch. Outside quiet hours it takes the due rows of live tasks in batches, one
 transaction per batch:
 

@@ -1,4 +1,4 @@
-"""The sweeps of due work, shared by Celery beat and ``jointflow tick``.
+"""The sweeps of due work, shared by the relay's sweep task and ``jointflow tick``.
 
 Each due row of scheduled work runs as its own command (``RunScheduled``) in its own
 transaction, so one failing row never holds back the others, and two sweeps racing
@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 
 def run_due_work(bus: MessageBus) -> Counter[str]:
-    """The whole sweep (beat's and the demo's): due work, then due reminders, then the
+    """The whole sweep (the relay's and the demo's): due work, then due reminders, then the
     deliveries due (retries, quiet hours' mail, attempts never reconciled).
 
     Returns the scheduled work's outcomes; the others' counts are logged (``jointflow
