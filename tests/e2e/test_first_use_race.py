@@ -60,6 +60,11 @@ def fresh_database(empty_database: str) -> str:
     upgrade(engine_for(url))
     bus = bootstrap(make_settings(url))
     bus.handle(c.AddOrganization(actor=None, key="city", name="Paju City", funder=True))
+    bus.handle(
+        c.AddOrganization(
+            actor=None, key="education_office", name="Paju Office of Education", funder=True
+        )
+    )  # the workflow's other party
     bus.handle(c.AddOrganization(actor=None, key="munsan-high", name="Munsan High School"))
     bus.handle(
         c.AddUser(

@@ -962,6 +962,32 @@ def old_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     engine_for(url).dispose()
 
 
+def seed_as_revision_0001(bus: MessageBus) -> None:
+    """``tests.support``'s organizations and people, and its envelopes written below the
+    commands: today's handlers read the acting user with columns 0001 did not have."""
+    for key, name, funder in [
+        ("city", "Paju City", True),
+        ("education_office", "Paju Office of Education", True),
+        ("munsan-high", "Munsan High School", False),
+    ]:
+        bus.handle(c.AddOrganization(actor=None, key=key, name=name, funder=funder))
+    for email, org, role in [
+        (s.COORDINATOR, "munsan-high", "coordinator"),
+        (s.CITY_APPROVER, "city", "approver"),
+        (s.OE_APPROVER, "education_office", "approver"),
+        (s.CITY_OFFICER, "city", "budget_officer"),
+        (s.OE_OFFICER, "education_office", "budget_officer"),
+    ]:
+        bus.handle(c.AddUser(actor=None, email=email, name=email.split("@")[0], org=org,
+                             roles=(role,)))  # fmt: skip
+
+    def write(uow: Any) -> None:
+        uow.ledger.add_envelope("city", s.YEAR, 1_930_000_000)
+        uow.ledger.add_envelope("education_office", s.YEAR, 530_000_000)
+
+    s.in_transaction(bus, write)
+
+
 def hold_money_as_revision_0001_did(bus: MessageBus, workflow_version: int) -> int:
     """A program in review holding its request, written with revision 0001's columns only."""
     requests = {"city": 80_000_000, "education_office": 20_000_000}
@@ -1065,7 +1091,7 @@ def test_a_database_holding_money_at_revision_0001_upgrades_and_its_program_carr
 ) -> None:
     """A program stays on the version it started with: on v1 the review ends at approved."""
     old = bootstrap(make_settings(old_database), clock=clock)
-    s.seed(old)
+    seed_as_revision_0001(old)
     program_id = hold_money_as_revision_0001_did(old, workflow_version)
 
     upgrade(engine_for(old_database))
