@@ -237,7 +237,7 @@ def test_a_report_file_is_attached_while_the_report_is_due_and_kept_once_submitt
     s.decide(bus, pid, s.OE_APPROVER)
     bus.handle(c.CommitFunds(actor=s.CITY_OFFICER, program_id=pid))
     bus.handle(c.CommitFunds(actor=s.OE_OFFICER, program_id=pid))
-    for at in (datetime(2026, 3, 1, 15, 0, tzinfo=UTC), datetime(2026, 11, 29, 15, 0, tzinfo=UTC)):
+    for at in (datetime(2026, 3, 1, 15, 0, tzinfo=UTC), datetime(2026, 11, 30, 15, 0, tzinfo=UTC)):
         clock.at = at
         run_due_work(bus)
     assert s.detail(bus, pid)["state"] == "evaluation_due"
