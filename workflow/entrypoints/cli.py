@@ -142,10 +142,12 @@ def user() -> None:
 @click.option(
     "--role",
     "roles",
-    type=click.Choice(sorted(ROLES)),
     required=True,
     multiple=True,
-    help="Repeat for several roles.",
+    metavar="ROLE",
+    # Not a click.Choice: a missing --role would print the choices after click's "Error:"
+    # line; an unknown role is the domain's refusal, which names the roles too.
+    help=f"One of: {', '.join(sorted(ROLES))}; repeat for several.",
 )
 @click.option("--locale", type=click.Choice(LOCALES), default=LOCALES[0], show_default=True)
 @json_option
