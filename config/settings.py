@@ -93,7 +93,7 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _default_database(cls, value: str) -> str:
-        value = value or default_database_url()
+        explicit, value = bool(value), value or default_database_url()
         try:
             url = make_url(value)
             dialect = url.get_dialect()
@@ -108,6 +108,10 @@ class Settings(BaseSettings):
             dialect.import_dbapi()
         except ImportError as err:
             raise _unusable("the database driver is not installed ({reason})", str(err)) from err
+        folder = _sqlite_folder(url.database) if url.get_backend_name() == "sqlite" else None
+        if explicit and folder is not None and not folder.is_dir():
+            # Only the embedded default's folder is made; a path typed wrong is refused.
+            raise _unusable("the folder {reason} does not exist", str(folder))
         return value
 
     @field_validator("file_store", mode="before")
@@ -183,6 +187,13 @@ def settings_or_exit(status: int = 1) -> Settings:
     except InvalidInput as err:
         print(f"jointflow: {err.message}", file=sys.stderr)
         raise SystemExit(status) from None
+
+
+def _sqlite_folder(database: str | None) -> Path | None:
+    """The folder an SQLite file would be in (None: in memory)."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database).expanduser().parent
 
 
 def _unusable(template: str, reason: str) -> PydanticCustomError:

@@ -159,7 +159,7 @@ def test_the_token_command_prints_a_token_once_as_json(
         main(["user", "token", s.COORDINATOR, "--expires-days", "7", "--json"])
         issued = json.loads(capsys.readouterr().out)
         assert set(issued) == {"token", "expires_at"} and issued["token"].startswith("jf_")
-        main(["user", "revoke-tokens", s.COORDINATOR])
+        main(["--lang", "en", "user", "revoke-tokens", s.COORDINATOR])
         assert capsys.readouterr().out.strip() == f"1 token(s) of {s.COORDINATOR} revoked"
     finally:
         get_settings.cache_clear()

@@ -7,11 +7,13 @@ the environment for the call): no Python start-up, imports or bootstrap per comm
 only a process shows (the console script starting, exit statuses, several processes
 writing one SQLite file at once, the demo as a newcomer runs it).
 
-Both take ``env`` the same way: changes to the test process's environment, ``None``
-removing a variable, with every ambient ``JOINTFLOW_*`` removed first, so a command
-sees only the settings its test gives it (and ``COLUMNS=80``, so help wraps the same
-in both). Both return the exit code (``0`` ok, ``1``
-refused or invalid, ``2`` usage error) and stdout and stderr apart.
+Both run the command line in English (``--lang en`` first), the language the tests'
+expected text is written in, unless ``lang`` says otherwise (``None``: no ``--lang``, so
+Korean, or the acting user's locale). Both take ``env`` the same way: changes to the
+test process's environment, ``None`` removing a variable, with every ambient
+``JOINTFLOW_*`` removed first, so a command sees only the settings its test gives it (and
+``COLUMNS=80``, so help wraps the same in both). Both return the exit code (``0`` ok,
+``1`` refused or invalid, ``2`` usage error) and stdout and stderr apart.
 
 What a subprocess gets for free, the in-process run does by hand for each call:
 
@@ -102,12 +104,24 @@ def process_env(env: Env) -> dict[str, str]:
     return whole
 
 
+def _language(argv: Sequence[str], lang: str | None) -> list[str]:
+    return [*(("--lang", lang) if lang else ()), *argv]
+
+
 def run_subprocess(
-    argv: Sequence[str], env: Env, *, command: Sequence[str] | None = None, timeout: float = 120
+    argv: Sequence[str],
+    env: Env,
+    *,
+    command: Sequence[str] | None = None,
+    timeout: float = 120,
+    lang: str | None = "en",
 ) -> Result:
-    """``python -m workflow ARGV`` (or ``command ARGV``) as a real process in the repository."""
+    """``python -m workflow ARGV`` (or ``command ARGV``) as a real process in the repository.
+    ``command``: a program other than jointflow takes ARGV as given (no ``--lang``)."""
+    other = command is not None and Path(command[0]).name != "jointflow"
+    args = list(argv) if other else _language(argv, lang)
     proc = subprocess.run(
-        [*(command or (sys.executable, "-m", "workflow")), *argv],
+        [*(command or (sys.executable, "-m", "workflow")), *args],
         cwd=REPO,
         env=process_env(env),
         capture_output=True,
@@ -117,7 +131,7 @@ def run_subprocess(
     return Result(tuple(argv), proc.returncode, proc.stdout, proc.stderr)
 
 
-def run_in_process(argv: Sequence[str], env: Env) -> Result:
+def run_in_process(argv: Sequence[str], env: Env, *, lang: str | None = "en") -> Result:
     """``main(ARGV)`` in this process, as if it were the console script's process."""
     runner = CliRunner()  # click >= 8.2: stdout and stderr are kept apart
     get_settings.cache_clear()
@@ -127,7 +141,7 @@ def run_in_process(argv: Sequence[str], env: Env) -> Result:
             # (The isolation puts CliRunner's value back afterwards.)
             formatting.FORCED_WIDTH = None
             try:
-                main(list(argv))
+                main(_language(argv, lang))
                 code = 0
             except SystemExit as done:
                 code = _exit_status(done.code)

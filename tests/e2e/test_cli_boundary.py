@@ -25,13 +25,20 @@ def test_a_refusal_for_want_of_an_acting_user_names_the_cli_flag(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("JOINTFLOW_DATABASE_URL", f"sqlite:///{tmp_path / 'jf.db'}")
-    code, err = run(["program", "submit", "1"], capsys)
+    code, err = run(["--lang", "en", "program", "submit", "1"], capsys)
     assert code == 1
     assert err == ("jointflow: this action needs an acting user (--as EMAIL or JOINTFLOW_USER)\n")
+    code, err = run(["program", "submit", "1"], capsys)
+    assert code == 1
+    assert (
+        err
+        == "jointflow: 이 작업에는 처리하는 사용자가 필요합니다 (--as EMAIL 또는 JOINTFLOW_USER)\n"
+    )
 
 
 @pytest.mark.parametrize(
-    "module", ["cli", "cli_program", "cli_tasks", "cli_reminders", "demo", "cli_context"]
+    "module",
+    ["cli", "cli_program", "cli_tasks", "cli_reminders", "demo", "cli_context", "cli_words"],
 )
 def test_each_command_module_imports_on_its_own(module: str) -> None:
     subprocess.run(

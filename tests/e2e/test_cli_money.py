@@ -246,7 +246,7 @@ def test_a_program_goes_from_create_to_closed_by_the_cli_and_the_clock(
 
     # Commitment: each budget officer turns their own party's hold into a commitment.
     out = jf("program", "commit", pid, as_=CITY_OFFICER).out
-    assert out.strip() == f"program {program_id} 80,000,000원 committed: now approved"
+    assert out.strip() == f"program {program_id} ₩80,000,000 committed: now approved"
     assert money(jf(*REPORT)) == {"city": (0, city, 0), "education_office": (office, 0, 0)}
     funded = jf("program", "commit", pid, "--json", as_=OE_OFFICER).json
     assert funded["state"] == "funded" and funded["holds"] == {}
@@ -268,7 +268,7 @@ def test_a_program_goes_from_create_to_closed_by_the_cli_and_the_clock(
         "1학기 운영비",
         as_=CITY_OFFICER,
     ).out
-    assert out.strip() == (f"program {program_id} tranche 1 of 12,345,678원 disbursed: now funded")
+    assert out.strip() == (f"program {program_id} tranche 1 of ₩12,345,678 disbursed: now funded")
     # The clock: a minute before the start nothing is due (and nothing moves).
     report, early = jf.many(call(*REPORT), call("tick", env=at("2026-03-01T23:59")))
     assert money(report) == {"city": (0, city, 12_345_678), "education_office": (0, office, 0)}

@@ -110,7 +110,7 @@ def test_inbox_claim_a_blocked_decision_reassignment_and_the_waiting_board(
         str(early),
         "city",
     ]
-    assert f"{CITY_LEFT:,}원" in lines[2] and "High school–university linkage" in lines[2]
+    assert f"₩{CITY_LEFT:,}" in lines[2] and "High school–university linkage" in lines[2]
     assert lines[3].split()[:5] == [str(rows[1]["task"]), "2026-10-13", "review", str(late), "city"]
     assert len(lines) == 4
 

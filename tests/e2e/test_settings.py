@@ -1,4 +1,6 @@
-"""Bad settings are one line naming the setting, never a traceback (issue 18, item 4).
+"""Bad settings are one line naming the setting, never a traceback (issue 18, item 4;
+issue 16: an unknown scheme, a PostgreSQL database that does not exist, an SQLite folder
+that does not exist, each through the real command line process).
 
 The command line exits 1 with ``jointflow: invalid setting JOINTFLOW_...`` and changes
 nothing, next to a real database of each backend; a database that cannot be reached is
@@ -99,3 +101,33 @@ def test_the_worker_does_not_start_on_a_bad_broker_url() -> None:
         "jointflow: invalid setting JOINTFLOW_BROKER_URL: not a Redis URL "
         "(expected redis://host:port/db or rediss://...)"
     )
+
+
+def test_an_unknown_database_scheme_as_a_process_is_one_line() -> None:
+    result = run_subprocess(["program", "list"], {"JOINTFLOW_DATABASE_URL": "oracle://db/x"})
+    one_line(result, "invalid setting JOINTFLOW_DATABASE_URL: not a usable database URL")
+    korean = run_subprocess(["program", "list"], {"JOINTFLOW_NOW": "x"}, lang=None)
+    one_line(korean, "invalid setting JOINTFLOW_NOW='x'")
+
+
+@pytest.mark.postgres
+def test_a_postgresql_database_that_does_not_exist_is_named_in_one_line() -> None:
+    url = "postgresql+psycopg://postgres@127.0.0.1:5432/jointflow_no_such_db"
+    result = run_subprocess(["program", "list"], {"JOINTFLOW_DATABASE_URL": url})
+    one_line(result, "the database jointflow_no_such_db (JOINTFLOW_DATABASE_URL) does not exist")
+    korean = run_subprocess(["program", "list"], {"JOINTFLOW_DATABASE_URL": url}, lang=None)
+    one_line(korean, "데이터베이스 jointflow_no_such_db(JOINTFLOW_DATABASE_URL)이(가) 없습니다")
+
+
+def test_an_sqlite_path_whose_folder_does_not_exist_is_refused_not_made(tmp_path: Path) -> None:
+    folder = tmp_path / "no" / "such"
+    url = f"sqlite:///{folder / 'jf.db'}"
+    result = run_subprocess(["db", "upgrade"], {"JOINTFLOW_DATABASE_URL": url})
+    one_line(result, f"invalid setting JOINTFLOW_DATABASE_URL: the folder {folder} does not exist")
+    assert not folder.exists() and not folder.parent.exists()
+
+
+def test_the_embedded_default_still_makes_its_own_folder(tmp_path: Path) -> None:
+    result = run_subprocess(["program", "list", "--json"], {"XDG_DATA_HOME": str(tmp_path / "x")})
+    assert result.code == 0, result
+    assert (tmp_path / "x" / "jointflow" / "jointflow.db").exists()

@@ -121,7 +121,14 @@ def test_a_coordinator_may_not_touch_another_organizations_program() -> None:
         "coord@paju-youth.kr may not submit program 7: program 7 "
         "belongs to munsan-high, not to paju-youth"
     )
-    assert refused.value.context == {"user": "coord@paju-youth.kr", "program": 7}
+    assert refused.value.reason == "other_organization"
+    assert refused.value.context == {
+        "user": "coord@paju-youth.kr",
+        "program": 7,
+        "action": "submit program 7",
+        "owner": "munsan-high",
+        "org": "paju-youth",
+    }
 
 
 @pytest.mark.parametrize("someone", [CITY_APPROVER, SCHOOL_APPROVER, CITY_OFFICER, ADMIN])

@@ -181,7 +181,14 @@ def test_a_forbidden_trigger_is_refused_and_changes_nothing(state: str, trigger:
     assert program.state == state
     assert program.events == []
     assert f"it is {state}" in str(refused.value)
-    assert refused.value.context == {"program": 7, "state": state, "trigger": trigger}
+    allowed = sorted({s for t in DEFINITION.transitions if t.trigger == trigger for s in t.sources})
+    assert refused.value.reason == "wrong_state"
+    assert refused.value.context == {
+        "program": 7,
+        "state": state,
+        "trigger": trigger,
+        "allowed": allowed,
+    }
 
 
 @pytest.mark.parametrize("state", STATES)

@@ -51,3 +51,12 @@ def test_times_are_seoul_times_in_each_language() -> None:
     assert Words("en").when(moment) == "2 February 2026, 09:30"
     assert Words("ko").krw(1_850_000_000) == "18억 5,000만 원"
     assert Words("en").krw(80_000_000) == "₩80,000,000"
+
+
+def test_the_pages_word_a_refusal_in_the_readers_language() -> None:
+    from workflow.domain.errors import NotFound
+
+    err = NotFound("program 4 does not exist", reason="no_program", program=4)
+    assert Words("ko").refusal(err) == "사업 4이(가) 없습니다"
+    assert Words("en").refusal(err) == "program 4 does not exist"
+    assert Words("ko").refusal("a sentence already made") == "a sentence already made"

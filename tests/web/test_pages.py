@@ -202,7 +202,7 @@ def test_messages_are_read_on_their_page_and_required_kinds_stay_on(
     for channel in ("이메일", "화면 알림"):  # decisions on one's programs can't be turned off
         coordinator.get_by_label(f"내 사업에 대한 결정: {channel}").uncheck()
     coordinator.get_by_role("button", name="저장").click()
-    expect(coordinator.get_by_role("alert")).to_contain_text("can't be turned off")
+    expect(coordinator.get_by_role("alert")).to_contain_text("알림은 끌 수 없습니다")
     coordinator.reload()
     expect(coordinator.get_by_label("내 사업에 대한 결정: 이메일")).to_be_checked()
     shot(coordinator, "12-preferences")

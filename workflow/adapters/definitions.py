@@ -67,7 +67,12 @@ class DefinitionRegistry:
         """The machine new programs of ``key`` start on (its version stored for good)."""
         files = self.files()
         if key not in files:
-            raise NotFound(f"no workflow {key!r} (known: {', '.join(sorted(files)) or 'none'})")
+            raise NotFound(
+                f"no workflow {key!r} (known: {', '.join(sorted(files)) or 'none'})",
+                reason="no_workflow",
+                workflow=key,
+                known=sorted(files),
+            )
         definition, text = files[key]
         ident = (key, definition.version)
         if ident not in self._registered:

@@ -46,7 +46,9 @@ class Directory:
                 insert(organizations).values(key=key, name=name, funder=funder, created_at=now)
             )
         except IntegrityError as err:
-            raise Conflict(f"organization {key!r} already exists", org=key) from err
+            raise Conflict(
+                f"organization {key!r} already exists", reason="organization_exists", org=key
+            ) from err
 
     def organization(self, key: str) -> Organization:
         row = self.conn.execute(_ORGANIZATION, {"key": key}).first()
@@ -82,18 +84,20 @@ class Directory:
                 ).scalar_one()
             )
         except IntegrityError as err:
-            raise Conflict(f"user {email!r} already exists", email=email) from err
+            raise Conflict(
+                f"user {email!r} already exists", reason="user_exists", email=email
+            ) from err
 
     def user(self, email: str) -> User:
         row = self.conn.execute(USER, {"email": email.lower()}).first()
         if row is None:
-            raise NotFound(f"no user with email {email!r}", email=email)
+            raise NotFound(f"no user with email {email!r}", reason="no_user", email=email)
         return user_of(row)
 
     def viewer(self, email: str) -> Viewer:
         row = self.conn.execute(_VIEWER, {"email": email.lower()}).first()
         if row is None:
-            raise NotFound(f"no user with email {email!r}", email=email)
+            raise NotFound(f"no user with email {email!r}", reason="no_user", email=email)
         return Viewer(user_of(row), bool(row.org_funder))
 
     def users(self, org: str | None = None) -> list[User]:

@@ -172,7 +172,10 @@ class Ledger:
             )
         except IntegrityError as err:
             raise Conflict(
-                f"{party} already has an envelope for {year}", party=party, year=year
+                f"{party} already has an envelope for {year}",
+                reason="envelope_exists",
+                party=party,
+                year=year,
             ) from err
 
     def envelope(self, party: str, year: int, lock: bool = False) -> Envelope | None:
@@ -364,10 +367,17 @@ class Ledger:
         if move.kind == "hold":
             return InsufficientBudget(
                 f"{move.party}'s {move.year} envelope has no room for {move.amount:,} KRW",
+                reason="no_room",
                 party=move.party,
                 year=move.year,
+                amount=move.amount,
             )
-        return NotFound(f"{move.party} has no envelope for {move.year}")
+        return NotFound(
+            f"{move.party} has no envelope for {move.year}",
+            reason="no_envelope",
+            party=move.party,
+            year=move.year,
+        )
 
     def entries(
         self, party: str | None = None, program_id: int | None = None

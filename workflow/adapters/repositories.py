@@ -224,7 +224,9 @@ class ProgramRepository:
 
     def _build(self, program_id: int, rows: Sequence[Any], locked: bool) -> Program:
         if not rows:
-            raise NotFound(f"program {program_id} does not exist", program=program_id)
+            raise NotFound(
+                f"program {program_id} does not exist", reason="no_program", program=program_id
+            )
         if locked:  # the row lock serialises the stream's writers: its head stays put
             head = rows[0]
             self.events.known_head(
@@ -391,7 +393,9 @@ class ProgramRepository:
 def _saved(program_id: int, rowcount: int) -> None:
     if rowcount != 1:
         raise Conflict(
-            f"program {program_id} was changed by someone else; try again", program=program_id
+            f"program {program_id} was changed by someone else; try again",
+            reason="changed_meanwhile",
+            program=program_id,
         )
 
 

@@ -105,7 +105,11 @@ class TaskStore:
                 raise NotPermitted(
                     f"{by} may not act on program {program_id}: its {spec.kind} task for "
                     f"{spec.org} is claimed by {claimant}",
+                    reason="claimed_by_other",
                     program=program_id,
+                    user=by,
+                    claimant=claimant,
+                    org=spec.org,
                 )
         return closed
 
@@ -128,7 +132,7 @@ class TaskStore:
     def get(self, task_id: int) -> Task:
         row = self.conn.execute(select(tasks).where(_t.id == task_id)).first()
         if row is None:
-            raise NotFound(f"task {task_id} does not exist", task=task_id)
+            raise NotFound(f"task {task_id} does not exist", reason="no_task", task=task_id)
         return _task(row)
 
     def live_of_program(self, program_id: int) -> list[Task]:

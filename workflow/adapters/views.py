@@ -221,7 +221,9 @@ def _ensure_visible(uow: SqlUnitOfWork, viewer: Viewer, program_id: int) -> None
         )
     ).first()
     if row is None:
-        raise NotFound(f"program {program_id} does not exist", program=program_id)
+        raise NotFound(
+            f"program {program_id} does not exist", reason="no_program", program=program_id
+        )
     parties = [org] if row.party and org else []
     ever_submitted = row.submitted_by != NEVER_SUBMITTED
     ensure_sees_program(viewer, program_id, row.org_key, ever_submitted, parties)

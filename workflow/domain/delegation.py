@@ -43,13 +43,20 @@ def check_new(delegator: User, delegate: User, new: Delegation, existing: list[D
         raise NotPermitted(
             f"{delegator.email} may only delegate to a colleague of "
             f"{delegator.org}; {delegate.email} belongs to {delegate.org}",
+            reason="delegate_other_organization",
             user=delegator.email,
+            org=delegator.org,
+            delegate=delegate.email,
+            owner=delegate.org,
         )
     if new.delegate == new.delegator:
-        raise InvalidInput("nobody can delegate to themselves")
+        raise InvalidInput("nobody can delegate to themselves", reason="delegate_to_self")
     if new.ends_on < new.starts_on:
         raise InvalidInput(
-            f"the delegation ends ({new.ends_on}) before it starts ({new.starts_on})"
+            f"the delegation ends ({new.ends_on}) before it starts ({new.starts_on})",
+            reason="delegation_backwards",
+            start=str(new.starts_on),
+            end=str(new.ends_on),
         )
     edges = {
         d.delegator: d.delegate
@@ -61,7 +68,9 @@ def check_new(delegator: User, delegate: User, new: Delegation, existing: list[D
     while at in edges:
         if at in seen:
             raise InvalidInput(
-                "delegation loop: " + " -> ".join([*seen, at]) + "; clear one of them first"
+                "delegation loop: " + " -> ".join([*seen, at]) + "; clear one of them first",
+                reason="delegation_loop",
+                loop=" -> ".join([*seen, at]),
             )
         seen.append(at)
         at = edges[at]

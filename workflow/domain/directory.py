@@ -20,11 +20,16 @@ def check_org_key(key: str) -> str:
     key = key.strip()
     if len(key) > KEY_MAX:
         raise InvalidInput(
-            f"organization key {shown(key)} is longer than {KEY_MAX} characters", org=key[:KEY_MAX]
+            f"organization key {shown(key)} is longer than {KEY_MAX} characters",
+            reason="key_too_long",
+            org=key[:KEY_MAX],
+            max_length=KEY_MAX,
         )
     if not ORG_KEY.match(key):
         raise InvalidInput(
-            f"organization key {key!r} must be lower-case letters, digits, '-' or '_'", org=key
+            f"organization key {key!r} must be lower-case letters, digits, '-' or '_'",
+            reason="bad_key",
+            org=key,
         )
     return key
 
@@ -40,10 +45,12 @@ def check_email(email: str) -> str:
     if len(email) > EMAIL_MAX:
         raise InvalidInput(
             f"email address {shown(email)} is longer than {EMAIL_MAX} characters",
+            reason="email_too_long",
             email=email[:EMAIL_MAX],
+            max_length=EMAIL_MAX,
         )
     if not EMAIL.match(email):
-        raise InvalidInput(f"{email!r} is not an email address", email=email)
+        raise InvalidInput(f"{email!r} is not an email address", reason="bad_email", email=email)
     return email
 
 
@@ -52,12 +59,20 @@ def check_roles(roles: tuple[str, ...]) -> tuple[str, ...]:
     if unknown or not roles:
         raise InvalidInput(
             f"unknown role(s) {', '.join(map(shown, unknown)) or 'none given'} "
-            f"(roles: {', '.join(sorted(ROLES))})"
+            f"(roles: {', '.join(sorted(ROLES))})",
+            reason="unknown_role",
+            value=[shown(r) for r in unknown],
+            known=sorted(ROLES),
         )
     return tuple(sorted(set(roles)))
 
 
 def check_locale(locale: str) -> str:
     if locale not in LOCALES:
-        raise InvalidInput(f"locale must be one of {', '.join(LOCALES)}, got {shown(locale)}")
+        raise InvalidInput(
+            f"locale must be one of {', '.join(LOCALES)}, got {shown(locale)}",
+            reason="unknown_locale",
+            value=shown(locale),
+            known=list(LOCALES),
+        )
     return locale

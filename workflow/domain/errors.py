@@ -9,6 +9,12 @@ WorkflowError                 anything the engine refuses, with a clear message
 │   └── PreconditionFailed    the caller acted on a version of the program that is gone
 ├── InsufficientBudget        an envelope has no room for a hold
 └── DefinitionError           a workflow definition failed validation (lists every problem)
+
+A refusal people meet carries a stable ``reason`` (``"role_missing"``) and, as its
+context, the values its sentence names (``user=..., role=...``): the English ``message``
+is the domain's own sentence (and the fallback), and each door renders the reason in its
+reader's language from those values (``workflow.entrypoints.refusals``). The context is
+data, never text for one door.
 """
 
 from __future__ import annotations
@@ -19,9 +25,10 @@ class WorkflowError(Exception):
 
     code = "workflow-error"
 
-    def __init__(self, message: str, **context: object) -> None:
+    def __init__(self, message: str, /, *, reason: str | None = None, **context: object) -> None:
         super().__init__(message)
         self.message = message
+        self.reason = reason  # stable, for translations and clients; None: English only
         self.context = context
 
 

@@ -81,9 +81,11 @@ class WorkflowMachine:
             raise TransitionNotAllowed(
                 f"cannot {trigger.replace('_', ' ')} program {model.id}: it is {model.state}"
                 + (f" ({trigger} is allowed from: {', '.join(allowed)})" if allowed else ""),
+                reason="wrong_state",
                 program=model.id,
                 state=model.state,
                 trigger=trigger,
+                allowed=allowed,
             )
         before = model.state
         try:

@@ -141,7 +141,11 @@ NOTIFIED_EVENTS = frozenset(WEBHOOK_EVENTS) | {r.on for r in RULES if r.on[:1].i
 def check_kind(kind: str) -> str:
     if kind not in KINDS:
         raise InvalidInput(
-            f"unknown kind of message {kind!r} (kinds: {', '.join(KINDS)})", field="kind"
+            f"unknown kind of message {kind!r} (kinds: {', '.join(KINDS)})",
+            reason="unknown_kind",
+            field="kind",
+            value=kind,
+            known=list(KINDS),
         )
     return kind
 
@@ -155,7 +159,9 @@ def parse_channels(text: str) -> tuple[str, ...]:
     if unknown:
         raise InvalidInput(
             f"unknown channel(s) {', '.join(unknown)} (channels: email, inapp, or none)",
+            reason="unknown_channel",
             field="channels",
+            value=unknown,
         )
     return tuple(c for c in PERSON_CHANNELS if c in words)
 
@@ -169,6 +175,7 @@ def check_preference(kind: str, channels: tuple[str, ...]) -> tuple[str, ...]:
     if not channels and kind in REQUIRED_KINDS:
         raise InvalidInput(
             f"{kind} messages are required and can't be turned off: choose email, inapp or both",
+            reason="required_kind",
             kind=kind,
         )
     return tuple(c for c in PERSON_CHANNELS if c in channels)

@@ -26,13 +26,28 @@ def check_amount(amount: object, what: str = "amount", allow_zero: bool = False)
     ``allow_zero`` admits 0 for figures that may be nothing (a reported spend).
     """
     if isinstance(amount, bool) or not isinstance(amount, int):
-        raise InvalidInput(f"{what} must be a whole number of KRW, got {amount!r}")
+        raise InvalidInput(
+            f"{what} must be a whole number of KRW, got {amount!r}",
+            reason="amount_not_whole",
+            field=what,
+            value=repr(amount),
+        )
     if amount == 0 and allow_zero:
         return amount
     if amount <= 0:
-        raise InvalidInput(f"{what} must be greater than 0 KRW, got {amount}")
+        raise InvalidInput(
+            f"{what} must be greater than 0 KRW, got {amount}",
+            reason="amount_not_positive",
+            field=what,
+            value=amount,
+        )
     if amount >= MAX_AMOUNT:
-        raise InvalidInput(f"{what} must be below 10^13 KRW, got {amount}")
+        raise InvalidInput(
+            f"{what} must be below 10^13 KRW, got {amount}",
+            reason="amount_too_large",
+            field=what,
+            value=amount,
+        )
     return amount
 
 
@@ -66,7 +81,12 @@ def _group(part: str, text: str, what: str) -> int:
 
 
 def _misspelled(text: str, what: str) -> InvalidInput:
-    return InvalidInput(f"{what} must be a whole number of KRW, got {shown(text)}")
+    return InvalidInput(
+        f"{what} must be a whole number of KRW, got {shown(text)}",
+        reason="amount_misspelled",
+        field=what,
+        value=shown(text),
+    )
 
 
 def parse_signed_krw(text: str, what: str = "amount") -> int:

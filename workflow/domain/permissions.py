@@ -43,8 +43,11 @@ def require_role(user: User, role: str, action: str) -> None:
         raise NotPermitted(
             f"{user.email} may not {action}: it needs the {role} role "
             f"(has: {', '.join(sorted(user.roles)) or 'none'})",
+            reason="role_missing",
             user=user.email,
             role=role,
+            action=action,
+            has=sorted(user.roles),
         )
 
 
@@ -56,8 +59,12 @@ def ensure_member_of(user: User, program: ProgramLike, role: str, action: str) -
         raise NotPermitted(
             f"{user.email} may not {action}: program {program.id} belongs to {program.org}, "
             f"not to {user.org}",
+            reason="other_organization",
             user=user.email,
             program=program.id,
+            action=action,
+            owner=program.org,
+            org=user.org,
         )
 
 
@@ -67,7 +74,10 @@ def ensure_may_create(user: User, definition: WorkflowDefinition, org: str) -> N
     if user.org != org:
         raise NotPermitted(
             f"{user.email} may not create programs for {org}: they belong to {user.org}",
+            reason="create_for_other_organization",
             user=user.email,
+            owner=org,
+            org=user.org,
         )
 
 
@@ -94,14 +104,19 @@ def ensure_may_fire(
         raise TransitionNotAllowed(
             f"cannot {action}: it follows {definition.key}@{definition.version}, which has "
             f"no {trigger} step",
+            reason="no_such_step",
             program=program.id,
             trigger=trigger,
+            action=action,
+            workflow=f"{definition.key}@{definition.version}",
         )
     if role == SYSTEM_ACTOR:
         raise NotPermitted(
             f"{user.email} may not {action}: the engine does it itself",
+            reason="engine_only",
             user=user.email,
             trigger=trigger,
+            action=action,
         )
     if parties is not None:
         return ensure_acts_for_party(
@@ -120,8 +135,10 @@ def ensure_not_own_program(user: User, program: ProgramLike, action: str) -> Non
         raise NotPermitted(
             f"{user.email} may not {action} program {program.id}: they created or submitted it "
             "(separation of duties)",
+            reason="own_program",
             user=user.email,
             program=program.id,
+            action=f"{action} program {program.id}",
         )
 
 
@@ -139,8 +156,13 @@ def ensure_acts_for_party(
         raise NotPermitted(
             f"{user.email} may not {action} program {program.id}: {user.org} is not one of its "
             f"{step} parties ({', '.join(parties)})",
+            reason="not_a_party",
             user=user.email,
             program=program.id,
+            action=f"{action} program {program.id}",
+            org=user.org,
+            step=step,
+            parties=list(parties),
         )
     ensure_not_own_program(user, program, action)
     return user.org
@@ -154,7 +176,10 @@ def ensure_may_manage_budget(user: User, party: str) -> None:
     if user.org != party:
         raise NotPermitted(
             f"{user.email} may not manage {party}'s budget: they belong to {user.org}",
+            reason="other_party_budget",
             user=user.email,
+            party=party,
+            org=user.org,
         )
 
 
@@ -163,8 +188,11 @@ def ensure_in_queue(user: User, org: str, role: str, task_id: int) -> None:
     if user.org != org or not user.has(role):
         raise NotPermitted(
             f"{user.email} may not take task {task_id}: it sits in the {role} queue of {org}",
+            reason="not_in_queue",
             user=user.email,
             task=task_id,
+            role=role,
+            owner=org,
         )
 
 
@@ -173,5 +201,10 @@ def ensure_supervisor_of(user: User, org: str, action: str) -> None:
     require_role(user, "supervisor", action)
     if user.org != org:
         raise NotPermitted(
-            f"{user.email} may not {action}: it belongs to {org}, not {user.org}", user=user.email
+            f"{user.email} may not {action}: it belongs to {org}, not {user.org}",
+            reason="other_organization_task",
+            user=user.email,
+            action=action,
+            owner=org,
+            org=user.org,
         )

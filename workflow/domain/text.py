@@ -50,20 +50,25 @@ def check_text(value: object, what: str, max_len: int = TEXT_MAX, required: bool
 
 def _check(value: object, what: str, max_len: int, required: bool, allowed: frozenset[str]) -> str:
     if not isinstance(value, str):
-        raise InvalidInput(f"{what} must be text, got {value!r}", field=what)
+        raise InvalidInput(f"{what} must be text, got {value!r}", reason="not_text", field=what)
     if len(value) > max_len:
         raise InvalidInput(
             f"{what} is {len(value):,} characters long; at most {max_len:,} are kept",
+            reason="text_too_long",
             field=what,
             max_length=max_len,
+            length=len(value),
         )
     if not storable(value):
-        raise InvalidInput(f"{what} holds characters that are not valid text", field=what)
+        raise InvalidInput(
+            f"{what} holds characters that are not valid text", reason="text_invalid", field=what
+        )
     if any(_is_control(ch) and ch not in allowed for ch in value):
         kind = "control characters" if allowed else "line breaks or other control characters"
-        raise InvalidInput(f"{what} must not hold {kind}", field=what)
+        reason = "text_control" if allowed else "line_breaks"
+        raise InvalidInput(f"{what} must not hold {kind}", reason=reason, field=what)
     if required and not value.strip():
-        raise InvalidInput(f"{what} must not be empty", field=what)
+        raise InvalidInput(f"{what} must not be empty", reason="text_empty", field=what)
     return value
 
 

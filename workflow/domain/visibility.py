@@ -80,7 +80,9 @@ def ensure_sees_program(
 ) -> None:
     """Refuse with the same words as for a program that does not exist."""
     if not may_see_program(viewer, org, ever_submitted, parties):
-        raise NotFound(f"program {program_id} does not exist", program=program_id)
+        raise NotFound(
+            f"program {program_id} does not exist", reason="no_program", program=program_id
+        )
 
 
 def budget_parties(viewer: Viewer) -> frozenset[str] | None:
@@ -100,4 +102,6 @@ def ensure_may_act_on(user: User, program_id: int, org: str, ever_submitted: boo
     refused step on another school's draft says "not found", never whose draft it is.
     (Once submitted, the step's own permission check says who may take it.)"""
     if not ever_submitted and not user.has("admin") and user.org != org:
-        raise NotFound(f"program {program_id} does not exist", program=program_id)
+        raise NotFound(
+            f"program {program_id} does not exist", reason="no_program", program=program_id
+        )

@@ -3,13 +3,15 @@
 The acting user comes from ``--as EMAIL`` or ``JOINTFLOW_USER``; ``db``, ``org`` and
 ``user`` are the operator's and need none. Reads show what the acting user may see;
 without one the CLI is the operator on the server and sees everything. Human output by
-default, ``--json`` per command for scripts. Errors are one line on stderr: exit 1 for
-a refused or invalid action (nothing changed), a bad setting or a database that cannot
-be reached, 2 for a usage error.
+default, in Korean (``--lang en``, or an acting user whose locale is English, for
+English: ``cli_words``), ``--json`` per command for scripts (machine keys, raw values).
+Errors are one line on stderr: exit 1 for a refused or invalid action (nothing
+changed), a bad setting or a database that cannot be reached, 2 for a usage error.
 """
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -21,15 +23,18 @@ from workflow.adapters import views
 from workflow.adapters.database import current_revision, engine_for, head_revision, upgrade
 from workflow.adapters.definitions import DefinitionRegistry, load_file
 from workflow.domain import commands as c
+from workflow.domain.definition import ROLES
 from workflow.domain.directory import LOCALES
 from workflow.domain.errors import NotFound, WorkflowError
 from workflow.domain.tokens import DEFAULT_DAYS
+from workflow.entrypoints import cli_words
 from workflow.entrypoints.cli_context import (
     Context,
     json_option,
     pass_ctx,
     refusal_line,
 )
+from workflow.entrypoints.cli_words import LANGS, money, role, say, when
 from workflow.entrypoints.output import budget_table, emit_json, ledger_table, table
 from workflow.entrypoints.params import KRW, FilePath
 from workflow.service_layer.scheduler import run_scheduled_work, send_due_reminders
@@ -40,6 +45,13 @@ class AuditBroken(WorkflowError):
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="jointflow", prog_name="jointflow")
+@click.option(
+    "--lang",
+    type=click.Choice(LANGS),
+    help="Language of the output (default: the acting user's locale, else ko). "
+    "--json output is the same in every language.",
+)
 @click.option(
     "--as",
     "actor",
@@ -50,9 +62,9 @@ class AuditBroken(WorkflowError):
     "and see everything.",
 )
 @click.pass_context
-def cli(ctx: click.Context, actor: str | None) -> None:
+def cli(ctx: click.Context, lang: str | None, actor: str | None) -> None:
     """jointflow: joint review, budget holds and audit for jointly funded programs."""
-    ctx.obj = Context(actor.strip().lower() if actor else None)
+    ctx.obj = Context(actor.strip().lower() if actor else None, lang)
 
 
 # -- operator: database, organizations, users --
@@ -68,7 +80,7 @@ def db_upgrade() -> None:
     """Create or migrate the schema to the newest version."""
     settings = get_settings()
     upgrade(engine_for(settings.database_url))
-    click.echo(f"database at revision {head_revision()}")
+    click.echo(say("database at revision {revision}", revision=head_revision()))
 
 
 @db.command("status")
@@ -76,8 +88,12 @@ def db_status() -> None:
     """Show the schema revision of the configured database."""
     engine = engine_for(get_settings().database_url)
     click.echo(
-        f"{engine.url.render_as_string(hide_password=True)}: revision "
-        f"{current_revision(engine) or 'none'} (newest {head_revision()})"
+        say(
+            "{url}: revision {revision} (newest {head})",
+            url=engine.url.render_as_string(hide_password=True),
+            revision=current_revision(engine) or say("none"),
+            head=head_revision(),
+        )
     )
 
 
@@ -95,7 +111,7 @@ def org() -> None:
 def org_add(ctx: Context, key: str, name: str, funder: bool, as_json: bool) -> None:
     """Add an organization (a school, centre, city team or funder)."""
     added = ctx.handle(c.AddOrganization(actor=None, key=key, name=name, funder=funder))
-    emit_json({"key": added}) if as_json else click.echo(f"organization {added} added")
+    emit_json({"key": added}) if as_json else click.echo(say("organization {key} added", key=added))
 
 
 @org.command("list")
@@ -108,8 +124,8 @@ def org_list(ctx: Context, as_json: bool) -> None:
     else:
         click.echo(
             table(
-                [(o.key, o.name, "yes" if o.funder else "") for o in orgs],
-                ["key", "name", "funder"],
+                [(o.key, o.name, say("yes") if o.funder else "") for o in orgs],
+                [say("key"), say("name"), say("funder")],
             )
         )
 
@@ -123,7 +139,16 @@ def user() -> None:
 @click.argument("email")
 @click.option("--name", required=True)
 @click.option("--org", "org_key", required=True, metavar="KEY")
-@click.option("--role", "roles", required=True, multiple=True)
+@click.option(
+    "--role",
+    "roles",
+    required=True,
+    multiple=True,
+    metavar="ROLE",
+    # Not a click.Choice: a missing --role would print the choices after click's "Error:"
+    # line; an unknown role is the domain's refusal, which names the roles too.
+    help=f"One of: {', '.join(sorted(ROLES))}; repeat for several.",
+)
 @click.option("--locale", type=click.Choice(LOCALES), default=LOCALES[0], show_default=True)
 @json_option
 @pass_ctx
@@ -140,7 +165,10 @@ def user_add(
     user_id = ctx.handle(
         c.AddUser(actor=None, email=email, name=name, org=org_key, roles=roles, locale=locale)
     )
-    emit_json({"id": user_id}) if as_json else click.echo(f"user {email} added (id {user_id})")
+    if as_json:
+        emit_json({"id": user_id})
+    else:
+        click.echo(say("user {email} added (id {id})", email=email, id=user_id))
 
 
 @user.command("list")
@@ -165,8 +193,8 @@ def user_list(ctx: Context, org_key: str | None, as_json: bool) -> None:
     else:
         click.echo(
             table(
-                [(r["email"], r["name"], r["org"], ",".join(r["roles"])) for r in rows],
-                ["email", "name", "org", "roles"],
+                [(r["email"], r["name"], r["org"], ", ".join(map(role, r["roles"]))) for r in rows],
+                [say("email"), say("name"), say("org"), say("roles")],
             )
         )
 
@@ -191,7 +219,11 @@ def user_token(ctx: Context, email: str, days: int, as_json: bool) -> None:
         emit_json({"token": issued.token, "expires_at": expires})
     else:
         click.echo(issued.token)
-        click.echo(f"(for {email}, until {expires}; it is not shown again)", err=True)
+        until = when(issued.expires_at)
+        click.echo(
+            say("(for {email}, until {until}; it is not shown again)", email=email, until=until),
+            err=True,
+        )
 
 
 @user.command("set-password")
@@ -208,9 +240,9 @@ def user_set_password(ctx: Context, email: str, from_stdin: bool) -> None:
     if from_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
-        password = click.prompt("password", hide_input=True, confirmation_prompt=True)
+        password = click.prompt(say("password"), hide_input=True, confirmation_prompt=True)
     ctx.handle(c.SetPassword(actor=None, email=email, password=password))
-    click.echo(f"password of {email} set")
+    click.echo(say("password of {email} set", email=email))
 
 
 @user.command("revoke-tokens")
@@ -219,7 +251,7 @@ def user_set_password(ctx: Context, email: str, from_stdin: bool) -> None:
 def user_revoke_tokens(ctx: Context, email: str) -> None:
     """End every API token and web session EMAIL holds."""
     revoked = ctx.handle(c.RevokeTokens(actor=None, email=email))
-    click.echo(f"{revoked} token(s) of {email} revoked")
+    click.echo(say("{count} token(s) of {email} revoked", count=revoked, email=email))
 
 
 # -- budget --
@@ -243,7 +275,9 @@ def envelope() -> None:
 def envelope_add(ctx: Context, party: str, year: int, amount: int) -> None:
     """Open an envelope (budget officer of the party, or admin)."""
     ctx.handle(c.AddEnvelope(actor=ctx.actor, party=party, year=year, amount=amount))
-    click.echo(f"envelope {party} {year}: {amount:,}원")
+    click.echo(
+        say("envelope {party} {year}: {amount}", party=party, year=year, amount=money(amount))
+    )
 
 
 @budget.command("report")
@@ -286,11 +320,11 @@ def tick(ctx: Context, as_json: bool) -> None:
     if as_json:
         emit_json(dict(sorted(outcomes.items())))
     elif not outcomes and not sent and not delivered:
-        click.echo("nothing due")
+        click.echo(say("nothing due"))
     else:
         done = [*sorted(outcomes.items()), *sorted(sent.items()), *sorted(delivered.items())]
         for outcome, count in done:
-            click.echo(f"{count:>4}  {outcome}")
+            click.echo(f"{count:>4}  {say(outcome)}")
 
 
 # -- audit and workflow definitions --
@@ -310,9 +344,10 @@ def audit_verify(ctx: Context, as_json: bool) -> None:
     if as_json:
         emit_json(result)
     if result["broken"] is not None:
-        raise AuditBroken(f"audit chain broken at {result['broken']}")
+        broken = result["broken"]
+        raise AuditBroken(f"audit chain broken at {broken}", reason="audit_broken", at=broken)
     if not as_json:
-        click.echo(f"audit chain verified: {result['events']} events")
+        click.echo(say("audit chain verified: {count} events", count=result["events"]))
 
 
 @cli.group()
@@ -326,9 +361,16 @@ def workflow_validate(file: Path) -> None:
     """Validate a definition file; name every problem."""
     definition = load_file(file)
     click.echo(
-        f"{file}: {definition.key} version {definition.version} is valid "
-        f"({len(definition.states)} states, {len(definition.transitions)} transitions, "
-        f"parties: {', '.join(definition.party_keys)})"
+        say(
+            "{file}: {key} version {version} is valid ({states} states, {transitions} "
+            "transitions, parties: {parties})",
+            file=file,
+            key=definition.key,
+            version=definition.version,
+            states=len(definition.states),
+            transitions=len(definition.transitions),
+            parties=", ".join(definition.party_keys),
+        )
     )
 
 
@@ -345,7 +387,12 @@ def workflow_show(key: str | None, fmt: str) -> None:
     files = DefinitionRegistry(settings.workflows_dir).files()
     key = key or settings.default_workflow
     if key not in files:
-        raise NotFound(f"no workflow {key!r} (known: {', '.join(sorted(files))})")
+        raise NotFound(
+            f"no workflow {key!r} (known: {', '.join(sorted(files))})",
+            reason="no_workflow",
+            workflow=key,
+            known=sorted(files),
+        )
     definition = files[key][0]
     click.echo(definition_mermaid(definition) if fmt == "mermaid" else definition_text(definition))
 
@@ -359,7 +406,12 @@ def web(host: str, port: int) -> None:
     import uvicorn
 
     get_settings()  # a bad setting is one line here, before the server starts
-    click.echo(f"jointflow pages at http://{host}:{port}/  (API: /api/v1, docs: /api/docs)")
+    click.echo(
+        say(
+            "jointflow pages at {url}  (API: /api/v1, docs: /api/docs)",
+            url=f"http://{host}:{port}/",
+        )
+    )
     uvicorn.run("workflow.entrypoints.api:app", host=host, port=port, log_level="warning")
 
 
@@ -404,6 +456,7 @@ _register_commands()
 
 def main(argv: list[str] | None = None) -> None:
     """Console script: map refusals to exit 1 and usage errors to exit 2."""
+    cli_words.use(None)  # Korean until the command line says otherwise
     try:
         cli.main(args=argv, prog_name="jointflow", standalone_mode=False)
     except click.exceptions.Exit as done:
@@ -412,15 +465,30 @@ def main(argv: list[str] | None = None) -> None:
         err.show()
         sys.exit(err.exit_code)
     except click.Abort:
-        click.echo("aborted", err=True)
+        click.echo(say("aborted"), err=True)
         sys.exit(1)
     except WorkflowError as err:
         click.echo(refusal_line(err), err=True)
         sys.exit(1)
     except (OperationalError, InterfaceError) as err:  # down, unreachable, refused us
-        reason = str(err.orig or err).strip().splitlines()[0]
-        click.echo(f"jointflow: the database (JOINTFLOW_DATABASE_URL) failed: {reason}", err=True)
+        click.echo(f"jointflow: {_database_failed(err)}", err=True)
         sys.exit(1)
     except OSError as err:
         click.echo(f"jointflow: {err}", err=True)
         sys.exit(1)
+
+
+_NO_DATABASE = re.compile(r'database "(?P<name>[^"]+)" does not exist')
+
+
+def _database_failed(err: OperationalError | InterfaceError) -> str:
+    """One line: a database that does not exist named as such, else the driver's first line."""
+    reason = str(err.orig or err).strip().splitlines()[0]
+    missing = _NO_DATABASE.search(reason)
+    if missing:
+        return say(
+            "the database {name} (JOINTFLOW_DATABASE_URL) does not exist: create it first "
+            "(createdb {name})",
+            name=missing["name"],
+        )
+    return say("the database (JOINTFLOW_DATABASE_URL) failed: {reason}", reason=reason)

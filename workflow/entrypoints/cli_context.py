@@ -1,5 +1,5 @@
-"""What every ``jointflow`` command shares: the acting user, a lazily built bus, the
-``--json`` option, and the hints the command line adds to the domain's refusals."""
+"""What every ``jointflow`` command shares: the acting user, the language, a lazily built
+bus, the ``--json`` option, and the hints the command line adds to the domain's refusals."""
 
 from __future__ import annotations
 
@@ -10,8 +10,11 @@ from typing import Any, TypeVar
 import click
 
 from workflow.domain import commands as c
+from workflow.domain.directory import DEFAULT_LOCALE
 from workflow.domain.errors import WorkflowError
 from workflow.domain.visibility import Viewer
+from workflow.entrypoints import cli_words
+from workflow.entrypoints.cli_words import say
 from workflow.service_layer.messagebus import MessageBus
 
 T = TypeVar("T")
@@ -22,11 +25,31 @@ HINTS = {"actor": "--as EMAIL or JOINTFLOW_USER", "year": "--year or --start"}
 
 
 class Context:
-    """The acting user (None: the operator on the server) and a lazily built bus."""
+    """The acting user (None: the operator on the server), the language asked for (None:
+    the acting user's locale, else Korean) and a lazily built bus."""
 
-    def __init__(self, actor: str | None) -> None:
+    def __init__(self, actor: str | None, lang: str | None = None) -> None:
         self.actor = actor
+        self.asked_lang = lang
+        self._locale: str | None = None
         self._bus: MessageBus | None = None
+        cli_words.use(self.language)
+
+    def language(self) -> str:
+        """``--lang``, else the acting user's locale once the bus is up (a command that
+        never opens the database, or fails before it does, speaks Korean)."""
+        if self.asked_lang:
+            return self.asked_lang
+        if self._locale is None and self.actor and self._bus is not None:
+            self._locale = self._users_locale(self._bus, self.actor)
+        return self._locale or DEFAULT_LOCALE
+
+    @staticmethod
+    def _users_locale(bus: MessageBus, email: str) -> str:
+        try:
+            return str(bus.query(lambda uow: uow.directory.user(email).locale))
+        except Exception:  # an unknown user, a database down: the refusal says so, in ko
+            return DEFAULT_LOCALE
 
     @property
     def bus(self) -> MessageBus:
@@ -48,7 +71,7 @@ class Context:
 
     def require_actor(self) -> str:
         if not self.actor:
-            raise click.UsageError(f"give the acting user: {HINTS['actor']}")
+            raise click.UsageError(say("give the acting user: {hint}", hint=say(HINTS["actor"])))
         return self.actor
 
 
@@ -61,7 +84,7 @@ def refusal_line(err: WorkflowError) -> str:
     so it stays one line."""
     wanted = err.context.get("needs") or err.context.get("field")
     hint = HINTS.get(str(wanted)) if wanted else None
-    return f"jointflow: {one_line(err.message)}" + (f" ({hint})" if hint else "")
+    return f"jointflow: {one_line(cli_words.refusal(err))}" + (f" ({say(hint)})" if hint else "")
 
 
 def one_line(text: str) -> str:

@@ -14,6 +14,7 @@ from workflow.domain.errors import NotPermitted
 from workflow.domain.messaging import WEBHOOK_EVENTS
 from workflow.domain.visibility import Viewer
 from workflow.entrypoints.cli_context import Context, json_option, pass_ctx
+from workflow.entrypoints.cli_words import say, when
 from workflow.entrypoints.output import emit_json, table
 
 T = TypeVar("T")
@@ -47,9 +48,9 @@ def webhook_add(
     if as_json:
         emit_json({"id": added.id, "secret": added.secret})
         return
-    click.echo(f"webhook {added.id} for {org}: POST {url}")
-    click.echo(f"secret: {added.secret}")
-    click.echo("(the secret is not shown again: sign checks use it)", err=True)
+    click.echo(say("webhook {id} for {org}: POST {url}", id=added.id, org=org, url=url))
+    click.echo(say("secret: {secret}", secret=added.secret))
+    click.echo(say("(the secret is not shown again: sign checks use it)"), err=True)
 
 
 @webhook.command("list")
@@ -72,12 +73,12 @@ def webhook_list(ctx: Context, org: str | None, as_json: bool) -> None:
     if as_json:
         emit_json(rows)
     elif not rows:
-        click.echo("no webhooks")
+        click.echo(say("no webhooks"))
     else:
         click.echo(
             table(
                 [(r["id"], r["org"], r["url"], ",".join(r["events"])) for r in rows],
-                ["id", "org", "url", "events"],
+                [say("id"), say("org"), say("url"), say("events")],
             )
         )
 
@@ -88,7 +89,7 @@ def webhook_list(ctx: Context, org: str | None, as_json: bool) -> None:
 def webhook_remove(ctx: Context, webhook_id: int) -> None:
     """Stop posting to a webhook (what is queued for it is not sent)."""
     ctx.handle(c.RemoveWebhook(actor=ctx.actor, webhook_id=webhook_id))
-    click.echo(f"webhook {webhook_id} removed")
+    click.echo(say("webhook {id} removed", id=webhook_id))
 
 
 @webhook.command("test")
@@ -103,7 +104,8 @@ def webhook_test(ctx: Context, webhook_id: int, as_json: bool) -> None:
         emit_json(row)
         return
     outcome = {"sent": "delivered", "pending": "not delivered yet", "sending": "under way"}
-    line = f"test delivery {delivery_id}: {outcome.get(row['status'], row['status'])}"
+    status = say(outcome.get(row["status"], row["status"]))
+    line = say("test delivery {id}: {status}", id=delivery_id, status=status)
     click.echo(line + (f" ({row['last_error']})" if row["last_error"] else ""))
 
 
@@ -124,7 +126,7 @@ def deliveries_list(ctx: Context, failed: bool, limit: int, as_json: bool) -> No
         emit_json(rows)
         return
     if not rows:
-        click.echo("no failed deliveries" if failed else "no deliveries")
+        click.echo(say("no failed deliveries") if failed else say("no deliveries"))
         return
     click.echo(
         table(
@@ -134,14 +136,26 @@ def deliveries_list(ctx: Context, failed: bool, limit: int, as_json: bool) -> No
                     r["channel"],
                     r["recipient"],
                     r["what"],
-                    r["status"],
+                    say(r["status"]),
                     r["attempts"],
-                    r["due_at"][:16] if r["status"] == "pending" else "",
+                    when(r["due_at"]) if r["status"] == "pending" else "",
                     (r["last_error"] or "")[:60],
                 )
                 for r in rows
             ],
-            ["id", "channel", "recipient", "what", "status", "attempts", "next", "last error"],
+            [
+                say(h)
+                for h in (
+                    "id",
+                    "channel",
+                    "recipient",
+                    "what",
+                    "status",
+                    "attempts",
+                    "next",
+                    "last error",
+                )
+            ],
         )
     )
 
@@ -156,7 +170,7 @@ def deliveries_retry(
 ) -> None:
     """Re-drive failed deliveries now, with a fresh count of attempts."""
     if bool(delivery_ids) == every:
-        raise click.UsageError("give delivery IDs or --all-failed")
+        raise click.UsageError(say("give delivery IDs or --all-failed"))
     retried: list[int] = ctx.handle(
         c.RetryDeliveries(actor=ctx.actor, delivery_ids=None if every else delivery_ids)
     )
@@ -165,10 +179,16 @@ def deliveries_retry(
         emit_json(after)
         return
     if not retried:
-        click.echo("no failed deliveries")
+        click.echo(say("no failed deliveries"))
     for row in sorted(after, key=lambda d: d["id"]):
         click.echo(
-            f"delivery {row['id']} ({row['channel']} to {row['recipient']}): {row['status']}"
+            say(
+                "delivery {id} ({channel} to {recipient}): {status}",
+                id=row["id"],
+                channel=row["channel"],
+                recipient=row["recipient"],
+                status=say(row["status"]),
+            )
         )
 
 
@@ -177,7 +197,10 @@ def _operators_only(read: Callable[[Any], T]) -> Callable[[Any, Viewer], T]:
 
     def reader(uow: Any, viewer: Viewer) -> T:
         if not viewer.sees_everything:
-            raise NotPermitted("only the operator or an admin reads deliveries and webhooks")
+            raise NotPermitted(
+                "only the operator or an admin reads deliveries and webhooks",
+                reason="operators_only",
+            )
         return read(uow)
 
     return reader

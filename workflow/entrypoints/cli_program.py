@@ -9,11 +9,12 @@ import click
 
 from workflow.adapters import views
 from workflow.domain import commands as c
-from workflow.domain.money import format_krw, spell_krw
 from workflow.domain.program import DECISIONS, SCORES, VERDICTS
 from workflow.entrypoints import cli_records, records
 from workflow.entrypoints.cli_context import Context, json_option, pass_ctx
-from workflow.entrypoints.output import emit_json, splits, table
+from workflow.entrypoints.cli_words import money, say, splits
+from workflow.entrypoints.cli_words import state as state_name
+from workflow.entrypoints.output import emit_json, table
 from workflow.entrypoints.params import DATE, KRW, SPLIT, FilePath, splits_to_dict
 
 
@@ -87,7 +88,10 @@ def create(
             workflow=workflow_key,
         )
     )
-    emit_json({"id": program_id}) if as_json else click.echo(f"program {program_id} created")
+    if as_json:
+        emit_json({"id": program_id})
+    else:
+        click.echo(say("program {id} created", id=program_id))
 
 
 _with(content_options(required=True))(create)
@@ -136,19 +140,27 @@ def update(
     if as_json:
         emit_json(detail)
         return
-    split = ", ".join(f"{p} {spell_krw(a, 'en')}" for p, a in detail["requested"].items())
-    click.echo(f"program {program_id} updated; requested: {split}")
+    split = ", ".join(f"{p} {money(a)}" for p, a in detail["requested"].items())
+    click.echo(say("program {id} updated; requested: {split}", id=program_id, split=split))
 
 
 _with(content_options(required=False))(update)
 
 
-def _report_state(ctx: Context, program_id: int, verb: str, as_json: bool) -> None:
+def _report_state(ctx: Context, program_id: int, done: str, as_json: bool) -> None:
+    """``done``: what happened, already in the command's language (``say``)."""
     detail = ctx.view(lambda uow, who: views.program_detail(uow, who, program_id))
     if as_json:
         emit_json(detail)
     else:
-        click.echo(f"program {program_id} {verb}: now {detail['state']}")
+        click.echo(
+            say(
+                "program {id} {done}: now {state}",
+                id=program_id,
+                done=done,
+                state=state_name(detail["state"]),
+            )
+        )
 
 
 @program.command("submit")
@@ -158,7 +170,7 @@ def _report_state(ctx: Context, program_id: int, verb: str, as_json: bool) -> No
 def submit(ctx: Context, program_id: int, as_json: bool) -> None:
     """Submit (or resubmit after changes) for joint review; holds follow."""
     ctx.handle(c.SubmitProgram(actor=ctx.actor, program_id=program_id))
-    _report_state(ctx, program_id, "submitted", as_json)
+    _report_state(ctx, program_id, say("submitted"), as_json)
 
 
 @program.command("decide")
@@ -172,7 +184,9 @@ def decide(ctx: Context, program_id: int, decision: str, comment: str, as_json: 
     ctx.handle(
         c.DecideReview(actor=ctx.actor, program_id=program_id, decision=decision, comment=comment)
     )
-    _report_state(ctx, program_id, f"{decision} recorded", as_json)
+    _report_state(
+        ctx, program_id, say("{decision} recorded", decision=state_name(decision)), as_json
+    )
 
 
 @program.command("withdraw")
@@ -183,7 +197,7 @@ def decide(ctx: Context, program_id: int, decision: str, comment: str, as_json: 
 def withdraw(ctx: Context, program_id: int, reason: str, as_json: bool) -> None:
     """Withdraw your organization's program (any time before it is funded)."""
     ctx.handle(c.WithdrawProgram(actor=ctx.actor, program_id=program_id, reason=reason))
-    _report_state(ctx, program_id, "withdrawn", as_json)
+    _report_state(ctx, program_id, say("withdrawn"), as_json)
 
 
 # -- funding --
@@ -196,7 +210,7 @@ def withdraw(ctx: Context, program_id: int, reason: str, as_json: bool) -> None:
 def commit(ctx: Context, program_id: int, as_json: bool) -> None:
     """Commit your party's held share of an approved program (budget officer)."""
     done = ctx.handle(c.CommitFunds(actor=ctx.actor, program_id=program_id))
-    _report_state(ctx, program_id, f"{format_krw(done.amount)} committed", as_json)
+    _report_state(ctx, program_id, say("{amount} committed", amount=money(done.amount)), as_json)
 
 
 @program.command("disburse")
@@ -210,9 +224,8 @@ def disburse(ctx: Context, program_id: int, amount: int, memo: str, as_json: boo
     done = ctx.handle(
         c.DisburseFunds(actor=ctx.actor, program_id=program_id, amount=amount, memo=memo)
     )
-    _report_state(
-        ctx, program_id, f"tranche {done.tranche} of {format_krw(done.amount)} disbursed", as_json
-    )
+    paid = say("tranche {n} of {amount} disbursed", n=done.tranche, amount=money(done.amount))
+    _report_state(ctx, program_id, paid, as_json)
 
 
 # -- evaluation --
@@ -255,7 +268,7 @@ def report(
             file=attached,
         )
     )
-    _report_state(ctx, program_id, "report submitted", as_json)
+    _report_state(ctx, program_id, say("report submitted"), as_json)
 
 
 @program.command("evaluate")
@@ -274,7 +287,9 @@ def evaluate(
             actor=ctx.actor, program_id=program_id, verdict=verdict, score=score, comment=comment
         )
     )
-    _report_state(ctx, program_id, f"{verdict} recorded", as_json)
+    _report_state(
+        ctx, program_id, say("{decision} recorded", decision=state_name(verdict)), as_json
+    )
 
 
 @program.command("cancel")
@@ -285,7 +300,7 @@ def evaluate(
 def cancel(ctx: Context, program_id: int, reason: str, as_json: bool) -> None:
     """Stop a funded or running program; undisbursed money goes back (admin)."""
     ctx.handle(c.CancelProgram(actor=ctx.actor, program_id=program_id, reason=reason))
-    _report_state(ctx, program_id, "cancelled", as_json)
+    _report_state(ctx, program_id, say("cancelled"), as_json)
 
 
 @program.command("show")
@@ -322,7 +337,7 @@ def list_(
             [
                 (
                     r["id"],
-                    r["state"],
+                    state_name(r["state"]),
                     r["org"],
                     r["category"],
                     splits(r["requested"]),
@@ -331,7 +346,10 @@ def list_(
                 )
                 for r in rows
             ],
-            ["id", "state", "org", "category", "requested", "waiting on", "title"],
+            [
+                say(h)
+                for h in ("id", "state", "org", "category", "requested", "waiting on", "title")
+            ],
         )
     )
 

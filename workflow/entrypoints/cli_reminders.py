@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import click
 
 from workflow.adapters import views
 from workflow.domain import commands as c
-from workflow.domain.calendar import SEOUL
 from workflow.domain.messaging import parse_channels
 from workflow.entrypoints.cli_context import Context, json_option, pass_ctx
+from workflow.entrypoints.cli_words import say, when
 from workflow.entrypoints.output import emit_json, table
 from workflow.service_layer.reminders import preview as preview_sweep
 
@@ -31,32 +30,35 @@ def reminders_preview(ctx: Context, as_json: bool) -> None:
         emit_json(plan)
         return
     if plan["quiet"]:
-        resumes = datetime.fromisoformat(plan["sends_at"]).astimezone(SEOUL)
         click.echo(
-            f"quiet hours (22:00-08:00 Seoul): nothing is sent before "
-            f"{resumes:%Y-%m-%d %H:%M} Seoul"
+            say(
+                "quiet hours (22:00-08:00 Seoul): nothing is sent before {at}",
+                at=when(plan["sends_at"]),
+            )
         )
     if not plan["messages"]:
-        click.echo("no reminder due")
+        click.echo(say("no reminder due"))
         return
     click.echo(
         table(
             [
                 (
                     m["to"],
-                    m["kind"],
+                    say(m["kind"]),
                     len(m["tasks"]),
                     ", ".join(f"{t['task']} ({'+'.join(t['rungs'])})" for t in m["tasks"]),
                 )
                 for m in plan["messages"]
             ],
-            ["to", "kind", "tasks", "task (rungs)"],
+            [say("to"), say("kind"), say("tasks"), say("task (rungs)")],
         )
     )
     if plan["unaddressed"]:
         click.echo(
-            f"{plan['unaddressed']} due reminder(s) have nobody to go to "
-            "(empty queue or no supervisor)"
+            say(
+                "{count} due reminder(s) have nobody to go to (empty queue or no supervisor)",
+                count=plan["unaddressed"],
+            )
         )
 
 
@@ -84,7 +86,7 @@ def notifications_list(ctx: Context, unread: bool, as_json: bool) -> None:
         )
         return
     if not rows:
-        click.echo("no messages")
+        click.echo(say("no messages"))
         return
     for r in rows:
         click.echo(f"[{r['id']}] {'  ' if r['read'] else '* '}{r['subject']}")
@@ -98,14 +100,14 @@ def notifications_list(ctx: Context, unread: bool, as_json: bool) -> None:
 def notifications_read(ctx: Context, message_id: int | None, every: bool) -> None:
     """Mark one of your messages read (or --all of them)."""
     if (message_id is None) == (not every):
-        raise click.UsageError("give a message ID or --all")
+        raise click.UsageError(say("give a message ID or --all"))
     marked = ctx.handle(
         c.MarkNotificationRead(actor=ctx.require_actor(), notification_id=message_id)
     )
     click.echo(
-        f"message {message_id} marked read"
+        say("message {id} marked read", id=message_id)
         if message_id is not None
-        else f"{marked} message(s) marked read"
+        else say("{count} message(s) marked read", count=marked)
     )
 
 
@@ -126,7 +128,9 @@ def notifications_prefs(ctx: Context, choices: tuple[str, ...], as_json: bool) -
     for choice in choices:
         kind, eq, channels = choice.partition("=")
         if not eq:
-            raise click.UsageError(f"--set takes KIND=CHANNELS, got {choice!r}")
+            raise click.UsageError(
+                say("--set takes KIND=CHANNELS, got {value}", value=repr(choice))
+            )
         parsed.append((kind.strip(), parse_channels(channels)))
     if parsed:
         ctx.handle(c.SetPreferences(actor=email, choices=tuple(parsed)))
@@ -139,12 +143,12 @@ def notifications_prefs(ctx: Context, choices: tuple[str, ...], as_json: bool) -
             [
                 (
                     r["kind"],
-                    ",".join(r["channels"]) or "none",
-                    "required" if r["required"] else "",
-                    "" if r["chosen"] else "(default)",
+                    ",".join(r["channels"]) or say("none"),
+                    say("required") if r["required"] else "",
+                    "" if r["chosen"] else say("(default)"),
                 )
                 for r in rows
             ],
-            ["kind", "channels", "", ""],
+            [say("kind"), say("channels"), "", ""],
         )
     )

@@ -10,10 +10,10 @@ import click
 from workflow.adapters import queues
 from workflow.adapters.unit_of_work import SqlUnitOfWork
 from workflow.domain import commands as c
-from workflow.domain.money import format_krw
 from workflow.domain.visibility import Viewer
 from workflow.entrypoints import cli_records, records
 from workflow.entrypoints.cli_context import Context, json_option, pass_ctx
+from workflow.entrypoints.cli_words import money, say
 from workflow.entrypoints.output import emit_json, table
 from workflow.entrypoints.params import DATE
 from workflow.service_layer.bulk import BULK_ACTIONS, bulk
@@ -60,11 +60,11 @@ def inbox(ctx: Context, limit: int, after: int | None, as_json: bool) -> None:
                     r["task"],
                     r["due"][:10],
                     r["overdue_days"] or "",
-                    r["kind"],
+                    say(r["kind"]),
                     r["program"],
                     r["party"] or "-",
                     r["claimed_by"] or "",
-                    format_krw(r["remaining_if_approved"])
+                    money(r["remaining_if_approved"])
                     if r["remaining_if_approved"] is not None
                     else "",
                     r["title"],
@@ -72,27 +72,33 @@ def inbox(ctx: Context, limit: int, after: int | None, as_json: bool) -> None:
                 for r in rows
             ],
             [
-                "task",
-                "due",
-                "overdue",
-                "kind",
-                "program",
-                "party",
-                "claimed by",
-                "remaining if approved",
-                "title",
+                say(h)
+                for h in (
+                    "task",
+                    "due",
+                    "overdue",
+                    "kind",
+                    "program",
+                    "party",
+                    "claimed by",
+                    "remaining if approved",
+                    "title",
+                )
             ],
         )
         if rows
-        else f"nothing waiting after task {after}"
+        else say("nothing waiting after task {task}", task=after)
         if after is not None
-        else "nothing waiting"
+        else say("nothing waiting")
     )
     if page.more:
         click.echo(
-            f"more tasks wait after these {len(rows)}; the next page: jointflow inbox "
-            f"--after {rows[-1]['task']}"
-            + (f" --limit {limit}" if limit != queues.DEFAULT_LIMIT else "")
+            say(
+                "more tasks wait after these {count}; the next page: {command}",
+                count=len(rows),
+                command=f"jointflow inbox --after {rows[-1]['task']}"
+                + (f" --limit {limit}" if limit != queues.DEFAULT_LIMIT else ""),
+            )
         )
 
 
@@ -107,7 +113,7 @@ def task() -> None:
 def claim(ctx: Context, task_id: int) -> None:
     """Take a task from your queue: nobody else can act on it until you release it."""
     ctx.handle(c.ClaimTask(actor=ctx.actor, task_id=task_id))
-    click.echo(f"task {task_id} claimed")
+    click.echo(say("task {task} claimed", task=task_id))
 
 
 @task.command("release")
@@ -116,7 +122,7 @@ def claim(ctx: Context, task_id: int) -> None:
 def release(ctx: Context, task_id: int) -> None:
     """Give a task you claimed back to its queue."""
     ctx.handle(c.ReleaseTask(actor=ctx.actor, task_id=task_id))
-    click.echo(f"task {task_id} released")
+    click.echo(say("task {task} released", task=task_id))
 
 
 @task.command("reassign")
@@ -126,7 +132,7 @@ def release(ctx: Context, task_id: int) -> None:
 def reassign(ctx: Context, task_id: int, to: str) -> None:
     """Hand a task of your organization to someone in its queue (supervisor)."""
     ctx.handle(c.ReassignTask(actor=ctx.actor, task_id=task_id, to=to))
-    click.echo(f"task {task_id} reassigned to {to}")
+    click.echo(say("task {task} reassigned to {to}", task=task_id, to=to))
 
 
 @task.command("bulk")
@@ -144,8 +150,11 @@ def bulk_(
         emit_json([asdict(r) for r in results])
     else:
         for r in results:
-            done = f"{action} done" + (f" (program {r.program})" if r.program else "")
-            click.echo(f"task {r.task}: " + (done if r.ok else f"refused: {r.error}"))
+            done = say("{action} done", action=say(action)) + (
+                say(" (program {program})", program=r.program) if r.program else ""
+            )
+            refused = say("refused: {error}", error=r.error)
+            click.echo(say("task {task}: ", task=r.task) + (done if r.ok else refused))
     if not all(r.ok for r in results):
         raise SystemExit(1)
 
@@ -179,7 +188,9 @@ def delegate() -> None:
 def delegate_set(ctx: Context, to: str, starts_on: date, ends_on: date) -> None:
     """Route your queues to EMAIL from one day to another (both included)."""
     ctx.handle(c.SetDelegation(actor=ctx.actor, to=to, starts_on=starts_on, ends_on=ends_on))
-    click.echo(f"{to} acts for you from {starts_on} until {ends_on}")
+    click.echo(
+        say("{to} acts for you from {start} until {end}", to=to, start=starts_on, end=ends_on)
+    )
 
 
 @delegate.command("clear")
@@ -187,4 +198,4 @@ def delegate_set(ctx: Context, to: str, starts_on: date, ends_on: date) -> None:
 def delegate_clear(ctx: Context) -> None:
     """End your delegation now."""
     ctx.handle(c.ClearDelegation(actor=ctx.actor))
-    click.echo("delegation cleared")
+    click.echo(say("delegation cleared"))

@@ -32,7 +32,10 @@ def check_fiscal_year(year: int) -> int:
     if year not in FISCAL_YEARS:
         raise InvalidInput(
             f"fiscal year {year} is out of range ({FISCAL_YEARS.start}-{FISCAL_YEARS.stop - 1})",
+            reason="year_out_of_range",
             year=year,
+            low=FISCAL_YEARS.start,
+            high=FISCAL_YEARS.stop - 1,
         )
     return year
 
@@ -46,20 +49,34 @@ def check_content(definition: WorkflowDefinition, content: ProgramContent) -> No
     if definition.categories and content.category not in definition.categories:
         raise InvalidInput(
             f"unknown category {content.category!r} (known: {', '.join(definition.categories)})",
+            reason="unknown_category",
             category=content.category,
+            known=list(definition.categories),
         )
     if not content.requests:
-        raise InvalidInput("a program must request a share from at least one funder")
+        raise InvalidInput(
+            "a program must request a share from at least one funder",
+            reason="no_request",
+            field="requests",
+        )
     for party, amount in content.requests.items():
         if definition.party(party) is None:
             raise InvalidInput(
                 f"{party!r} is not a party of workflow {definition.key} "
                 f"(parties: {', '.join(definition.party_keys)})",
+                reason="not_a_workflow_party",
                 party=party,
+                workflow=definition.key,
+                parties=list(definition.party_keys),
             )
         check_amount(amount, f"request from {party}")
     if content.start and content.end and content.end < content.start:
-        raise InvalidInput(f"end date {content.end} is before start date {content.start}")
+        raise InvalidInput(
+            f"end date {content.end} is before start date {content.start}",
+            reason="ends_before_start",
+            start=str(content.start),
+            end=str(content.end),
+        )
     check_fiscal_year(content.fiscal_year)
 
 

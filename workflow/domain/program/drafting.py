@@ -52,7 +52,10 @@ class DraftingSteps(MoneyMoves):
             raise TransitionNotAllowed(
                 f"cannot update program {self.id}: it is {self.state} "
                 f"(editable in: {', '.join(EDITABLE_STATES)})",
+                reason="not_editable",
                 program=self.id,
+                state=self.state,
+                allowed=list(EDITABLE_STATES),
             )
         check_content(definition, content)
         self._release_stale_holds(content)

@@ -30,22 +30,40 @@ SCORES = range(1, 6)
 
 def check_verdict(verdict: str, score: int | None) -> None:
     if verdict not in VERDICTS:
-        raise InvalidInput(f"unknown verdict {verdict!r} (use: {', '.join(VERDICTS)})")
+        raise InvalidInput(
+            f"unknown verdict {verdict!r} (use: {', '.join(VERDICTS)})",
+            reason="unknown_verdict",
+            value=verdict,
+            known=list(VERDICTS),
+        )
     if score is not None and score not in SCORES:
-        raise InvalidInput(f"score must be {SCORES.start} to {SCORES.stop - 1}, got {score}")
+        raise InvalidInput(
+            f"score must be {SCORES.start} to {SCORES.stop - 1}, got {score}",
+            reason="bad_score",
+            field="score",
+            value=score,
+            low=SCORES.start,
+            high=SCORES.stop - 1,
+        )
 
 
 class EvaluationSteps(MoneyMoves):
     def submit_report(self, machine: WorkflowMachine, report: EvaluationReport) -> None:
         if not check_text(report.summary, "summary").strip():
-            raise InvalidInput("an evaluation report needs a summary")
+            raise InvalidInput(
+                "an evaluation report needs a summary", reason="no_summary", field="summary"
+            )
         if report.attachment is not None:
             check_line(report.attachment["name"], "file name", FILE_NAME_MAX)
         funders = sorted(self.content.requests)
         if sorted(report.spent) != funders:
             raise InvalidInput(
                 f"report the actual spend for every funder of program {self.id}: "
-                f"{', '.join(funders)} (got: {', '.join(sorted(report.spent)) or 'none'})"
+                f"{', '.join(funders)} (got: {', '.join(sorted(report.spent)) or 'none'})",
+                reason="spend_per_funder",
+                program=self.id,
+                parties=funders,
+                given=sorted(report.spent),
             )
         for party, spent in sorted(report.spent.items()):
             self._check_spent(party, spent)
@@ -67,7 +85,10 @@ class EvaluationSteps(MoneyMoves):
             raise InvalidInput(
                 f"reported spend for {party} ({spent:,} KRW) exceeds its "
                 f"commitment ({committed:,} KRW)",
+                reason="spend_over_commitment",
                 party=party,
+                spent=spent,
+                committed=committed,
             )
 
     def evaluate(

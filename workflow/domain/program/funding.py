@@ -33,13 +33,16 @@ class FundingSteps(MoneyMoves):
             raise TransitionNotAllowed(
                 f"cannot commit funds to program {self.id}: it follows "
                 f"{self.workflow_key}@{self.workflow_version}, which has no funding step",
+                reason="no_funding_step",
                 program=self.id,
+                workflow=f"{self.workflow_key}@{self.workflow_version}",
                 state=self.state,
             )
         amount = self.holds.pop(party, 0)
         if not amount:
             raise Conflict(
                 f"program {self.id} holds nothing of {party}'s to commit",
+                reason="nothing_held",
                 program=self.id,
                 party=party,
             )
@@ -67,8 +70,10 @@ class FundingSteps(MoneyMoves):
             raise TransitionNotAllowed(
                 f"cannot disburse to program {self.id}: it is {self.state} (disbursements "
                 f"in: {', '.join(DISBURSING_STATES)})",
+                reason="not_disbursing",
                 program=self.id,
                 state=self.state,
+                allowed=list(DISBURSING_STATES),
             )
         payable, what = self.committed.get(party, 0), "its commitment"
         spent = self.report.spent.get(party, 0) if self.report is not None else payable
@@ -80,8 +85,11 @@ class FundingSteps(MoneyMoves):
             raise InvalidInput(
                 f"cannot disburse {amount:,} KRW of {party}'s share of program {self.id}: "
                 f"only {remaining:,} KRW of {what} is left to pay out",
+                reason="disburse_too_much",
                 program=self.id,
                 party=party,
+                amount=amount,
+                remaining=remaining,
             )
         self.tranches += 1
         self.disbursed[party] = self.disbursed.get(party, 0) + amount
@@ -134,7 +142,7 @@ class FundingSteps(MoneyMoves):
     def cancel(self, machine: WorkflowMachine, reason: str) -> None:
         """An admin stops a funded or running program; undisbursed money goes back."""
         if not check_text(reason, "reason").strip():
-            raise InvalidInput("a cancellation needs a reason")
+            raise InvalidInput("a cancellation needs a reason", reason="no_reason", field="reason")
         machine.fire(self, "cancel", reason=reason)
         self._release_commitments("cancelled")
         self.called_off.extend(("activate", "finish"))  # the run it was waiting for is off

@@ -21,7 +21,12 @@ DECISIONS = {
 
 def check_decision(decision: str) -> str:
     if decision not in DECISIONS:
-        raise InvalidInput(f"unknown decision {decision!r} (use: {', '.join(DECISIONS)})")
+        raise InvalidInput(
+            f"unknown decision {decision!r} (use: {', '.join(DECISIONS)})",
+            reason="unknown_decision",
+            value=decision,
+            known=list(DECISIONS),
+        )
     return decision
 
 

@@ -79,19 +79,27 @@ def check_turn(
     if taken is not None and state in rnd.settled_in(definition):
         raise Conflict(
             f"{party} has already {rnd.did} program {program_id} in this round ({taken})",
+            reason="already_acted",
             program=program_id,
             party=party,
+            step=rnd.step,
+            taken=taken,
         )
     if state != rnd.state:
         raise TransitionNotAllowed(
             f"cannot {rnd.verb} program {program_id}: it is {state}, not {rnd.state}",
+            reason="round_not_open",
             program=program_id,
             state=state,
+            step=rnd.step,
+            expected=rnd.state,
         )
     if not is_party:
         article = "an" if rnd.parties[0] in "aeiou" else "a"
         raise NotPermitted(
             f"{party} is not {article} {rnd.parties} party of program {program_id}",
+            reason="party_not_in_round",
             program=program_id,
             party=party,
+            step=rnd.step,
         )

@@ -1,7 +1,10 @@
 """Refusals as RFC 9457 problem details: the one place a domain error gets its status.
 
 ``type`` names the error's code, ``title`` the status, ``detail`` the domain's own
-sentence, and the error's context goes along as extension members. A request the client
+sentence (English, whatever the request's language: a client shows its reader the
+stable ``code`` member, the refusal's reason such as ``role_missing``, in words of its
+own, or the pages' Korean from ``workflow.entrypoints.refusals``), and the error's
+context goes along as extension members. A request the client
 got wrong is never a 500: validation errors of FastAPI/pydantic are 422 problems too,
 and a database that cannot be reached is 503.
 
@@ -68,6 +71,10 @@ PROBLEM_SCHEMA: dict[str, Any] = {
         "title": {"type": "string"},
         "status": {"type": "integer"},
         "detail": {"type": "string"},
+        "code": {
+            "type": "string",
+            "description": "The refusal's stable reason (e.g. role_missing), where it has one",
+        },
         "errors": {"type": "array", "items": {"type": "object"}},
     },
     "additionalProperties": True,  # the error's context: the ids and values concerned
@@ -105,7 +112,7 @@ def status_of(err: WorkflowError) -> int:
     return next((status for cls, status in STATUSES if isinstance(err, cls)), 400)
 
 
-def problem(status: int, code: str, detail: str, **context: Any) -> Response:
+def problem(status: int, code: str, detail: str, /, **context: Any) -> Response:
     body = {
         "type": f"urn:jointflow:problem:{code}",
         "title": HTTPStatus(status).phrase,
@@ -124,7 +131,8 @@ def problem(status: int, code: str, detail: str, **context: Any) -> Response:
 
 def workflow_error(_request: Request, err: Exception) -> Response:
     assert isinstance(err, WorkflowError)
-    return problem(status_of(err), err.code, err.message, **err.context)
+    reason = {"code": err.reason} if err.reason else {}
+    return problem(status_of(err), err.code, err.message, **err.context, **reason)
 
 
 def validation_error(_request: Request, err: Exception) -> Response:

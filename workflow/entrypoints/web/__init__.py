@@ -104,7 +104,8 @@ async def _refused(request: Request, exc: Exception) -> Response:
     if not _is_page(request):
         return problems.workflow_error(request, exc)
     status = 403 if isinstance(exc, CsrfRefused) else problems.status_of(exc)
-    return page(request, "error.html", signed_in(request), status=status, message=exc.message)
+    return page(request, "error.html", signed_in(request), status=status, message=exc.message,
+                refusal=exc)  # fmt: skip
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

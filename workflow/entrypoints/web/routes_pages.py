@@ -72,7 +72,7 @@ def task_action(request: Request, email: Person, form: Form, task_id: Id, action
     try:
         bus_of(request).handle(commands[action](actor=email, task_id=task_id))
     except WorkflowError as err:
-        error = err.message
+        error = err
     if request.headers.get("hx-request"):
         found = pages.inbox(bus_of(request), email, None)
         row = next((t for t in found.rows if t["task"] == task_id), None)
@@ -238,7 +238,8 @@ def _amount(value: str, field: str, what: str) -> int:
     try:
         return parse_krw(value, what)
     except InvalidInput as err:
-        raise InvalidInput(err.message, field=field) from None
+        context = {**err.context, "field": field, "what": what}  # the form's field, named
+        raise InvalidInput(err.message, reason=err.reason, **context) from None
 
 
 def _day(value: str | None, field: str) -> date | None:

@@ -33,7 +33,7 @@ DIRECTORY_STREAM = "directory"
 
 def actor_email(cmd_actor: str | None) -> str:
     if not cmd_actor:
-        raise NotPermitted("this action needs an acting user", needs="actor")
+        raise NotPermitted("this action needs an acting user", reason="no_actor", needs="actor")
     return cmd_actor
 
 
@@ -59,6 +59,7 @@ def check_version(program: Program, expected: int | None) -> None:
     if expected is not None and program.version != expected:
         raise PreconditionFailed(
             f"program {program.id} changed since version {expected} (now {program.version})",
+            reason="stale_version",
             program=program.id,
             expected_version=expected,
             version=program.version,

@@ -43,7 +43,9 @@ def add_envelope(cmd: c.AddEnvelope, uow: UnitOfWork) -> None:
     user = acting_user(uow, cmd.actor)
     ensure_may_manage_budget(user, cmd.party)
     if not uow.directory.organization(cmd.party).funder:
-        raise InvalidInput(f"{cmd.party} is not a funding organization", party=cmd.party)
+        raise InvalidInput(
+            f"{cmd.party} is not a funding organization", reason="not_a_funder", party=cmd.party
+        )
     check_fiscal_year(cmd.year)
     check_amount(cmd.amount, "envelope amount")
     uow.ledger.add_envelope(cmd.party, cmd.year, cmd.amount)

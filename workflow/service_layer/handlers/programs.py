@@ -81,13 +81,17 @@ def cancel_program(cmd: c.CancelProgram, uow: UnitOfWork) -> int:
 def _check_funders(uow: UnitOfWork, requests: dict[str, int]) -> None:
     for party in requests:
         if not uow.directory.organization(party).funder:
-            raise InvalidInput(f"{party} is not a funding organization", party=party)
+            raise InvalidInput(
+                f"{party} is not a funding organization", reason="not_a_funder", party=party
+            )
 
 
 def _content(cmd: c.CreateProgram) -> ProgramContent:
     year = cmd.year or (cmd.start.year if cmd.start else None)
     if year is None:
-        raise InvalidInput("a program needs a fiscal year or a start date", field="year")
+        raise InvalidInput(
+            "a program needs a fiscal year or a start date", reason="no_year", field="year"
+        )
     return ProgramContent(
         title=cmd.title,
         category=cmd.category,

@@ -34,14 +34,24 @@ def decide_task(cmd: c.DecideTask, uow: UnitOfWork) -> int:
     if task.kind != review:
         raise InvalidInput(
             f"task {cmd.task_id} is a {task.kind} task: only {review} tasks take a decision",
+            reason="not_a_review_task",
             task=cmd.task_id,
+            kind=task.kind,
         )
     if task.state not in LIVE:
-        raise Conflict(f"task {cmd.task_id} is {task.state}", task=cmd.task_id)
+        raise Conflict(
+            f"task {cmd.task_id} is {task.state}",
+            reason="task_closed",
+            task=cmd.task_id,
+            state=task.state,
+        )
     if task.queue_org != user.org:
         raise NotPermitted(
             f"task {cmd.task_id} sits in {task.queue_org}'s queue, not {user.org}'s",
+            reason="other_queue",
             task=cmd.task_id,
+            owner=task.queue_org,
+            org=user.org,
         )
     return _decide(uow, user, program, cmd.decision, cmd.comment)
 

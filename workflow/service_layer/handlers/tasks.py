@@ -34,7 +34,7 @@ def claim_task(cmd: c.ClaimTask, uow: UnitOfWork) -> int:
 
     acting(uow, user, program, check, verb)
     if not uow.tasks.claim(cmd.task_id, user.email):
-        raise Conflict(_taken(uow.tasks.get(cmd.task_id)), task=cmd.task_id)
+        raise Conflict(_taken(uow.tasks.get(cmd.task_id)), **_taken_context(uow, cmd.task_id))
     return _record(uow, task, ev.TASK_CLAIMED, user.email, {"by": user.email})
 
 
@@ -46,7 +46,7 @@ def release_task(cmd: c.ReleaseTask, uow: UnitOfWork) -> int:
         raise Conflict(
             f"task {cmd.task_id} is not claimed by {user.email} "
             f"({_taken(uow.tasks.get(cmd.task_id))})",
-            task=cmd.task_id,
+            **{**_taken_context(uow, cmd.task_id), "reason": "not_your_claim", "user": user.email},
         )
     return _record(uow, task, ev.TASK_RELEASED, user.email, {"by": user.email})
 
@@ -61,10 +61,18 @@ def reassign_task(cmd: c.ReassignTask, uow: UnitOfWork) -> int:
     program = uow.programs.get(task.program_id, lock=True)
     ensure_not_own_program(target, program, f"take task {cmd.task_id} of")
     if not uow.tasks.reassign(cmd.task_id, target.email):
-        raise Conflict(_taken(uow.tasks.get(cmd.task_id)), task=cmd.task_id)
+        raise Conflict(_taken(uow.tasks.get(cmd.task_id)), **_taken_context(uow, cmd.task_id))
     return _record(
         uow, task, ev.TASK_REASSIGNED, user.email, {"from": task.claimed_by, "to": target.email}
     )
+
+
+def _taken_context(uow: UnitOfWork, task_id: int) -> dict[str, Any]:
+    """What a refusal of a task someone else holds names, for every language."""
+    task = uow.tasks.get(task_id)
+    if task.state == "claimed":
+        return {"reason": "task_taken", "task": task_id, "claimant": task.claimed_by}
+    return {"reason": "task_closed", "task": task_id, "state": task.state}
 
 
 def _taken(task: Task) -> str:
