@@ -12,7 +12,7 @@ from workflow.domain import commands as c
 from workflow.domain.program import DECISIONS, SCORES, VERDICTS
 from workflow.entrypoints import cli_records, records
 from workflow.entrypoints.cli_context import Context, json_option, pass_ctx
-from workflow.entrypoints.cli_words import money, say, splits
+from workflow.entrypoints.cli_words import lang, money, say, splits
 from workflow.entrypoints.cli_words import state as state_name
 from workflow.entrypoints.output import emit_json, table
 from workflow.entrypoints.params import DATE, KRW, SPLIT, FilePath, splits_to_dict
@@ -310,6 +310,7 @@ def cancel(ctx: Context, program_id: int, reason: str, as_json: bool) -> None:
 def show(ctx: Context, program_id: int, as_json: bool) -> None:
     """One program: state, decisions, money per funder, evaluation and what is scheduled."""
     detail, tell = ctx.view(lambda uow, who: records.read_show(uow, who, program_id))
+    tell = tell.speaking(lang())
     emit_json(detail) if as_json else click.echo(cli_records.show_text(detail, tell))
 
 
@@ -362,6 +363,7 @@ def history(ctx: Context, program_id: int, as_json: bool) -> None:
     """The program's audit trail, oldest first: a sentence per event (``--json``: the
     raw events)."""
     rows, tell = ctx.view(lambda uow, who: records.read_history(uow, who, program_id))
+    tell = tell.speaking(lang())
     if as_json:
         emit_json(rows)
         return

@@ -13,7 +13,7 @@ from workflow.domain import commands as c
 from workflow.domain.visibility import Viewer
 from workflow.entrypoints import cli_records, records
 from workflow.entrypoints.cli_context import Context, json_option, pass_ctx
-from workflow.entrypoints.cli_words import money, say
+from workflow.entrypoints.cli_words import lang, money, say
 from workflow.entrypoints.output import emit_json, table
 from workflow.entrypoints.params import DATE
 from workflow.service_layer.bulk import BULK_ACTIONS, bulk
@@ -166,6 +166,7 @@ def waiting(ctx: Context, as_json: bool) -> None:
     """The "waiting on whom" board: each program's open step, whom it waits on, how long;
     a waitlisted program, which funder is short and by how much."""
     rows, tell = ctx.view(records.read_waiting)
+    tell = tell.speaking(lang())
     if as_json:
         emit_json(rows)
         return

@@ -40,7 +40,7 @@ KO: dict[str, str] = {
     "--as EMAIL or JOINTFLOW_USER": "--as EMAIL 또는 JOINTFLOW_USER",
     "--year or --start": "--year 또는 --start",
     "program {id} created": "사업 {id} 작성됨",
-    "program {id} updated": "사업 {id} 수정됨",
+    "program {id} updated; requested: {split}": "사업 {id} 수정됨 — 요청 금액: {split}",
     "program {id} {done}: now {state}": "사업 {id} {done}: 현재 상태 {state}",
     "submitted": "제출",
     "{decision} recorded": "{decision} 기록",

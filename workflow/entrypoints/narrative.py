@@ -183,6 +183,10 @@ class Narrator:
         self._people: Mapping[str, Mapping[str, str]] = (names or {}).get("people", {})
         self._orgs: Mapping[str, str] = (names or {}).get("orgs", {})
 
+    def speaking(self, locale: str) -> Narrator:
+        """The same names in another language (the CLI's ``--lang``)."""
+        return Narrator(locale, {"people": self._people, "orgs": self._orgs})
+
     def pick(self, pair: tuple[str, str]) -> str:
         return pair[self._en]
 
