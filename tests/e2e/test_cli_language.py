@@ -64,6 +64,8 @@ def test_the_command_line_speaks_korean_by_default(env: dict[str, str]) -> None:
         "확정",
         "집행",
         "잔액",
+        "반납",
+        "예정",
     ]
     assert "19억 3,000만 원" in report and "8,000만 원" in report
     listed = jf(env, "program", "list").out

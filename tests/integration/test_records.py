@@ -44,7 +44,8 @@ class Year:
 
     def __call__(self, *args: str, as_: str | None = None) -> Result:
         argv = [*(["--as", as_] if as_ else []), *args]
-        result = run_in_process(argv, {"JOINTFLOW_DATABASE_URL": self.url, "JOINTFLOW_NOW": NOW})
+        env = {"JOINTFLOW_DATABASE_URL": self.url, "JOINTFLOW_NOW": NOW}
+        result = run_in_process(argv, env, lang=None)  # the reader's language, Korean by default
         assert result.code == 0, result
         return result
 

@@ -17,6 +17,7 @@ from workflow.domain import commands as c
 from workflow.domain.documents import KINDS, PROPOSAL, spell_bytes
 from workflow.entrypoints.cli_context import Context, json_option, pass_ctx
 from workflow.entrypoints.cli_program import program
+from workflow.entrypoints.cli_words import say
 from workflow.entrypoints.output import emit_json, table
 from workflow.entrypoints.params import FilePath
 
@@ -59,8 +60,15 @@ def attach(
         emit_json(row)
         return
     click.echo(
-        f"program {program_id}: attached {doc.name} ({kind}, round {doc.round}, "
-        f"{spell_bytes(doc.size)}, sha256 {doc.sha256[:12]})"
+        say(
+            "program {id}: attached {name} ({kind}, round {round}, {size}, sha256 {digest})",
+            id=program_id,
+            name=doc.name,
+            kind=say(kind),
+            round=doc.round,
+            size=spell_bytes(doc.size),
+            digest=doc.sha256[:12],
+        )  # fmt: skip
     )
 
 
@@ -74,7 +82,7 @@ def files(ctx: Context, program_id: int, as_json: bool) -> None:
     if as_json:
         emit_json(rows)
         return
-    click.echo(files_table(rows) if rows else f"program {program_id} has no files")
+    click.echo(files_table(rows) if rows else say("program {id} has no files", id=program_id))
 
 
 def files_table(rows: list[dict[str, Any]]) -> str:
@@ -82,16 +90,16 @@ def files_table(rows: list[dict[str, Any]]) -> str:
         [
             (
                 r["name"],
-                r["kind"],
+                say(r["kind"]),
                 r["round"],
                 spell_bytes(r["size"]),
                 r["sha256"][:12],
-                "submitted" if r["sealed"] else "open",
+                say("submitted") if r["sealed"] else say("open"),
                 r["attached_by"],
             )
             for r in rows
         ],
-        ["name", "kind", "round", "size", "sha256", "state", "by"],
+        [say(h) for h in ("name", "kind", "round", "size", "sha256", "state", "by")],
     )
 
 
@@ -117,7 +125,13 @@ def file(ctx: Context, program_id: int, name: str, out: Path, as_json: bool) -> 
         emit_json({**row, "out": str(out)})
         return
     click.echo(
-        f"wrote {row['name']} ({spell_bytes(row['size'])}, sha256 {row['sha256'][:12]}) to {out}"
+        say(
+            "wrote {name} ({size}, sha256 {digest}) to {out}",
+            name=row["name"],
+            size=spell_bytes(row["size"]),
+            digest=row["sha256"][:12],
+            out=out,
+        )  # fmt: skip
     )
 
 

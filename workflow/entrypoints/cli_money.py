@@ -10,8 +10,9 @@ import click
 from workflow.adapters import views
 from workflow.domain import commands as c
 from workflow.domain.errors import InvalidInput
-from workflow.domain.money import parse_signed_krw, spell_krw
+from workflow.domain.money import parse_signed_krw
 from workflow.entrypoints.cli_context import Context, json_option, pass_ctx
+from workflow.entrypoints.cli_words import money, say, state
 from workflow.entrypoints.output import emit_json
 from workflow.entrypoints.params import KRW
 
@@ -54,8 +55,14 @@ def refund(
         emit_json({**detail, "refund": {"party": done.party, "amount": done.amount}})
         return
     click.echo(
-        f"program {program_id}: refund of {spell_krw(done.amount, 'en')} to {done.party} "
-        f"recorded; {spell_krw(done.still_due, 'en')} still due; now {done.state}"
+        say(
+            "program {id}: refund of {amount} to {party} recorded; {due} still due; now {state}",
+            id=program_id,
+            amount=money(done.amount),
+            party=done.party,
+            due=money(done.still_due),
+            state=state(done.state),
+        )  # fmt: skip
     )
 
 
@@ -84,8 +91,14 @@ def amend(ctx: Context, party: str, year: int, by: int, reason: str, as_json: bo
             }
         )
         return
+    change = ("+" if by > 0 else "-") + money(abs(by))
     click.echo(
-        f"envelope {party} {year}: {spell_krw(done.amount, 'en')} "
-        f"({'+' if by > 0 else ''}{spell_krw(by, 'en')}), "
-        f"{spell_krw(done.available, 'en')} available"
+        say(
+            "envelope {party} {year}: {amount} ({change}), {available} available",
+            party=party,
+            year=year,
+            amount=money(done.amount),
+            change=change,
+            available=money(done.available),
+        )  # fmt: skip
     )

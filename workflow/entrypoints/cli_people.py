@@ -17,6 +17,7 @@ from workflow.domain import commands as c
 from workflow.domain.definition import ROLES
 from workflow.domain.directory import LOCALES
 from workflow.entrypoints.cli_context import Context, json_option, pass_ctx
+from workflow.entrypoints.cli_words import say
 from workflow.entrypoints.output import emit_json
 from workflow.service_layer.handlers import PersonChanged
 
@@ -36,13 +37,14 @@ def _show(done: PersonChanged, what: str, as_json: bool) -> None:
     if as_json:
         emit_json(_changed(done))
         return
-    click.echo(f"user {done.user.email} {what}")
+    click.echo(what)
     if done.claims_returned:
-        click.echo(f"  task(s) back in their queues: {', '.join(map(str, done.claims_returned))}")
+        tasks = ", ".join(map(str, done.claims_returned))
+        click.echo("  " + say("task(s) back in their queues: {tasks}", tasks=tasks))
     if done.delegations_ended:
-        click.echo(f"  delegation(s) ended: {done.delegations_ended}")
+        click.echo("  " + say("delegation(s) ended: {n}", n=done.delegations_ended))
     if done.tokens_revoked:
-        click.echo(f"  token(s) and session(s) revoked: {done.tokens_revoked}")
+        click.echo("  " + say("token(s) and session(s) revoked: {n}", n=done.tokens_revoked))
 
 
 @click.command("deactivate")
@@ -54,7 +56,7 @@ def user_deactivate(ctx: Context, email: str, as_json: bool) -> None:
     delegations (given and received) end, their tokens and sessions stop working, and
     they can no longer act or sign in. The last active admin cannot be deactivated."""
     done = ctx.handle(c.DeactivateUser(actor=ctx.actor, email=email))
-    _show(done, "deactivated", as_json)
+    _show(done, say("user {email} deactivated", email=done.user.email), as_json)
 
 
 @click.command("activate")
@@ -63,7 +65,8 @@ def user_deactivate(ctx: Context, email: str, as_json: bool) -> None:
 @pass_ctx
 def user_activate(ctx: Context, email: str, as_json: bool) -> None:
     """Reactivate EMAIL (admin); they need a new token or password sign-in."""
-    _show(ctx.handle(c.ActivateUser(actor=ctx.actor, email=email)), "reactivated", as_json)
+    done = ctx.handle(c.ActivateUser(actor=ctx.actor, email=email))
+    _show(done, say("user {email} reactivated", email=done.user.email), as_json)
 
 
 @click.command("set-roles")
@@ -81,7 +84,8 @@ def user_set_roles(ctx: Context, email: str, roles: str, as_json: bool) -> None:
     queues they leave go back to those queues."""
     given = tuple(r.strip() for r in roles.split(",") if r.strip())
     done = ctx.handle(c.SetRoles(actor=ctx.actor, email=email, roles=given))
-    _show(done, f"has roles {', '.join(sorted(done.user.roles))}", as_json)
+    roles = ", ".join(sorted(done.user.roles))
+    _show(done, say("user {email} has roles {roles}", email=done.user.email, roles=roles), as_json)
 
 
 @click.command("set-locale")
@@ -92,7 +96,8 @@ def user_set_roles(ctx: Context, email: str, roles: str, as_json: bool) -> None:
 def user_set_locale(ctx: Context, email: str, locale: str, as_json: bool) -> None:
     """Set the language EMAIL reads messages and pages in (admin): ko or en."""
     done = ctx.handle(c.SetLocale(actor=ctx.actor, email=email, locale=locale))
-    _show(done, f"reads {done.user.locale}", as_json)
+    _show(done, say("user {email} reads {locale}", email=done.user.email,
+                    locale=done.user.locale), as_json)  # fmt: skip
 
 
 @click.command("rename")
@@ -106,7 +111,7 @@ def org_rename(ctx: Context, key: str, name: str, as_json: bool) -> None:
     if as_json:
         emit_json({"key": found.key, "name": found.name, "funder": found.funder})
     else:
-        click.echo(f"organization {found.key} is now named {found.name}")
+        click.echo(say("organization {key} is now named {name}", key=found.key, name=found.name))
 
 
 USER_COMMANDS = (user_deactivate, user_activate, user_set_roles, user_set_locale)

@@ -168,4 +168,34 @@ KO: dict[str, str] = {
     "escalation messages": "기한 초과 보고",
     "reminder already sent": "이미 보낸 알림",
     "reminder without recipient": "받을 사람이 없는 알림",
+    # money (issue 16)
+    "refund due": "반납 예정",
+    "program {id}: refund of {amount} to {party} recorded; {due} still due; now {state}": (
+        "사업 {id}: {party} 반납 {amount} 기록 — 남은 반납액 {due}, 현재 상태 {state}"
+    ),
+    "envelope {party} {year}: {amount} ({change}), {available} available": (
+        "{party} {year}년 예산: {amount} ({change}), 가용 {available}"
+    ),
+    # documents
+    "program {id}: attached {name} ({kind}, round {round}, {size}, sha256 {digest})": (
+        "사업 {id}: {name} 첨부 ({kind}, {round}차, {size}, sha256 {digest})"
+    ),
+    "program {id} has no files": "사업 {id}에 첨부 파일이 없습니다",
+    "wrote {name} ({size}, sha256 {digest}) to {out}": "{name} ({size}, sha256 {digest}) → {out}",
+    "proposal": "사업계획서",
+    "report": "평가 보고서",
+    "open": "수정 가능",
+    "round": "차수",
+    "size": "크기",
+    "sha256": "sha256",
+    "by": "첨부자",
+    # people
+    "user {email} deactivated": "사용자 {email} 사용 중지",
+    "user {email} reactivated": "사용자 {email} 다시 사용",
+    "user {email} has roles {roles}": "사용자 {email} 역할: {roles}",
+    "user {email} reads {locale}": "사용자 {email} 언어: {locale}",
+    "task(s) back in their queues: {tasks}": "대기열로 돌아간 업무: {tasks}",
+    "delegation(s) ended: {n}": "끝난 대결 지정: {n}건",
+    "token(s) and session(s) revoked: {n}": "폐기된 토큰·세션: {n}개",
+    "organization {key} is now named {name}": "기관 {key}의 이름을 {name}(으)로 바꿈",
 }
