@@ -29,6 +29,17 @@ _d, _n, _w = deliveries.c, notifications.c, webhooks.c
 # pending, or (the sweep's retake) sending and stale.
 _TAKEABLE = and_(_d.status == PENDING, _d.due_at <= bindparam("b_now"))
 _STALE = and_(_d.status == SENDING, _d.attempted_at < bindparam("b_stale"))
+# What an attempt needs of its row (a claimed batch's; the single take's without the id).
+_ATTEMPT_COLUMNS = (
+    _d.id,
+    _d.attempts,
+    _d.channel,
+    _d.recipient,
+    _d.notification_id,
+    _d.webhook_id,
+    _d.event_type,
+    _d.payload,
+)
 
 
 def _taking(takeable: ColumnElement[bool]) -> Any:
@@ -41,15 +52,7 @@ def _taking(takeable: ColumnElement[bool]) -> Any:
             attempted_at=bindparam("b_now"),
             updated_at=bindparam("b_now"),
         )
-        .returning(
-            _d.attempts,
-            _d.channel,
-            _d.recipient,
-            _d.notification_id,
-            _d.webhook_id,
-            _d.event_type,
-            _d.payload,
-        )
+        .returning(*_ATTEMPT_COLUMNS[1:])
     )
 
 
@@ -254,18 +257,6 @@ class DeliveryStore:
         """Deliveries per status (for tests and ``deliveries list``'s summary)."""
         rows = self.conn.execute(select(_d.status, func.count()).group_by(_d.status))
         return {str(status): int(n) for status, n in rows}
-
-
-_ATTEMPT_COLUMNS = (
-    _d.id,
-    _d.attempts,
-    _d.channel,
-    _d.recipient,
-    _d.notification_id,
-    _d.webhook_id,
-    _d.event_type,
-    _d.payload,
-)
 
 
 def _takeable(now: datetime, stale_before: datetime | None) -> ColumnElement[bool]:

@@ -18,6 +18,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from workflow.domain.people import manages_people
 from workflow.domain.permissions import User
 from workflow.entrypoints.api.services import services_of
+from workflow.entrypoints.narrative import Narrator
 from workflow.entrypoints.web.i18n import Words, pick_locale
 from workflow.entrypoints.web.session import CSRF_FIELD, csrf_token, ensure_csrf_cookie
 
@@ -35,6 +36,7 @@ def environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters["q"] = lambda value: quote(str(value), safe="")
+    env.globals["narrate"] = Narrator  # history as sentences (``narrative``)
     return env
 
 

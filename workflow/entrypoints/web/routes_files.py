@@ -18,12 +18,10 @@ from workflow.adapters import document_views
 from workflow.domain import commands as c
 from workflow.domain.errors import InvalidInput, WorkflowError
 from workflow.domain.text import FILE_NAME_MAX
-from workflow.entrypoints.api.problems import status_of
 from workflow.entrypoints.api.routes_files import file_response
 from workflow.entrypoints.api.services import bus as bus_dependency
 from workflow.entrypoints.api.services import services_of
-from workflow.entrypoints.web import pages
-from workflow.entrypoints.web.render import page
+from workflow.entrypoints.web.routes_pages import program_response
 from workflow.entrypoints.web.session import CSRF_FIELD, check_csrf, person
 from workflow.service_layer.messagebus import MessageBus
 
@@ -59,11 +57,6 @@ def see_other(url: str) -> Response:
     return RedirectResponse(url, status_code=303)
 
 
-def program_page(request: Request, email: str, pid: int, err: WorkflowError) -> Response:
-    data = pages.program_page(bus_of(request), email, pid)
-    return page(request, "program.html", email, status=status_of(err), error=err, **data)
-
-
 @router.post("/programs/{program_id}/files/new")
 def upload(request: Request, email: Person, program_id: Id, form: Upload) -> Response:
     try:
@@ -73,7 +66,7 @@ def upload(request: Request, email: Person, program_id: Id, form: Upload) -> Res
                                content=form.content, kind=form.kind)  # fmt: skip
         bus_of(request).handle(cmd)
     except WorkflowError as err:
-        return program_page(request, email, program_id, err)
+        return program_response(request, email, program_id, err)
     return see_other(f"/programs/{program_id}")
 
 
@@ -95,5 +88,5 @@ def remove(request: Request, email: Person, program_id: Id, name: Name) -> Respo
     try:
         bus_of(request).handle(c.RemoveDocument(actor=email, program_id=program_id, name=name))
     except WorkflowError as err:
-        return program_page(request, email, program_id, err)
+        return program_response(request, email, program_id, err)
     return see_other(f"/programs/{program_id}")

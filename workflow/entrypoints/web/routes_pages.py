@@ -21,7 +21,6 @@ from workflow.domain.messaging import PERSON_CHANNELS
 from workflow.domain.money import parse_krw
 from workflow.entrypoints.api.problems import status_of
 from workflow.entrypoints.api.services import services_of
-from workflow.entrypoints.narrative import Narrator
 from workflow.entrypoints.web import pages
 from workflow.entrypoints.web.render import page
 from workflow.entrypoints.web.session import CSRF_FIELD, CSRF_HEADER, check_csrf, person
@@ -152,7 +151,7 @@ def update_program(request: Request, email: Person, form: Form, program_id: Id) 
 
 @router.get("/programs/{program_id}")
 def show_program(request: Request, email: Person, program_id: Id) -> Response:
-    return _program_page(request, email, program_id, None)
+    return program_response(request, email, program_id, None)
 
 
 @router.post("/programs/{program_id}/{action}")
@@ -160,7 +159,7 @@ def act(request: Request, email: Person, form: Form, program_id: Id, action: str
     try:
         bus_of(request).handle(_command(action, email, program_id, form))
     except WorkflowError as err:
-        return _program_page(request, email, program_id, err)
+        return program_response(request, email, program_id, err)
     return see_other(f"/programs/{program_id}")
 
 
@@ -202,11 +201,13 @@ def _command(action: str, email: str, pid: int, form: dict[str, Any]) -> c.Comma
     raise InvalidInput(f"no program action {action!r}")
 
 
-def _program_page(request: Request, email: str, pid: int, err: WorkflowError | None) -> Response:
+def program_response(
+    request: Request, email: str, pid: int, err: WorkflowError | None = None
+) -> Response:
+    """A program's page, with the refusal of the action just tried (every route's)."""
     data = pages.program_page(bus_of(request), email, pid)
     status = 200 if err is None else status_of(err)
-    return page(request, "program.html", email, status=status, error=err, narrate=Narrator,
-                **data)  # fmt: skip
+    return page(request, "program.html", email, status=status, error=err, **data)
 
 
 def _my_org(request: Request, email: str) -> str:
@@ -287,7 +288,7 @@ def waiting(request: Request, email: Person, party: str | None = None,
             and (not overdue or r["overdue"])]  # fmt: skip
     orgs = pages.organizations(bus_of(request))
     return page(request, "waiting.html", email, rows=rows, party=party, overdue=overdue,
-                orgs=orgs, narrate=Narrator,
+                orgs=orgs,
                 names={"orgs": {k: o.name for k, o in orgs.items()}})  # fmt: skip
 
 
