@@ -411,20 +411,6 @@ class FakePrograms:
     def asked_when_loaded(self, program_id: int) -> Asked | None:
         return self._seen.get(program_id)
 
-    def add_report_file(
-        self, program: Program, name: str, content: bytes, sha256: str, now: datetime
-    ) -> None:
-        self.store.report_files.append(
-            {
-                "program_id": program.id,
-                "evaluation_round": program.evaluation_round,
-                "name": name,
-                "sha256": sha256,
-                "content": content,
-                "created_at": now,
-            }
-        )
-
     def waitlisted(self, year: int) -> list[int]:
         found = [
             p

@@ -315,8 +315,8 @@ def test_a_program_goes_from_create_to_closed_by_the_cli_and_the_clock(
     assert finished.json == {"finish: done": 1}
 
     # The report (with its document), returned once, reported again, accepted by both.
-    document = tmp_path / "결과보고서.txt"
-    document.write_bytes("문산-파주 연계 프로그램 결과\n".encode())
+    document = tmp_path / "결과보고서.pdf"
+    document.write_bytes(b"%PDF-1.7\n% \xeb\xac\xb8\xec\x82\xb0 results\n")
     reported = jf(
         "program",
         "report",
@@ -340,7 +340,7 @@ def test_a_program_goes_from_create_to_closed_by_the_cli_and_the_clock(
         "by": COORD,
         "round": 1,
         "file": {
-            "name": "결과보고서.txt",
+            "name": "결과보고서.pdf",
             "size": len(document.read_bytes()),
             "sha256": hashlib.sha256(document.read_bytes()).hexdigest(),
         },

@@ -43,7 +43,6 @@ from workflow.adapters.orm import (
     party_decisions,
     program_requests,
     programs,
-    report_files,
     scheduled_work,
     workflow_definitions,
 )
@@ -412,10 +411,10 @@ def test_a_program_goes_from_submission_to_closed_with_every_won_accounted_for(
     )
     assert state(bus, program_id) == "under_evaluation"
     digest = hashlib.sha256(content).hexdigest()
-    files = bus.query(lambda uow: uow.conn.execute(select(report_files)).all())
-    assert [
-        (f.program_id, f.evaluation_round, f.name, bytes(f.content), f.sha256) for f in files
-    ] == [(program_id, 1, "evaluation-2026.pdf", content, digest)]
+    files = bus.query(lambda uow: uow.documents.of_program(program_id))
+    assert [(f.kind, f.round, f.name, f.sha256, f.content_type) for f in files] == [
+        ("report", 1, "evaluation-2026.pdf", digest, "application/pdf")
+    ]
     assert detail(bus, program_id)["report"]["file"] == {
         "name": "evaluation-2026.pdf",
         "size": len(content),
@@ -487,7 +486,7 @@ def test_a_returned_report_is_submitted_again_and_the_second_one_is_settled(
         bus,
         program_id,
         {"city": 70_000_000, "education_office": 0},
-        c.ReportFile("receipts.zip", b"PK\x03\x04"),
+        c.ReportFile("receipts.pdf", b"%PDF-1.7\n% receipts\n"),
     )
     assert detail(bus, program_id)["evaluations"]["city"]["verdict"] == "pending"
     evaluate(bus, program_id, CITY_EVALUATOR)
@@ -495,12 +494,8 @@ def test_a_returned_report_is_submitted_again_and_the_second_one_is_settled(
 
     assert state(bus, program_id) == "closed"
     assert position(bus) == funds((0, 70_000_000, 0), (0, 0, 0))
-    rounds = bus.query(
-        lambda uow: uow.conn.execute(
-            select(report_files.c.evaluation_round, report_files.c.name)
-        ).all()
-    )
-    assert [tuple(r) for r in rounds] == [(2, "receipts.zip")]
+    rounds = bus.query(lambda uow: uow.documents.of_program(program_id))
+    assert [(f.round, f.name) for f in rounds] == [(2, "receipts.pdf")]
     books.check(bus)
 
 

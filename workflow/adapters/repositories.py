@@ -35,7 +35,6 @@ from workflow.adapters.orm import (
     party_evaluations,
     program_requests,
     programs,
-    report_files,
     scheduled_work,
     users,
 )
@@ -350,21 +349,6 @@ class ProgramRepository:
             ],
         )
         program.scheduled.clear()
-
-    def add_report_file(
-        self, program: Program, name: str, content: bytes, sha256: str, now: datetime
-    ) -> None:
-        """Keep the file attached to the program's latest evaluation report."""
-        self.conn.execute(
-            insert(report_files).values(
-                program_id=program.id,
-                evaluation_round=program.evaluation_round,
-                name=name,
-                sha256=sha256,
-                content=content,
-                created_at=now,
-            )
-        )
 
     def _write_requests(self, program: Program, held: dict[str, int]) -> None:
         self.conn.execute(

@@ -89,9 +89,6 @@ class Programs(Protocol):
     def asked_when_loaded(self, program_id: int) -> Asked | None:
         """What the program waited on as last loaded or saved (None: a new program)."""
 
-    def add_report_file(
-        self, program: Program, name: str, content: bytes, sha256: str, now: datetime
-    ) -> None: ...
     def waitlisted(self, year: int) -> list[int]:
         """Waitlisted programs of a fiscal year, oldest first."""
 

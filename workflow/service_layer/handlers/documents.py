@@ -42,29 +42,29 @@ def _seen_by_actor(uow: UnitOfWork, actor: str | None, program_id: int) -> tuple
 
 def attach_document(cmd: c.AttachDocument, uow: UnitOfWork) -> Document:
     user, program = _seen_by_actor(uow, cmd.actor, cmd.program_id)
-    rnd = ensure_may_attach(user, program, cmd.kind)
+    ensure_may_attach(user, program, cmd.kind)
     if uow.probing:  # "may they attach anything now": the file is the person's to choose
         raise Probed
-    name = clean_name(cmd.name)
-    fmt = check_file(name, cmd.content, uow.documents.max_bytes)
-    taken = [d.name for d in uow.documents.of_program(cmd.program_id)]
-    ensure_unique(cmd.program_id, name, taken)
-    doc = Document(
-        cmd.program_id,
-        name,
-        cmd.kind,
-        rnd,
-        hashlib.sha256(cmd.content).hexdigest(),
-        len(cmd.content),
-        fmt.content_type,
-        user.email,
-        uow.now,
-    )
-    uow.documents.add(doc, cmd.content)
-    stream = program_stream(cmd.program_id)
+    return attach(uow, user, program, cmd.name, cmd.content, cmd.kind)
+
+
+def attach(
+    uow: UnitOfWork, user: User, program: Program, name: str, content: bytes, kind: str
+) -> Document:
+    """Check a file by its content and keep it with the program (attaching, and the file
+    a report is submitted with): one way in for every file."""
+    rnd = ensure_may_attach(user, program, kind)
+    assert program.id is not None  # a loaded program
+    pid, name = program.id, clean_name(name)
+    fmt = check_file(name, content, uow.documents.max_bytes)
+    ensure_unique(pid, name, [d.name for d in uow.documents.of_program(pid)])
+    doc = Document(pid, name, kind, rnd, hashlib.sha256(content).hexdigest(),
+                   len(content), fmt.content_type, user.email, uow.now)  # fmt: skip
+    uow.documents.add(doc, content)
     uow.events.append(
-        stream, [Event(ev.DOCUMENT_ATTACHED, document_data(doc))], user.email, uow.now
-    )
+        program_stream(pid), [Event(ev.DOCUMENT_ATTACHED, document_data(doc))],
+        user.email, uow.now,
+    )  # fmt: skip
     return doc
 
 

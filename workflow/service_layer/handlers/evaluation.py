@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
-
 from workflow.domain import commands as c
+from workflow.domain.documents import REPORT
 from workflow.domain.permissions import ensure_may_fire
 from workflow.domain.program import VERDICTS, EvaluationReport, check_verdict
 from workflow.domain.program.rounds import EVALUATION
@@ -14,6 +13,7 @@ from workflow.service_layer.handlers.common import (
     party_acting,
     save_program,
 )
+from workflow.service_layer.handlers.documents import attach
 from workflow.service_layer.unit_of_work import UnitOfWork
 
 
@@ -21,14 +21,12 @@ def submit_report(cmd: c.SubmitReport, uow: UnitOfWork) -> int:
     user, program = acting_user_and_program(uow, cmd.actor, cmd.program_id)
     machine = machine_of(uow, program)
     ensure_may_fire(user, machine.definition, "report", program, "report on")
-    file, attachment = cmd.file, None
-    if file is not None:
-        digest = hashlib.sha256(file.content).hexdigest()
-        attachment = {"name": file.name, "size": len(file.content), "sha256": digest}
+    attachment = None
+    if cmd.file is not None:  # checked and kept as the report round's document
+        doc = attach(uow, user, program, cmd.file.name, cmd.file.content, REPORT)
+        attachment = {"name": doc.name, "size": doc.size, "sha256": doc.sha256}
     report = EvaluationReport(dict(cmd.spent), cmd.summary, user.email, attachment)
     program.submit_report(machine, report)
-    if file is not None:
-        uow.programs.add_report_file(program, file.name, file.content, digest, uow.now)
     return save_program(uow, program, user.email, user.org)
 
 
