@@ -245,7 +245,8 @@ def disburse(ctx: Context, program_id: int, amount: int, memo: str, as_json: boo
     "--file",
     "path",
     type=FilePath(exists=True, dir_okay=False, path_type=Path),
-    help="The report document (PDF, HWP/HWPX, DOCX, XLSX, PNG, JPEG, checked by its content), kept with the program.",
+    help="The report document (PDF, HWP/HWPX, DOCX, XLSX, PNG or JPEG, checked by its "
+    "content), kept with the program.",
 )
 @json_option
 @pass_ctx
