@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from workflow.entrypoints.cli_words import state as state_name
 from workflow.entrypoints.narrative import Narrator
 
 LABELS: dict[str, tuple[str, str]] = {  # key: (ko, en)
@@ -94,7 +95,7 @@ def show_text(p: dict[str, Any], tell: Narrator) -> str:
              ("committed", p["committed"]), ("disbursed", p["disbursed"])]  # fmt: skip
     lines = [
         f"{t('program')} {p['id']}: {p['title']}",
-        f"  {t('state')}: {p['state']}   ({t('workflow')} {p['workflow']}, "
+        f"  {t('state')}: {state_name(p['state'])}   ({t('workflow')} {p['workflow']}, "
         f"{t('round')} {p['review_round']})",
         f"  {t('org')}: {tell.org(p['org'])}   {t('category')}: {p['category']}   "
         f"{t('year')}: {p['year']}",
@@ -185,7 +186,7 @@ def waiting_rows(
     table = [
         (
             r["program"],
-            r["state"],
+            state_name(r["state"]),
             t.waiting(r["waiting_for"]),
             r["business_days_waiting"],
             r["sla_days"] if r["sla_days"] is not None else "-",
