@@ -256,7 +256,7 @@ def test_a_program_goes_from_submission_to_closed_by_the_clock_alone_and_nothing
             program_id=a,
             spent=A_SPENT,
             summary="Forty students, two universities",
-            file=c.ReportFile("report.txt", b"all went well"),
+            file=c.ReportFile("report.pdf", b"%PDF-1.7\n% all went well\n"),
         )
     )
     bus.handle(c.EvaluateReport(actor=CITY_EVALUATOR, program_id=a, verdict="accept", score=4))
@@ -304,6 +304,7 @@ def assert_each_transition_once(url: str, a: int, runs: tuple[int, ...], e: int,
         a: {
             **funded,
             "FundsDisbursed": 1,
+            "DocumentAttached": 1,  # the report's file, kept as a document
             "EvaluationReportSubmitted": 1,
             "EvaluationAccepted": 2,
             "ProgramClosed": 1,
