@@ -133,5 +133,6 @@ def make_relay_process(settings: Settings | None = None) -> RelayProcess:
 
     settings = settings or get_settings()
     relay = make_relay(settings)
-    trigger = DueWorkTrigger(relay.celery_app, SWEEP_TASK, make_sweep_gate(settings))
+    gate = make_sweep_gate(settings)
+    trigger = DueWorkTrigger(relay.celery_app, SWEEP_TASK, gate, relay.queue_is_empty)
     return RelayProcess(relay, settings.outbox_relay_interval, trigger, settings.sweep_interval)

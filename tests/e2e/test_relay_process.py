@@ -25,6 +25,7 @@ import pytest
 import redis
 from sqlalchemy import func, select, text
 
+from config.celery import SWEEP_TASK
 from config.settings import Settings
 from tests import support as s
 from tests.conftest import redis_db
@@ -41,7 +42,8 @@ from tests.e2e.test_worker import (
 from workflow.adapters.database import engine_for
 from workflow.adapters.orm import outbox
 from workflow.adapters.outbox import WAKE_CHANNEL
-from workflow.bootstrap import bootstrap, make_sweep_gate
+from workflow.adapters.relay_process import DueWorkTrigger
+from workflow.bootstrap import bootstrap, make_relay, make_sweep_gate
 from workflow.service_layer.messagebus import MessageBus
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
@@ -286,3 +288,17 @@ def test_the_sweep_gate_lets_one_due_work_sweep_wait_at_a_time(broker: redis.Red
     assert 0 < broker.ttl(gate.KEY) <= 3600
     gate.release()  # a worker started it
     assert gate.claim()
+
+
+def test_a_sweep_lost_with_its_worker_does_not_keep_the_gate_shut(broker: redis.Redis) -> None:
+    """The gate is closed but nothing waits in the broker (a worker was killed holding
+    the sweep): the next interval queues one; while that one waits, nothing more."""
+    settings = Settings(database_url="sqlite://", broker_url=BROKER_URL)  # type: ignore[call-arg]
+    relay = make_relay(settings)
+    trigger = DueWorkTrigger(relay.celery_app, SWEEP_TASK, make_sweep_gate(settings),
+                             relay.queue_is_empty)  # fmt: skip
+    assert trigger.gate.claim()  # queued once, then taken by a worker that died
+    assert relay.queue_is_empty()
+    assert trigger.send()  # reopened, and one queued
+    assert not trigger.send()  # it waits in the broker: nothing more
+    assert broker.llen("celery") == 1

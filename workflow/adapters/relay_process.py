@@ -51,16 +51,26 @@ class SweepGate:
 
 
 class DueWorkTrigger:
-    """Queues the due-work sweep when none is waiting."""
+    """Queues the due-work sweep when none is waiting. A gate still closed while the
+    broker's queue is empty means the sweep it stood for was taken -- running, or lost
+    with a worker killed holding it (Redis would give it back only after an hour) -- so
+    it is opened again: nothing waits twice, and a lost sweep stops nothing."""
 
-    def __init__(self, celery_app: Celery, task: str, gate: SweepGate) -> None:
+    def __init__(
+        self, celery_app: Celery, task: str, gate: SweepGate, queue_is_empty: Callable[[], bool]
+    ) -> None:
         self.celery_app = celery_app
         self.task = task
         self.gate = gate
+        self.queue_is_empty = queue_is_empty
 
     def send(self) -> bool:
         if not self.gate.claim():
-            return False
+            if not self.queue_is_empty():
+                return False  # it is still waiting there
+            self.gate.release()
+            if not self.gate.claim():
+                return False
         try:
             self.celery_app.send_task(self.task, expires=self.gate.ttl)
         except Exception:
