@@ -29,9 +29,9 @@ from workflow.domain.errors import WorkflowError
 from workflow.domain.money import spell_krw
 from workflow.entrypoints.cli_words_ko import KO
 from workflow.entrypoints.refusals import refusal_text
-from workflow.entrypoints.vocabulary import EVENTS, ROLES, STATES, pick
+from workflow.entrypoints.vocabulary import ROLES, STATES, pick
 
-__all__ = ["KO", "LANGS", "event", "lang", "money", "refusal", "say", "state", "use", "when"]
+__all__ = ["KO", "LANGS", "lang", "money", "refusal", "say", "state", "use", "when"]
 
 LANGS = LOCALES  # what --lang takes: ko | en
 _resolver: ContextVar[Callable[[], str] | None] = ContextVar("cli_lang", default=None)
@@ -60,10 +60,6 @@ def state(name: str | None) -> str:
     if not name:
         return "-"
     return name if lang() == "en" else pick(STATES.get(name), "ko", name)
-
-
-def event(kind: str) -> str:
-    return kind if lang() == "en" else pick(EVENTS.get(kind), "ko", kind)
 
 
 def role(name: str) -> str:

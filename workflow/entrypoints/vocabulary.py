@@ -1,5 +1,5 @@
 """The words both doors share, in Korean (the default) and English: the pages' labels
-(``WORDS``), the state names (``STATES``), the events (``EVENTS``), the roles (``ROLES``).
+(``WORDS``), the state names (``STATES``), the roles (``ROLES``).
 
 The pages read them through ``web/i18n.Words``; the command line through
 ``cli_words`` (``state``, ``event``). Each entry is ``key: (ko, en)``; :func:`pick`
@@ -259,47 +259,6 @@ STATES: dict[str, tuple[str, str]] = {
     "request-changes": ("보완 요청", "changes requested"),
     "accept": ("승인", "accepted"),
     "return": ("반려", "returned"),
-}
-
-
-EVENTS: dict[str, tuple[str, str]] = {  # the timeline's words for a program's events
-    "ProgramCreated": ("제안 작성", "proposal drafted"),
-    "ProgramUpdated": ("제안 수정", "proposal edited"),
-    "ProgramSubmitted": ("제출", "submitted"),
-    "ProgramResubmitted": ("재제출", "resubmitted"),
-    "BudgetHeld": ("예산 가확보", "money held"),
-    "BudgetUnavailable": ("예산 부족", "no room in the budget"),
-    "ProgramWaitlisted": ("예산 대기 등록", "waitlisted"),
-    "ReviewStarted": ("검토 시작", "review started"),
-    "PartyApproved": ("기관 승인", "approved by a party"),
-    "PartyRejected": ("기관 반려", "rejected by a party"),
-    "ChangesRequested": ("보완 요청", "changes requested"),
-    "RevisionRequested": ("보완 단계로", "sent back for revision"),
-    "ProgramApproved": ("최종 승인", "approved by both"),
-    "ProgramRejected": ("반려", "rejected"),
-    "ProgramWithdrawn": ("철회", "withdrawn"),
-    "HoldReleased": ("가확보 해제", "hold released"),
-    "FundsCommitted": ("예산 확정", "funds committed"),
-    "ProgramFunded": ("예산 확정 완료", "funded"),
-    "ProgramActivated": ("운영 시작", "run started"),
-    "FundsDisbursed": ("집행", "tranche paid"),
-    "EvaluationDue": ("평가 보고 요청", "evaluation due"),
-    "EvaluationReportSubmitted": ("평가 보고 제출", "report submitted"),
-    "EvaluationAccepted": ("평가 승인", "evaluation accepted"),
-    "EvaluationReturned": ("평가 반려", "evaluation returned"),
-    "EvaluationReportReturned": ("보고서 반려", "report returned"),
-    "CommitmentReleased": ("미집행액 반납", "unspent money released"),
-    "ProgramClosed": ("종료", "closed"),
-    "ProgramCancelled": ("취소", "cancelled"),
-    "HoldsExpired": ("가확보 만료", "holds lapsed"),
-    "ProgramExpired": ("만료", "expired"),
-    "TaskClaimed": ("업무 맡음", "task claimed"),
-    "TaskReleased": ("업무 놓음", "task released"),
-    "TaskReassigned": ("업무 재배정", "task reassigned"),
-    "TaskEscalated": ("상급자 보고", "escalated"),
-    "ActionRefused": ("거부된 시도", "refused attempt"),
-    "DocumentAttached": ("파일 첨부", "file attached"),
-    "DocumentRemoved": ("첨부 파일 삭제", "file removed"),
 }
 
 

@@ -16,9 +16,9 @@ from workflow.domain.errors import WorkflowError
 from workflow.domain.messaging import spell_day
 from workflow.domain.money import spell_krw
 from workflow.entrypoints.refusals import refusal_text
-from workflow.entrypoints.vocabulary import EVENTS, STATES, WORDS
+from workflow.entrypoints.vocabulary import STATES, WORDS
 
-__all__ = ["EVENTS", "STATES", "WORDS", "Words", "pick_locale"]
+__all__ = ["STATES", "WORDS", "Words", "pick_locale"]
 
 
 def pick_locale(asked: str | None, user_locale: str | None) -> str:
@@ -43,10 +43,6 @@ class Words:
     def state(self, name: str | None) -> str:
         pair = STATES.get(name or "")
         return (name or "") if pair is None else pair[self._en]
-
-    def event(self, kind: str) -> str:
-        pair = EVENTS.get(kind)
-        return kind if pair is None else pair[self._en]
 
     def refusal(self, err: WorkflowError | str | None) -> str:
         """A refusal's sentence in this locale (``refusals``); a plain string as it is."""
