@@ -10,6 +10,8 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from celery.signals import worker_process_init
+
 from config.celery import SWEEP_TASK, make_celery
 from config.settings import settings_or_exit
 from workflow.bootstrap import bootstrap, make_sweep_gate
@@ -38,6 +40,14 @@ def bus() -> MessageBus:
 @lru_cache(maxsize=1)
 def sweep_gate() -> SweepGate:
     return make_sweep_gate()
+
+
+@worker_process_init.connect
+def ready(**_: object) -> None:
+    """Each worker process builds its bus, connects and compiles the message templates
+    as it starts: its first task (a mail someone waits for) should not pay for that
+    (1.8 s measured on the first mail of a fresh worker)."""
+    bus().query(lambda uow: uow.renderer.warm())
 
 
 @app.task(name=PLACE_HOLDS)

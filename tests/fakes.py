@@ -997,6 +997,7 @@ class FakeDeliveries:
 
     def __init__(self, store: FakeStore) -> None:
         self.store = store
+        self.begun: list[Attempt] = []
 
     def add(
         self,
@@ -1010,6 +1011,7 @@ class FakeDeliveries:
         event_type: str | None = None,
         payload: str | None = None,
         sent: bool = False,
+        attempt: Attempt | None = None,
     ) -> int | None:
         _check((notification_id is None) != (webhook_id is None), f"delivery {key}: one message")
         if any(d["key"] == key for d in self.store.deliveries):
@@ -1022,10 +1024,10 @@ class FakeDeliveries:
                 "webhook_id": webhook_id,
                 "channel": channel,
                 "recipient": recipient,
-                "status": "sent" if sent else "pending",
-                "attempts": 1 if sent else 0,
+                "status": "sent" if sent else "sending" if attempt else "pending",
+                "attempts": 1 if sent or attempt else 0,
                 "due_at": due_at,
-                "attempted_at": None,
+                "attempted_at": now if attempt else None,
                 "sent_at": now if sent else None,
                 "last_error": None,
                 "event_type": event_type,
@@ -1034,6 +1036,8 @@ class FakeDeliveries:
             },
         )
         self.store.deliveries.append(row)
+        if attempt is not None:
+            self.begun.append(replace(attempt, delivery_id=row.id, number=1))
         return row.id
 
     def get(self, delivery_id: int) -> Row | None:
@@ -1173,7 +1177,7 @@ class FakeWebhooks:
 
     def listing(self, org: str | None = None) -> list[Webhook]:
         return [
-            Webhook(w.id, w["org"], w["url"], w["events"], w["created_at"])
+            Webhook(w.id, w["org"], w["url"], w["events"], w["created_at"], w["secret"])
             for w in self.store.webhooks
             if w["removed_at"] is None and org in (None, w["org"])
         ]
@@ -1239,6 +1243,7 @@ class FakeUnitOfWork:
         self.reading = reading
         self.default_workflow = factory.default_workflow
         self.probing = False
+        self.makes_attempts = factory.makes_attempts
         self.now = factory.clock()
         self.committed = False
         self._bind(factory.store)
@@ -1309,6 +1314,7 @@ class FakeUnitOfWorkFactory:
         self.clock = clock or Clock()
         self.default_workflow = default_workflow
         self.renderer = TemplateRenderer(BASE_URL)
+        self.makes_attempts = True  # a worker's (or the embedded default's) bus
         self.commits = 0
 
     def __call__(self, contended: bool = False, reading: bool = False) -> FakeUnitOfWork:

@@ -67,6 +67,7 @@ _PREFERENCES = select(notification_prefs.c.kind, notification_prefs.c.channels).
 class DeliveryStore:
     def __init__(self, conn: BatchingConnection) -> None:
         self.conn = conn
+        self.begun: list[Attempt] = []
 
     def add(
         self,
@@ -80,6 +81,7 @@ class DeliveryStore:
         event_type: str | None = None,
         payload: str | None = None,
         sent: bool = False,
+        attempt: Attempt | None = None,
     ) -> int | None:
         row = {
             "key": key,
@@ -87,9 +89,10 @@ class DeliveryStore:
             "webhook_id": webhook_id,
             "channel": channel,
             "recipient": recipient,
-            "status": SENT if sent else PENDING,
-            "attempts": 1 if sent else 0,
+            "status": SENT if sent else SENDING if attempt else PENDING,
+            "attempts": 1 if sent or attempt else 0,
             "due_at": due_at,
+            "attempted_at": now if attempt else None,
             "sent_at": now if sent else None,
             "event_type": event_type,
             "payload": payload,
@@ -98,7 +101,11 @@ class DeliveryStore:
         }
         statement = self.conn.insert_or_skip(deliveries, ("key",), returning=(_d.id,))
         found = self.conn.execute(statement, row).scalar()
-        return None if found is None else int(found)
+        if found is None:
+            return None
+        if attempt is not None:
+            self.begun.append(replace(attempt, delivery_id=int(found), number=1))
+        return int(found)
 
     def begin(
         self, delivery_id: int, now: datetime, stale_before: datetime | None = None

@@ -63,6 +63,12 @@ class TemplateRenderer:
         env.globals["layout"] = env.get_template("_layout.j2").module
         return env
 
+    def warm(self) -> None:
+        """Compile every template now (a worker process as it starts), not on first use."""
+        for env in self._environments.values():
+            for name in env.list_templates(extensions=["j2"]):
+                env.get_template(name)
+
     def render(self, template: str, locale: str, context: Mapping[str, Any]) -> Rendered:
         locale = locale if locale in LOCALES else DEFAULT_LOCALE
         plain, escaped = (

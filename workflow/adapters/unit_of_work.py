@@ -64,6 +64,7 @@ class SqlUnitOfWork:
         self.contended = contended
         self.reading = reading
         self.wake_relay = wake_relay
+        self.makes_attempts = not wake_relay  # a request path's deliveries go by the relay
         self.probing = False
         self.file_store = file_store
         self.max_file_bytes = max_file_bytes

@@ -14,7 +14,9 @@ from workflow.domain.errors import NotFound
 from workflow.service_layer.ports import Webhook
 
 _w = webhooks.c
-_LIVE = select(_w.id, _w.org_key, _w.url, _w.events, _w.created_at).where(_w.removed_at.is_(None))
+_LIVE = select(_w.id, _w.org_key, _w.url, _w.events, _w.created_at, _w.secret).where(
+    _w.removed_at.is_(None)
+)
 _EVERY_LIVE = _LIVE.order_by(_w.id)  # built once: every notification lists them
 
 
@@ -57,4 +59,5 @@ class WebhookStore:
 
 
 def _webhook(row: Any) -> Webhook:
-    return Webhook(row.id, row.org_key, row.url, tuple(row.events.split(",")), row.created_at)
+    events = tuple(row.events.split(","))
+    return Webhook(row.id, row.org_key, row.url, events, row.created_at, row.secret)

@@ -7,9 +7,9 @@ event in a transaction of its own; so is a read refused for want of permission.
 Transient database errors (lost optimistic races, deadlocks, serialization failures, a
 busy SQLite file) retry the whole command, locking up front the second time.
 After commit the dispatcher takes the outbox: in-process in the embedded default,
-a Celery relay in a deployment. A message that hands a delivery to a worker claims a batch of
-due deliveries; the courier sends them once their marks have committed, and reconciles
-them in a transaction of its own.
+a Celery relay in a deployment. Deliveries a transaction marked (a worker's notices, a
+claimed batch of due ones) the courier makes once the marks have committed, and
+reconciles them in a transaction of its own.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import logging
 from collections import deque
 from collections.abc import Callable, Sequence
 from contextlib import suppress
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, Protocol, TypeVar
 
 from workflow.domain import events as ev
@@ -31,12 +31,21 @@ from workflow.domain.visibility import OPERATOR_VIEW, Viewer
 from workflow.service_layer.courier import Courier, NoChannels
 from workflow.service_layer.handlers import HANDLERS, MESSAGE_COMMANDS
 from workflow.service_layer.handlers.common import Probed
-from workflow.service_layer.ports import AttemptBatch
+from workflow.service_layer.ports import Attempt, AttemptBatch
 from workflow.service_layer.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 SYSTEM_STREAM = "system"
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class _Done:
+    """A command's result, the outbox ids it left (see ``_queued``), the attempts it marked."""
+
+    result: Any
+    queued: Sequence[int] | None
+    begun: Sequence[Attempt]
 
 
 class Dispatcher(Protocol):
@@ -63,22 +72,19 @@ class MessageBus:
 
     def handle(self, cmd: Command) -> Any:
         handler = HANDLERS[type(cmd)]
-
-        def run(uow: UnitOfWork) -> tuple[Any, Sequence[int] | None]:
-            return handler(cmd, uow), self._queued(uow)
-
         try:
-            result, queued = self._in_transaction(run)
+            done = self._in_transaction(lambda uow: self._done(uow, handler(cmd, uow)))
         except WorkflowError as err:
             self.record_refusal(cmd, err)
             raise
-        if queued is None:  # most actions send nothing: spare them a look at the outbox
-            return result
+        self._make_attempts(done.begun)
+        if done.queued is None:  # most actions send nothing: spare them a look at the outbox
+            return done.result
         if self.inline is not None:
-            self.inline.carry_out(self, queued)
+            self.inline.carry_out(self, done.queued)
         else:
             self.dispatcher.after_commit(self)
-        return result
+        return done.result
 
     def handle_message(self, message_id: int) -> None:
         """Carry out one outbox message, once: a duplicate delivery finds it done. What
@@ -89,25 +95,35 @@ class MessageBus:
     def carry_out(self, message_id: int) -> Sequence[int] | None:
         """``handle_message``'s work; what it leaves in the outbox (see ``_queued``)."""
 
-        def run(uow: UnitOfWork) -> tuple[Any, Sequence[int] | None]:
+        def run(uow: UnitOfWork) -> _Done:
             msg = uow.outbox.take(message_id, uow.now)
             if msg is None:
-                return None, None
+                return _Done(None, None, ())
             cmd = MESSAGE_COMMANDS[msg.task](msg)
             if isinstance(cmd, BeginDeliveries):  # a batch of the courier's size
                 cmd = replace(cmd, limit=self.courier.batch_size)
-            return HANDLERS[type(cmd)](cmd, uow), self._queued(uow)
+            return self._done(uow, HANDLERS[type(cmd)](cmd, uow))
 
         try:
-            result, queued = self._in_transaction(run)
+            done = self._in_transaction(run)
         except WorkflowError as err:
             log.warning("outbox message %s refused: %s", message_id, err)
             refusal = err
             self._in_transaction(lambda uow: self._dead_letter(uow, message_id, refusal))
             return None
-        if isinstance(result, AttemptBatch):  # marked and committed: now they may leave
-            self.courier.carry_out_batch(self, result)
-        return queued
+        if isinstance(done.result, AttemptBatch):  # marked and committed: now they may leave
+            self._make_attempts(done.result.attempts)
+        self._make_attempts(done.begun)
+        return done.queued
+
+    def _done(self, uow: UnitOfWork, result: Any) -> _Done:
+        """What a transaction leaves to do once it has committed."""
+        return _Done(result, self._queued(uow), tuple(uow.deliveries.begun))
+
+    def _make_attempts(self, attempts: Sequence[Attempt]) -> None:
+        """Attempts marked in a committed transaction: made, then reconciled."""
+        if attempts:
+            self.courier.carry_out_batch(self, AttemptBatch(tuple(attempts)))
 
     def _queued(self, uow: UnitOfWork) -> Sequence[int] | None:
         """None if the transaction wrote no outbox message; else, for the in-process

@@ -4,8 +4,8 @@ Every message people are sent goes through here (event notices, budget notices, 
 reminder and escalation digests): the person's channels for the kind are looked up
 (``messaging.channels_for``), the rule's template is rendered in their locale, the
 message is written, and one delivery per channel: in-app is delivered by being written;
-an email is a pending delivery due now (or at 08:00 Seoul during quiet hours) with an
-outbox message that hands it to a worker. A message written again (a digest growing
+an email is a delivery due now (or at 08:00 Seoul during quiet hours), handed to a
+worker (``hand_over``). A message written again (a digest growing
 during its day, an outbox message carried out twice) finds its deliveries there and
 adds none: one digest mail per person per day.
 """
@@ -13,6 +13,7 @@ adds none: one digest mail per person per day.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from workflow.domain.calendar import seoul_date
@@ -20,7 +21,7 @@ from workflow.domain.delivery import EMAIL, INAPP
 from workflow.domain.messaging import channels_for
 from workflow.domain.permissions import User
 from workflow.domain.reminders import next_send_time
-from workflow.service_layer.ports import Rendered
+from workflow.service_layer.ports import Attempt, Rendered
 from workflow.service_layer.unit_of_work import UnitOfWork
 
 # Outbox task names of the notification workers.
@@ -62,7 +63,7 @@ def send(
     if message_id is None:  # written before: replaced, under its lock
         message_id, _ = uow.notifications.lock_or_create(user.email, kind, day, now, topic)
         uow.notifications.write(message_id, text, items, now)
-    deliver(uow, user, message_id, channels, at_once)
+    deliver(uow, user, message_id, text, channels, at_once)
     return message_id
 
 
@@ -76,11 +77,16 @@ def publish(
 ) -> None:
     """Write the message's content and a delivery per channel (none twice)."""
     uow.notifications.write(message_id, text, items, uow.now)
-    deliver(uow, user, message_id, channels)
+    deliver(uow, user, message_id, text, channels)
 
 
 def deliver(
-    uow: UnitOfWork, user: User, message_id: int, channels: tuple[str, ...], at_once: bool = False
+    uow: UnitOfWork,
+    user: User,
+    message_id: int,
+    text: Rendered,
+    channels: tuple[str, ...],
+    at_once: bool = False,
 ) -> None:
     """A delivery of the message per channel (none twice); an email is due at once, or
     (``at_once`` false) when the quiet hours end."""
@@ -92,13 +98,25 @@ def deliver(
                 key, INAPP, user.email, now, now, notification_id=message_id, sent=True
             )
         elif channel == EMAIL:
-            delivery = uow.deliveries.add(
-                key,
-                EMAIL,
-                user.email,
-                now if at_once else next_send_time(now),
-                now,
-                notification_id=message_id,
-            )
-            if delivery is not None:
-                uow.outbox.add(DELIVER, {"delivery_id": delivery}, now)
+            due_at = now if at_once else next_send_time(now)
+            mail = Attempt(0, EMAIL, user.email, 1, message_id, text.subject, text.text, text.html)
+            hand_over(uow, key, mail, due_at, notification_id=message_id)
+
+
+def hand_over(
+    uow: UnitOfWork, key: str, attempt: Attempt, due_at: datetime, **row: Any
+) -> int | None:
+    """A new delivery's id (None: ``key`` was delivered before). Due now, it is on its
+    way once this transaction commits: its first attempt marked here when this process
+    makes it (a worker's step, the embedded default: no outbox message, no second
+    transaction to claim it), else a worker is handed it by the outbox. Due later, the
+    sweep takes it then."""
+    now, channel, to = uow.now, attempt.channel, attempt.recipient
+    if due_at > now:
+        return uow.deliveries.add(key, channel, to, due_at, now, **row)
+    if uow.makes_attempts:
+        return uow.deliveries.add(key, channel, to, now, now, attempt=attempt, **row)
+    found = uow.deliveries.add(key, channel, to, now, now, **row)
+    if found is not None:
+        uow.outbox.add(DELIVER, {"delivery_id": found}, now)
+    return found

@@ -9,7 +9,7 @@ with the envelopes its holds decide on"), never how it is read.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
 
@@ -275,6 +275,8 @@ class AttemptBatch:
 
 
 class Deliveries(Protocol):
+    begun: list[Attempt]  # first attempts marked by ``add``, to be made once it commits
+
     def add(
         self,
         key: str,
@@ -287,9 +289,12 @@ class Deliveries(Protocol):
         event_type: str | None = None,
         payload: str | None = None,
         sent: bool = False,
+        attempt: Attempt | None = None,
     ) -> int | None:
         """A new delivery's id; None when ``key`` was written already (a message is
-        delivered once per occasion)."""
+        delivered once per occasion). ``attempt`` (what to send; its id and number are
+        the store's): the delivery is written with its first attempt marked, and the
+        attempt kept in ``begun``."""
 
     def begin(
         self, delivery_id: int, now: datetime, stale_before: datetime | None = None
@@ -339,6 +344,7 @@ class Webhook:
     url: str
     events: tuple[str, ...]
     created_at: datetime
+    secret: str = field(default="", repr=False)  # signs its posts; never shown
 
 
 class Webhooks(Protocol):
@@ -356,5 +362,8 @@ class Webhooks(Protocol):
 
 
 class Renderer(Protocol):
+    def warm(self) -> None:
+        """Compile every template now rather than on first use."""
+
     def render(self, template: str, locale: str, context: Mapping[str, Any]) -> Rendered:
         """``template`` in ``locale`` with ``context`` (a ``path`` becomes the ``link``)."""

@@ -42,6 +42,9 @@ class UnitOfWork(Protocol):
     now: datetime
     default_workflow: str  # the definition new programs start on unless told otherwise
     probing: bool  # the bus asks what handlers would do: saving a program raises Probed
+    # Whether the process makes the attempts its transactions mark (a worker, the
+    # embedded default) or hands each delivery to a worker (a deployment's request path).
+    makes_attempts: bool
 
     # The repositories, as read-only members so that an implementation's own types fit.
     @property

@@ -28,8 +28,8 @@ from workflow.domain.permissions import require_role
 from workflow.domain.program import Program
 from workflow.domain.visibility import organization_scope, scope_sees
 from workflow.service_layer.handlers.common import DIRECTORY_STREAM, acting_user
-from workflow.service_layer.outgoing import DELIVER
-from workflow.service_layer.ports import Webhook
+from workflow.service_layer.outgoing import hand_over
+from workflow.service_layer.ports import Attempt, Webhook
 from workflow.service_layer.unit_of_work import UnitOfWork
 
 TEST_EVENT = "WebhookTest"
@@ -123,14 +123,10 @@ def _sees(uow: UnitOfWork, hook: Webhook, program: Program) -> bool:
 
 
 def _deliver(uow: UnitOfWork, hook: Webhook, key: str, event_type: str, body: str) -> int:
-    now = uow.now
-    found = uow.deliveries.add(
-        key, WEBHOOK, hook.url, now, now, webhook_id=hook.id, event_type=event_type, payload=body
-    )
-    if found is None:  # the same event carried out again: delivered once
-        return 0
-    uow.outbox.add(DELIVER, {"delivery_id": found}, now)
-    return found
+    """The delivery's id; 0 if the same event was carried out before (delivered once)."""
+    post = Attempt(0, WEBHOOK, hook.url, 1, event_type=event_type, body=body, secret=hook.secret)
+    row = {"webhook_id": hook.id, "event_type": event_type, "payload": body}
+    return hand_over(uow, key, post, uow.now, **row) or 0
 
 
 def _operator_or_admin(uow: UnitOfWork, actor: str | None, action: str) -> None:
