@@ -29,13 +29,10 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
-import shlex
 import signal
 import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
@@ -56,6 +53,7 @@ from support import (
     exit_on_sigterm,
     fund_both,
     in_turn,
+    procfile,
     psycopg_url,
     scratch_postgres,
     store_definition,
@@ -206,22 +204,6 @@ class Processes:
                 os.killpg(proc.pid, signal.SIGKILL)
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
-
-
-def procfile(env: dict[str, str]) -> dict[str, list[str]]:
-    """The Procfile's processes, ``${VAR:-default}`` expanded, run by this Python."""
-    lines = {}
-    for line in (ROOT / "Procfile").read_text().splitlines():
-        name, _, command = line.partition(":")
-        if not command.strip():
-            continue
-        expanded = re.sub(
-            r"\$\{(\w+):-([^}]*)\}", lambda m: env.get(m.group(1), m.group(2)), command
-        )
-        argv = shlex.split(expanded)
-        head = [sys.executable] if argv[0] == "python" else [sys.executable, "-m", argv[0]]
-        lines[name.strip()] = head + argv[1:]
-    return lines
 
 
 def start_all(procs: Processes, url: str, brokers: dict[str, str]) -> None:

@@ -7,8 +7,8 @@ installed)::
     python bench/notify.py                  # 3 rounds of 100 decisions, each one mail
     python bench/notify.py --rounds 1 --mails 50    # a quicker run
 
-A scratch PostgreSQL database, a Redis server of the run's own, a ``celery`` worker (two
-processes) and the relay process, and an SMTP server in a process of its own
+A scratch PostgreSQL database, a Redis server of the run's own, a ``celery`` worker (as
+many processes as the Procfile's) and the relay process, and an SMTP server in a process of its own
 (aiosmtpd, ``tests/mail_sink.py``; in the bench's process it would share one core's lock
 with the smtplib loop, and slow that side only). The programs are set up in review
 first; then the city's approver sends each back for changes, and each decision mails the
@@ -60,6 +60,7 @@ from support import (
     fund_both,
     in_turn,
     make_bus,
+    procfile,
     scratch_postgres,
 )
 
@@ -252,7 +253,7 @@ class processes:  # noqa: N801 - used as a context manager, like open()
                 "-A",
                 "tasks.app",
                 "worker",
-                "--concurrency=2",
+                *concurrency(procfile(self.env)["worker"]),
                 "--loglevel=WARNING",
                 "--without-mingle",
                 "--without-gossip",
@@ -373,6 +374,11 @@ class Run:
 
     def rate(self, side: str) -> float:
         return self.mails[side] / self.seconds[side]
+
+
+def concurrency(worker: list[str]) -> list[str]:
+    """The Procfile worker's ``--concurrency`` option (its processes), as it is given."""
+    return [arg for arg in worker if arg.startswith("--concurrency")]
 
 
 def last_outbox_id(url: str) -> int:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import re
+import shlex
 import signal
 import sys
 import threading
@@ -146,6 +148,22 @@ def analyze(engine: Engine, vacuum: bool = False) -> None:
 
 
 # -- the bus and its directory --
+
+
+def procfile(env: dict[str, str]) -> dict[str, list[str]]:
+    """The Procfile's processes, ``${VAR:-default}`` expanded, run by this Python."""
+    lines = {}
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        name, _, command = line.partition(":")
+        if not command.strip():
+            continue
+        expanded = re.sub(
+            r"\$\{(\w+):-([^}]*)\}", lambda m: env.get(m.group(1), m.group(2)), command
+        )
+        argv = shlex.split(expanded)
+        head = [sys.executable] if argv[0] == "python" else [sys.executable, "-m", argv[0]]
+        lines[name.strip()] = head + argv[1:]
+    return lines
 
 
 def make_bus(url: str, deployment: bool = True) -> MessageBus:

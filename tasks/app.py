@@ -7,6 +7,7 @@ process.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -70,9 +71,10 @@ def budget_notice(outbox_id: int) -> None:
 
 
 @app.task(name=NOTIFY)
-def notify(outbox_id: int) -> None:
-    """Turn a program change's events into messages (by the rules) and webhook posts."""
-    bus().handle_message(outbox_id)
+def notify(outbox_id: int | None = None, outbox_ids: Sequence[int] = ()) -> None:
+    """Turn program changes' events into messages (by the rules) and webhook posts: one
+    change, or a relay's group of them in one transaction."""
+    bus().handle_messages([outbox_id] if outbox_id is not None else list(outbox_ids))
 
 
 @app.task(name=DELIVER)

@@ -1038,7 +1038,7 @@ class FakeDeliveries:
         self.store.deliveries.append(row)
         if attempt is not None:
             self.begun.append(replace(attempt, delivery_id=row.id, number=1))
-        return row.id
+        return None if sent else row.id
 
     def get(self, delivery_id: int) -> Row | None:
         return next((d for d in self.store.deliveries if d.id == delivery_id), None)

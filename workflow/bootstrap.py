@@ -101,6 +101,7 @@ def make_relay(settings: Settings | None = None) -> OutboxRelay:
     paths never need)."""
     from config.celery import make_celery
     from workflow.adapters.relay import OutboxRelay
+    from workflow.service_layer.handlers import TOGETHER
 
     settings = settings or get_settings()
     return OutboxRelay(
@@ -108,6 +109,7 @@ def make_relay(settings: Settings | None = None) -> OutboxRelay:
         make_celery(settings),
         settings.outbox_redeliver_seconds,
         settings.outbox_batch_size,
+        TOGETHER,
     )
 
 

@@ -99,8 +99,11 @@ class DeliveryStore:
             "created_at": now,
             "updated_at": now,
         }
+        if sent:  # an in-app delivery, delivered by being written: it goes with the next
+            self.conn.defer(self.conn.insert_or_skip(deliveries, ("key",)), row)  # round trip
+            return None
         statement = self.conn.insert_or_skip(deliveries, ("key",), returning=(_d.id,))
-        found = self.conn.execute(statement, row).scalar()
+        found = self.conn.fetch(statement, row).scalar()
         if found is None:
             return None
         if attempt is not None:

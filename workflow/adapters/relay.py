@@ -14,6 +14,7 @@ between only means one more (idempotent) delivery, never a lost one.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from celery import Celery
 from sqlalchemy import Engine
@@ -21,15 +22,24 @@ from sqlalchemy import Engine
 from workflow.adapters.batch import BatchingConnection
 from workflow.adapters.outbox import Outbox
 
+GROUP_SIZE = 10  # the most messages of a ``together`` task in one Celery message
+
 
 class OutboxRelay:
     def __init__(
-        self, engine: Engine, celery_app: Celery, redeliver_after: float, batch_size: int
+        self,
+        engine: Engine,
+        celery_app: Celery,
+        redeliver_after: float,
+        batch_size: int,
+        together: frozenset[str] = frozenset(),
     ) -> None:
+        """``together``: the tasks whose messages may go in groups (``outbox_ids``)."""
         self.engine = engine
         self.celery_app = celery_app
         self.redeliver_after = redeliver_after
         self.batch_size = batch_size
+        self.together = together
 
     def relay_once(self, redeliver: bool = False) -> int:
         """Publish one batch of new messages (and, ``redeliver``, of stale ones); returns
@@ -47,11 +57,25 @@ class OutboxRelay:
             if not due:
                 return 0
             with self.celery_app.producer_or_acquire() as producer:
-                for message_id, task in due:
-                    self.celery_app.send_task(
-                        task, kwargs={"outbox_id": message_id}, producer=producer
-                    )
+                for task, kwargs in self._messages(due):
+                    self.celery_app.send_task(task, kwargs=kwargs, producer=producer)
         return len(due)
+
+    def _messages(self, due: list[tuple[int, str]]) -> list[tuple[str, dict[str, Any]]]:
+        """A Celery message per outbox row, but up to ``GROUP_SIZE`` rows of a task that
+        goes ``together`` in one, in the order they were claimed."""
+        messages: list[tuple[str, dict[str, Any]]] = []
+        groups: dict[str, list[int]] = {}
+        for message_id, task in due:
+            if task not in self.together:
+                messages.append((task, {"outbox_id": message_id}))
+                continue
+            group = groups.get(task)
+            if group is None or len(group) == GROUP_SIZE:
+                group = groups[task] = []
+                messages.append((task, {"outbox_ids": group}))
+            group.append(message_id)
+        return messages
 
     def relay_all(self, redeliver: bool = False) -> int:
         """Publish batch after batch until the outbox has nothing due."""

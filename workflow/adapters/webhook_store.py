@@ -23,8 +23,10 @@ _EVERY_LIVE = _LIVE.order_by(_w.id)  # built once: every notification lists them
 class WebhookStore:
     def __init__(self, conn: BatchingConnection) -> None:
         self.conn = conn
+        self._live: list[Webhook] | None = None  # read once a transaction (see ``listing``)
 
     def add(self, org: str, url: str, events: tuple[str, ...], secret: str, now: datetime) -> int:
+        self._live = None
         return int(
             self.conn.execute(
                 insert(webhooks)
@@ -36,6 +38,7 @@ class WebhookStore:
         )
 
     def remove(self, webhook_id: int, now: datetime) -> bool:
+        self._live = None
         return (
             self.conn.execute(
                 update(webhooks)
@@ -52,8 +55,10 @@ class WebhookStore:
         return _webhook(row)
 
     def listing(self, org: str | None = None) -> list[Webhook]:
-        if org is None:
-            return [_webhook(r) for r in self.conn.execute(_EVERY_LIVE)]
+        if org is None:  # every program change asks (a group of them, once), with the queue
+            if self._live is None:
+                self._live = [_webhook(r) for r in self.conn.fetch(_EVERY_LIVE, {})]
+            return list(self._live)
         query = _LIVE.where(_w.org_key == org).order_by(_w.id)
         return [_webhook(r) for r in self.conn.execute(query)]
 

@@ -89,30 +89,45 @@ class MessageBus:
     def handle_message(self, message_id: int) -> None:
         """Carry out one outbox message, once: a duplicate delivery finds it done. What
         it wrote to the outbox in turn is the dispatcher's to send on (``after_message``)."""
-        if self.carry_out(message_id) is not None:
+        self.handle_messages((message_id,))
+
+    def handle_messages(self, message_ids: Sequence[int]) -> None:
+        """``handle_message`` for a relay's group of notices (``TOGETHER``), carried out
+        in one transaction: one commit and one reconciliation of their mails."""
+        if self.carry_out(*message_ids) is not None:
             self.dispatcher.after_message(self)
 
-    def carry_out(self, message_id: int) -> Sequence[int] | None:
-        """``handle_message``'s work; what it leaves in the outbox (see ``_queued``)."""
+    def carry_out(self, *message_ids: int) -> Sequence[int] | None:
+        """``handle_messages``' work; what it leaves in the outbox (see ``_queued``). A
+        group with a refused message is carried out again one by one: the refusal is
+        that message's, not its neighbours'."""
 
         def run(uow: UnitOfWork) -> _Done:
-            msg = uow.outbox.take(message_id, uow.now)
-            if msg is None:
-                return _Done(None, None, ())
-            cmd = MESSAGE_COMMANDS[msg.task](msg)
-            if isinstance(cmd, BeginDeliveries):  # a batch of the courier's size
-                cmd = replace(cmd, limit=self.courier.batch_size)
-            return self._done(uow, HANDLERS[type(cmd)](cmd, uow))
+            results = []
+            for message_id in message_ids:
+                msg = uow.outbox.take(message_id, uow.now)
+                if msg is None:  # done before: a duplicate delivery
+                    continue
+                cmd = MESSAGE_COMMANDS[msg.task](msg)
+                if isinstance(cmd, BeginDeliveries):  # a batch of the courier's size
+                    cmd = replace(cmd, limit=self.courier.batch_size)
+                results.append(HANDLERS[type(cmd)](cmd, uow))
+            return self._done(uow, results) if results else _Done([], None, ())
 
         try:
             done = self._in_transaction(run)
         except WorkflowError as err:
-            log.warning("outbox message %s refused: %s", message_id, err)
+            if len(message_ids) > 1:
+                left = [self.carry_out(i) for i in message_ids]
+                found = [q for q in left if q is not None]
+                return [i for q in found for i in q] if found else None
+            log.warning("outbox message %s refused: %s", message_ids[0], err)
             refusal = err
-            self._in_transaction(lambda uow: self._dead_letter(uow, message_id, refusal))
+            self._in_transaction(lambda uow: self._dead_letter(uow, message_ids[0], refusal))
             return None
-        if isinstance(done.result, AttemptBatch):  # marked and committed: now they may leave
-            self._make_attempts(done.result.attempts)
+        for result in done.result:
+            if isinstance(result, AttemptBatch):  # marked and committed: now they may leave
+                self._make_attempts(result.attempts)
         self._make_attempts(done.begun)
         return done.queued
 
@@ -121,9 +136,11 @@ class MessageBus:
         return _Done(result, self._queued(uow), tuple(uow.deliveries.begun))
 
     def _make_attempts(self, attempts: Sequence[Attempt]) -> None:
-        """Attempts marked in a committed transaction: made, then reconciled."""
-        if attempts:
-            self.courier.carry_out_batch(self, AttemptBatch(tuple(attempts)))
+        """Attempts marked in a committed transaction: made, then reconciled, a courier's
+        batch at a time (what a crash can leave sent but not reconciled: one batch)."""
+        size = self.courier.batch_size
+        for start in range(0, len(attempts), size):
+            self.courier.carry_out_batch(self, AttemptBatch(tuple(attempts[start : start + size])))
 
     def _queued(self, uow: UnitOfWork) -> Sequence[int] | None:
         """None if the transaction wrote no outbox message; else, for the in-process

@@ -292,7 +292,8 @@ class Deliveries(Protocol):
         attempt: Attempt | None = None,
     ) -> int | None:
         """A new delivery's id; None when ``key`` was written already (a message is
-        delivered once per occasion). ``attempt`` (what to send; its id and number are
+        delivered once per occasion), and for a delivery ``sent`` by being written (in
+        app: no id is read back). ``attempt`` (what to send; its id and number are
         the store's): the delivery is written with its first attempt marked, and the
         attempt kept in ``begun``."""
 

@@ -124,6 +124,11 @@ MESSAGE_COMMANDS: dict[str, Callable[[OutboxMessage], c.Command]] = {
     DELIVER: lambda m: c.BeginDeliveries(actor=None),
 }
 
+# Outbox tasks a relay may hand a worker several at a time (``outbox_ids``), carried out
+# in one transaction (``MessageBus.handle_messages``): notices, which only read the
+# program and write messages, so a burst of decisions costs one commit per group.
+TOGETHER = frozenset({NOTIFY})
+
 __all__ = [
     "AddedWebhook",
     "AmendedEnvelope",
@@ -138,6 +143,7 @@ __all__ = [
     "NOTIFY",
     "PLACE_HOLDS",
     "RETRY_WAITLISTED",
+    "TOGETHER",
     "Committed",
     "Disbursed",
     "WorkOutcome",
