@@ -5,6 +5,7 @@ carried out after it commits; quiet hours defer mail, failures retry then dead-l
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from tests import support as s
 from tests.fakes import Clock, FakeChannels, FakeUnitOfWorkFactory, fake_bus
@@ -14,7 +15,8 @@ from workflow.domain import events as ev
 from workflow.domain.delivery import Outcome, RetryPolicy
 from workflow.domain.errors import InvalidInput, NotFound
 from workflow.service_layer.courier import OUT_OF_TIME, Courier, NoChannels
-from workflow.service_layer.messagebus import SYSTEM_STREAM, MessageBus
+from workflow.service_layer.handlers import NOTIFY, PLACE_HOLDS
+from workflow.service_layer.messagebus import SYSTEM_STREAM, MessageBus, RelayDispatcher
 
 CITY_QUEUE = [s.CITY_APPROVER, h.DEPUTY, h.CITY_TEAM]  # the city's approvers
 
@@ -297,3 +299,41 @@ def test_a_batch_that_runs_out_of_time_leaves_the_rest_to_try_again_unsent(
     clock.at += timedelta(seconds=30)
     bus.courier = Courier(channels(bus), bus.courier.policy, lambda: 1.0)
     assert bus.courier.deliver_due(bus) == {"delivery sent": 3}
+
+
+def test_a_relays_group_of_notices_is_one_transaction_and_a_refused_one_goes_alone(
+    bus: MessageBus, fakes: FakeUnitOfWorkFactory
+) -> None:
+    worker = MessageBus(fakes, RelayDispatcher(), bus.courier)  # the outbox left pending
+    first, second = s.submitted(worker), s.submitted(worker)
+    notices = holds_placed(worker, fakes)
+    assert len(notices) == 4  # each submission's, each review's start
+    commits = fakes.commits
+    worker.handle_messages(notices)
+    # One commit decides the notices and marks their mails, one reconciles the mails.
+    assert fakes.commits == commits + 2
+    mailed = sorted(a.recipient for a in channels(bus).attempts if a.channel == "email")
+    assert mailed == sorted(2 * [*CITY_QUEUE, s.OE_APPROVER])
+    assert {h.state(fakes, p) for p in (first, second)} == {"in_review"}
+
+    s.submitted(worker)
+    notices = holds_placed(worker, fakes)
+    with fakes() as uow:  # a message its command refuses, in the same group
+        uow.outbox.add(PLACE_HOLDS, {"program_id": 9999}, uow.now)
+        uow.commit()
+    refused = fakes.store.outbox[-1].id
+    worker.handle_messages([*notices, refused])
+    assert sum(1 for a in channels(bus).attempts if a.channel == "email") == 3 * 4
+    assert h.last_refusal(fakes, SYSTEM_STREAM)["message_id"] == refused  # alone
+
+
+def holds_placed(worker: MessageBus, fakes: FakeUnitOfWorkFactory) -> list[int]:
+    """Every pending message but the notices carried out; the notices left pending."""
+    while rest := [m.id for m in pending(fakes) if m["task"] != NOTIFY]:
+        for message_id in rest:
+            worker.handle_message(message_id)
+    return [m.id for m in pending(fakes)]
+
+
+def pending(fakes: FakeUnitOfWorkFactory) -> list[Any]:
+    return [m for m in fakes.store.outbox if m["done_at"] is None]

@@ -57,11 +57,11 @@ class OutboxRelay:
             if not due:
                 return 0
             with self.celery_app.producer_or_acquire() as producer:
-                for task, kwargs in self._messages(due):
+                for task, kwargs in self.messages_for(due):
                     self.celery_app.send_task(task, kwargs=kwargs, producer=producer)
         return len(due)
 
-    def _messages(self, due: list[tuple[int, str]]) -> list[tuple[str, dict[str, Any]]]:
+    def messages_for(self, due: list[tuple[int, str]]) -> list[tuple[str, dict[str, Any]]]:
         """A Celery message per outbox row, but up to ``GROUP_SIZE`` rows of a task that
         goes ``together`` in one, in the order they were claimed."""
         messages: list[tuple[str, dict[str, Any]]] = []
