@@ -53,7 +53,7 @@ from workflow.domain.machine import WorkflowMachine
 from workflow.domain.passwords import Credentials
 from workflow.domain.permissions import User
 from workflow.domain.program import LedgerMove, Program
-from workflow.domain.reminders import ReminderLadder, rungs_for
+from workflow.domain.reminders import ReminderLadder, first_rungs
 from workflow.domain.sign_in_links import Link
 from workflow.domain.tasks import CLAIMED, LIVE, OPEN, TaskSpec
 from workflow.domain.visibility import Viewer
@@ -802,7 +802,7 @@ class FakeReminders:
             ]
             _check(len(found) == 1, f"reminder of {spec}: {len(found)} tasks just opened")
             task = found[0]
-            for rung, at in rungs_for(ladder, due_at, now).items():
+            for rung, at in first_rungs(ladder, due_at, now).items():
                 _check(self._find(task.id, rung) is None, f"reminder {task.id}/{rung} twice")
                 self._insert(task.id, rung, at, now)
                 written += 1
@@ -890,9 +890,20 @@ class FakeReminders:
         row.values.update(status="sent", sent_at=now, recipients=list(recipients))
         return True
 
-    def add(self, task_id: int, rung: str, due_at: datetime, now: datetime) -> None:
+    def add(
+        self,
+        task_id: int,
+        rung: str,
+        due_at: datetime,
+        now: datetime,
+        sent_to: Sequence[str] | None = None,
+    ) -> None:
         if self._find(task_id, rung) is None:
             self._insert(task_id, rung, due_at, now)
+            if sent_to is not None:
+                self.store.reminders[-1].values.update(
+                    status="sent", sent_at=now, recipients=json.dumps(list(sent_to))
+                )
 
 
 class FakeNotifications:

@@ -9,6 +9,7 @@ so both review tasks are due at the end of Monday 2026-11-16 (10 business days).
 
 from __future__ import annotations
 
+import importlib.util
 import threading
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
@@ -17,6 +18,7 @@ from typing import Any
 
 import pytest
 import yaml
+from sqlalchemy import text
 
 from tests import support as s
 from tests.conftest import make_settings
@@ -339,3 +341,55 @@ def test_two_sweeps_at_once_send_nothing_twice(postgres_url: str, clock: Clock) 
         assert sum(line.startswith("- ") for line in message["body"].splitlines()) == 20
     assert send_due_reminders(buses[1]) == Counter()
     assert buses[0].query(lambda uow: uow.events.verify())[1] is None
+
+
+def test_a_task_opened_waits_on_two_rows_and_older_rows_are_brought_to_that(
+    bus: MessageBus, clock: Clock
+) -> None:
+    """A row per rung, as revisions before 0018 wrote them, is migrated to the next rung
+    of each ladder: the later pending reminders go (sending the earliest writes them),
+    the escalation and what was sent stay."""
+    first, second = two_programs(bus)
+
+    def rows(uow: Any) -> dict[int, list[tuple[str, str]]]:
+        found = {}
+        for program_id in (first, second):
+            for task in uow.tasks.of_program(program_id):
+                if task["state"] == "open":
+                    found[task["id"]] = [
+                        (r["rung"], r["status"]) for r in uow.reminders.of_task(task["id"])
+                    ]
+        return found
+
+    opened = bus.query(rows)
+    assert len(opened) == 4 and all(
+        v == [("before", "pending"), ("escalate", "pending")] for v in opened.values()
+    )
+    clock.at = seoul(date(2026, 11, 13), 9)  # the day before the due day
+    send_due_reminders(bus)
+    a, b, *_ = sorted(opened)
+    at = seoul(date(2026, 11, 18), 8)
+
+    def old_rows(uow: Any) -> None:  # as a row per rung had them
+        for task_id in (a, b):
+            uow.reminders.add(task_id, "overdue:2", at, uow.now)
+        uow.reminders.add(b, "overdue:4", seoul(date(2026, 11, 20), 8), uow.now)
+
+    s.in_transaction(bus, old_rows)
+    with bus.uow() as uow:
+        uow.conn.execute(text(migration("0018").LATER_RUNGS))
+        uow.commit()
+    migrated = bus.query(rows)
+    assert migrated[a] == [("before", "sent"), ("due", "pending"), ("escalate", "pending")]
+    assert migrated[b] == [("before", "sent"), ("due", "pending"), ("escalate", "pending")]
+
+
+def migration(revision: str) -> Any:
+    """A migration's module (its file name starts with its number: no import by name)."""
+    folder = Path(__file__).resolve().parents[2] / "workflow/adapters/migrations/versions"
+    [path] = folder.glob(f"{revision}_*.py")
+    spec = importlib.util.spec_from_file_location(f"migration_{revision}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -26,7 +26,7 @@ from workflow.adapters.orm import (
     tasks,
 )
 from workflow.domain.delivery import INAPP
-from workflow.domain.reminders import ReminderLadder, rungs_for
+from workflow.domain.reminders import ReminderLadder, first_rungs
 from workflow.domain.tasks import LIVE, OPEN, TaskSpec
 from workflow.service_layer.ports import Rendered
 
@@ -97,7 +97,8 @@ class ReminderStore:
         ladder: ReminderLadder | None,
         now: datetime,
     ) -> int:
-        """Rows for the rungs of the program's tasks just opened (spec, due) at ``now``."""
+        """Rows for the first rungs of the program's tasks just opened (spec, due) at
+        ``now`` (``first_rungs``)."""
         if ladder is None:
             return 0
         rows = [
@@ -114,7 +115,7 @@ class ReminderStore:
                 "created_at": now,
             }
             for spec, due_at in opened
-            for rung, at in rungs_for(ladder, due_at, now).items()
+            for rung, at in first_rungs(ladder, due_at, now).items()
         ]
         self.conn.defer(_SCHEDULE, rows)
         return len(rows)
@@ -184,13 +185,21 @@ class ReminderStore:
             == 1
         )
 
-    def add(self, task_id: int, rung: str, due_at: datetime, now: datetime) -> None:
-        """A later rung (the next overdue reminder); nothing if it exists already."""
-        self.conn.execute(
-            self.conn.insert_or_skip(reminders, ["task_id", "rung"]).values(
-                task_id=task_id, rung=rung, due_at=due_at, status="pending", created_at=now
-            )
-        )
+    def add(
+        self,
+        task_id: int,
+        rung: str,
+        due_at: datetime,
+        now: datetime,
+        sent_to: Sequence[str] | None = None,
+    ) -> None:
+        """A later rung (after a reminder sent): pending, or sent now with it."""
+        row = {"task_id": task_id, "rung": rung, "due_at": due_at, "created_at": now}
+        if sent_to is None:
+            row.update(status="pending", sent_at=None, recipients=None)
+        else:
+            row.update(status="sent", sent_at=now, recipients=json.dumps(list(sent_to)))
+        self.conn.defer(self.conn.insert_or_skip(reminders, ["task_id", "rung"]), row)
 
     def of_task(self, task_id: int) -> list[dict[str, Any]]:
         rows = self.conn.execute(

@@ -5,16 +5,20 @@ A workflow definition may carry a ladder, in business days of the Seoul calendar
     reminders: {before_due_days: 1, on_due: true, overdue_every_days: 2,
                 escalate_after_days: 5}
 
-Each task it opens gets one row per *rung* (``before``, ``due``, ``overdue:N``,
-``escalate``), due at 08:00 Seoul of the rung's day:
+A task's *rungs* (``before``, ``due``, ``overdue:N``, ``escalate``) fall due at 08:00
+Seoul of their days:
 
 - ``before``: ``before_due_days`` business days before the due day (skipped when that
   day is not after the day the task was opened -- the person has just been given it);
 - ``due``: the due day itself (``on_due: true``);
-- ``overdue:N``: the N-th business day after the due day, N = every, 2*every, ... --
-  only the next one exists at a time: sending one creates the next (rows stay finite);
+- ``overdue:N``: the N-th business day after the due day, N = every, 2*every, ...;
 - ``escalate``: ``escalate_after_days`` business days after the due day, to the
   supervisors of the task's queue organization, once.
+
+They climb two ladders, and only the next rung of each is a row: the reminders to the
+task's people (before, due, overdue: sending one writes the next, ``rung_after``) and
+its escalation. A task opened has at most two rows, and a task closed early voids at
+most two (a row per rung, written up front, were four, most of them voided unsent).
 
 Nothing goes out during quiet hours (22:00-08:00 Seoul); what falls due waits for the
 morning. Everything one person is due to get on one Seoul day goes out as one message
@@ -110,8 +114,52 @@ def overdue_rung(n: int) -> str:
     return f"{OVERDUE}:{n}"
 
 
+def first_rungs(
+    ladder: ReminderLadder, due_at: datetime, opened_at: datetime
+) -> dict[str, datetime]:
+    """The rows a task opened at ``opened_at`` and due at ``due_at`` starts with: the
+    first rung of its reminders, and its escalation."""
+    rungs = rungs_for(ladder, due_at, opened_at)
+    reminder = next((r for r in rungs if r != ESCALATE), None)
+    return {r: at for r, at in rungs.items() if r in (reminder, ESCALATE)}
+
+
+def rung_after(
+    ladder: ReminderLadder, rung: str, due_at: datetime, now: datetime
+) -> tuple[str, datetime] | None:
+    """The reminder rung that follows ``rung``, sent at ``now`` (the escalation is its
+    ladder's only rung): ``before`` -> ``due`` -> the first ``overdue`` -> the next
+    overdue still ahead (``next_overdue``)."""
+    if rung == ESCALATE:
+        return None
+    if rung.startswith(OVERDUE):
+        return next_overdue(ladder, due_at, now)
+    due_day = seoul_date(due_at)
+    if rung == BEFORE and ladder.on_due:
+        return DUE, send_moment(due_day)
+    if ladder.overdue_every_days:
+        n = ladder.overdue_every_days
+        return overdue_rung(n), send_moment(shift_business_days(due_day, n))
+    return None
+
+
+def climb(
+    ladder: ReminderLadder, rung: str, due_at: datetime, now: datetime
+) -> tuple[list[tuple[str, datetime]], tuple[str, datetime] | None]:
+    """After ``rung`` is sent at ``now``: the rungs after it already due, which go with
+    it (a late sweep sends one reminder per task, not one per missed rung), and the next
+    one still ahead, to wait as a row."""
+    passed: list[tuple[str, datetime]] = []
+    following = rung_after(ladder, rung, due_at, now)
+    while following is not None and following[1] <= now:  # an overdue one is always ahead
+        passed.append(following)
+        following = rung_after(ladder, following[0], due_at, now)
+    return passed, following
+
+
 def rungs_for(ladder: ReminderLadder, due_at: datetime, opened_at: datetime) -> dict[str, datetime]:
-    """The rows a task opened at ``opened_at`` and due at ``due_at`` starts with."""
+    """Every rung a task opened at ``opened_at`` and due at ``due_at`` may climb (the
+    overdue ones: the first)."""
     due_day, opened_day = seoul_date(due_at), seoul_date(opened_at)
     rungs: dict[str, datetime] = {}
     if ladder.before_due_days:

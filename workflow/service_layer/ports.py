@@ -220,7 +220,15 @@ class Reminders(Protocol):
     def void_stale(self, now: datetime) -> int: ...
     def due(self, now: datetime, limit: int) -> list[dict[str, Any]]: ...
     def take(self, reminder_id: int, recipients: Sequence[str], now: datetime) -> bool: ...
-    def add(self, task_id: int, rung: str, due_at: datetime, now: datetime) -> None: ...
+    def add(
+        self,
+        task_id: int,
+        rung: str,
+        due_at: datetime,
+        now: datetime,
+        sent_to: Sequence[str] | None = None,
+    ) -> None:
+        """A later rung, pending (or ``sent_to`` these people now); nothing if it exists."""
 
 
 class Notifications(Protocol):

@@ -8,8 +8,9 @@ transaction per batch:
    its queue (organization + role); an ``escalate`` rung goes to the supervisors of the
    queue's organization;
 2. each row is taken with a conditional UPDATE -- a row another sweep took is skipped;
-3. each overdue rung taken adds the next one (the next multiple of the interval that is
-   still ahead);
+3. each reminder rung taken writes the next one of its ladder (``climb``: due after
+   before, then overdue, then the next multiple of the interval still ahead); rungs
+   already due then (a late sweep) are recorded sent with it, in the same message;
 4. every recipient's message of the day (one per kind: ``reminder_digest`` or
    ``escalation``) is created or grown -- a task already in it is updated, not repeated --
    on the channels the person chose for the kind, and an event (ReminderDigestSent /
@@ -34,13 +35,7 @@ from workflow.domain.errors import NotFound
 from workflow.domain.events import SYSTEM, Event, user_stream
 from workflow.domain.messaging import ESCALATION, INBOX_PATH, REMINDER, Rule, rule_for
 from workflow.domain.permissions import User
-from workflow.domain.reminders import (
-    ESCALATE,
-    OVERDUE,
-    is_quiet,
-    next_overdue,
-    next_send_time,
-)
+from workflow.domain.reminders import ESCALATE, climb, is_quiet, next_send_time
 from workflow.service_layer.outgoing import channels_of, person, publish
 from workflow.service_layer.ports import Rendered
 from workflow.service_layer.unit_of_work import UnitOfWork
@@ -130,13 +125,10 @@ def sweep_batch(uow: UnitOfWork, limit: int = 500) -> Counter[str]:
                 p.row["task_id"],
             )
             outcomes["reminder without recipient"] += 1
-        if p.row["rung"].startswith(OVERDUE):
-            key = (p.row["workflow_key"], p.row["workflow_version"])
-            if key not in ladders:
-                ladders[key] = uow.workflow_of(*key).definition.reminders
-            following = next_overdue(ladders[key], p.row["task_due"], now) if ladders[key] else None
-            if following:
-                uow.reminders.add(p.row["task_id"], following[0], following[1], now)
+        if p.row["rung"] != ESCALATE:
+            for rung in _climbed(uow, p.row, emails, ladders, now):
+                outcomes[f"{rung.split(':')[0]} reminder sent"] += 1
+                p.item["rungs"].append(rung)
         for user in p.recipients:
             people[user.email] = user
             known = inbox[(user.email, p.kind)].get(p.item["task"])
@@ -177,6 +169,28 @@ def sweep_batch(uow: UnitOfWork, limit: int = 500) -> Counter[str]:
             )
         uow.events.append(user_stream(email), recorded, SYSTEM, now)
     return outcomes
+
+
+def _climbed(
+    uow: UnitOfWork,
+    row: dict[str, Any],
+    emails: list[str],
+    ladders: dict[tuple[str, int], Any],
+    now: datetime,
+) -> list[str]:
+    """A reminder rung sent: the rungs after it already due are recorded sent with it
+    (their names returned), the next one ahead written to wait (``climb``)."""
+    key = (row["workflow_key"], row["workflow_version"])
+    if key not in ladders:
+        ladders[key] = uow.workflow_of(*key).definition.reminders
+    if not ladders[key]:
+        return []
+    passed, following = climb(ladders[key], row["rung"], row["task_due"], now)
+    for rung, at in passed:
+        uow.reminders.add(row["task_id"], rung, at, now, sent_to=emails)
+    if following is not None:
+        uow.reminders.add(row["task_id"], following[0], following[1], now)
+    return [rung for rung, _ in passed]
 
 
 def preview(uow: UnitOfWork, limit: int = 500) -> dict[str, Any]:
