@@ -5,7 +5,7 @@ statement at a time in one transaction, on submitted programs made by the engine
 each starts from the same rows): the message taken (outbox ``done_at``), the program
 locked and read with its stream head, the conditional hold on the envelope and its
 ledger entry, the request's ``held``; then, placed, the program's state and version,
-the hold's expiry as scheduled work, one review task per funder with its reminder rungs,
+the hold's expiry as scheduled work, one review task per funder with its first reminder rows,
 two events chained by SHA-256 and the stream head, the ``notify`` message; or, no room,
 the program waitlisted, its two events, the head, the budget notice and ``notify``.
 
@@ -30,7 +30,9 @@ from sqlalchemy import Connection
 from support import Raced, psycopg_url, race
 
 FUNDERS = ("city", "education_office")  # each gets a review task, requested or not
-RUNGS = (("before", -2), ("due", -1), ("overdue:2", 1), ("escalate", 6))  # days from due
+# A task's first rows: its first reminder and its escalation (days from due; the later
+# reminder rungs are written as each is sent, ``domain/reminders.py``).
+RUNGS = (("before", -2), ("escalate", 6))
 SYSTEM = "system"
 
 TAKE = (
