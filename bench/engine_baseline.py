@@ -17,7 +17,7 @@ from support import CATEGORY, COORDINATOR, ORG, TITLE
 from workflow.domain.audit import GENESIS, canonical_json, event_hash
 from workflow.domain.calendar import add_business_days
 from workflow.domain.messaging import NOTIFIED_EVENTS
-from workflow.domain.reminders import ReminderLadder, rungs_for
+from workflow.domain.reminders import ReminderLadder, first_rungs
 from workflow.service_layer.handlers import PLACE_HOLDS
 from workflow.service_layer.outgoing import NOTIFY
 
@@ -86,7 +86,7 @@ class Baseline:
         now: datetime,
     ) -> None:
         """(queue org, party, role) per task, due after ``sla_days`` business days, each
-        with the reminder rows of the definition's ladder."""
+        with the first reminder rows of the definition's ladder (``first_rungs``)."""
         due = add_business_days(now, sla_days)
         values = ", ".join(["(%s, %s, %s, %s, %s, 'open', %s, %s)"] * len(queues))
         task_ids = [
@@ -101,7 +101,7 @@ class Baseline:
                 ],
             ).fetchall()
         ]
-        rungs = rungs_for(LADDER, due, now)
+        rungs = first_rungs(LADDER, due, now)
         self.conn.execute(
             "INSERT INTO reminders (task_id, rung, due_at, status, created_at) VALUES "
             + ", ".join(["(%s, %s, %s, 'pending', %s)"] * (len(task_ids) * len(rungs))),
