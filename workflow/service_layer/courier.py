@@ -1,10 +1,13 @@
 """The courier: makes the attempts the deliveries mark, outside any transaction.
 
-Deliveries go in batches: up to ``batch_size`` due ones are claimed and their attempts
-marked in one transaction, sent one after another (email over the mailer's one SMTP
-connection, webhooks over a pooled HTTP client), and their outcomes reconciled in
-another. ``deliver_due`` is the sweep (the relay's, ``jointflow tick``) of due retries and of
-attempts whose outcome never came back. A channel that raises is a transient failure:
+Deliveries go in batches: a worker's notice marks its deliveries' first attempts in the
+transaction that decides it (``outgoing.hand_over``), and up to ``batch_size`` due ones
+(retries, mail held over quiet hours) are claimed and marked in one; either way they are
+sent one after another (email over the mailer's one SMTP connection, webhooks over a
+pooled HTTP client), and their outcomes reconciled in another. ``deliver_due`` is the
+sweep (the relay's, ``jointflow tick``) of due retries and of attempts whose outcome
+never came back (a worker that died after marking them retakes nothing: the sweep does,
+once they are stale). A channel that raises is a transient failure:
 the delivery waits and is tried again, never dropped.
 
 The one window where a message can go twice: a worker that dies after the receiver
