@@ -193,3 +193,20 @@ def test_an_overdue_review_reminds_its_queue_once_in_a_digest(
     city = fakes.reader().notifications.of_user(s.CITY_APPROVER)
     assert [n["kind"] for n in city] == ["review_request"]  # no digest: claimed, not theirs
     assert send_due_reminders(bus)["digests"] == 0  # nothing twice
+
+
+def test_a_deactivated_queue_member_gets_no_reminder_digest(
+    bus: MessageBus, fakes: FakeUnitOfWorkFactory, clock: Clock
+) -> None:
+    program_id, task = city_review(bus, fakes)
+    bus.handle(c.DeactivateUser(actor=s.ADMIN, email=h.CITY_TEAM))
+    clock.at = datetime(2026, 1, 19, 23, 0, tzinfo=UTC)  # 08:00 on the 20th in Seoul
+
+    send_due_reminders(bus)
+
+    def digests(email: str) -> list[int]:
+        found = fakes.reader().notifications.of_user(email)
+        return [i["task"] for n in found if n["kind"] == "reminder_digest" for i in n["items"]]
+
+    assert digests(s.CITY_APPROVER) == digests(h.DEPUTY) == [task]
+    assert digests(h.CITY_TEAM) == []

@@ -64,14 +64,17 @@ class _Recipients:
         return self.cache[org]
 
     def of(self, row: dict[str, Any]) -> list[User]:
+        """Whom the row reminds; a deactivated person is told nothing (domain.people)."""
         if row["rung"] == ESCALATE:
-            return [u for u in self.members(row["queue_org"]) if u.has("supervisor")]
-        if row["claimed_by"]:
+            found = [u for u in self.members(row["queue_org"]) if u.has("supervisor")]
+        elif row["claimed_by"]:
             try:
-                return [self.uow.directory.user(row["claimed_by"])]
+                found = [self.uow.directory.user(row["claimed_by"])]
             except NotFound:  # a claimant no longer in the directory: nobody to tell
-                return []
-        return [u for u in self.members(row["queue_org"]) if u.has(row["queue_role"])]
+                found = []
+        else:
+            found = [u for u in self.members(row["queue_org"]) if u.has(row["queue_role"])]
+        return [u for u in found if u.active]
 
 
 def plan(uow: UnitOfWork, limit: int = 500, at: datetime | None = None) -> list[Planned]:
