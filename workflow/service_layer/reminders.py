@@ -128,10 +128,9 @@ def sweep_batch(uow: UnitOfWork, limit: int = 500) -> Counter[str]:
                 p.row["task_id"],
             )
             outcomes["reminder without recipient"] += 1
-        if p.row["rung"] != ESCALATE:
-            for rung in _climbed(uow, p.row, emails, ladders, now):
-                outcomes[f"{rung.split(':')[0]} reminder sent"] += 1
-                p.item["rungs"].append(rung)
+        for rung in _climbed(uow, p.row, emails, ladders, now):
+            outcomes[f"{rung.split(':')[0]} reminder sent"] += 1
+            p.item["rungs"].append(rung)
         for user in p.recipients:
             people[user.email] = user
             known = inbox[(user.email, p.kind)].get(p.item["task"])
@@ -183,6 +182,8 @@ def _climbed(
 ) -> list[str]:
     """A reminder rung sent: the rungs after it already due are recorded sent with it
     (their names returned), the next one ahead written to wait (``climb``)."""
+    if row["rung"] == ESCALATE:  # its ladder's only rung
+        return []
     key = (row["workflow_key"], row["workflow_version"])
     if key not in ladders:
         ladders[key] = uow.workflow_of(*key).definition.reminders

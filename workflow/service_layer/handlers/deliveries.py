@@ -1,8 +1,10 @@
 """Deliveries: an attempt marked before a message leaves, its outcome reconciled after,
 the operator's re-drive of failed ones, and people's choice of channels.
 
-The sending itself happens between ``begin_delivery`` and ``finish_delivery``, outside
-any transaction (``service_layer/courier.py``): a handler never waits on a mail server.
+An attempt is marked by the transaction that decides the message (``outgoing.hand_over``)
+or by ``begin_deliveries`` (a claimed batch of due ones); the sending happens after that
+commits and before ``finish_delivery``, outside any transaction
+(``service_layer/courier.py``): a handler never waits on a mail server.
 """
 
 from __future__ import annotations
