@@ -16,7 +16,18 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, bindparam, func, insert, literal, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Update,
+    bindparam,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 
 from workflow.adapters.batch import BatchingConnection
 from workflow.adapters.orm import outbox
@@ -79,25 +90,36 @@ class Outbox:
     ) -> list[tuple[int, str]]:
         """Mark published (one attempt more) what was never sent -- and, given
         ``redeliver_after``, what was sent that long ago and never done -- skipping rows
-        another relay holds, in one statement; (id, task) in id order. The caller
-        publishes them before its transaction commits: a crash in between rolls the marks
-        back, and the rows go again."""
-        due: ColumnElement[bool] = outbox.c.published_at.is_(None)
-        if redeliver_after is not None:
-            due = or_(due, outbox.c.published_at < now - timedelta(seconds=redeliver_after))
-        claimed = self.conn.execute(
-            update(outbox)
-            .where(
-                outbox.c.id.in_(
-                    select(outbox.c.id)
-                    .where(outbox.c.done_at.is_(None), due)
-                    .order_by(outbox.c.id)
-                    .limit(limit)
-                    .with_for_update(skip_locked=True)
-                    .scalar_subquery()
-                )
-            )
-            .values(published_at=now, attempts=outbox.c.attempts + 1)
-            .returning(outbox.c.id, outbox.c.task)
-        )
-        return sorted((r.id, r.task) for r in claimed)
+        another relay holds, in one statement (sent with what the caller queued before
+        it); (id, task) in id order. The caller publishes them before its transaction
+        commits: a crash in between rolls the marks back, and the rows go again."""
+        if redeliver_after is None:
+            statement, params = _CLAIM_NEW, {"at": now, "lim": limit}
+        else:
+            since = now - timedelta(seconds=redeliver_after)
+            statement, params = _CLAIM_DUE, {"at": now, "lim": limit, "since": since}
+        return sorted((r.id, r.task) for r in self.conn.fetch(statement, params))
+
+
+def _claim(due: ColumnElement[bool]) -> Update:
+    """Mark the first ``lim`` rows not done and ``due`` published ``at``, skipping rows
+    another relay holds."""
+    chosen = (
+        select(outbox.c.id)
+        .where(outbox.c.done_at.is_(None), due)
+        .order_by(outbox.c.id)
+        .limit(bindparam("lim", type_=Integer))
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    return (
+        update(outbox)
+        .where(outbox.c.id.in_(chosen))
+        .values(published_at=bindparam("at"), attempts=outbox.c.attempts + 1)
+        .returning(outbox.c.id, outbox.c.task)
+    )
+
+
+_NEVER_SENT = outbox.c.published_at.is_(None)
+_CLAIM_NEW = _claim(_NEVER_SENT)
+_CLAIM_DUE = _claim(or_(_NEVER_SENT, outbox.c.published_at < bindparam("since")))

@@ -17,11 +17,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from celery import Celery
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from workflow.adapters.batch import BatchingConnection
 from workflow.adapters.outbox import Outbox
 
+_ASYNC_COMMIT = text("SET LOCAL synchronous_commit = off")
 GROUP_SIZE = 10  # the most messages of a ``together`` task in one Celery message
 
 
@@ -47,12 +48,12 @@ class OutboxRelay:
         now = datetime.now(UTC)
         stale = self.redeliver_after if redeliver else None
         with self.engine.begin() as conn:
+            box = Outbox(BatchingConnection(conn))
             if conn.dialect.name == "postgresql":
                 # The worker's take waits for these marks' row locks; a mark lost in a
                 # crash only means one more (idempotent) delivery: no need to wait for
-                # the WAL flush.
-                conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
-            box = Outbox(BatchingConnection(conn))
+                # the WAL flush. (Sent with the claim: one round trip.)
+                box.conn.defer(_ASYNC_COMMIT, {})
             due = box.claim_for_publishing(now, self.batch_size, stale)
             if not due:
                 return 0
@@ -91,8 +92,8 @@ class OutboxRelay:
     def queue_is_empty(self) -> bool:
         """Whether the workers' queue holds no message (declaring it, as a worker does,
         makes it exist when no worker has yet)."""
-        with self.celery_app.connection_for_write() as conn:
-            declared = conn.default_channel.queue_declare(self.celery_app.conf.task_default_queue)
+        with self.celery_app.producer_or_acquire() as producer:  # pooled: no connect a pass
+            declared = producer.channel.queue_declare(self.celery_app.conf.task_default_queue)
             return int(declared.message_count) == 0
 
 
