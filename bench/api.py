@@ -7,11 +7,11 @@ Run from the repository root::
 
 Requests per second of ``GET /api/v1/programs/{id}`` and of a decision POST (the city
 approver approves a program in review: every POST decides a fresh one) against the
-Procfile's ``web`` command (uvicorn, 2 workers) on a fresh PostgreSQL database, and of
-the same two routes served by the same uvicorn command from ``bench/api_baseline.py``,
-which sends the real routes' SQL by hand. Both servers run throughout, each on a
-database of its own holding the same seeded programs (the baseline's is a copy), and
-the rounds alternate which side goes first. Goal: ratio >= 0.5.
+Procfile's ``web`` command (uvicorn, ``WEB_CONCURRENCY`` workers) on a fresh PostgreSQL
+database, and of the same two routes served by the same uvicorn command from
+``bench/api_baseline.py``, which sends the real routes' SQL by hand. Both servers run
+throughout, each on a database of its own holding the same seeded programs (the
+baseline's is a copy), and the rounds alternate which side goes first. Goal: ratio >= 0.5.
 
 The load is 8 keep-alive connections (``api_load``) whose client acknowledges each
 response at once: uvicorn's ``--workers`` listener leaves Nagle on, and a plain client's
