@@ -227,3 +227,43 @@ def test_on_postgresql_the_queue_goes_with_the_read_in_one_round_trip(
     assert names == ["Alpha", "Beta"]
     assert len(sent) == 1 and sent[0].rstrip().endswith("FROM organizations"), sent
     assert pg_bus.query(_count) == count >= 3
+
+
+@pytest.mark.postgres
+def test_on_postgresql_plain_inserts_in_a_row_go_as_one_statement(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows of plain INSERTs queued one after another join one VALUES list (a statement
+    less for the server to plan per row); a read queued between them starts another, and
+    a write with its own duplicate error joins only its own rows."""
+    pg_bus = bootstrap(make_settings(postgres_url))
+    sent: list[str] = []
+
+    def work(uow: Any) -> tuple[list[str], int]:
+        uow.conn.execute(select(1))  # BEGIN is behind us
+        real = psycopg.Cursor.execute
+
+        def counted(cursor: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
+            sent.append(str(query))
+            return real(cursor, query, *args, **kwargs)
+
+        monkeypatch.setattr(psycopg.Cursor, "execute", counted)
+        uow.conn.defer(_ADD, [_org("alpha"), _org("beta")])
+        uow.conn.defer(_ADD, _org("gamma"))
+        names = uow.conn.prefetch(_NAMES, {"keys": ["alpha", "beta", "gamma", "delta"]})
+        uow.conn.defer(_ADD, _org("delta"))
+        uow.conn.defer(_ADD, _org("epsilon"))
+        uow.conn.defer(_ADD, [_org("zeta"), _org("eta")], duplicate=lambda: Conflict("twice"))
+        count = uow.conn.fetch(_NAMES, {"keys": ["delta", "epsilon", "zeta", "eta"]})
+        return [r.name for r in names.result()], len(count.all())
+
+    names, later = in_transaction(pg_bus, work)
+    assert names == ["Alpha", "Beta", "Gamma"] and later == 4
+    assert len(sent) == 1, sent
+    statements = sent[0].split(";\n")
+    inserts = [s for s in statements if s.startswith("INSERT INTO organizations")]
+    assert len(statements) == 5 and len(inserts) == 3, statements
+    assert inserts[0].count("'alpha'") == inserts[0].count("'gamma'") == 1
+    assert inserts[2].endswith(" ON CONFLICT DO NOTHING")
+    assert "'zeta'" in inserts[2] and "'eta'" in inserts[2]
+    assert pg_bus.query(_count) >= 7
