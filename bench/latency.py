@@ -12,17 +12,22 @@ bus in this process; from the moment the command returns (its transaction commit
 its outbox rows with it) until the worker's transaction that placed the holds commits.
 One sample of the baseline: a bare Celery app (``bench/latency_bare.py``, the same
 worker options as the Procfile's) is sent one task that UPDATEs one row of the same
-database; from before ``send_task`` until that UPDATE commits. Both effects are seen the
-same way: a trigger on the row sends NOTIFY, delivered at its commit, to a connection
-of this process listening (no polling). Samples alternate sides, one at a time, with a
-pause between for the follow-ups (jointflow's review requests) to finish.
+database; from before ``send_task`` until that UPDATE commits. A third side, for
+reading: the same bare app is sent a submitted program's ``place_holds`` message and
+writes the rows of the engine's hold transaction by hand (``budget_same_writes``, on a
+second database whose programs were submitted with no relay running), timed as the
+bare one. Each effect is seen the same way: a trigger on the row sends NOTIFY,
+delivered at its commit, to a connection of this process listening (no polling).
+Samples go a side at a time, the order alternating, with a pause between for the
+follow-ups (jointflow's review requests) to finish.
 
 Then every process is left idle for ``--idle-seconds`` and the CPU of each Procfile
 process (its whole process group: uvicorn's and Celery's children too) is read from
 ``/proc/<pid>/stat``: ``idle_cpu_percent`` is their sum in % of one core (goal <= 1).
 
-Figures are ``name=value`` lines; ``p95_ratio=`` and, last, ``ratio=`` (jointflow's p50
-over the baseline's). Goals: p50 <= 2x, p95 <= 3x.
+Figures are ``name=value`` lines; ``same_writes_ratio=`` (jointflow's p50 over the
+same-writes side's, information), ``p95_ratio=`` and, last, ``ratio=`` (jointflow's p50
+over the bare baseline's). Goals: p50 <= 2x, p95 <= 3x.
 """
 
 from __future__ import annotations
@@ -62,16 +67,22 @@ from support import (
 from config.settings import Settings
 from workflow.bootstrap import bootstrap
 from workflow.domain import commands as c
+from workflow.service_layer.handlers import PLACE_HOLDS
 from workflow.service_layer.messagebus import MessageBus
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = Path(__file__).resolve().parent
 DB = "jf_bench_latency"
 NOW = "2026-02-02T09:00"  # the review season, as the README's deployment runs
-SIDES = ("jointflow", "bare")
+SIDES = ("jointflow", "bare", "same_writes")
 JOINTFLOW_DB, BARE_DB = 3, 4
 SEEN = "latency_seen"
-TRIGGERS = f"""
+
+
+def triggers(programs_side: str) -> str:
+    """The baseline's table, and the triggers announcing each side's effect: a program
+    put in review (by ``programs_side``), a baseline row updated."""
+    return f"""
 CREATE TABLE latency_bare (id integer PRIMARY KEY, n integer NOT NULL DEFAULT 0);
 CREATE FUNCTION latency_seen() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -80,7 +91,7 @@ BEGIN
 END $$;
 CREATE TRIGGER latency_seen AFTER UPDATE ON programs FOR EACH ROW
   WHEN (NEW.state = 'in_review' AND OLD.state IS DISTINCT FROM 'in_review')
-  EXECUTE FUNCTION latency_seen('jointflow');
+  EXECUTE FUNCTION latency_seen('{programs_side}');
 CREATE TRIGGER latency_seen AFTER UPDATE ON latency_bare FOR EACH ROW
   EXECUTE FUNCTION latency_seen('bare');
 """
@@ -101,21 +112,21 @@ def main() -> None:
     args = parser.parse_args()
     exit_on_sigterm()
     load_before = os.getloadavg()[0]
-    brokers = {
-        side: f"{args.redis}/{n}" for side, n in zip(SIDES, (JOINTFLOW_DB, BARE_DB), strict=True)
-    }
+    brokers = {"jointflow": f"{args.redis}/{JOINTFLOW_DB}", "bare": f"{args.redis}/{BARE_DB}"}
     for url in brokers.values():
         redis.Redis.from_url(url).flushdb()
     total = args.samples + args.warm_up
-    with scratch_postgres(DB) as url:
-        bus = set_up(url, brokers["jointflow"], total)
+    with scratch_postgres(DB) as url, scratch_postgres(DB, "_same_writes") as by_hand:
+        bus = set_up(url, brokers["jointflow"], total, "jointflow")
         programs = created(bus, total)
+        by_hand_bus = set_up(by_hand, brokers["jointflow"], total, "same_writes")
+        held_by_hand = submitted(by_hand_bus, by_hand, total)
         with (
             tempfile.TemporaryDirectory() as tmp,
             Processes(Path(args.logs or tmp)) as procs,
         ):
-            start_all(procs, url, brokers)
-            samples = measure(bus, url, brokers["bare"], programs, args)
+            start_all(procs, url, brokers, by_hand)
+            samples = measure(bus, (url, by_hand), brokers["bare"], programs, held_by_hand, args)
             time.sleep(2)  # the last follow-ups
             idle = idle_cpu(procs, (*procs.procfile, "bare"), args.idle_seconds)
             procs.check_alive()
@@ -126,7 +137,7 @@ def main() -> None:
 # -- the database and the commands --
 
 
-def set_up(url: str, broker: str, rows: int) -> MessageBus:
+def set_up(url: str, broker: str, rows: int, programs_side: str) -> MessageBus:
     """People, budgets and the definition; the baseline's table; the triggers that
     announce each side's effect."""
     bus = bootstrap(Settings(database_url=url, broker_url=broker, auto_migrate=False, now=NOW))  # type: ignore[call-arg]
@@ -134,7 +145,7 @@ def set_up(url: str, broker: str, rows: int) -> MessageBus:
     fund_both(bus, 2026)
     store_definition(bus, "joint-program")
     with psycopg.connect(psycopg_url(url), autocommit=True) as conn:
-        conn.execute(TRIGGERS)
+        conn.execute(triggers(programs_side))
         conn.execute("INSERT INTO latency_bare (id) SELECT generate_series(1, %s)", (rows,))
         conn.execute("ANALYZE")
     return bus
@@ -155,6 +166,22 @@ def created(bus: MessageBus, count: int) -> list[int]:
         )
         for i in range(count)
     ]
+
+
+def submitted(bus: MessageBus, url: str, count: int) -> list[tuple[int, int]]:
+    """The same-writes side's programs, submitted (no relay publishes this database):
+    (program, its ``place_holds`` message) each."""
+    for program_id in created(bus, count):
+        bus.handle(c.SubmitProgram(actor=COORDINATOR, program_id=program_id))
+    bus.uow.engine.dispose()  # type: ignore[attr-defined]
+    with psycopg.connect(psycopg_url(url)) as conn:
+        rows = conn.execute(
+            "SELECT (payload::json ->> 'program_id')::bigint, id FROM outbox "
+            "WHERE task = %s AND done_at IS NULL ORDER BY id",
+            (PLACE_HOLDS,),
+        ).fetchall()
+    assert len(rows) == count, f"{len(rows)} place_holds messages for {count} programs"
+    return [(int(program), int(message)) for program, message in rows]
 
 
 # -- the processes --
@@ -206,8 +233,8 @@ class Processes:
                 os.killpg(proc.pid, signal.SIGKILL)
 
 
-def start_all(procs: Processes, url: str, brokers: dict[str, str]) -> None:
-    """``web``, ``worker`` and ``relay`` as the Procfile says, and the baseline's worker
+def start_all(procs: Processes, url: str, brokers: dict[str, str], by_hand: str) -> None:
+    """``web``, ``worker`` and ``relay`` as the Procfile says, and the baselines' worker
     with the Procfile worker's options; back once each is ready."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("JOINTFLOW_")}
@@ -225,7 +252,12 @@ def start_all(procs: Processes, url: str, brokers: dict[str, str]) -> None:
         procs.start(name, argv, env)
     procs.procfile = list(lines)
     bare = [arg if arg != "tasks.app" else "latency_bare" for arg in lines["worker"]]
-    bare_env = {**env, "LATENCY_BARE_BROKER": brokers["bare"], "LATENCY_BARE_DSN": psycopg_url(url)}
+    bare_env = {
+        **env,
+        "LATENCY_BARE_BROKER": brokers["bare"],
+        "LATENCY_BARE_DSN": psycopg_url(url),
+        "LATENCY_SAME_WRITES_DSN": psycopg_url(by_hand),
+    }
     procs.start("bare", bare, bare_env, cwd=BENCH)
     for name in ("worker", "bare"):
         procs.wait_for(name, " ready.")
@@ -270,26 +302,41 @@ def seen(conn: psycopg.Connection[tuple[object, ...]], payload: str, timeout: fl
 
 
 def measure(
-    bus: MessageBus, url: str, bare_broker: str, programs: list[int], args: object
+    bus: MessageBus,
+    urls: tuple[str, str],
+    bare_broker: str,
+    programs: list[int],
+    held_by_hand: list[tuple[int, int]],
+    args: object,
 ) -> dict[str, list[float]]:
-    """Seconds from commit (jointflow) or send (bare) to the effect, a side at a time."""
-    from latency_bare import TASK
+    """Seconds from commit (jointflow) or send (the baselines) to the effect, a side at a
+    time."""
+    from latency_bare import SAME_WRITES, TASK
 
     bare = Celery("bare-client", broker=bare_broker)
     bare.conf.update(task_serializer="json", task_ignore_result=True)
     warm: int = args.warm_up  # type: ignore[attr-defined]
     gap: float = args.gap  # type: ignore[attr-defined]
     samples: dict[str, list[float]] = {side: [] for side in SIDES}
-    with listening(url) as conn, bare.producer_or_acquire() as producer:
+    with (
+        listening(urls[0]) as conn,
+        listening(urls[1]) as by_hand,
+        bare.producer_or_acquire() as producer,
+    ):
         for i, program_id in enumerate(programs):
             for side in in_turn(SIDES, i):
+                heard = conn
                 if side == "jointflow":
                     bus.handle(c.SubmitProgram(actor=COORDINATOR, program_id=program_id))
-                    began = time.perf_counter()
+                    began, effect = time.perf_counter(), program_id
+                elif side == "bare":
+                    began, effect = time.perf_counter(), i + 1
+                    bare.send_task(TASK, args=[effect], producer=producer)
                 else:
-                    began = time.perf_counter()
-                    bare.send_task(TASK, args=[i + 1], producer=producer)
-                took = seen(conn, f"{side}:{program_id if side == 'jointflow' else i + 1}") - began
+                    effect, message_id = held_by_hand[i]
+                    began, heard = time.perf_counter(), by_hand
+                    bare.send_task(SAME_WRITES, args=[message_id], producer=producer)
+                took = seen(heard, f"{side}:{effect}") - began
                 if i >= warm:
                     samples[side].append(took)
                 time.sleep(gap)
@@ -340,8 +387,11 @@ def report(
         emit(f"idle_cpu_percent_{name}", percent, 2)
     emit("idle_seconds", args.idle_seconds)  # type: ignore[attr-defined]
     emit("idle_cpu_percent", sum(v for k, v in idle.items() if k != "bare"), 2)
+    p50 = {side: statistics.median(samples[side]) for side in SIDES}
+    emit("same_writes_ratio", p50["jointflow"] / p50["same_writes"], 2)
+    emit("same_writes_p95_ratio", p95(samples["jointflow"]) / p95(samples["same_writes"]), 2)
     emit("p95_ratio", p95(samples["jointflow"]) / p95(samples["bare"]), 2)
-    emit("ratio", statistics.median(samples["jointflow"]) / statistics.median(samples["bare"]), 2)
+    emit("ratio", p50["jointflow"] / p50["bare"], 2)
 
 
 if __name__ == "__main__":
