@@ -200,6 +200,18 @@ def test_a_fetched_read_gives_its_rows_the_ways_a_sqlalchemy_result_does(bus: Me
     )
 
 
+def _record_queries(uow: Any, monkeypatch: pytest.MonkeyPatch, sent: list[str]) -> None:
+    """From here on (BEGIN already sent), every query the driver gets goes to ``sent``."""
+    uow.conn.execute(select(1))
+    real = psycopg.Cursor.execute
+
+    def counted(cursor: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
+        sent.append(str(query))
+        return real(cursor, query, *args, **kwargs)
+
+    monkeypatch.setattr(psycopg.Cursor, "execute", counted)
+
+
 @pytest.mark.postgres
 def test_on_postgresql_the_queue_goes_with_the_read_in_one_round_trip(
     postgres_url: str, monkeypatch: pytest.MonkeyPatch
@@ -209,14 +221,7 @@ def test_on_postgresql_the_queue_goes_with_the_read_in_one_round_trip(
     sent: list[str] = []
 
     def work(uow: Any) -> tuple[int, list[str]]:
-        uow.conn.execute(select(1))  # BEGIN is behind us
-        real = psycopg.Cursor.execute
-
-        def counted(cursor: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
-            sent.append(str(query))
-            return real(cursor, query, *args, **kwargs)
-
-        monkeypatch.setattr(psycopg.Cursor, "execute", counted)
+        _record_queries(uow, monkeypatch, sent)
         uow.conn.defer(_ADD, [_org("alpha"), _org("beta")])
         names = uow.conn.prefetch(_NAMES, {"keys": ["alpha", "beta"]})
         uow.conn.defer(_ADD, _org("gamma"))
@@ -240,14 +245,7 @@ def test_on_postgresql_plain_inserts_in_a_row_go_as_one_statement(
     sent: list[str] = []
 
     def work(uow: Any) -> tuple[list[str], int]:
-        uow.conn.execute(select(1))  # BEGIN is behind us
-        real = psycopg.Cursor.execute
-
-        def counted(cursor: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
-            sent.append(str(query))
-            return real(cursor, query, *args, **kwargs)
-
-        monkeypatch.setattr(psycopg.Cursor, "execute", counted)
+        _record_queries(uow, monkeypatch, sent)
         uow.conn.defer(_ADD, [_org("alpha"), _org("beta")])
         uow.conn.defer(_ADD, _org("gamma"))
         names = uow.conn.prefetch(_NAMES, {"keys": ["alpha", "beta", "gamma", "delta"]})
