@@ -48,13 +48,13 @@ class OutboxRelay:
         now = datetime.now(UTC)
         stale = self.redeliver_after if redeliver else None
         with self.engine.begin() as conn:
-            box = Outbox(BatchingConnection(conn))
+            batch = BatchingConnection(conn)
             if conn.dialect.name == "postgresql":
                 # The worker's take waits for these marks' row locks; a mark lost in a
                 # crash only means one more (idempotent) delivery: no need to wait for
                 # the WAL flush. (Sent with the claim: one round trip.)
-                box.conn.defer(_ASYNC_COMMIT, {})
-            due = box.claim_for_publishing(now, self.batch_size, stale)
+                batch.defer(_ASYNC_COMMIT, {})
+            due = Outbox(batch).claim_for_publishing(now, self.batch_size, stale)
             if not due:
                 return 0
             with self.celery_app.producer_or_acquire() as producer:

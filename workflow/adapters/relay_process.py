@@ -99,7 +99,8 @@ class Listener:
         return self._drained()
 
     def _drained(self) -> bool:
-        """Take every announcement waiting; whether there was one."""
+        """Take every announcement waiting (all of them, hence no ``any``); whether
+        there was one."""
         return sum(1 for _ in self.conn.notifies(timeout=0)) > 0
 
     def close(self) -> None:
